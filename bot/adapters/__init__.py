@@ -1,0 +1,1 @@
+"""Adapters: the only code that touches git, HTTP and the process environment."""

@@ -1,0 +1,1 @@
+"""The functional core: pure, no I/O, no clock, no environment variables."""

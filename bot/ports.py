@@ -1,0 +1,169 @@
+"""The two ports promobot acts through, in its own words.
+
+``Forge`` is where pull requests, reviews, comments and checks live (GitHub, or the
+local forge kept in ``.git/``). ``Workspace`` is the git repository that holds the
+environments. Adapters satisfy these structurally; nothing here knows PyGithub or
+GitPython.
+
+GitHub's semantics are the reference: checks are keyed by (name, head SHA), reviews
+carry the ``commit_id`` they were given on, comments have ids, and a merge passes the
+head SHA it evaluated so that a moved head refuses the merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from bot.core.model import (
+    CheckRun,
+    Comment,
+    GateOutcome,
+    HistoryEntry,
+    Permission,
+    PullRequest,
+    PullState,
+    Review,
+)
+
+
+class Forge(Protocol):
+    """Pull requests, reviews, comments, checks, labels and permissions."""
+
+    @property
+    def bot_login(self) -> str:
+        """The login promobot acts as on this forge (its own comments are ignored)."""
+        ...
+
+    def find_pr(self, head_branch: str, *, state: PullState | None = "open") -> PullRequest | None:
+        """The newest PR whose head is ``head_branch`` (any state when ``state`` is None)."""
+        ...
+
+    def get_pr(self, number: int) -> PullRequest:
+        """Raises ``UsageError`` when there is no such PR."""
+        ...
+
+    def list_prs(self, *, state: PullState | None = "open") -> list[PullRequest]:
+        """Every PR in ``state`` (all when None), lowest number first, all pages read."""
+        ...
+
+    def open_pr(
+        self, *, head: str, base: str, title: str, body: str, labels: Sequence[str]
+    ) -> PullRequest: ...
+
+    def update_pr(self, number: int, *, title: str | None = None, body: str | None = None) -> None: ...
+
+    def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
+
+    def remove_label(self, number: int, label: str) -> None:
+        """Removing a label that is not there is not an error."""
+        ...
+
+    def set_check(
+        self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str
+    ) -> None:
+        """Create the check ``name`` on ``head_sha``, or update it in place if it exists."""
+        ...
+
+    def list_checks(self, head_sha: str) -> list[CheckRun]: ...
+
+    def list_reviews(self, number: int) -> list[Review]:
+        """Every review in submission order, all pages read."""
+        ...
+
+    def list_comments(self, number: int) -> list[Comment]:
+        """Every comment in creation order, all pages read."""
+        ...
+
+    def comment(self, number: int, body: str) -> Comment: ...
+
+    def react(self, comment_id: int, reaction: str) -> None:
+        """``reaction`` is GitHub's content name: ``eyes``, ``rocket``, ``confused``."""
+        ...
+
+    def permission(self, login: str) -> Permission:
+        """The user's repository permission (collaborator-permission API, never author_association)."""
+        ...
+
+    def team_members(self, team: str) -> frozenset[str]:
+        """Lower-cased logins of ``@org/team``; raises ``ForgeError`` when it cannot be resolved."""
+        ...
+
+    def pushers(self, number: int) -> frozenset[str]:
+        """Lower-cased logins of the authors/committers of the PR's commits (the bot included)."""
+        ...
+
+    def merge(self, number: int, *, sha: str, title: str, message: str) -> str:
+        """Squash-merge; ``sha`` is the head that was evaluated. Returns the merge commit SHA.
+
+        Raises ``ConflictError`` when the head moved or the merge cannot be made.
+        """
+        ...
+
+    def close(self, number: int) -> None: ...
+
+    def delete_branch(self, branch: str) -> None:
+        """Deleting a branch that does not exist is not an error."""
+        ...
+
+
+class Workspace(Protocol):
+    """The git repository holding ``environments/`` (a checkout, possibly with a remote)."""
+
+    @property
+    def default_branch(self) -> str: ...
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit SHA ``ref`` names, or None."""
+        ...
+
+    def read(self, ref: str, path: str) -> bytes | None:
+        """File content at ``ref`` without checking anything out; None when absent."""
+        ...
+
+    def list_dir(self, ref: str, path: str) -> list[str]:
+        """Names of the files directly in ``path`` at ``ref`` (empty when absent)."""
+        ...
+
+    def blob_ids(self, ref: str, path: str) -> dict[str, str]:
+        """``{relative file path: blob id}`` for every file under ``path`` at ``ref``."""
+        ...
+
+    def commit(
+        self,
+        *,
+        parent: str,
+        files: Mapping[str, bytes | None],
+        message: str,
+        author: str | None = None,
+    ) -> str:
+        """Write a commit on top of ``parent`` changing ``files`` (None deletes); no checkout.
+
+        Returns the new commit SHA; no ref moves.
+        """
+        ...
+
+    def update_branch(self, branch: str, sha: str, *, expected: str | None, force: bool = False) -> None:
+        """Move (or create, with ``expected=None``) ``branch`` to ``sha``.
+
+        Without ``force`` the move must be a fast-forward; with ``expected`` it is refused
+        with ``ConflictError`` if the branch is not at ``expected`` any more (compare-and-swap).
+        ``force`` is only ever used for promobot-owned branches, never the default branch.
+        """
+        ...
+
+    def delete_branch(self, branch: str) -> None: ...
+
+    def history(self, path: str, *, ref: str) -> list[HistoryEntry]:
+        """Commits on ``ref`` that changed ``path``, newest first, trailers parsed."""
+        ...
+
+    def commit_time(self, sha: str) -> int:
+        """Committer time of ``sha`` as a Unix timestamp."""
+        ...
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+
+    def commits_between(self, base: str, head: str) -> list[str]:
+        """SHAs in ``base..head``."""
+        ...
