@@ -1,0 +1,634 @@
+"""Validation gates: the built-in and policy gates of DESIGN §3, judged purely.
+
+Everything the gates need is gathered beforehand into :class:`GateInputs` (manifests,
+rejections, when the version reached ``from``, the artifact check, command outcomes);
+``evaluate`` turns it into one :class:`~bot.core.model.GateResult` per gate. The clock
+is the ``now`` argument: nothing here reads the time, the network or the environment.
+
+Choices the design leaves open, written down here:
+
+- When the candidate manifest does not load, ``schema`` fails and every gate that needs
+  the candidate fails with "not checked" (so the PR never looks ready by accident).
+- ``skip_kinds`` applies to the built-ins too (their kind is their name).
+- A naive datetime (``now``, ``became_current_at``) is taken to be UTC.
+- Freeze windows: ``start``/``end`` are local wall-clock times in the gate's timezone; an
+  ``end`` at or before ``start`` runs past midnight into the next day; a window with
+  neither ``days`` nor ``dates`` applies every day. A wall time that does not exist (spring
+  forward) maps to the instant zoneinfo gives it (fold=0). Windows that touch or overlap are
+  one freeze: ``until`` is the end of the whole chain (looked up to a year ahead).
+- ``until`` is always a timezone-aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.model import (
+    ArtifactGate,
+    CommandGate,
+    CompareGate,
+    FreezeGate,
+    FreezeWindow,
+    Gate,
+    GateOutcome,
+    GateResult,
+    Manifest,
+    MetricGate,
+    Rejection,
+    SoakGate,
+)
+
+ArtifactOutcome = Literal[
+    "ok", "mismatch", "missing", "too-large", "unreachable", "unsupported", "timeout", "escapes-repo"
+]
+
+FREEZE_LOOKAHEAD_DAYS = 400
+"""How far ahead a chain of freeze windows is followed before it is called open-ended."""
+
+_EPSILON = 1e-12
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactCheck:
+    """What ``adapters/artifacts.py`` found when it hashed the artifact."""
+
+    outcome: ArtifactOutcome
+    detail: str
+    actual_digest: str | None = None
+    bytes_read: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """How a command gate's process ended (``adapters/commands.py``)."""
+
+    exit_code: int | None
+    timed_out: bool
+    output_tail: str
+    duration_s: float
+    error: str | None = None
+    """Set when the command could not start (not found, not executable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GateInputs:
+    """Everything the gates judge, gathered by the app before ``evaluate``."""
+
+    model: str
+    from_env: str
+    to_env: str
+    candidate: Manifest | None
+    """The target manifest on the PR head (None when it failed to load)."""
+    candidate_error: str | None
+    """The schema error text when ``candidate`` is None."""
+    source: Manifest | None
+    """What ``from`` runs now, at the PR's base commit."""
+    incumbent: Manifest | None
+    """What the target runs now, at the PR's base commit (None: new to the target)."""
+    local_keys: tuple[str, ...]
+    rejections: tuple[Rejection, ...]
+    became_current_at: datetime | None
+    """When ``candidate.version`` became current in ``from`` (git history); None = unknown."""
+    artifact: ArtifactCheck | None = None
+    commands: Mapping[str, CommandOutcome] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def evaluate(
+    gates: Sequence[Gate],
+    inputs: GateInputs,
+    *,
+    now: datetime,
+    skip_kinds: frozenset[str] = frozenset(),
+) -> list[GateResult]:
+    """Judge the built-ins (schema, order, integrity, not-rejected), then ``gates`` in policy order.
+
+    ``skip_kinds`` drops gates by kind, e.g. ``{"soak", "compare"}`` for rollback PRs.
+    """
+    now = _as_utc(now)
+    results: list[GateResult] = []
+    builtins = (
+        ("schema", _schema),
+        ("order", _order),
+        ("integrity", _integrity),
+        ("not-rejected", _not_rejected),
+    )
+    for kind, judge in builtins:
+        if kind not in skip_kinds:
+            results.append(judge(inputs))
+    for gate in gates:
+        if gate.kind not in skip_kinds:
+            results.append(_policy_gate(gate, inputs, now))
+    return results
+
+
+def overall(results: Sequence[GateResult]) -> GateOutcome:
+    """failure if any gate failed, else pending if any is pending, else success."""
+    outcomes = {r.result for r in results}
+    if "failure" in outcomes:
+        return "failure"
+    if "pending" in outcomes:
+        return "pending"
+    return "success"
+
+
+def needs_artifact(gates: Iterable[Gate]) -> ArtifactGate | None:
+    """The artifact gate of this policy, if any: the app then verifies the artifact first."""
+    for gate in gates:
+        if isinstance(gate, ArtifactGate):
+            return gate
+    return None
+
+
+def command_gates(gates: Iterable[Gate]) -> list[CommandGate]:
+    """The command gates of this policy, in policy order: the app runs them before ``evaluate``."""
+    return [g for g in gates if isinstance(g, CommandGate)]
+
+
+# --------------------------------------------------------------------------- built-ins
+
+
+def _not_checked(name: str, kind: str) -> GateResult:
+    return GateResult(
+        name=name,
+        kind=kind,
+        result="failure",
+        reason="not checked: the manifest on this PR does not load (see the schema gate)",
+    )
+
+
+def _schema(inputs: GateInputs) -> GateResult:
+    if inputs.candidate is None:
+        error = inputs.candidate_error or "the manifest could not be read"
+        first_line = error.strip().splitlines()[0] if error.strip() else error
+        return GateResult("schema", "schema", "failure", first_line, details=error)
+    return GateResult("schema", "schema", "success", "the manifest is valid")
+
+
+def _order(inputs: GateInputs) -> GateResult:
+    cand, source = inputs.candidate, inputs.source
+    if cand is None:
+        return _not_checked("order", "order")
+    if source is None:
+        return GateResult(
+            "order",
+            "order",
+            "failure",
+            f"{inputs.model} is not in {inputs.from_env} — promote it to {inputs.from_env} first",
+        )
+    if cand.version != source.version:
+        return GateResult(
+            "order",
+            "order",
+            "failure",
+            f"{inputs.from_env} runs {source.version} now, this PR promotes {cand.version}"
+            " — re-run promote to refresh",
+        )
+    return GateResult("order", "order", "success", f"{cand.version} is what {inputs.from_env} runs now")
+
+
+def _integrity(inputs: GateInputs) -> GateResult:
+    cand, source = inputs.candidate, inputs.source
+    if cand is None:
+        return _not_checked("integrity", "integrity")
+    if source is None:
+        return GateResult(
+            "integrity",
+            "integrity",
+            "failure",
+            f"nothing to compare with: {inputs.model} is not in {inputs.from_env}",
+        )
+    local = (*inputs.local_keys, "serving")
+    ours, theirs = cand.promoted(local), source.promoted(local)
+    differing = [k for k in _ordered_keys(theirs, ours) if theirs.get(k, _MISSING) != ours.get(k, _MISSING)]
+    if not differing:
+        return GateResult("integrity", "integrity", "success", f"promoted keys equal {inputs.from_env}'s")
+    verb = "differs" if len(differing) == 1 else "differ"
+    lines = [f"Differences from `{inputs.from_env}` at the PR's base commit:", ""]
+    for path, src_value, pr_value in _leaf_differences(theirs, ours):
+        lines.append(f"- `{path}`: {inputs.from_env} has {_show(src_value)}, this PR has {_show(pr_value)}")
+    return GateResult(
+        "integrity",
+        "integrity",
+        "failure",
+        f"{', '.join(differing)} {verb} from {inputs.from_env} — someone edited the promoted keys"
+        " by hand; re-run promote",
+        details="\n".join(lines),
+    )
+
+
+def _not_rejected(inputs: GateInputs) -> GateResult:
+    cand = inputs.candidate
+    if cand is None:
+        return _not_checked("not-rejected", "not-rejected")
+    for rej in inputs.rejections:
+        if rej.model == inputs.model and rej.version == cand.version:
+            by = rej.by if rej.by else "someone"
+            return GateResult(
+                "not-rejected",
+                "not-rejected",
+                "failure",
+                f"{cand.version} was rejected by {by} at {rej.at}: {' '.join(rej.reason.split())}"
+                " — promote a newer version (or `promobot unreject` it)",
+            )
+    return GateResult("not-rejected", "not-rejected", "success", f"{cand.version} is not rejected")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_MISSING: Any = _Missing()
+
+
+def _ordered_keys(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    keys = list(first)
+    keys.extend(k for k in second if k not in first)
+    return keys
+
+
+def _leaf_differences(src: Any, pr: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """Dotted paths where two documents differ, descending into mappings present on both sides."""
+    if isinstance(src, Mapping) and isinstance(pr, Mapping):
+        out: list[tuple[str, Any, Any]] = []
+        for key in _ordered_keys(src, pr):
+            a, b = src.get(key, _MISSING), pr.get(key, _MISSING)
+            if a != b:
+                out.extend(_leaf_differences(a, b, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return [(prefix, src, pr)]
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "nothing"
+    text = repr(value) if not isinstance(value, str) else value
+    text = text.replace("`", "'").replace("\n", " ")
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return f"`{text}`"
+
+
+# --------------------------------------------------------------------------- policy gates
+
+
+def _policy_gate(gate: Gate, inputs: GateInputs, now: datetime) -> GateResult:
+    if isinstance(gate, MetricGate):
+        return _metric(gate, inputs)
+    if isinstance(gate, CompareGate):
+        return _compare(gate, inputs)
+    if isinstance(gate, SoakGate):
+        return _soak(gate, inputs, now)
+    if isinstance(gate, FreezeGate):
+        return _freeze(gate, now)
+    if isinstance(gate, ArtifactGate):
+        return _artifact(inputs)
+    return _command(gate, inputs)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _metric(gate: MetricGate, inputs: GateInputs) -> GateResult:
+    name = f"metric {gate.name}"
+    cand = inputs.candidate
+    if cand is None:
+        return _not_checked(name, "metric")
+    value = cand.metrics.get(gate.name)
+    if value is None:
+        return GateResult(name, "metric", "failure", f"metric {gate.name} missing from the manifest")
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return GateResult(name, "metric", "failure", f"metric {gate.name} is not a number ({value!r})")
+    if gate.min is not None and not value >= gate.min:
+        return GateResult(name, "metric", "failure", f"{gate.name} {_num(value)} < min {_num(gate.min)}")
+    if gate.max is not None and not value <= gate.max:
+        return GateResult(name, "metric", "failure", f"{gate.name} {_num(value)} > max {_num(gate.max)}")
+    bounds = []
+    if gate.min is not None:
+        bounds.append(f"≥ min {_num(gate.min)}")
+    if gate.max is not None:
+        bounds.append(f"≤ max {_num(gate.max)}")
+    return GateResult(name, "metric", "success", f"{gate.name} {_num(value)} {' and '.join(bounds)}".strip())
+
+
+def _short_digest(digest: str) -> str:
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:8]}…" if hexpart and len(hexpart) > 8 else digest
+
+
+def _close_to(a: float, b: float) -> float:
+    """The float-noise allowance when comparing a delta computed from ``a`` and ``b``."""
+    return _EPSILON * max(1.0, abs(a), abs(b))
+
+
+def _compare(gate: CompareGate, inputs: GateInputs) -> GateResult:
+    name = f"compare {gate.metric}"
+    cand, inc = inputs.candidate, inputs.incumbent
+    if cand is None:
+        return _not_checked(name, "compare")
+    if inc is None:
+        return GateResult(name, "compare", "success", f"no incumbent in {inputs.to_env}; nothing to compare")
+    if (
+        cand.eval_dataset_digest is not None
+        and inc.eval_dataset_digest is not None
+        and cand.eval_dataset_digest != inc.eval_dataset_digest
+    ):
+        return GateResult(
+            name,
+            "compare",
+            "failure",
+            f"eval datasets differ ({_short_digest(cand.eval_dataset_digest)} vs"
+            f" {_short_digest(inc.eval_dataset_digest)}); numbers are not comparable",
+            details=(
+                f"- candidate {cand.version}: `{cand.eval_dataset_uri}` `{cand.eval_dataset_digest}`\n"
+                f"- {inputs.to_env} {inc.version}: `{inc.eval_dataset_uri}` `{inc.eval_dataset_digest}`"
+            ),
+        )
+    new, old = cand.metrics.get(gate.metric), inc.metrics.get(gate.metric)
+    if new is None:
+        return GateResult(
+            name, "compare", "failure", f"metric {gate.metric} missing from the candidate ({cand.version})"
+        )
+    if old is None:
+        return GateResult(
+            name,
+            "compare",
+            "failure",
+            f"metric {gate.metric} missing from {inputs.to_env}'s manifest ({inc.version})",
+        )
+    delta = new - old
+    shown = f"{gate.metric} {_num(new)} vs {_num(old)} in {inputs.to_env} ({delta:+.6g}"
+    noise = _close_to(new, old)
+    if gate.max_drop is not None and (old - new) > gate.max_drop + noise:
+        return GateResult(name, "compare", "failure", f"{shown}; max drop {_num(gate.max_drop)})")
+    if gate.max_increase is not None and (new - old) > gate.max_increase + noise:
+        return GateResult(name, "compare", "failure", f"{shown}; max increase {_num(gate.max_increase)})")
+    limits = []
+    if gate.max_drop is not None:
+        limits.append(f"max drop {_num(gate.max_drop)}")
+    if gate.max_increase is not None:
+        limits.append(f"max increase {_num(gate.max_increase)}")
+    suffix = f"; {', '.join(limits)})" if limits else ")"
+    return GateResult(name, "compare", "success", shown + suffix)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _duration(delta: timedelta) -> str:
+    """``13h``, ``13h 20m``, ``20m``, ``2d 3h``: a time left, rounded up to the minute."""
+    minutes = max(1, math.ceil(delta.total_seconds() / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m"
+
+
+def _soak(gate: SoakGate, inputs: GateInputs, now: datetime) -> GateResult:
+    cand = inputs.candidate
+    if cand is None:
+        return _not_checked("soak", "soak")
+    if inputs.became_current_at is None:
+        return GateResult(
+            "soak",
+            "soak",
+            "failure",
+            f"cannot tell when {cand.version} reached {inputs.from_env}; history missing"
+            " — fetch full history (fetch-depth: 0)",
+        )
+    since = _as_utc(inputs.became_current_at)
+    until = since + timedelta(hours=gate.hours)
+    if now >= until:
+        live = _duration(now - since) if now > since else "0m"
+        return GateResult(
+            "soak",
+            "soak",
+            "success",
+            f"{cand.version} has been in {inputs.from_env} for {live} (≥ {_num(gate.hours)}h)",
+        )
+    return GateResult(
+        "soak",
+        "soak",
+        "pending",
+        f"soaking in {inputs.from_env} until {until:%Y-%m-%d %H:%M} UTC ({_duration(until - now)} left)",
+        details=f"{cand.version} became current in {inputs.from_env} at {since:%Y-%m-%d %H:%M} UTC;"
+        f" the policy asks for {_num(gate.hours)}h.",
+        until=until,
+    )
+
+
+# --------------------------------------------------------------------------- freeze
+
+
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    start: datetime  # UTC
+    end: datetime  # UTC
+    window: FreezeWindow
+
+
+def _window_applies(window: FreezeWindow, day: date) -> bool:
+    if not window.days and not window.dates:
+        return True
+    return day.isoweekday() in window.days or day in window.dates
+
+
+def _wall(day: date, at: time, tz: ZoneInfo, *, fold: int) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz).replace(fold=fold).astimezone(UTC)
+
+
+def _window_interval(window: FreezeWindow, day: date, tz: ZoneInfo) -> _Interval:
+    start_t = window.start or time(0, 0)
+    start = _wall(day, start_t, tz, fold=0)
+    if window.end is None or window.end <= start_t:
+        # "24:00", or a window that runs past midnight into the next day.
+        end_t = window.end or time(0, 0)
+        end = _wall(day + timedelta(days=1), end_t, tz, fold=1)
+    else:
+        end = _wall(day, window.end, tz, fold=1)
+    return _Interval(start, end, window)
+
+
+def _intervals(gate: FreezeGate, tz: ZoneInfo, first: date, days: int) -> list[_Interval]:
+    out = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        for window in gate.windows:
+            if _window_applies(window, day):
+                iv = _window_interval(window, day, tz)
+                if iv.end > iv.start:
+                    out.append(iv)
+    out.sort(key=lambda iv: (iv.start, iv.end))
+    return out
+
+
+def describe_window(window: FreezeWindow) -> str:
+    """``fri 15:00–24:00``, ``sat, sun``, ``2026-12-24``: a window as the policy wrote it."""
+    parts = []
+    if window.days:
+        parts.append(", ".join(_DAY_NAMES[d - 1] for d in sorted(window.days) if 1 <= d <= 7))
+    if window.dates:
+        parts.append(", ".join(d.isoformat() for d in sorted(window.dates)))
+    if not parts:
+        parts.append("daily")
+    if window.start is not None or window.end is not None:
+        start = (window.start or time(0, 0)).strftime("%H:%M")
+        end = window.end.strftime("%H:%M") if window.end is not None else "24:00"
+        parts.append(f"{start}–{end}")
+    return " ".join(parts)
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    day = _DAY_NAMES[local.weekday()].capitalize()
+    return f"{day} {local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _freeze(gate: FreezeGate, now: datetime) -> GateResult:
+    try:
+        tz = ZoneInfo(gate.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return GateResult(
+            "freeze",
+            "freeze",
+            "failure",
+            f"unknown timezone {gate.timezone!r} — use an IANA name such as Europe/Berlin",
+        )
+    today = now.astimezone(tz).date()
+    # Start a day early: yesterday's window may run past midnight (or be today's "24:00").
+    intervals = _intervals(gate, tz, today - timedelta(days=1), FREEZE_LOOKAHEAD_DAYS + 1)
+    current = next((iv for iv in intervals if iv.start <= now < iv.end), None)
+    if current is None:
+        upcoming = next((iv for iv in intervals if iv.start > now), None)
+        details = (
+            f"Next freeze: {describe_window(upcoming.window)} from {_local(upcoming.start, tz)}."
+            if upcoming is not None
+            else ""
+        )
+        return GateResult(
+            "freeze",
+            "freeze",
+            "success",
+            f"not in a freeze window ({_local(now, tz)})",
+            details=details,
+        )
+    # Follow the chain: windows that start before (or exactly when) the freeze ends extend it.
+    end = current.end
+    chained = [current.window]
+    for iv in intervals:  # sorted by start: once one starts after the end, so do the rest
+        if iv.start > end:
+            break
+        if iv.end > end:
+            end = iv.end
+            if iv.window not in chained:
+                chained.append(iv.window)
+    horizon = _wall(today + timedelta(days=FREEZE_LOOKAHEAD_DAYS), time(0, 0), tz, fold=0)
+    open_ended = end >= horizon - timedelta(days=1)
+    label = f"freeze window ({describe_window(current.window)} {gate.timezone})"
+    details = "Windows in this freeze: " + "; ".join(describe_window(w) for w in chained) + "."
+    if open_ended:
+        return GateResult(
+            "freeze",
+            "freeze",
+            "pending",
+            f"{label} with no end in the next {FREEZE_LOOKAHEAD_DAYS} days — check the policy's windows",
+            details=details,
+        )
+    return GateResult(
+        "freeze", "freeze", "pending", f"{label} until {_local(end, tz)}", details=details, until=end
+    )
+
+
+# --------------------------------------------------------------------------- artifact, command
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop returns at GB
+
+
+def _artifact(inputs: GateInputs) -> GateResult:
+    check = inputs.artifact
+    if check is None:
+        return GateResult("artifact", "artifact", "failure", "artifact not checked")
+    uri = inputs.candidate.artifact_uri if inputs.candidate is not None else "(unknown)"
+    expected = inputs.candidate.artifact_digest if inputs.candidate is not None else "(unknown)"
+    if check.outcome == "ok":
+        return GateResult(
+            "artifact",
+            "artifact",
+            "success",
+            f"sha256 matches ({_size(check.bytes_read)})",
+            details=f"`{uri}` hashes to `{check.actual_digest or expected}`.",
+        )
+    if check.outcome == "mismatch":
+        actual = check.actual_digest or "(unknown)"
+        return GateResult(
+            "artifact",
+            "artifact",
+            "failure",
+            f"sha256 mismatch: the manifest says {_short_digest(expected)}, the artifact is"
+            f" {_short_digest(actual)}",
+            details=f"- uri: `{uri}`\n- manifest digest: `{expected}`\n- actual digest: `{actual}`\n"
+            f"- bytes read: {check.bytes_read}",
+        )
+    return GateResult("artifact", "artifact", "failure", _one_line(check.detail), details=check.detail)
+
+
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "(no detail)"
+
+
+def fenced(text: str) -> str:
+    """``text`` in a code fence that its own backticks cannot close."""
+    longest, run = 0, 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * max(3, longest + 1)
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"{fence}\n{body}{fence}"
+
+
+def _command(gate: CommandGate, inputs: GateInputs) -> GateResult:
+    name = f"command {gate.name}"
+    outcome = inputs.commands.get(gate.name)
+    if outcome is None:
+        return GateResult(name, "command", "failure", f"{gate.name} did not run")
+    details = fenced(outcome.output_tail) if outcome.output_tail else "(no output)"
+    if outcome.error is not None:
+        reason = f"{gate.name} could not start: {outcome.error}"
+        return GateResult(name, "command", "failure", reason, details)
+    if outcome.timed_out:
+        return GateResult(
+            name, "command", "failure", f"{gate.name} timed out after {_num(gate.timeout)}s", details
+        )
+    code = outcome.exit_code
+    if code == 0:
+        return GateResult(
+            name, "command", "success", f"{gate.name} exited 0 ({outcome.duration_s:.1f}s)", details
+        )
+    if code is not None and code < 0:
+        return GateResult(name, "command", "failure", f"{gate.name} was killed by signal {-code}", details)
+    return GateResult(name, "command", "failure", f"{gate.name} exited {code}", details)
