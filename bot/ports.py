@@ -12,11 +12,14 @@ head SHA it evaluated so that a moved head refuses the merge.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
+from bot.core.gates import ArtifactCheck, CommandOutcome
 from bot.core.model import (
     CheckRun,
+    CommandGate,
     Comment,
     GateOutcome,
     HistoryEntry,
@@ -33,6 +36,10 @@ class Forge(Protocol):
     @property
     def bot_login(self) -> str:
         """The login promobot acts as on this forge (its own comments are ignored)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """Hold the forge for one use case (the local forge locks its state file; GitHub: no-op)."""
         ...
 
     def find_pr(self, head_branch: str, *, state: PullState | None = "open") -> PullRequest | None:
@@ -59,9 +66,7 @@ class Forge(Protocol):
         """Removing a label that is not there is not an error."""
         ...
 
-    def set_check(
-        self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str
-    ) -> None:
+    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
         """Create the check ``name`` on ``head_sha``, or update it in place if it exists."""
         ...
 
@@ -126,8 +131,14 @@ class Workspace(Protocol):
         ...
 
     def blob_ids(self, ref: str, path: str) -> dict[str, str]:
-        """``{relative file path: blob id}`` for every file under ``path`` at ``ref``."""
+        """``{file path: blob id}`` for every file under ``path`` at ``ref``."""
         ...
+
+    def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
+        """Contents of many blobs at once (one git process)."""
+        ...
+
+    def commit_message(self, sha: str) -> str: ...
 
     def commit(
         self,
@@ -167,3 +178,32 @@ class Workspace(Protocol):
     def commits_between(self, base: str, head: str) -> list[str]:
         """SHAs in ``base..head``."""
         ...
+
+
+class GateRunner(Protocol):
+    """The two gates that reach outside: artifact fetches and custom commands."""
+
+    def verify_artifact(self, uri: str, digest: str, *, max_bytes: int, timeout: float) -> ArtifactCheck: ...
+
+    def run_command(
+        self,
+        gate: CommandGate,
+        *,
+        base_sha: str,
+        manifest: Mapping[str, Any],
+        model: str,
+        from_env: str,
+        to_env: str,
+    ) -> CommandOutcome:
+        """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
+        ...
+
+
+class Cache(Protocol):
+    """A persistent key-value cache (parsed manifests keyed by blob id)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+    def flush(self) -> None: ...

@@ -1,0 +1,628 @@
+"""The command line: click stops here.
+
+Each command reads its options, builds the adapters (this is the only module that
+does), calls one use case and prints the result as text, JSON or markdown. Errors
+become ``error: <what> — <what to do>`` on stderr with the exit codes of DESIGN §9:
+0 done, 1 refused/blocked/invalid, 2 usage, 3 unexpected failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from bot.adapters.localforge import LocalForge
+    from bot.app import Context
+
+logger = logging.getLogger("bot")
+
+OUTPUTS = ("text", "json", "markdown")
+
+
+@dataclass
+class Options:
+    repo: Path
+    forge: str | None
+    output: str
+    actor: str | None
+    now: datetime | None
+    dry_run_forge: bool = False
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+
+def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
+    if opts is not None and opts.json:
+        click.echo(json.dumps({"error": message, "exit_code": code}))
+    click.echo(f"error: {message}", err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        click.echo(f"::error::{message.replace(chr(10), ' ')}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def errors(opts: Options | None) -> Iterator[None]:
+    """Turn promobot's errors into messages and exit codes; anything else is a bug (exit 3)."""
+    from bot.errors import Blocked, BotError
+
+    try:
+        yield
+    except Blocked as exc:
+        message = exc.message + "".join(f"\n  - {b}" for b in exc.blockers)
+        _fail(message, exc.exit_code, opts)
+    except BotError as exc:
+        _fail(exc.message, exc.exit_code, opts)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130, opts)
+    except Exception as exc:
+        if os.environ.get("PROMOBOT_DEBUG"):
+            traceback.print_exc()
+        _fail(
+            f"unexpected failure: {type(exc).__name__}: {exc} — this is a bug or an outage; "
+            "re-run the same command (it is safe), and report it with PROMOBOT_DEBUG=1 output if it persists",
+            3,
+            opts,
+        )
+
+
+def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
+    """Print ``data`` as JSON, or ``text(markdown)`` for people."""
+    if opts.json:
+        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    else:
+        click.echo(text(opts.output == "markdown"))
+
+
+def _default_forge() -> str:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    if os.environ.get("GITHUB_REPOSITORY") and (
+        os.environ.get("GITHUB_TOKEN") or os.environ.get("PROMOBOT_APP_ID")
+    ):
+        return "github"
+    return "local"
+
+
+def build_context(opts: Options) -> Context:
+    """Build the adapters and the use-case context (the composition root)."""
+    from bot.adapters.cache import FileCache
+    from bot.adapters.gaterunner import LocalGateRunner
+    from bot.adapters.git import GitWorkspace
+    from bot.app import Context
+
+    forge_kind = opts.forge or _default_forge()
+    now = opts.now or datetime.now(UTC)
+    if forge_kind == "github":
+        from bot.adapters.github import github_context
+
+        return github_context(repo=opts.repo, actor=opts.actor, now=now)
+    ws = GitWorkspace.discover(opts.repo)
+    from bot.adapters.localforge import LocalForge
+
+    forge = LocalForge(ws)
+    actor = opts.actor or ws.user_name() or os.environ.get("USER") or "local-user"
+    return Context(
+        forge=forge,
+        ws=ws,
+        now=now,
+        actor=actor,
+        gates=LocalGateRunner(ws, environ=dict(os.environ)),
+        cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+    )
+
+
+def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("use an ISO 8601 time such as 2026-11-27T10:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+pass_opts = click.make_pass_decorator(Options)
+
+
+def _set_actor(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Options)
+        ctx.find_object(Options).actor = value  # type: ignore[union-attr]
+
+
+as_option = click.option(
+    "--as",
+    "_actor",
+    metavar="LOGIN",
+    default=None,
+    expose_value=False,
+    callback=_set_actor,
+    help="Act as LOGIN (same as the global --as).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=".",
+    help="The GitOps repository (a git checkout with environments/).",
+)
+@click.option(
+    "--forge",
+    type=click.Choice(["local", "github"]),
+    default=None,
+    help="Where pull requests live. Default: github inside GitHub Actions or with "
+    "GITHUB_REPOSITORY and a token set, else local (kept in .git/).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUTS),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts (one document on stdout), markdown for job summaries.",
+)
+@click.option(
+    "--as",
+    "actor",
+    metavar="LOGIN",
+    default=None,
+    help="Act as LOGIN (local forge; default: git's user.name).",
+)
+@click.option(
+    "--now", callback=_parse_now, default=None, hidden=True, help="Pretend it is this time (tests)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what promobot does to stderr.")
+@click.version_option(package_name="promobot", prog_name="promobot")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    repo: Path,
+    forge: str | None,
+    output: str,
+    actor: str | None,
+    now: datetime | None,
+    verbose: bool,
+) -> None:
+    """promobot: promote ML models through environments with gated, reviewed pull requests.
+
+    \b
+    Quick tour on the example repository:
+      promobot status                               what runs where, drift, open PRs
+      promobot diff fraud-detector --to staging     preview a promotion; changes nothing
+      promobot promote fraud-detector --to staging  open the promotion PR and post its gates
+      promobot pr show 1                            the PR, its checks and approvals
+      promobot pr review 1 --approve --as carol     review it (local forge)
+      promobot pr comment 1 /promote --as alice     slash-commands work locally too
+      promobot rollback fraud-detector --env prod   undo a bad release with a revert commit
+
+    Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr
+    )
+    ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
+
+
+@cli.command()
+@click.option("--ref", default=None, help="Validate the files committed at REF instead of the working tree.")
+@pass_opts
+def validate(opts: Options, ref: str | None) -> None:
+    """Check the policy, rejected.yaml and every manifest; exit 1 on any error.
+
+    Reads the working tree by default, so it works as a pre-commit hook.
+    """
+    from bot import app
+    from bot.adapters.git import GitWorkspace
+    from bot.core import report
+
+    with errors(opts):
+        ws = GitWorkspace.discover(opts.repo)
+        files = ws.read_tree_files(app.ENV_DIR, ref=ref)
+        result = app.validate(files)
+    data = result.to_json()
+    emit(opts, data, lambda md: report.validation(data))
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@pass_opts
+def status(opts: Options) -> None:
+    """Show the version of every model in every environment, drift and open PRs."""
+    from bot import app
+    from bot.core import report
+
+    with errors(opts):
+        data = app.status(build_context(opts)).to_json()
+    emit(opts, data, lambda md: report.status(data, markdown=md))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--to", "to", required=True, metavar="ENV", help="The environment to promote into.")
+@pass_opts
+def diff(opts: Options, model: str, to: str) -> None:
+    """Preview a promotion: manifest diff, metric deltas and gate results. Changes nothing."""
+    from bot import preview
+    from bot.core import report
+
+    with errors(opts):
+        data = preview.diff(build_context(opts), model=model, to=to)
+    emit(opts, data, lambda md: preview.render_diff(data, markdown=md, gates=report.gates))
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--to", "to", required=True, metavar="ENV", help="The environment to promote into.")
+@click.option(
+    "--from", "from_", default=None, metavar="ENV", help="Must match the policy's `from` (a check)."
+)
+@click.option("--all", "all_", is_flag=True, help="Every model whose source differs from ENV.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the gate results; change nothing.")
+@as_option
+@pass_opts
+def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: bool, dry_run: bool) -> None:
+    """Open or update the promotion PR for MODEL into ENV, evaluate its gates, post its checks."""
+    from bot import promotion
+    from bot.core import report
+
+    if bool(model) == all_:
+        raise click.UsageError("give either MODEL or --all")
+    with errors(opts):
+        ctx = build_context(opts)
+        if all_:
+            results = promotion.promote_all(ctx, to=to, dry_run=dry_run)
+            data: Any = [r.to_json() for r in results]
+        else:
+            assert model is not None
+            data = promotion.promote(ctx, model=model, to=to, from_=from_, dry_run=dry_run).to_json()
+    if all_:
+        emit(
+            opts,
+            data,
+            lambda md: "\n\n".join(report.promote(d, markdown=md) for d in data) or "Nothing to promote.",
+        )
+    else:
+        emit(opts, data, lambda md: report.promote(data, markdown=md))
+
+
+@cli.command()
+@click.argument("number", type=int, metavar="PR")
+@as_option
+@pass_opts
+def gates(opts: Options, number: int) -> None:
+    """Re-evaluate the gates and approvals of pull request PR and update its checks."""
+    from bot import promotion
+    from bot.core import report
+
+    with errors(opts):
+        a = promotion.evaluate_pr(build_context(opts), number)
+    gate_rows = [{"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results]
+    data = {
+        "pr": number,
+        "ready": a.ready,
+        "blockers": a.blockers,
+        "gates": gate_rows,
+        "approvals": {"required": a.verdict.required, "counted": list(a.verdict.counted)},
+    }
+    emit(
+        opts,
+        data,
+        lambda md: (
+            report.gates(gate_rows, markdown=md)
+            + (
+                "\n\nReady to merge."
+                if a.ready
+                else "\n\nBlocked:\n" + "\n".join(f"  - {b}" for b in a.blockers)
+            )
+        ),
+    )
+
+
+@cli.command()
+@click.argument("number", type=int, metavar="PR")
+@as_option
+@pass_opts
+def merge(opts: Options, number: int) -> None:
+    """Merge pull request PR if it is ready; otherwise exit 1 listing every blocker."""
+    from bot import promotion
+    from bot.core import report
+
+    with errors(opts):
+        ctx = build_context(opts)
+        result = promotion.merge(ctx, number, actor=ctx.actor)
+    data = result.to_json()
+    emit(opts, data, lambda md: report.merge(data))
+    if not result.merged:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--env", "env", required=True, metavar="ENV", help="The environment to roll back.")
+@click.option(
+    "--to",
+    "to_version",
+    default=None,
+    metavar="VERSION",
+    help="Restore this version (it must have run in ENV).",
+)
+@click.option(
+    "--direct", is_flag=True, help="Commit straight to the default branch (policy rollback.direct)."
+)
+@click.option("--reason", default=None, help="Why (recorded in rejected.yaml and the PR).")
+@click.option("--dry-run", is_flag=True, help="Show what would be restored; change nothing.")
+@as_option
+@pass_opts
+def rollback(
+    opts: Options,
+    model: str,
+    env: str,
+    to_version: str | None,
+    direct: bool,
+    reason: str | None,
+    dry_run: bool,
+) -> None:
+    """Roll MODEL in ENV back to the version before (or VERSION) with a revert commit."""
+    from bot import rollback as rollback_uc
+
+    with errors(opts):
+        ctx = build_context(opts)
+        result = rollback_uc.rollback(
+            ctx,
+            model=model,
+            env=env,
+            to_version=to_version,
+            direct=direct,
+            reason=reason,
+            actor=ctx.actor,
+            dry_run=dry_run,
+        )
+    data = result.to_json()
+    emit(opts, data, lambda md: result.text())
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment.")
+@click.option("--limit", default=50, show_default=True, help="At most this many entries in text output.")
+@pass_opts
+def history(opts: Options, model: str, env: str | None, limit: int) -> None:
+    """Promotions, rollbacks and hand edits of MODEL, newest first (from git log)."""
+    from bot import app
+    from bot.core import report
+
+    with errors(opts):
+        ctx = build_context(opts)
+        data = app.history_json(app.history(ctx, model, env))
+    emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("version")
+@click.option("--reason", required=True, help="Why this version must never be promoted again.")
+@click.option("--direct", is_flag=True, help="Commit straight to the default branch instead of opening a PR.")
+@as_option
+@pass_opts
+def reject(opts: Options, model: str, version: str, reason: str, direct: bool) -> None:
+    """Add MODEL VERSION to environments/rejected.yaml (through a PR by default)."""
+    from bot import rollback as rollback_uc
+
+    with errors(opts):
+        ctx = build_context(opts)
+        result = rollback_uc.reject(
+            ctx, model=model, version=version, reason=reason, actor=ctx.actor, direct=direct
+        )
+    emit(opts, result, lambda md: result["message"])
+
+
+@cli.command()
+@click.argument("model")
+@click.argument("version")
+@click.option("--direct", is_flag=True, help="Commit straight to the default branch instead of opening a PR.")
+@as_option
+@pass_opts
+def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
+    """Remove MODEL VERSION from environments/rejected.yaml (through a PR by default)."""
+    from bot import rollback as rollback_uc
+
+    with errors(opts):
+        ctx = build_context(opts)
+        result = rollback_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
+    emit(opts, result, lambda md: result["message"])
+
+
+@cli.command("handle-event")
+@click.option("--name", default=None, help="Event name (default: $GITHUB_EVENT_NAME).")
+@click.option(
+    "--payload",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Event payload JSON file (default: $GITHUB_EVENT_PATH).",
+)
+@pass_opts
+def handle_event(opts: Options, name: str | None, payload: Path | None) -> None:
+    """Handle the GitHub event that started this workflow run (GitHub Actions entry point)."""
+    from bot.adapters import actions
+
+    with errors(opts):
+        event = actions.load_event(name=name, payload=payload, environ=os.environ)
+        ctx = build_context(opts) if event.needs_context else None
+        from bot import router
+
+        outcome = router.dispatch(event, ctx)
+        actions.write_summary(outcome.summary, environ=os.environ)
+    emit(opts, outcome.to_json(), lambda md: outcome.summary)
+
+
+# --------------------------------------------------------------------------- pr
+# `pr review` and `pr comment` record the review or comment as --as LOGIN on the local
+# forge, then run exactly the event handling the GitHub workflow runs for
+# pull_request_review and issue_comment.
+
+
+def _local(ctx: Context) -> LocalForge:
+    from bot.adapters.localforge import LocalForge
+    from bot.errors import UsageError
+
+    if not isinstance(ctx.forge, LocalForge):
+        raise UsageError(
+            "this command acts on the local forge only",
+            "on GitHub, review and comment in the pull request itself",
+        )
+    return ctx.forge
+
+
+@click.group()
+def pr() -> None:
+    """Pull requests: list, show, review, comment (local forge), and users."""
+
+
+@pr.command("list")
+@click.option(
+    "--state", type=click.Choice(["open", "closed", "merged", "all"]), default="open", show_default=True
+)
+@pass_opts
+def list_(opts: Options, state: str) -> None:
+    """List promobot's pull requests."""
+    from bot import pulls
+    from bot.core import report
+
+    with errors(opts):
+        data = pulls.list_prs(build_context(opts), state=None if state == "all" else state)  # type: ignore[arg-type]
+    rows = [
+        [
+            f"#{p['number']}",
+            p["state"],
+            p["action"] or "-",
+            p["model"] or "-",
+            f"{p['from'] or '-'} → {p['to'] or '-'}",
+            p["version"] or "-",
+            p["title"],
+        ]
+        for p in data
+    ]
+    emit(
+        opts,
+        data,
+        lambda md: (
+            report.table(["pr", "state", "action", "model", "route", "version", "title"], rows, markdown=md)
+            if rows
+            else "No pull requests."
+        ),
+    )
+
+
+@pr.command("show")
+@click.argument("number", type=int, metavar="PR")
+@pass_opts
+def show(opts: Options, number: int) -> None:
+    """Show pull request PR: state, checks, approvals, comments."""
+    from bot import pulls
+
+    with errors(opts):
+        data = pulls.show(build_context(opts), number)
+    emit(opts, data, lambda md: pulls.show_text(data))
+
+
+@pr.command("review")
+@click.argument("number", type=int, metavar="PR")
+@click.option("--approve", "state", flag_value="APPROVED", help="Approve the current head.")
+@click.option("--request-changes", "state", flag_value="CHANGES_REQUESTED", help="Request changes.")
+@click.option("--comment", "state", flag_value="COMMENTED", help="Comment without a verdict.")
+@click.option("--body", default="", help="Review text.")
+@as_option
+@pass_opts
+def review(opts: Options, number: int, state: str | None, body: str) -> None:
+    """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
+    from bot import router
+
+    if state is None:
+        raise click.UsageError("choose one of --approve, --request-changes, --comment")
+    with errors(opts):
+        ctx = build_context(opts)
+        forge = _local(ctx)
+        submitted = forge.submit_review(number, login=ctx.actor, state=state, body=body)  # type: ignore[arg-type]
+        outcome = router.on_review(ctx, number)
+    data: dict[str, Any] = {"review": submitted.id, "state": state, "login": ctx.actor, **outcome.to_json()}
+    emit(
+        opts, data, lambda md: f"{ctx.actor} {state.lower().replace('_', ' ')} #{number}.\n{outcome.summary}"
+    )
+
+
+@pr.command("comment")
+@click.argument("number", type=int, metavar="PR")
+@click.argument("body")
+@as_option
+@pass_opts
+def comment(opts: Options, number: int, body: str) -> None:
+    """Comment BODY on pull request PR as --as LOGIN; slash-commands in it run."""
+    from bot import commands
+
+    with errors(opts):
+        ctx = build_context(opts)
+        forge = _local(ctx)
+        made = forge.add_comment(number, login=ctx.actor, body=body)
+        outcome = commands.handle_comment(ctx, number=number, comment_id=made.id, author=ctx.actor, body=body)
+    data = {"comment": made.id, **outcome.to_json()}
+    emit(opts, data, lambda md: outcome.reply or f"comment #{made.id} added ({outcome.reason}).")
+
+
+@pr.group("users")
+def users() -> None:
+    """Collaborators and teams of the local forge (for permission checks)."""
+
+
+@users.command("set")
+@click.argument("login")
+@click.option(
+    "--permission", type=click.Choice(["none", "read", "triage", "write", "maintain", "admin"]), required=True
+)
+@click.option(
+    "--team", "teams", multiple=True, metavar="@ORG/TEAM", help="Add LOGIN to this team (repeatable)."
+)
+@pass_opts
+def users_set(opts: Options, login: str, permission: str, teams: tuple[str, ...]) -> None:
+    """Set LOGIN's repository permission (and teams) on the local forge."""
+    from bot.core.model import Permission
+
+    with errors(opts):
+        forge = _local(build_context(opts))
+        forge.set_user(login, Permission.parse(permission), teams)
+    data = {"login": login, "permission": permission, "teams": list(teams)}
+    emit(opts, data, lambda md: f"{login}: {permission}" + (f", teams {', '.join(teams)}" if teams else ""))
+
+
+@users.command("list")
+@pass_opts
+def users_list(opts: Options) -> None:
+    """List the local forge's users and teams."""
+    with errors(opts):
+        forge = _local(build_context(opts))
+        data = forge.users()
+    emit(opts, data, lambda md: json.dumps(data, indent=2))
+
+
+cli.add_command(pr)
+
+
+def main() -> None:
+    cli(prog_name="promobot")

@@ -1,0 +1,255 @@
+"""Use case: a comment on a pull request, read for slash-commands and acted on.
+
+Order of business for one comment: ignore what must be ignored (edits, bots, the bot
+itself, comments already answered), parse, authorise every command against the
+base-branch policy, run, and answer exactly once with a reply that names the comment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app import Context
+from bot.core import authz, render, slash
+from bot.core.marker import parse_state, replied_to, reply_marker
+from bot.core.model import LABEL_HOLD, Policy
+from bot.core.plan import parse_branch
+from bot.errors import BotError, NotAuthorized
+
+logger = logging.getLogger(__name__)
+
+REACT_SEEN, REACT_DONE, REACT_REFUSED = "eyes", "rocket", "confused"
+
+
+def _is_bot(ctx: Context, login: str) -> bool:
+    low = login.lower()
+    bot = ctx.forge.bot_login.lower()
+    return low.endswith("[bot]") or low == bot or low == f"{bot}[bot]" or low.removesuffix("[bot]") == bot
+
+
+def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
+    """The policy's command teams that ``login`` belongs to (only those are ever resolved)."""
+    teams = {t.lower() for rule in rules.commands.values() for t in rule.teams}
+    mine = set()
+    for team in sorted(teams):
+        try:
+            if login.lower() in ctx.forge.team_members(team):
+                mine.add(team)
+        except BotError as exc:  # fail closed: an unresolvable team grants nothing
+            logger.warning("cannot resolve %s: %s", team, exc.message)
+    return frozenset(mine)
+
+
+def decide(ctx: Context, command: str, login: str, policy: Policy) -> authz.AuthzDecision:
+    permission = ctx.forge.permission(login)
+    needs_teams = any(rule.teams for rule in policy.commands.values())
+    teams = _user_teams(ctx, login, policy) if needs_teams else frozenset()
+    return authz.authorize(
+        command,
+        login=login,
+        permission=permission,
+        teams_of_user=teams,
+        rules=policy.commands,
+        bot_login=ctx.forge.bot_login,
+    )
+
+
+def require(ctx: Context, command: str, login: str, policy: Policy) -> None:
+    """Raise ``NotAuthorized`` unless ``login`` may run ``command`` under ``policy``."""
+    decision = decide(ctx, command, login, policy)
+    if not decision.allowed:
+        raise NotAuthorized(f"{login} may not /{command}: {decision.reason}")
+
+
+@dataclass
+class CommentOutcome:
+    handled: bool
+    reason: str
+    commands: list[str] = field(default_factory=list)
+    reply: str | None = None
+    merged: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "handled": self.handled,
+            "reason": self.reason,
+            "commands": self.commands,
+            "reply": self.reply,
+            "merged": self.merged,
+            **self.detail,
+        }
+
+
+def handle_comment(
+    ctx: Context, *, number: int, comment_id: int, author: str, body: str, action: str = "created"
+) -> CommentOutcome:
+    """Read one PR comment for slash-commands and act on them (at most once per comment)."""
+    if action != "created":
+        return CommentOutcome(False, f"comment {action}: only new comments run commands")
+    if _is_bot(ctx, author):
+        return CommentOutcome(False, "comment by a bot: ignored")
+    parsed = slash.parse(body)
+    if parsed is None:
+        return CommentOutcome(False, "no promobot command in the comment")
+    with ctx.forge.transaction():
+        for earlier in ctx.forge.list_comments(number):
+            if _is_bot(ctx, earlier.author) and replied_to(earlier.body) == comment_id:
+                return CommentOutcome(False, f"comment {comment_id} was already answered")
+        return _run(ctx, number=number, comment_id=comment_id, author=author, parsed=parsed)
+
+
+def _answer(ctx: Context, number: int, comment_id: int, text: str, reaction: str) -> None:
+    ctx.forge.react(comment_id, reaction)
+    ctx.forge.comment(number, f"{text}\n\n{reply_marker(comment_id)}")
+
+
+def _run(
+    ctx: Context,
+    *,
+    number: int,
+    comment_id: int,
+    author: str,
+    parsed: list[slash.Command] | slash.Rejection,
+) -> CommentOutcome:
+    from bot import promotion
+
+    who = render.code(author)
+    if isinstance(parsed, slash.Rejection):
+        lines = [f"{who}: {parsed.reason}"]
+        if parsed.suggestion:
+            lines.append(parsed.suggestion)
+        if parsed.usage:
+            lines.append(f"Usage: `{parsed.usage}`")
+        text = "\n\n".join(lines)
+        _answer(ctx, number, comment_id, text, REACT_REFUSED)
+        return CommentOutcome(True, "rejected", reply=text)
+    pr = ctx.forge.get_pr(number)
+    names = [c.name for c in parsed]
+    ref = parse_branch(pr.head_branch)
+    marker = parse_state(pr.body)
+    if ref is None or marker is None:
+        text = f"{who}: this is not a promobot pull request, so promobot commands do nothing here."
+        _answer(ctx, number, comment_id, text, REACT_REFUSED)
+        return CommentOutcome(True, "not a promobot PR", names, text)
+    policy = ctx.policy(ctx.tip())
+    for command in parsed:
+        decision = decide(ctx, command.name, author, policy)
+        if not decision.allowed:
+            text = f"{who} may not run `/{command.name}` here: {render._plain(decision.reason)}"
+            _answer(ctx, number, comment_id, text, REACT_REFUSED)
+            return CommentOutcome(True, "not authorised", names, text)
+    if pr.state != "open" and not all(n in ("status", "help", "rollback") for n in names):
+        text = (
+            f"{who}: this pull request is {pr.state}; "
+            "commands other than `/status`, `/help` and `/rollback` do nothing here."
+        )
+        _answer(ctx, number, comment_id, text, REACT_REFUSED)
+        return CommentOutcome(True, "closed", names, text)
+    ctx.forge.react(comment_id, REACT_SEEN)
+    replies: list[str] = []
+    ok = True
+    merged = False
+    detail: dict[str, Any] = {}
+    for command in parsed:
+        try:
+            text, success, extra = _execute(ctx, command, number=number, author=author, policy=policy)
+        except NotAuthorized as exc:
+            text, success, extra = f"refused: {render._plain(exc.message)}", False, {}
+        except BotError as exc:
+            text, success, extra = f"`/{command.name}` failed: {render._plain(exc.message)}", False, {}
+        replies.append(text)
+        ok = ok and success
+        merged = merged or bool(extra.get("merged"))
+        detail.update(extra)
+    text = f"{who}: " + "\n\n".join(replies)
+    ctx.forge.react(comment_id, REACT_DONE if ok else REACT_REFUSED)
+    ctx.forge.comment(number, f"{text}\n\n{reply_marker(comment_id)}")
+    _ = promotion  # imported for its side effects on typing only
+    return CommentOutcome(True, "ran" if ok else "refused", names, text, merged, detail)
+
+
+def _execute(
+    ctx: Context, command: slash.Command, *, number: int, author: str, policy: Policy
+) -> tuple[str, bool, dict[str, Any]]:
+    from bot import promotion
+
+    name = command.name
+    if name == "help":
+        allowed = [c for c in authz.COMMAND_ORDER if decide(ctx, c, author, policy).allowed]
+        lines = slash.help_lines(allowed)
+        if not lines:
+            return "you may not run any promobot command here.", True, {}
+        return "commands you may run here:\n\n" + render.bullet_list(lines), True, {}
+    if name == "status":
+        return _status_text(ctx, number), True, {}
+    if name == "retest":
+        a = promotion.evaluate_pr(ctx, number)
+        state = (
+            "ready to merge"
+            if a.ready
+            else "not ready:\n\n" + render.bullet_list(render._plain(b) for b in a.blockers)
+        )
+        return f"re-evaluated {len(a.results)} gates: {state}", True, {}
+    if name == "hold":
+        reason = " ".join(command.args).strip()
+        ctx.forge.add_labels(number, [LABEL_HOLD])
+        promotion.evaluate_pr(ctx, number)
+        note = f" Reason: {render.code(reason)}" if reason else ""
+        return f"on hold: `/promote` will not merge until `/unhold`.{note}", True, {}
+    if name == "unhold":
+        ctx.forge.remove_label(number, LABEL_HOLD)
+        promotion.evaluate_pr(ctx, number)
+        return "hold lifted.", True, {}
+    if name == "cancel":
+        pr = ctx.forge.get_pr(number)
+        ctx.forge.close(number)
+        ctx.forge.delete_branch(pr.head_branch)
+        return f"closed and deleted branch {render.code(pr.head_branch)}.", True, {}
+    if name == "promote":
+        result = promotion.merge(ctx, number, actor=author)
+        if result.merged:
+            text = f"merged as {render.code((result.sha or '')[:12])}."
+            for chained in result.chained:
+                if chained.pr is not None:
+                    what = f"promote {render.code(chained.model)} to {render.code(chained.to)}"
+                    text += f"\n\nOpened #{chained.pr}: {what}."
+            return text, True, {"merged": True, "sha": result.sha}
+        return promotion.blockers_reply(number, result.blockers), False, {"blockers": result.blockers}
+    if name == "rollback":
+        from bot import rollback
+
+        version = command.args[0] if command.args else None
+        rb = rollback.rollback_from_pr(ctx, number, to_version=version, actor=author)
+        return rb.reply(), True, {"rollback": rb.to_json()}
+    raise NotAuthorized(f"unknown command /{name}")
+
+
+def _status_text(ctx: Context, number: int) -> str:
+    from bot import app, promotion
+
+    pc = promotion.pr_context(ctx, number)
+    policy = ctx.policy(pc.base_sha)
+    report = app.status(ctx)
+    row = report.models.get(pc.state.model, {})
+    lines = [f"{render.code(env)}: {render.code(row.get(env) or '—')}" for env in policy.names]
+    text = f"{render.code(pc.state.model)} everywhere:\n\n" + render.bullet_list(lines)
+    if pc.pr.state == "open":
+        a = promotion.assess(
+            ctx,
+            state=pc.state,
+            base_sha=pc.base_sha,
+            new_text=pc.new_text,
+            old_text=pc.old_text,
+            source=pc.source,
+            pr=pc.pr,
+            head_sha=pc.pr.head_sha,
+        )
+        text += "\n\nThis pull request is " + (
+            "ready to merge."
+            if a.ready
+            else "not ready:\n\n" + render.bullet_list(render._plain(b) for b in a.blockers)
+        )
+    return text

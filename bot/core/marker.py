@@ -1,0 +1,94 @@
+"""Hidden markers in bodies the bot writes: the PR state marker and reply markers.
+
+The state marker (``<!-- promobot:state {json} -->``) records what a promotion PR is
+about and who asked for it; reply markers (``<!-- promobot:reply 1234 -->``) name the
+comment a reply answers, so a redelivered event never replies twice.
+
+Markers are only trusted in text the bot itself wrote; the JSON is escaped so that
+no value can close the HTML comment early.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from bot.core.model import is_valid_name
+
+_STATE_RE = re.compile(r"<!-- promobot:state (\{.*?\}) -->")
+_REPLY_RE = re.compile(r"<!-- promobot:reply (\d{1,20}) -->")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$")
+
+
+@dataclass(frozen=True, slots=True)
+class PrState:
+    """What a promobot pull request is about."""
+
+    action: Literal["promote", "rollback"]
+    model: str
+    to: str
+    version: str
+    from_: str | None = None
+    previous_version: str | None = None
+    requester: str | None = None
+    rollback_of: str | None = None
+    """For rollbacks: the commit that brought the bad version."""
+    restores_sha: str | None = None
+    """For rollbacks: the commit whose manifest is restored."""
+
+
+def render_state(state: PrState) -> str:
+    data = {k: v for k, v in asdict(state).items() if v is not None}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    # No value may end the HTML comment or open a tag.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"<!-- promobot:state {text} -->"
+
+
+def parse_state(body: str | None) -> PrState | None:
+    """The state marker in ``body``, or None when absent or malformed (never raises)."""
+    if not body:
+        return None
+    match = _STATE_RE.search(body)
+    if match is None:
+        return None
+    try:
+        data: Any = json.loads(match.group(1))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        state = PrState(
+            action=data["action"],
+            model=data["model"],
+            to=data["to"],
+            version=data["version"],
+            from_=data.get("from_"),
+            previous_version=data.get("previous_version"),
+            requester=data.get("requester"),
+            rollback_of=data.get("rollback_of"),
+            restores_sha=data.get("restores_sha"),
+        )
+    except (KeyError, TypeError):
+        return None
+    if state.action not in ("promote", "rollback"):
+        return None
+    names = [state.model, state.to] + ([state.from_] if state.from_ else [])
+    if not all(isinstance(n, str) and is_valid_name(n) for n in names):
+        return None
+    if not isinstance(state.version, str) or not _VERSION_RE.match(state.version):
+        return None
+    return state
+
+
+def reply_marker(comment_id: int) -> str:
+    return f"<!-- promobot:reply {comment_id} -->"
+
+
+def replied_to(body: str) -> int | None:
+    """The comment id a bot reply answers, or None."""
+    match = _REPLY_RE.search(body)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,230 @@
+"""Decide, purely, what a use case will do: a list of actions the app then applies.
+
+``--dry-run`` renders the same list instead of applying it, so what a dry run shows
+is exactly what a real run does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.core.model import (
+    CHECK_APPROVALS,
+    CHECK_GATES,
+    CHECK_READY,
+    LABEL_ENV_PREFIX,
+    LABEL_PROMOTION,
+    LABEL_ROLLBACK,
+    GateOutcome,
+    PullRequest,
+    is_valid_name,
+)
+
+HEAD = "@head"
+"""Placeholder for the SHA of the commit a plan writes (known only once applied)."""
+
+BRANCH_PREFIX = "promobot/"
+
+
+def promotion_branch(env: str, model: str) -> str:
+    return f"{BRANCH_PREFIX}{env}/{model}"
+
+
+def rollback_branch(env: str, model: str) -> str:
+    return f"{BRANCH_PREFIX}rollback/{env}/{model}"
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRef:
+    action: str
+    env: str
+    model: str
+
+
+def parse_branch(name: str) -> BranchRef | None:
+    """``promobot/<env>/<model>`` or ``promobot/rollback/<env>/<model>``; None otherwise."""
+    if not name.startswith(BRANCH_PREFIX):
+        return None
+    parts = name[len(BRANCH_PREFIX) :].split("/")
+    if len(parts) == 3 and parts[0] == "rollback":
+        action, env, model = "rollback", parts[1], parts[2]
+    elif len(parts) == 2:
+        action, env, model = "promote", parts[0], parts[1]
+    else:
+        return None
+    if not (is_valid_name(env) and is_valid_name(model)):
+        return None
+    return BranchRef(action, env, model)
+
+
+def labels_for(action: str, env: str) -> tuple[str, ...]:
+    kind = LABEL_ROLLBACK if action == "rollback" else LABEL_PROMOTION
+    return (kind, f"{LABEL_ENV_PREFIX}{env}")
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCommit:
+    """Write a commit on ``parent`` changing ``files``; its SHA becomes ``@head``."""
+
+    parent: str
+    files: Mapping[str, bytes | None]
+    message: str
+    author: str | None = None
+
+    def describe(self) -> str:
+        paths = ", ".join(sorted(self.files))
+        return f"commit on {self.parent[:12]}: {self.message.splitlines()[0]} ({paths})"
+
+
+@dataclass(frozen=True, slots=True)
+class MoveBranch:
+    branch: str
+    sha: str
+    expected: str | None
+    force: bool = False
+
+    def describe(self) -> str:
+        verb = "create" if self.expected is None else ("reset" if self.force else "fast-forward")
+        return f"{verb} branch {self.branch} → {self.sha[:12] if self.sha != HEAD else 'the new commit'}"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPr:
+    head: str
+    base: str
+    title: str
+    body: str
+    labels: tuple[str, ...]
+
+    def describe(self) -> str:
+        return (
+            f"open pull request {self.head} → {self.base}: {self.title!r} (labels: {', '.join(self.labels)})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePr:
+    number: int
+    title: str | None
+    body: str | None
+
+    def describe(self) -> str:
+        what = [w for w, v in (("title", self.title), ("body", self.body)) if v is not None]
+        return f"update pull request #{self.number} ({', '.join(what)})"
+
+
+@dataclass(frozen=True, slots=True)
+class AddLabels:
+    number: int | None
+    """None: the PR opened by this plan."""
+    labels: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"label {'the new PR' if self.number is None else f'#{self.number}'}: {', '.join(self.labels)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetCheck:
+    sha: str
+    name: str
+    result: GateOutcome
+    title: str
+    summary: str
+
+    def describe(self) -> str:
+        on = "the new commit" if self.sha == HEAD else self.sha[:12]
+        return f"check {self.name} = {self.result} on {on}: {self.title}"
+
+
+Action = WriteCommit | MoveBranch | OpenPr | UpdatePr | AddLabels | SetCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """The three check results for a PR head, with their titles and summaries."""
+
+    gates: tuple[GateOutcome, str, str]
+    approvals: tuple[GateOutcome, str, str]
+    ready: tuple[GateOutcome, str, str]
+
+    def actions(self, sha: str) -> list[SetCheck]:
+        return [
+            SetCheck(sha, CHECK_GATES, *self.gates),
+            SetCheck(sha, CHECK_APPROVALS, *self.approvals),
+            SetCheck(sha, CHECK_READY, *self.ready),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class BranchState:
+    """What the forge and git say about the bot's branch for this promotion."""
+
+    sha: str | None
+    """Tip of the branch, None when it does not exist."""
+    content: bytes | None = None
+    """The target manifest on the branch tip."""
+    only_bot_change: bool = False
+    """The branch is one commit on the default branch's tip, touching only the target manifest."""
+    pr: PullRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionPlan:
+    actions: list[Action] = field(default_factory=list)
+    created: bool = False
+    commit_needed: bool = False
+    nothing_to_do: str | None = None
+
+
+def plan_pr_update(
+    *,
+    branch: str,
+    base_branch: str,
+    base_sha: str,
+    path: str,
+    new_text: bytes,
+    extra_files: Mapping[str, bytes | None] | None = None,
+    message: str,
+    author: str | None,
+    title: str,
+    body: str,
+    labels: Sequence[str],
+    state: BranchState,
+    checks: Checks,
+) -> PromotionPlan:
+    """Open or refresh the one PR for ``branch`` so that it carries ``new_text`` at ``path``.
+
+    The branch is rebuilt from ``base_sha`` only when its content differs (or it has
+    foreign commits); an unchanged branch gets no commit, and an existing PR no second PR.
+    """
+    actions: list[Action] = []
+    files: dict[str, bytes | None] = {path: new_text, **(extra_files or {})}
+    up_to_date = (
+        state.sha is not None and state.content == new_text and state.only_bot_change and not extra_files
+    )
+    head = state.sha if up_to_date and state.sha else HEAD
+    if not up_to_date:
+        actions.append(WriteCommit(base_sha, files, message, author))
+        actions.append(MoveBranch(branch, HEAD, state.sha, force=state.sha is not None))
+    pr = state.pr
+    if pr is None:
+        actions.append(OpenPr(branch, base_branch, title, body, tuple(labels)))
+    else:
+        actions.append(
+            UpdatePr(pr.number, title if pr.title != title else None, body if pr.body != body else None)
+        )
+        missing = tuple(label for label in labels if label not in pr.labels)
+        if missing:
+            actions.append(AddLabels(pr.number, missing))
+    actions.extend(checks.actions(head))
+    return PromotionPlan(actions=actions, created=pr is None, commit_needed=not up_to_date)
+
+
+def describe(actions: Sequence[Action]) -> list[str]:
+    return [
+        a.describe() for a in actions if not (isinstance(a, UpdatePr) and a.title is None and a.body is None)
+    ]

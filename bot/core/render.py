@@ -1,0 +1,196 @@
+"""Markdown the bot shows people: PR bodies, check summaries, replies, plans.
+
+Untrusted text (anything from a manifest, a comment or a login) only ever reaches
+markdown through :func:`code`, which makes it an inline code span: no links, no
+mentions, no HTML, no table breaks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from bot.core.marker import PrState, render_state
+from bot.core.model import GateResult, Manifest, Policy
+
+if TYPE_CHECKING:
+    import jinja2
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+RESULT_ICON = {"success": "✅", "failure": "❌", "pending": "⏳"}
+MAX_INLINE = 200
+
+
+def code(value: object) -> str:
+    """``value`` as a safe inline code span (truncated, no backticks, pipes escaped)."""
+    text = _CONTROL_RE.sub(" ", str(value)).replace("`", "ˋ")
+    if len(text) > MAX_INLINE:
+        text = text[: MAX_INLINE - 1] + "…"
+    text = text.replace("|", "\\|")
+    if not text.strip():
+        return "`·`" if not text else f"`{text}`"
+    return f"`{text}`"
+
+
+def fenced(text: str, lang: str = "") -> str:
+    """A fenced block that ``text`` cannot close early."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = text if text.endswith("\n") else text + "\n"
+    return f"{fence}{lang}\n{body}{fence}"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    import jinja2  # imported lazily: `promobot --help` must stay fast
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("bot", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    env.filters["code"] = lambda v: _markup(code(v))
+    return env
+
+
+def _markup(text: str) -> Any:
+    """Mark text the bot built (already neutralised) as safe for the autoescaping templates."""
+    import markupsafe
+
+    return markupsafe.Markup(text)  # noqa: S704 - callers pass text already neutralised
+
+
+def gates_table(results: Sequence[GateResult]) -> str:
+    if not results:
+        return "_No gates evaluated._"
+    lines = ["| gate | result | reason |", "| --- | :---: | --- |"]
+    for r in results:
+        lines.append(f"| {code(r.name)} | {RESULT_ICON[r.result]} {r.result} | {_plain(r.reason)} |")
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """Reason text the bot wrote, which may quote untrusted values: neutralise markdown."""
+    cleaned = _CONTROL_RE.sub(" ", text)
+    cleaned = re.sub(r"([\\`*_\[\]<>|#!~])", r"\\\1", cleaned)
+    return cleaned.replace("@", "@\u200b")
+
+
+def gates_details(results: Sequence[GateResult]) -> str:
+    parts = [gates_table(results)]
+    for r in results:
+        if r.details:
+            parts.append(f"**{_plain(r.name)}**\n\n{fenced(r.details)}")
+    return "\n\n".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    name: str
+    candidate: str
+    incumbent: str
+    delta: str
+    mark: str
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+def metric_rows(
+    candidate: Manifest | None, incumbent: Manifest | None, results: Sequence[GateResult]
+) -> list[MetricRow]:
+    cand = dict(candidate.metrics) if candidate else {}
+    inc = dict(incumbent.metrics) if incumbent else {}
+    marks: dict[str, str] = {}
+    for r in results:
+        if r.kind in ("metric", "compare"):
+            metric = r.name.split(" ", 1)[1] if " " in r.name else r.name
+            icon = RESULT_ICON[r.result]
+            marks[metric] = icon if marks.get(metric) in (None, "✅") else marks[metric]
+    rows = []
+    for name in sorted(set(cand) | set(inc)):
+        c, i = cand.get(name), inc.get(name)
+        delta = "—" if c is None or i is None else f"{c - i:+.6g}"
+        rows.append(MetricRow(name, _num(c), _num(i), delta, marks.get(name, "")))
+    return rows
+
+
+def manifest_diff(path: str, old: str | None, new: str) -> str:
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{path}" if old is not None else "/dev/null",
+        tofile=f"b/{path}",
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    return fenced(text or "(no change)\n", "diff")
+
+
+def chain_nodes(
+    policy: Policy, versions: Mapping[str, str | None]
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    nodes = [
+        {"id": f"e{i}", "name": e.name, "version": versions.get(e.name) or "—"}
+        for i, e in enumerate(policy.environments)
+    ]
+    ids = {e.name: f"e{i}" for i, e in enumerate(policy.environments)}
+    edges = [{"src": ids[e.from_], "dst": ids[e.name]} for e in policy.environments if e.from_]
+    return nodes, edges
+
+
+@dataclass(frozen=True, slots=True)
+class PrBody:
+    state: PrState
+    policy: Policy
+    versions: Mapping[str, str | None]
+    results: Sequence[GateResult]
+    candidate: Manifest | None
+    incumbent: Manifest | None
+    path: str
+    old_text: str | None
+    new_text: str
+    approvals_text: str
+    commands: Sequence[str]
+    reason: str | None = None
+
+
+def pr_body(b: PrBody) -> str:
+    nodes, edges = chain_nodes(b.policy, b.versions)
+    eval_note = ""
+    if b.candidate and b.incumbent:
+        cd, idg = b.candidate.eval_dataset_digest, b.incumbent.eval_dataset_digest
+        if cd and idg and cd != idg:
+            eval_note = "⚠️ The two versions were evaluated on different datasets; deltas are not comparable."
+    lineage = [(k, v) for k, v in (b.candidate.lineage.items() if b.candidate else [])]
+    return str(
+        _env()
+        .get_template("pr_body.md.j2")
+        .render(
+            s=b.state,
+            requester=b.state.requester,
+            reason=b.reason,
+            local_keys=list(b.policy.local_keys),
+            chain=nodes,
+            edges=edges,
+            gates_table=_markup(gates_table(b.results)),
+            metrics=metric_rows(b.candidate, b.incumbent, b.results),
+            eval_note=eval_note,
+            lineage=lineage,
+            approvals_text=_markup(b.approvals_text),
+            path=b.path,
+            diff_block=_markup(manifest_diff(b.path, b.old_text, b.new_text)),
+            commands=[_markup(c) for c in b.commands],
+            marker=_markup(render_state(b.state)),
+        )
+    )
+
+
+def bullet_list(items: Iterable[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)

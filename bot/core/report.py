@@ -1,0 +1,150 @@
+"""Text and markdown for the CLI: aligned tables for people, markdown for job summaries.
+
+Each function takes the JSON-shaped data a command also prints with ``--output json``,
+so the three outputs can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.core.render import RESULT_ICON, code
+
+Row = Sequence[str]
+
+
+def table(headers: Row, rows: Sequence[Row], *, markdown: bool = False) -> str:
+    if markdown:
+        out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(out)
+
+
+def _md(value: object, markdown: bool) -> str:
+    return code(value) if markdown else str(value)
+
+
+def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
+    envs: list[str] = data["environments"]
+    rows = []
+    for model, row in data["models"].items():
+        rejected = set(data.get("rejected", {}).get(model, []))
+        cells = []
+        for env in envs:
+            version = row.get(env)
+            cell = "—" if version is None else str(version)
+            if env in rejected:
+                cell += " (rejected!)"
+            cells.append(_md(cell, markdown) if version is not None else cell)
+        rows.append([_md(model, markdown), *cells])
+    parts = [table(["model", *envs], rows, markdown=markdown) if rows else "No models yet."]
+    if data.get("drift"):
+        parts.append("Drift:" if not markdown else "**Drift**")
+        for model, notes in data["drift"].items():
+            for note in notes:
+                parts.append(f"  {model}: {note}" if not markdown else f"- {code(model)}: {code(note)}")
+    if data.get("errors"):
+        parts.append(
+            "Invalid manifests (run `promobot validate`):" if not markdown else "**Invalid manifests**"
+        )
+        for path, err in data["errors"].items():
+            parts.append(f"  {err}" if not markdown else f"- {code(path)}: {code(err)}")
+    prs = data.get("pull_requests", [])
+    if prs:
+        parts.append("Open pull requests:" if not markdown else "**Open pull requests**")
+        pr_rows = [
+            [
+                f"#{p['number']}",
+                p["action"],
+                _md(p["model"], markdown),
+                f"{p['from'] or '?'} → {p['to']}" if p["action"] == "promote" else p["to"],
+                _md(p["version"] or "?", markdown),
+                {True: "ready", False: "blocked", None: "unknown"}[p["ready"]],
+            ]
+            for p in prs
+        ]
+        parts.append(
+            table(["pr", "action", "model", "route", "version", "state"], pr_rows, markdown=markdown)
+        )
+    return "\n".join(parts)
+
+
+def gates(results: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> str:
+    rows = [[r["name"], f"{RESULT_ICON[r['result']]} {r['result']}", r["reason"]] for r in results]
+    if markdown:
+        rows = [[code(r[0]), r[1], code(r[2])] for r in rows]
+    return table(["gate", "result", "reason"], rows, markdown=markdown)
+
+
+def promote(data: Mapping[str, Any], *, markdown: bool = False) -> str:
+    head = (
+        f"{'Would promote' if data['dry_run'] else 'Promoting'} {data['model']} {data['version']}"
+        f" from {data['from']} to {data['to']}"
+        + (f" (now {data['previous_version']})" if data.get("previous_version") else " (new there)")
+    )
+    lines = [head]
+    if data.get("note"):
+        lines.append(data["note"])
+        return "\n".join(lines)
+    if data["dry_run"]:
+        lines.append("Plan (nothing was changed):")
+        lines += [f"  - {step}" for step in data["plan"]]
+    else:
+        verb = "opened" if data["created"] else ("updated" if data["changed"] else "unchanged")
+        lines.append(f"Pull request #{data['pr']} {verb}.")
+    lines.append("")
+    lines.append(gates(data["gates"], markdown=markdown))
+    lines.append("")
+    if data["ready"]:
+        lines.append("Ready to merge: `promobot merge " + str(data["pr"]) + "` or comment `/promote`.")
+    else:
+        lines.append("Not ready yet:")
+        lines += [f"  - {b}" for b in data["blockers"]]
+    merged = data.get("merged")
+    if merged:
+        lines.append(merge(merged))
+    return "\n".join(lines)
+
+
+def merge(data: Mapping[str, Any]) -> str:
+    if data["merged"]:
+        out = [f"Merged #{data['pr']} as {str(data['sha'])[:12]}."]
+        for chained in data.get("chained", []):
+            out.append(f"Chained: {promote(chained)}")
+        return "\n".join(out)
+    return f"#{data['pr']} is not ready to merge:\n" + "\n".join(f"  - {b}" for b in data["blockers"])
+
+
+def history(entries: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> str:
+    if not entries:
+        return "No changes recorded."
+    rows = []
+    for e in entries:
+        change = f"{e['previous_version'] or '—'} → {e['version'] or '—'}"
+        extra = []
+        if e.get("pr"):
+            extra.append(f"#{e['pr']}")
+        if e.get("approved_by"):
+            extra.append("approved by " + ", ".join(e["approved_by"]))
+        if e.get("rollback_of"):
+            extra.append(f"reverts {e['rollback_of'][:12]}")
+        rows.append(
+            [e["at"][:16].replace("T", " "), e["sha"][:12], e["env"], e["action"], change, "; ".join(extra)]
+        )
+    if markdown:
+        rows = [[r[0], code(r[1]), code(r[2]), r[3], code(r[4]), code(r[5]) if r[5] else ""] for r in rows]
+    return table(["when (UTC)", "commit", "env", "action", "version", "details"], rows, markdown=markdown)
+
+
+def validation(data: Mapping[str, Any]) -> str:
+    lines = [f"error: {e['message']}" for e in data["errors"]]
+    lines += [f"warning: {w['file']}: {w['message']}" for w in data["warnings"]]
+    verdict = "ok" if data["ok"] else f"{len(data['errors'])} error(s)"
+    lines.append(f"{data['checked']} file(s) checked: {verdict}")
+    return "\n".join(lines)

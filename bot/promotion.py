@@ -1,0 +1,836 @@
+"""Use cases, write side: promote, assess a pull request, merge, chain.
+
+Every use case gathers state through the ports, decides in ``bot.core`` and applies
+the resulting plan; ``dry_run`` stops after deciding.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.app import (
+    POLICY_PATH,
+    Context,
+    check_env,
+    check_model_name,
+    manifest_path,
+    read_manifest,
+)
+from bot.core import approvals as approvals_core
+from bot.core import gates as gates_core
+from bot.core import manifest as manifests
+from bot.core import render, trailers
+from bot.core.marker import PrState, parse_state
+from bot.core.model import (
+    CHECK_NAMES,
+    CHECK_READY,
+    LABEL_HOLD,
+    EnvironmentPolicy,
+    GateOutcome,
+    GateResult,
+    Manifest,
+    Permission,
+    Policy,
+    PullRequest,
+)
+from bot.core.plan import (
+    HEAD,
+    Action,
+    AddLabels,
+    BranchState,
+    Checks,
+    MoveBranch,
+    OpenPr,
+    SetCheck,
+    UpdatePr,
+    WriteCommit,
+    labels_for,
+    parse_branch,
+    plan_pr_update,
+    promotion_branch,
+)
+from bot.errors import Blocked, ManifestError, UsageError
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- assessment
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything known about one promotion candidate at one head commit."""
+
+    state: PrState
+    policy: Policy
+    env: EnvironmentPolicy
+    base_sha: str
+    head_sha: str | None
+    path: str
+    old_text: bytes | None
+    new_text: bytes
+    candidate: Manifest | None
+    incumbent: Manifest | None
+    results: list[GateResult]
+    verdict: approvals_core.ApprovalVerdict
+    blockers: list[str]
+    checks: Checks
+    body: str
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+    @property
+    def gates_outcome(self) -> GateOutcome:
+        return gates_core.overall(self.results)
+
+
+def _became_current(ctx: Context, sha: str, env: str, model: str, version: str) -> datetime | None:
+    """When ``version`` became what ``env`` runs (from the manifest's history), or None."""
+    entries = ctx.ws.history(manifest_path(env, model), ref=sha)
+    when: datetime | None = None
+    for entry in entries:  # newest first: walk back while the version is the one we want
+        if entry.version != version:
+            break
+        when = entry.at
+        if entry.previous_version != version:
+            break
+    return when
+
+
+def _gate_inputs(
+    ctx: Context,
+    *,
+    state: PrState,
+    env: EnvironmentPolicy,
+    policy: Policy,
+    base_sha: str,
+    candidate: Manifest | None,
+    candidate_error: str | None,
+    source: Manifest | None,
+    incumbent: Manifest | None,
+    skip_kinds: frozenset[str],
+) -> gates_core.GateInputs:
+    gates = [g for g in env.gates if g.kind not in skip_kinds]
+    artifact = None
+    spec = gates_core.needs_artifact(gates)
+    if spec is not None and candidate is not None and ctx.gates is not None:
+        artifact = ctx.gates.verify_artifact(
+            candidate.artifact_uri, candidate.artifact_digest, max_bytes=spec.max_bytes, timeout=spec.timeout
+        )
+    commands = {}
+    if candidate is not None and ctx.gates is not None:
+        for cmd in gates_core.command_gates(gates):
+            commands[cmd.name] = ctx.gates.run_command(
+                cmd,
+                base_sha=base_sha,
+                manifest=dict(candidate.data),
+                model=state.model,
+                from_env=state.from_ or "",
+                to_env=state.to,
+            )
+    became = None
+    if candidate is not None and state.from_ and any(g.kind == "soak" for g in gates):
+        became = _became_current(ctx, base_sha, state.from_, state.model, candidate.version)
+    return gates_core.GateInputs(
+        model=state.model,
+        from_env=state.from_ or state.to,
+        to_env=state.to,
+        candidate=candidate,
+        candidate_error=candidate_error,
+        source=source,
+        incumbent=incumbent,
+        local_keys=policy.local_keys,
+        rejections=ctx.rejected(base_sha),
+        became_current_at=became,
+        artifact=artifact,
+        commands=commands,
+    )
+
+
+def approvals_for(
+    ctx: Context, pr: PullRequest, env: EnvironmentPolicy, state: PrState, policy: Policy
+) -> approvals_core.ApprovalVerdict:
+    """Count the approvals of ``pr`` at its current head."""
+    return _approvals(ctx, pr, pr.head_sha, env, state, policy)
+
+
+def _approvals(
+    ctx: Context,
+    pr: PullRequest | None,
+    head_sha: str | None,
+    env: EnvironmentPolicy,
+    state: PrState,
+    policy: Policy,
+) -> approvals_core.ApprovalVerdict:
+    rules = policy.rollback.approvals if state.action == "rollback" else env.approvals
+    reviews = ctx.forge.list_reviews(pr.number) if pr is not None and head_sha else []
+    pushers = ctx.forge.pushers(pr.number) if pr is not None and head_sha else frozenset()
+    members: dict[str, frozenset[str]] = {}
+    if reviews:
+        for team in approvals_core.teams_to_resolve(rules):
+            members[team] = ctx.forge.team_members(team)
+    permissions: dict[str, Permission] = {}
+    for login in approvals_core.logins_to_check(reviews):
+        permissions[login] = ctx.forge.permission(login)
+    return approvals_core.count_approvals(
+        approvals_core.ApprovalInputs(
+            reviews=reviews,
+            head_sha=head_sha or "",
+            author=pr.author if pr else ctx.forge.bot_login,
+            requester=state.requester,
+            pushers=frozenset(p.lower() for p in pushers),
+            bot_login=ctx.forge.bot_login,
+            policy=rules,
+            team_members=members,
+            permissions=permissions,
+        )
+    )
+
+
+def approvals_text(verdict: approvals_core.ApprovalVerdict) -> str:
+    head = f"**{len(verdict.counted)} of {verdict.required}** required approvals"
+    if verdict.blocking:
+        head += f"; blocked by {len(verdict.blocking)} change request(s)"
+    lines = [render.code(line) for line in verdict.summary_lines()]
+    return head + ("\n\n" + render.bullet_list(lines) if lines else "")
+
+
+def _commands_help(action: str) -> list[str]:
+    lines = [
+        "`/promote` — merge when every check is green",
+        "`/retest` — re-evaluate gates and approvals",
+        "`/hold [reason]` / `/unhold` — block or allow merging",
+        "`/cancel` — close this pull request",
+        "`/status` — versions everywhere and what blocks this PR",
+    ]
+    if action == "promote":
+        lines.append("`/rollback [VERSION]` — after merging: roll this environment back")
+    return lines
+
+
+def assess(
+    ctx: Context,
+    *,
+    state: PrState,
+    base_sha: str,
+    new_text: bytes,
+    old_text: bytes | None,
+    source: Manifest | None,
+    pr: PullRequest | None,
+    head_sha: str | None,
+    reason: str | None = None,
+) -> Assessment:
+    """Evaluate gates, approvals, hold and readiness for one candidate; render the body."""
+    policy = ctx.policy(base_sha)
+    env = policy.env(state.to)
+    if env is None:
+        raise UsageError(f"environment {state.to!r} is gone from {POLICY_PATH}", "close this pull request")
+    path = manifest_path(state.to, state.model)
+    candidate: Manifest | None
+    candidate_error = None
+    try:
+        candidate = manifests.load_manifest(new_text, path=path, expected_name=state.model)
+    except ManifestError as exc:
+        candidate, candidate_error = None, exc.message
+    incumbent = None
+    if old_text is not None:
+        try:
+            incumbent = manifests.load_manifest(old_text, path=path, expected_name=state.model)
+        except ManifestError:
+            incumbent = None
+    skip = frozenset({"soak", "compare"}) if state.action == "rollback" else frozenset()
+    inputs = _gate_inputs(
+        ctx,
+        state=state,
+        env=env,
+        policy=policy,
+        base_sha=base_sha,
+        candidate=candidate,
+        candidate_error=candidate_error,
+        source=source,
+        incumbent=incumbent,
+        skip_kinds=skip,
+    )
+    results = gates_core.evaluate(env.gates, inputs, now=ctx.now, skip_kinds=skip)
+    verdict = _approvals(ctx, pr, head_sha, env, state, policy)
+    blockers = readiness_blockers(ctx, pr, head_sha, results, verdict)
+    checks = make_checks(results, verdict, blockers)
+    versions = _versions(ctx, base_sha, policy, state.model)
+    versions[state.to] = versions.get(state.to)
+    body = render.pr_body(
+        render.PrBody(
+            state=state,
+            policy=policy,
+            versions=versions,
+            results=results,
+            candidate=candidate,
+            incumbent=incumbent,
+            path=path,
+            old_text=old_text.decode("utf-8", "replace") if old_text is not None else None,
+            new_text=new_text.decode("utf-8", "replace"),
+            approvals_text=approvals_text(verdict),
+            commands=_commands_help(state.action),
+            reason=reason,
+        )
+    )
+    return Assessment(
+        state=state,
+        policy=policy,
+        env=env,
+        base_sha=base_sha,
+        head_sha=head_sha,
+        path=path,
+        old_text=old_text,
+        new_text=new_text,
+        candidate=candidate,
+        incumbent=incumbent,
+        results=results,
+        verdict=verdict,
+        blockers=blockers,
+        checks=checks,
+        body=body,
+    )
+
+
+def _versions(ctx: Context, sha: str, policy: Policy, model: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in policy.names:
+        try:
+            _, m = read_manifest(ctx, sha, name, model)
+        except ManifestError:
+            m = None
+        out[name] = m.version if m else None
+    return out
+
+
+def readiness_blockers(
+    ctx: Context,
+    pr: PullRequest | None,
+    head_sha: str | None,
+    results: Sequence[GateResult],
+    verdict: approvals_core.ApprovalVerdict,
+) -> list[str]:
+    """Everything that stops a merge now, one line each (empty = ready)."""
+    blockers: list[str] = []
+    if pr is not None:
+        if pr.state != "open":
+            blockers.append(f"the pull request is {pr.state}")
+        if pr.draft:
+            blockers.append("the pull request is a draft — mark it ready for review")
+        if LABEL_HOLD in pr.labels:
+            blockers.append(f"on hold (label {LABEL_HOLD}) — `/unhold` lifts it")
+        if pr.from_fork:
+            blockers.append("the head branch is in a fork — promobot only merges its own branches")
+    for r in results:
+        if r.result != "success":
+            blockers.append(f"gate {r.name}: {r.result} — {r.reason}")
+    if not verdict.satisfied:
+        if verdict.blocking:
+            for item in verdict.blocking:
+                blockers.append(f"changes requested by {item.login}")
+        if len(verdict.counted) < verdict.required:
+            blockers.append(f"approvals: {len(verdict.counted)} of {verdict.required}")
+    if head_sha:
+        for check in ctx.forge.list_checks(head_sha):
+            if check.name in CHECK_NAMES and not check.by_promobot:
+                blockers.append(
+                    f"a check named {check.name} was posted by someone other than promobot — "
+                    "promobot ignores it; remove it and require the check from promobot's app only"
+                )
+    return blockers
+
+
+def make_checks(
+    results: Sequence[GateResult], verdict: approvals_core.ApprovalVerdict, blockers: Sequence[str]
+) -> Checks:
+    outcome = gates_core.overall(results)
+    failing = [r for r in results if r.result != "success"]
+    gates_title = (
+        f"{len(results)} gates passed"
+        if outcome == "success"
+        else f"{len(failing)} of {len(results)} gates {outcome}: " + ", ".join(r.name for r in failing[:4])
+    )
+    appr_outcome: GateOutcome = (
+        "success" if verdict.satisfied else ("failure" if verdict.blocking else "pending")
+    )
+    appr_title = f"{len(verdict.counted)} of {verdict.required} approvals"
+    if verdict.blocking:
+        appr_title += f", {len(verdict.blocking)} change request(s)"
+    ready: GateOutcome = "success" if not blockers else ("pending" if outcome != "failure" else "failure")
+    ready_title = "ready to merge" if not blockers else f"{len(blockers)} blocker(s): {blockers[0]}"[:140]
+    ready_summary = (
+        "Ready: `/promote` merges it."
+        if not blockers
+        else render.bullet_list(render._plain(b) for b in blockers)
+    )
+    return Checks(
+        gates=(outcome, gates_title, render.gates_details(results)),
+        approvals=(appr_outcome, appr_title, approvals_text(verdict)),
+        ready=(ready, ready_title, ready_summary),
+    )
+
+
+# --------------------------------------------------------------------------- promote
+
+
+@dataclass
+class PromoteResult:
+    model: str
+    from_: str
+    to: str
+    version: str
+    previous_version: str | None
+    pr: int | None
+    created: bool
+    changed: bool
+    results: list[GateResult]
+    ready: bool
+    blockers: list[str]
+    plan: list[str]
+    dry_run: bool
+    url: str | None = None
+    note: str | None = None
+    merged: MergeResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pr": self.pr,
+            "created": self.created,
+            "changed": self.changed,
+            "model": self.model,
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "from": self.from_,
+            "to": self.to,
+            "ready": self.ready,
+            "blockers": self.blockers,
+            "gates": [
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "result": r.result,
+                    "reason": r.reason,
+                    "until": r.until.astimezone(UTC).isoformat() if r.until else None,
+                }
+                for r in self.results
+            ],
+            "plan": self.plan,
+            "dry_run": self.dry_run,
+            "note": self.note,
+            "merged": self.merged.to_json() if self.merged else None,
+        }
+
+
+def promotion_message(state: PrState, *, extra: Sequence[tuple[str, str]] = ()) -> str:
+    pairs = [
+        ("Promobot-Action", "promote"),
+        ("Promobot-Model", state.model),
+        ("Promobot-From", state.from_ or ""),
+        ("Promobot-To", state.to),
+        ("Promobot-Version", state.version),
+    ]
+    if state.previous_version:
+        pairs.append(("Promobot-Previous-Version", state.previous_version))
+    if state.requester:
+        pairs.append(("Promobot-Requested-By", state.requester))
+    pairs.extend(extra)
+    return trailers.build_message(promotion_title(state), "", pairs)
+
+
+def promotion_title(state: PrState) -> str:
+    return f"Promote {state.model} {state.version} to {state.to}"
+
+
+def _branch_state(ctx: Context, branch: str, path: str, base_sha: str) -> BranchState:
+    sha = ctx.ws.resolve(branch)
+    pr = ctx.forge.find_pr(branch)
+    if sha is None:
+        return BranchState(None, pr=pr)
+    content = ctx.ws.read(sha, path)
+    commits = ctx.ws.commits_between(base_sha, sha)
+    only_bot = len(commits) == 1 and ctx.ws.is_ancestor(f"{sha}~1", base_sha)
+    if only_bot:
+        old = ctx.ws.blob_ids(f"{sha}~1", "environments")
+        now = ctx.ws.blob_ids(sha, "environments")
+        changed = {p for p in set(old) | set(now) if old.get(p) != now.get(p)}
+        only_bot = changed <= {path}
+    return BranchState(sha, content, only_bot, pr)
+
+
+def promote(
+    ctx: Context,
+    *,
+    model: str,
+    to: str,
+    from_: str | None = None,
+    dry_run: bool = False,
+    auto_merge: bool = True,
+) -> PromoteResult:
+    """Open or refresh the promotion PR of ``model`` into ``to`` and post its checks."""
+    check_model_name(model)
+    with ctx.forge.transaction():
+        base_sha = ctx.tip()
+        policy = ctx.policy(base_sha)
+        env = policy.env(check_env(policy, to))
+        assert env is not None
+        if env.from_ is None:
+            raise UsageError(
+                f"{to} is the first environment: it is written by people or CI, never promoted into",
+                f"promote into one of: {', '.join(e.name for e in policy.environments if e.from_)}",
+            )
+        if from_ is not None and from_ != env.from_:
+            raise UsageError(
+                f"{to} is promoted from {env.from_}, not {from_} ({POLICY_PATH})",
+                f"drop --from, or change `from:` of {to} in the policy",
+            )
+        src_raw, source = read_manifest(ctx, base_sha, env.from_, model)
+        if src_raw is None or source is None:
+            raise UsageError(
+                f"{model} is not in {env.from_}, so there is nothing to promote to {to}",
+                f"add {manifest_path(env.from_, model)} first (see `promobot status`)",
+            )
+        path = manifest_path(to, model)
+        old_raw = ctx.ws.read(base_sha, path)
+        new_text = manifests.apply_promotion(
+            src_raw.decode("utf-8"),
+            old_raw.decode("utf-8") if old_raw is not None else None,
+            policy.local_keys,
+        ).encode("utf-8")
+        previous = None
+        if old_raw is not None:
+            try:
+                previous = manifests.load_manifest(old_raw, path=path, expected_name=model).version
+            except ManifestError:
+                previous = None
+        branch = promotion_branch(to, model)
+        bstate = _branch_state(ctx, branch, path, base_sha)
+        result = PromoteResult(
+            model=model,
+            from_=env.from_,
+            to=to,
+            version=source.version,
+            previous_version=previous,
+            pr=bstate.pr.number if bstate.pr else None,
+            created=False,
+            changed=False,
+            results=[],
+            ready=False,
+            blockers=[],
+            plan=[],
+            dry_run=dry_run,
+        )
+        if old_raw == new_text:
+            result.note = (
+                f"{to} already runs {model} {source.version} with the same promoted keys; nothing to promote"
+            )
+            if bstate.pr is not None:
+                result.note += f" (pull request #{bstate.pr.number} is still open — `/cancel` it)"
+            return result
+        requester = ctx.actor
+        if bstate.pr is not None:
+            marker = parse_state(bstate.pr.body)
+            if marker is not None and marker.version == source.version and marker.requester:
+                requester = marker.requester
+        state = PrState(
+            action="promote",
+            model=model,
+            to=to,
+            version=source.version,
+            from_=env.from_,
+            previous_version=previous,
+            requester=requester,
+        )
+        keep_head = bstate.sha is not None and bstate.content == new_text and bstate.only_bot_change
+        head_sha = bstate.sha if keep_head else None
+        a = assess(
+            ctx,
+            state=state,
+            base_sha=base_sha,
+            new_text=new_text,
+            old_text=old_raw,
+            source=source,
+            pr=bstate.pr if keep_head else None,
+            head_sha=head_sha,
+        )
+        plan = plan_pr_update(
+            branch=branch,
+            base_branch=ctx.default_branch,
+            base_sha=base_sha,
+            path=path,
+            new_text=new_text,
+            message=promotion_message(state),
+            author=ctx.bot_identity,
+            title=promotion_title(state),
+            body=a.body,
+            labels=labels_for("promote", to),
+            state=bstate,
+            checks=a.checks,
+        )
+        result.results, result.blockers, result.ready = a.results, a.blockers, a.ready
+        result.created, result.changed = plan.created, plan.commit_needed
+        from bot.core.plan import describe
+
+        result.plan = describe(plan.actions)
+        if dry_run:
+            return result
+        number, head = apply(ctx, plan.actions)
+        result.pr = number if number is not None else result.pr
+        logger.info("promotion PR #%s for %s → %s at %s", result.pr, model, to, head)
+    if auto_merge and env.auto_merge and result.ready and result.pr is not None:
+        result.merged = merge(ctx, result.pr, actor=None)
+    return result
+
+
+def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | None]:
+    """Apply a plan; returns (the PR number the plan opened or updated, the new head SHA)."""
+    head: str | None = None
+    number: int | None = None
+    for action in actions:
+        if isinstance(action, WriteCommit):
+            head = ctx.ws.commit(
+                parent=action.parent, files=action.files, message=action.message, author=action.author
+            )
+        elif isinstance(action, MoveBranch):
+            sha = head if action.sha == HEAD else action.sha
+            assert sha is not None
+            ctx.ws.update_branch(action.branch, sha, expected=action.expected, force=action.force)
+        elif isinstance(action, OpenPr):
+            pr = ctx.forge.open_pr(
+                head=action.head, base=action.base, title=action.title, body=action.body, labels=action.labels
+            )
+            number = pr.number
+            head = head or pr.head_sha
+        elif isinstance(action, UpdatePr):
+            number = action.number
+            if action.title is not None or action.body is not None:
+                ctx.forge.update_pr(action.number, title=action.title, body=action.body)
+        elif isinstance(action, AddLabels):
+            target = action.number if action.number is not None else number
+            assert target is not None
+            ctx.forge.add_labels(target, action.labels)
+        elif isinstance(action, SetCheck):
+            sha = head if action.sha == HEAD else action.sha
+            assert sha is not None
+            ctx.forge.set_check(
+                head_sha=sha,
+                name=action.name,
+                result=action.result,
+                title=action.title,
+                summary=action.summary,
+            )
+    return number, head
+
+
+# --------------------------------------------------------------------------- evaluate an existing PR
+
+
+@dataclass
+class PrContext:
+    pr: PullRequest
+    state: PrState
+    base_sha: str
+    source: Manifest | None
+    new_text: bytes
+    old_text: bytes | None
+
+
+def pr_context(ctx: Context, number: int) -> PrContext:
+    """Gather what a promobot PR is about; ``UsageError`` for PRs that are not promobot's."""
+    pr = ctx.forge.get_pr(number)
+    ref = parse_branch(pr.head_branch)
+    marker = parse_state(pr.body)
+    if ref is None or marker is None or marker.model != ref.model or marker.to != ref.env:
+        raise UsageError(
+            f"pull request #{number} is not a promobot promotion or rollback",
+            "promobot only acts on the pull requests it opened (branches promobot/…)",
+        )
+    if pr.base_branch != ctx.default_branch:
+        raise UsageError(
+            f"pull request #{number} targets {pr.base_branch}, not {ctx.default_branch}",
+            "promobot only promotes into the default branch",
+        )
+    base_sha = ctx.tip()
+    policy = ctx.policy(base_sha)
+    check_env(policy, ref.env)
+    path = manifest_path(ref.env, ref.model)
+    new_text = ctx.ws.read(pr.head_sha, path) if pr.state != "merged" or pr.merge_sha is None else None
+    if new_text is None:
+        new_text = b""
+    old_text = ctx.ws.read(base_sha, path)
+    source: Manifest | None = None
+    if marker.action == "promote":
+        env = policy.env(ref.env)
+        src_env = env.from_ if env else None
+        if src_env:
+            try:
+                _, source = read_manifest(ctx, base_sha, src_env, ref.model)
+            except ManifestError:
+                source = None
+        marker = PrState(**{**_asdict(marker), "from_": src_env})
+    else:
+        from bot.rollback import restored_manifest
+
+        source = restored_manifest(ctx, marker)
+    requesters = _requester(ctx, pr, marker)
+    state = PrState(**{**_asdict(marker), "requester": requesters})
+    return PrContext(pr, state, base_sha, source, new_text, old_text)
+
+
+def _asdict(state: PrState) -> dict[str, Any]:
+    return {f: getattr(state, f) for f in state.__dataclass_fields__}
+
+
+def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:
+    """Who asked for this PR: the bot's own head-commit trailer wins over the (editable) body."""
+    try:
+        message = ctx.ws.commit_message(pr.head_sha)
+    except Exception:
+        return marker.requester
+    found = trailers.parse_trailers(message).get("Promobot-Requested-By")
+    return found or marker.requester
+
+
+def evaluate_pr(ctx: Context, number: int, *, post: bool = True) -> Assessment:
+    """Re-evaluate gates, approvals and readiness of PR ``number`` and update its checks and body."""
+    with ctx.forge.transaction():
+        pc = pr_context(ctx, number)
+        if pc.pr.state != "open":
+            raise Blocked(f"pull request #{number} is {pc.pr.state}", "nothing to evaluate")
+        a = assess(
+            ctx,
+            state=pc.state,
+            base_sha=pc.base_sha,
+            new_text=pc.new_text,
+            old_text=pc.old_text,
+            source=pc.source,
+            pr=pc.pr,
+            head_sha=pc.pr.head_sha,
+        )
+        if post:
+            actions: list[Action] = list(a.checks.actions(pc.pr.head_sha))
+            if pc.pr.body != a.body:
+                actions.append(UpdatePr(number, None, a.body))
+            apply(ctx, actions)
+    return a
+
+
+# --------------------------------------------------------------------------- merge
+
+
+@dataclass
+class MergeResult:
+    number: int
+    merged: bool
+    sha: str | None
+    blockers: list[str]
+    chained: list[PromoteResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pr": self.number,
+            "merged": self.merged,
+            "sha": self.sha,
+            "blockers": self.blockers,
+            "chained": [c.to_json() for c in self.chained],
+        }
+
+
+def merge(ctx: Context, number: int, *, actor: str | None) -> MergeResult:
+    """Merge PR ``number`` if it is ready; otherwise return every blocker (and post them).
+
+    ``actor`` None means the bot acts on its own (``auto_merge``); otherwise the actor must be
+    allowed ``promote`` by the base-branch policy right now.
+    """
+    from bot import commands
+
+    with ctx.forge.transaction():
+        pc = pr_context(ctx, number)
+        if pc.pr.state != "open":
+            return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
+        if actor is not None:
+            commands.require(ctx, "promote", actor, ctx.policy(pc.base_sha))
+        a = assess(
+            ctx,
+            state=pc.state,
+            base_sha=pc.base_sha,
+            new_text=pc.new_text,
+            old_text=pc.old_text,
+            source=pc.source,
+            pr=pc.pr,
+            head_sha=pc.pr.head_sha,
+        )
+        apply(
+            ctx,
+            list(a.checks.actions(pc.pr.head_sha))
+            + ([UpdatePr(number, None, a.body)] if pc.pr.body != a.body else []),
+        )
+        if not a.ready:
+            return MergeResult(number, False, None, a.blockers)
+        approved = ", ".join(a.verdict.counted)
+        extra = [("Promobot-PR", str(number))]
+        if approved:
+            extra.append(("Approved-by", approved))
+        if pc.state.action == "promote":
+            message = promotion_message(pc.state, extra=extra)
+            title = f"{promotion_title(pc.state)} (#{number})"
+        else:
+            from bot.rollback import rollback_message
+
+            message = rollback_message(pc.state, extra=extra)
+            title = f"{message.splitlines()[0]} (#{number})"
+        body = message.split("\n", 1)[1].lstrip("\n") if "\n" in message else ""
+        sha = ctx.forge.merge(number, sha=pc.pr.head_sha, title=title, message=body)
+        ctx.forge.delete_branch(pc.pr.head_branch)
+        logger.info("merged #%d as %s", number, sha)
+        result = MergeResult(number, True, sha, [])
+    # Chain: environments promoted from this one with auto_promote get their PR now
+    # (merges made with a workflow's GITHUB_TOKEN start no new workflow runs).
+    if pc.state.action == "promote":
+        policy = ctx.policy(ctx.tip())
+        for nxt in policy.downstream(pc.state.to):
+            if nxt.auto_promote:
+                try:
+                    result.chained.append(promote(ctx, model=pc.state.model, to=nxt.name))
+                except UsageError as exc:
+                    logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
+    return result
+
+
+def blockers_reply(number: int, blockers: Sequence[str]) -> str:
+    lines = [render._plain(b) for b in blockers]
+    return f"Pull request #{number} is not ready to merge:\n\n" + render.bullet_list(lines)
+
+
+__all__ = ["CHECK_READY", "Assessment", "MergeResult", "PromoteResult", "evaluate_pr", "merge", "promote"]
+
+
+def promote_all(ctx: Context, *, to: str, dry_run: bool = False) -> list[PromoteResult]:
+    """``promote --all``: every model whose source manifest differs from the one in ``to``."""
+    base_sha = ctx.tip()
+    policy = ctx.policy(base_sha)
+    env = policy.env(check_env(policy, to))
+    assert env is not None
+    if env.from_ is None:
+        raise UsageError(
+            f"{to} is the first environment; nothing is promoted into it", "pick a later environment"
+        )
+    src = ctx.ws.blob_ids(base_sha, f"environments/{env.from_}")
+    dst = ctx.ws.blob_ids(base_sha, f"environments/{to}")
+    results = []
+    for path in sorted(src):
+        name = path.rsplit("/", 1)[-1]
+        if not name.endswith(".yaml"):
+            continue
+        model = name[: -len(".yaml")]
+        if dst.get(f"environments/{to}/{name}") == src[path]:
+            continue
+        result = promote(ctx, model=model, to=to, dry_run=dry_run)
+        if result.note is None:
+            results.append(result)
+    return results

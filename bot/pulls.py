@@ -1,0 +1,121 @@
+"""Use cases: list and show promobot's pull requests (``promobot pr list | show``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app import Context
+from bot.core.marker import parse_state
+from bot.core.model import CHECK_NAMES, PullState
+from bot.core.plan import parse_branch
+from bot.errors import UsageError
+
+
+def list_prs(ctx: Context, *, state: PullState | None) -> list[dict[str, Any]]:
+    out = []
+    for pr in ctx.forge.list_prs(state=state):
+        ref = parse_branch(pr.head_branch)
+        marker = parse_state(pr.body) if ref else None
+        out.append(
+            {
+                "number": pr.number,
+                "state": pr.state,
+                "title": pr.title,
+                "model": ref.model if ref else None,
+                "from": marker.from_ if marker else None,
+                "to": ref.env if ref else None,
+                "version": marker.version if marker else None,
+                "action": ref.action if ref else None,
+            }
+        )
+    return out
+
+
+def show(ctx: Context, number: int) -> dict[str, Any]:
+    from bot import promotion
+
+    pr = ctx.forge.get_pr(number)
+    ref = parse_branch(pr.head_branch)
+    marker = parse_state(pr.body)
+    checks: dict[str, str | None] = dict.fromkeys(CHECK_NAMES)
+    foreign = []
+    for check in ctx.forge.list_checks(pr.head_sha):
+        if check.name in checks and check.by_promobot:
+            checks[check.name] = check.result
+        elif check.name in checks:
+            foreign.append(check.name)
+    approvals: dict[str, Any] = {"required": None, "counted": [], "ignored": [], "blocking": []}
+    if ref is not None and marker is not None:
+        try:
+            pc = promotion.pr_context(ctx, number)
+            policy = ctx.policy(pc.base_sha)
+            env = policy.env(pc.state.to)
+            if env is not None:
+                verdict = promotion.approvals_for(ctx, pc.pr, env, pc.state, policy)
+                approvals = {
+                    "required": verdict.required,
+                    "counted": list(verdict.counted),
+                    "ignored": [{"login": i.login, "reason": i.reason} for i in verdict.ignored],
+                    "blocking": [{"login": i.login, "reason": i.reason} for i in verdict.blocking],
+                    "satisfied": verdict.satisfied,
+                }
+        except UsageError:
+            pass
+    return {
+        "number": pr.number,
+        "state": pr.state,
+        "title": pr.title,
+        "body": pr.body,
+        "head_branch": pr.head_branch,
+        "head_sha": pr.head_sha,
+        "base_branch": pr.base_branch,
+        "author": pr.author,
+        "draft": pr.draft,
+        "merge_sha": pr.merge_sha,
+        "labels": list(pr.labels),
+        "model": ref.model if ref else None,
+        "from": marker.from_ if marker else None,
+        "to": ref.env if ref else None,
+        "version": marker.version if marker else None,
+        "previous_version": marker.previous_version if marker else None,
+        "requester": marker.requester if marker else None,
+        "action": ref.action if ref else None,
+        "checks": checks,
+        "foreign_checks": foreign,
+        "approvals": approvals,
+        "reviews": [
+            {"id": r.id, "login": r.login, "state": r.state, "commit_id": r.commit_id}
+            for r in ctx.forge.list_reviews(number)
+        ],
+        "comments": [
+            {"id": c.id, "author": c.author, "body": c.body} for c in ctx.forge.list_comments(number)
+        ],
+    }
+
+
+def show_text(data: dict[str, Any]) -> str:
+    lines = [f"#{data['number']} {data['title']} [{data['state']}]"]
+    lines.append(f"branch {data['head_branch']} @ {data['head_sha'][:12]} → {data['base_branch']}")
+    if data["labels"]:
+        lines.append("labels: " + ", ".join(data["labels"]))
+    lines.append("checks:")
+    for name, result in data["checks"].items():
+        lines.append(f"  {name}: {result or 'not posted'}")
+    for name in data["foreign_checks"]:
+        lines.append(f"  warning: a check named {name} was posted by someone other than promobot (ignored)")
+    appr = data["approvals"]
+    if appr["required"] is not None:
+        lines.append(
+            f"approvals: {len(appr['counted'])} of {appr['required']}"
+            + (f" (counted: {', '.join(appr['counted'])})" if appr["counted"] else "")
+        )
+        for item in appr["blocking"]:
+            lines.append(f"  {item['login']}: {item['reason']} (blocks)")
+        for item in appr["ignored"]:
+            lines.append(f"  {item['login']}: {item['reason']}")
+    if data["comments"]:
+        lines.append(f"comments ({len(data['comments'])}):")
+        for c in data["comments"][-10:]:
+            first = c["body"].strip().splitlines()[0] if c["body"].strip() else ""
+            lines.append(f"  #{c['id']} {c['author']}: {first[:100]}")
+    return "\n".join(lines)

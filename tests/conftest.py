@@ -1,0 +1,144 @@
+"""Shared fixtures: real git repositories in tmp_path, the CLI, no network, a fixed clock."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+pytest_plugins = ["tests.emulator.fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "environments"
+NOW = "2026-11-27T10:00:00Z"  # a Friday morning in Berlin: outside every example freeze window
+
+
+def git(repo: Path, *args: str, input: str | None = None) -> str:
+    out = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=input,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
+            "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
+        },
+    )
+    return out.stdout.strip()
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "alice")
+    git(path, "config", "user.email", "alice@example.com")
+    git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
+def commit_all(repo: Path, message: str, *, author: str = "alice", date: str | None = None) -> str:
+    git(repo, "add", "-A")
+    env_date = date or "2026-11-01T09:00:00Z"
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            f"user.name={author}",
+            "-c",
+            f"user.email={author}@example.com",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "GIT_AUTHOR_DATE": env_date, "GIT_COMMITTER_DATE": env_date},
+    )
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """A git repository holding a copy of the project's example environments/ (one commit)."""
+    repo = init_repo(tmp_path / "gitops")
+    shutil.copytree(EXAMPLE, repo / "environments")
+    commit_all(repo, "Example GitOps repository", date="2026-11-01T09:00:00Z")
+    return repo
+
+
+@dataclass
+class Cli:
+    repo: Path
+    now: str = NOW
+
+    def __call__(
+        self,
+        *args: str,
+        actor: str | None = None,
+        output: str | None = None,
+        expect: int | None = 0,
+        now: str | None = None,
+    ) -> Result:
+        from bot.cli import cli
+
+        argv = ["--repo", str(self.repo), "--forge", "local", "--now", now or self.now]
+        if actor:
+            argv += ["--as", actor]
+        if output:
+            argv += ["--output", output]
+        result = CliRunner().invoke(cli, [*argv, *args], catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, (
+                f"exit {result.exit_code}, expected {expect}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def json(
+        self, *args: str, actor: str | None = None, expect: int | None = 0, now: str | None = None
+    ) -> Any:
+        result = self(*args, actor=actor, output="json", expect=expect, now=now)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(example_repo: Path) -> Cli:
+    return Cli(example_repo)
+
+
+@pytest.fixture
+def make_cli() -> Callable[[Path], Cli]:
+    return Cli
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any connection to a non-loopback address fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "localhost", "::1")
+            and not host.startswith("/")
+        ):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
