@@ -1,0 +1,1040 @@
+"""The git adapter: reads and writes the GitOps repository for the ``Workspace`` port.
+
+Every git call goes through one seam, ``GitWorkspace._run``, which spawns ``git`` with an
+argv list (never a shell string) and counts the processes it starts
+(``GitWorkspace.git_calls``) so that tests can hold the O(1)-processes promises below.
+
+Why ``subprocess`` and not GitPython: importing GitPython alone costs about 70 ms, most
+of the 0.1 s budget of ``promobot history`` (DESIGN §14), and every operation here
+needs control over the process environment (a temporary ``GIT_INDEX_FILE``, the
+``GIT_CONFIG_*`` authentication header, committer identity) that GitPython only
+passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` /
+``OutageError``) carrying git's stderr and a hint.
+
+Choices a user can observe (DESIGN leaves them open):
+
+- **Default branch.** The ``default_branch=`` constructor argument wins. Otherwise, in
+  local mode, the branch HEAD points to — unless HEAD is detached or on a
+  ``promobot/…`` branch, then ``main`` or ``master``, whichever exists. In remote mode,
+  ``refs/remotes/<remote>/HEAD``, then ``main``/``master`` among the remote-tracking
+  branches, then the remote's own HEAD (``git ls-remote --symref``).
+- **Remote mode** (``remote="origin"``): branch names are read from the remote-tracking
+  refs (``refs/remotes/origin/<b>``) first, so a stale local branch never wins;
+  ``refresh()`` fetches them all once. Writes are pushes with ``--force-with-lease``.
+  The token travels only as an ``http.extraHeader`` passed in ``GIT_CONFIG_COUNT`` /
+  ``GIT_CONFIG_KEY_n`` / ``GIT_CONFIG_VALUE_n`` environment variables of the git
+  process: never in argv, never in ``.git/config``.
+- **Commits** are built without touching the working tree or the real index (a
+  temporary index file). The committer is the repository's configured identity, or
+  ``promobot <promobot@localhost>`` where none is configured (fresh CI machines).
+  New files get mode 100644.
+- **Moving a checked-out branch** (local mode): the working tree follows the way
+  ``git checkout``/``git merge --ff-only`` would (``git read-tree -m -u old new``),
+  carrying uncommitted changes along when they touch other files. When they touch the
+  same files, the branch still moves (the merge happened) but the files are left as
+  they were, and a warning is logged and appended to ``GitWorkspace.warnings``.
+  Other worktrees that have the branch checked out are not updated.
+- **History** is one ``git log -p`` process; versions come from the manifest's own
+  ``version:`` lines in the diff, trailers add the action, PR, approvers and rollback
+  target. Commits without promobot trailers are ``manual``; commits that changed a
+  manifest without changing its version are listed with ``version ==
+  previous_version``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from bot.core.model import HistoryEntry, is_valid_name
+from bot.core.trailers import (
+    ACTION,
+    APPROVED_BY,
+    FROM,
+    MODEL,
+    PR,
+    PREVIOUS_VERSION,
+    ROLLBACK_OF,
+    TO,
+    VERSION,
+    collect_trailers,
+)
+from bot.errors import ConflictError, OutageError, UsageError, WorkspaceError
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_NAME = "promobot"
+FALLBACK_EMAIL = "promobot@localhost"
+NOT_A_REPO_HINT = "run promobot inside the GitOps repository or pass --repo"
+SHALLOW_HINT = "check out with fetch-depth: 0 (actions/checkout) or run git fetch --unshallow"
+
+_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_BRANCH_RE = re.compile(r"^(?![-./])(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/@+-]+(?<![./])(?<!\.lock)$")
+_REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_AUTHOR_RE = re.compile(r"^\s*([^<>]+?)\s*<([^<>]*)>\s*$")
+_MANIFEST_RE = re.compile(r"^environments/([^/]+)/([^/]+)\.yaml$")
+_PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
+_DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
+# NUL-separated fields; git itself finds the trailers (its own rules), unfolded, one per \x01.
+_LOG_FORMAT = "%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00"
+# Variables that would point git at another repository or index than ours.
+_REPO_LOCATING_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+    }
+)
+_OUTAGE_MARKERS = (
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "the remote end hung up unexpectedly",
+    "returned error: 5",
+    "failed to connect",
+)
+_AUTH_MARKERS = ("authentication failed", "could not read username", "returned error: 403", "permission")
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", "replace").strip()
+
+
+def _base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_LOCATING_ENV}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    env["LC_ALL"] = "C"
+    return env
+
+
+def _spawn(
+    args: Sequence[str], *, cwd: Path, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+) -> _Result:
+    full_env = _base_env()
+    if env:
+        full_env.update(env)
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=stdin, capture_output=True, env=full_env, check=False
+        )
+    except FileNotFoundError as exc:
+        raise WorkspaceError("git is not installed", "install git and make sure it is on PATH") from exc
+    return _Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _error_for(args: Sequence[str], result: _Result) -> WorkspaceError | OutageError:
+    err = result.err or f"exit status {result.returncode}"
+    detail = err.splitlines()[-1] if err else ""
+    command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+    what = f"git {command} failed: {detail}"
+    low = err.lower()
+    if any(m in low for m in _OUTAGE_MARKERS):
+        return OutageError(what, "the git remote could not be reached; re-run the same event")
+    if any(m in low for m in _AUTH_MARKERS) and command in {"push", "fetch", "ls-remote"}:
+        return WorkspaceError(
+            what, "check that the token may write contents to this repository (permissions: contents: write)"
+        )
+    if "not a git repository" in low:
+        return WorkspaceError(what, NOT_A_REPO_HINT)
+    return WorkspaceError(what, "check the repository with `git status` and `git fsck`, then re-run")
+
+
+def _check_ref(ref: str) -> None:
+    if not ref or ref.startswith("-") or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in ref):
+        raise UsageError(f"{ref!r} is not a valid git revision", "name a branch, tag or commit SHA")
+
+
+def _check_branch(branch: str) -> None:
+    if _BRANCH_RE.fullmatch(branch) is None or branch == "HEAD":
+        raise UsageError(
+            f"{branch!r} is not a valid branch name", "use letters, digits, '.', '_', '-' and '/'"
+        )
+
+
+def _check_sha(sha: str) -> None:
+    if _SHA_RE.fullmatch(sha) is None:
+        raise UsageError(f"{sha!r} is not a full commit SHA", "pass the 40-character SHA git printed")
+
+
+def _check_path(path: str) -> None:
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or any(p in {"", ".", ".."} or p.lower() == ".git" for p in parts)
+        or any(ord(c) < 32 or c == "\x7f" for c in path)
+    ):
+        raise UsageError(
+            f"{path!r} is not a valid repository path", "use a relative path like environments/dev/x.yaml"
+        )
+
+
+def _manifest_parts(path: str) -> tuple[str, str]:
+    match = _MANIFEST_RE.fullmatch(path)
+    if match is None or not is_valid_name(match.group(1)) or not is_valid_name(match.group(2)):
+        raise UsageError(f"{path!r} is not a manifest path", "expected environments/<env>/<model>.yaml")
+    return match.group(1), match.group(2)
+
+
+def _yaml_scalar(text: str | None) -> str | None:
+    """The value of a one-line ``version:`` scalar: quoted or plain, comment stripped."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if text[0] == '"':
+        end = 1
+        while end < len(text) and text[end] != '"':
+            end += 2 if text[end] == "\\" else 1
+        return text[1:end].replace('\\"', '"').replace("\\\\", "\\")
+    if text[0] == "'":
+        out, i = [], 1
+        while i < len(text):
+            if text[i] == "'":
+                if text[i + 1 : i + 2] == "'":
+                    out.append("'")
+                    i += 2
+                    continue
+                break
+            out.append(text[i])
+            i += 1
+        return "".join(out)
+    comment = re.search(r"[ \t]#", text)
+    return (text[: comment.start()] if comment else text).strip() or None
+
+
+def _parse_ident(person: str) -> tuple[str, str]:
+    match = _AUTHOR_RE.fullmatch(person)
+    if match is None:
+        raise UsageError(f"{person!r} is not a git identity", 'write it as "Name <email>"')
+    return match.group(1), match.group(2)
+
+
+@dataclass(slots=True)
+class _FileChange:
+    path: str
+    created: bool = False
+    deleted: bool = False
+    old: str | None = None
+    new: str | None = None
+    saw_old: bool = False
+    saw_new: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _LogCommit:
+    sha: str
+    at: int
+    author: str
+    subject: str
+    trailers: Mapping[str, str]
+    changes: tuple[_FileChange, ...]
+
+
+class GitWorkspace:
+    """A git repository (a checkout, possibly with a remote) as promobot's ``Workspace``."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        remote: str | None = None,
+        auth_header: str | None = None,
+        default_branch: str | None = None,
+    ) -> None:
+        if remote is not None and _REMOTE_RE.fullmatch(remote) is None:
+            raise UsageError(
+                f"{remote!r} is not a git remote name", "pass the name of a configured remote, e.g. origin"
+            )
+        if auth_header is not None and any(ord(c) < 32 for c in auth_header):
+            raise UsageError("the git authentication header contains a control character")
+        if default_branch is not None:
+            _check_branch(default_branch)
+        self.root = Path(path)
+        self.remote = remote
+        self._auth_header = auth_header
+        self._default_branch = default_branch
+        self._common_dir: Path | None = None
+        self._bare: bool | None = None
+        self._remote_refs: dict[str, str] | None = None
+        self._identity: dict[str, str] | None = None
+        self.git_calls = 0
+        """How many git processes this workspace started (for tests and benchmarks)."""
+        self.warnings: list[str] = []
+        """Things a user should know that did not stop the operation (e.g. a dirty tree)."""
+
+    def __repr__(self) -> str:  # never shows the auth header
+        return f"GitWorkspace({str(self.root)!r}, remote={self.remote!r})"
+
+    @classmethod
+    def discover(
+        cls,
+        path: Path,
+        *,
+        remote: str | None = None,
+        auth_header: str | None = None,
+        default_branch: str | None = None,
+    ) -> GitWorkspace:
+        """The workspace of the repository containing ``path`` (its top-level directory).
+
+        Raises ``UsageError`` when ``path`` is not inside a git repository.
+        """
+        if not Path(path).is_dir():
+            raise UsageError(f"{path} is not a directory", NOT_A_REPO_HINT)
+        result = _spawn(["rev-parse", "--show-toplevel"], cwd=Path(path))
+        if result.returncode != 0:
+            raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
+        root = Path(result.out.strip())
+        return cls(root, remote=remote, auth_header=auth_header, default_branch=default_branch)
+
+    # ------------------------------------------------------------------ the process seam
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> _Result:
+        """Run one git process in the repository; raise on failure when ``check``."""
+        self.git_calls += 1
+        result = _spawn(args, cwd=self.root, stdin=stdin, env=env)
+        if check and result.returncode != 0:
+            raise _error_for(args, result)
+        return result
+
+    def _auth_env(self) -> dict[str, str]:
+        if self._auth_header is None:
+            return {}
+        try:
+            n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or "0")
+        except ValueError:
+            n = 0
+        return {
+            "GIT_CONFIG_COUNT": str(n + 1),
+            f"GIT_CONFIG_KEY_{n}": "http.extraHeader",
+            f"GIT_CONFIG_VALUE_{n}": self._auth_header,
+        }
+
+    def _load_repo_info(self) -> None:
+        out = self._run(
+            ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
+        ).out
+        lines = out.splitlines()
+        self._common_dir = Path(lines[0])
+        self._bare = lines[1].strip() == "true"
+
+    @property
+    def git_dir(self) -> Path:
+        """The repository's (common) git directory, e.g. ``<root>/.git``."""
+        if self._common_dir is None:
+            self._load_repo_info()
+        assert self._common_dir is not None
+        return self._common_dir
+
+    @property
+    def is_bare(self) -> bool:
+        if self._bare is None:
+            self._load_repo_info()
+        return bool(self._bare)
+
+    # ------------------------------------------------------------------ refs
+
+    def _tracking(self) -> dict[str, str]:
+        if self._remote_refs is None:
+            prefix = f"refs/remotes/{self.remote}/"
+            out = self._run(["for-each-ref", "--format=%(objectname) %(refname)", prefix]).out
+            refs = {}
+            for line in out.splitlines():
+                sha, _, name = line.partition(" ")
+                if name.startswith(prefix) and name != prefix + "HEAD":
+                    refs[name[len(prefix) :]] = sha
+            self._remote_refs = refs
+        return self._remote_refs
+
+    def _rev(self, ref: str) -> str:
+        """``ref`` as git should read it: in remote mode, a branch name means the remote's branch."""
+        _check_ref(ref)
+        if self.remote is not None and not ref.startswith("refs/") and _SHA_RE.fullmatch(ref) is None:
+            sha = self._tracking().get(ref)
+            if sha is not None:
+                return sha
+        return ref
+
+    @property
+    def default_branch(self) -> str:
+        """See the module docstring for how it is chosen."""
+        if self._default_branch is None:
+            self._default_branch = self._find_default_branch()
+        return self._default_branch
+
+    def _find_default_branch(self) -> str:
+        if self.remote is not None:
+            head = self._run(
+                ["symbolic-ref", "-q", "--short", f"refs/remotes/{self.remote}/HEAD"], check=False
+            )
+            name = head.out.strip()
+            if head.returncode == 0 and name.startswith(f"{self.remote}/"):
+                return name[len(self.remote) + 1 :]
+            for candidate in ("main", "master"):
+                if candidate in self._tracking():
+                    return candidate
+            listing = self._run(["ls-remote", "--symref", self.remote, "HEAD"], env=self._auth_env()).out
+            for line in listing.splitlines():
+                if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+                    return line[len("ref: refs/heads/") : -len("\tHEAD")]
+            raise WorkspaceError(
+                f"cannot tell the default branch of remote {self.remote}",
+                "pass the default branch explicitly (it is in the event's repository.default_branch)",
+            )
+        head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
+        name = head.out.strip()
+        if head.returncode == 0 and name and not name.startswith("promobot/"):
+            return name
+        for candidate in ("main", "master"):
+            if (
+                self._run(["rev-parse", "--verify", "-q", f"refs/heads/{candidate}"], check=False).returncode
+                == 0
+            ):
+                return candidate
+        raise WorkspaceError(
+            "HEAD is detached and there is no main or master branch, so the default branch is unknown",
+            "check out the default branch (git switch main) and re-run",
+        )
+
+    def current_branch(self) -> str | None:
+        """The branch HEAD points to, or None when detached."""
+        head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
+        return (head.out.strip() or None) if head.returncode == 0 else None
+
+    def refresh(self) -> None:
+        """Remote mode: fetch every branch of the remote into its remote-tracking refs."""
+        if self.remote is None:
+            return
+        self.fetch([f"+refs/heads/*:refs/remotes/{self.remote}/*"], prune=True)
+
+    def fetch(self, refspecs: Sequence[str], *, prune: bool = False) -> None:
+        """``git fetch <remote> <refspecs…>`` with the authentication header (remote mode only)."""
+        if self.remote is None:
+            raise WorkspaceError("fetch needs a remote", "construct the workspace with remote='origin'")
+        for spec in refspecs:
+            _check_ref(spec)
+        args = ["fetch", "--no-tags", "--quiet", *(["--prune"] if prune else []), self.remote, *refspecs]
+        self._run(args, env=self._auth_env())
+        self._remote_refs = None
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit SHA ``ref`` names, or None (remote mode prefers the remote's branch)."""
+        rev = self._rev(ref)
+        if rev != ref:
+            return rev
+        result = self._run(["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
+        return result.out.strip() if result.returncode == 0 else None
+
+    # ------------------------------------------------------------------ reading
+
+    def _cat_batch(self, lines: Sequence[str]) -> list[tuple[str, bytes] | None]:
+        """One ``git cat-file --batch``: (type, content) per input line, None when missing."""
+        if not lines:
+            return []
+        data = self._run(["cat-file", "--batch"], stdin="".join(f"{x}\n" for x in lines).encode()).stdout
+        results: list[tuple[str, bytes] | None] = []
+        pos = 0
+        for _ in lines:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].decode("utf-8", "replace").split(" ")
+            pos = end + 1
+            if len(header) == 3 and header[2].isdigit():
+                size = int(header[2])
+                results.append((header[1], data[pos : pos + size]))
+                pos += size + 1
+            else:  # "<name> missing" / "<name> ambiguous"
+                results.append(None)
+        return results
+
+    def read(self, ref: str, path: str) -> bytes | None:
+        """File content at ``ref`` without checking anything out; None when absent."""
+        return self.read_many(ref, [path])[path]
+
+    def read_many(self, ref: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """Several files at ``ref`` in one git process; None for each absent one."""
+        rev = self._rev(ref)
+        for path in paths:
+            _check_path(path)
+        found = self._cat_batch([f"{rev}:{p}" for p in paths])
+        return {
+            p: (r[1] if r is not None and r[0] == "blob" else None) for p, r in zip(paths, found, strict=True)
+        }
+
+    def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
+        """``{blob id: content}`` through ONE ``git cat-file --batch``; unknown ids are left out."""
+        wanted = list(dict.fromkeys(ids))
+        for blob in wanted:
+            if re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", blob) is None:
+                raise UsageError(f"{blob!r} is not a blob id")
+        found = self._cat_batch(wanted)
+        return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
+
+    def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
+        rev = self._rev(ref)
+        args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
+        if path:
+            _check_path(path)
+            args += ["--", path if recursive else f"{path}/"]
+        out = self._run(args).out
+        entries = []
+        for record in out.split("\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition("\t")
+            _mode, kind, sha = meta.split(" ")
+            entries.append((kind, sha, name))
+        return entries
+
+    def list_dir(self, ref: str, path: str) -> list[str]:
+        """Names of the files directly in ``path`` at ``ref``, sorted (empty when absent)."""
+        path = path.strip("/")
+        return sorted(
+            name.rsplit("/", 1)[-1]
+            for kind, _, name in self._ls_tree(ref, path, recursive=False)
+            if kind == "blob"
+        )
+
+    def blob_ids(self, ref: str, path: str) -> dict[str, str]:
+        """``{repository path: blob id}`` for every file under ``path`` at ``ref`` (one process).
+
+        ``blob_ids(ref, "environments")`` gives keys like ``"environments/dev/fraud.yaml"``.
+        """
+        path = path.strip("/")
+        return {name: sha for kind, sha, name in self._ls_tree(ref, path, recursive=True) if kind == "blob"}
+
+    def read_tree_files(self, path: str, *, ref: str | None = None) -> dict[str, bytes]:
+        """``{repository path: content}`` of every file under ``path``.
+
+        At ``ref`` (two git processes), or, with ``ref=None``, in the working tree: the
+        tracked and untracked-but-not-ignored files as they are on disk now (so that
+        ``promobot validate`` works as a pre-commit hook). Symbolic links are skipped.
+        """
+        path = path.strip("/")
+        if ref is not None:
+            ids = self.blob_ids(ref, path)
+            blobs = self.read_blobs(ids.values())
+            return {p: blobs[b] for p, b in ids.items() if b in blobs}
+        _check_path(path)
+        out = self._run(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", path]).out
+        files: dict[str, bytes] = {}
+        for name in sorted(set(out.split("\0")) - {""}):
+            on_disk = self.root / name
+            if on_disk.is_file() and not on_disk.is_symlink():
+                files[name] = on_disk.read_bytes()
+        return files
+
+    def export(self, ref: str, dest: Path) -> None:
+        """Write the files of ``ref`` into the directory ``dest`` (no ``.git``; for command gates).
+
+        Uses a temporary index, so the repository's own index and working tree stay as they are.
+        """
+        rev = self._rev(ref)
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run(["read-tree", rev], env=env)
+            self._run([f"--work-tree={dest}", "checkout-index", "-a", "-f"], env=env)
+
+    def commit_message(self, sha: str) -> str:
+        """The full message of commit ``sha`` (subject, body and trailers)."""
+        return self._run(["log", "-1", "--format=%B", self._rev(sha), "--"]).out.rstrip("\n") + "\n"
+
+    def user_name(self) -> str | None:
+        """``git config user.name``, or None when it is not set."""
+        result = self._run(["config", "--get", "user.name"], check=False)
+        return (result.out.strip() or None) if result.returncode == 0 else None
+
+    def git_common_dir(self) -> Path:
+        """The common git directory (same as ``git_dir``), e.g. ``<root>/.git``."""
+        return self.git_dir
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Repository paths that differ between the trees of ``base`` and ``head``."""
+        out = self._run(
+            ["diff", "--no-renames", "--name-only", "-z", self._rev(base), self._rev(head), "--"]
+        ).out
+        return [p for p in out.split("\0") if p]
+
+    def commit_time(self, sha: str) -> int:
+        """Committer time of ``sha`` as a Unix timestamp."""
+        return int(self._run(["log", "-1", "--format=%ct", self._rev(sha), "--"]).out.strip())
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        result = self._run(
+            ["merge-base", "--is-ancestor", self._rev(ancestor), self._rev(descendant)], check=False
+        )
+        if result.returncode not in (0, 1):
+            raise _error_for(["merge-base"], result)
+        return result.returncode == 0
+
+    def commits_between(self, base: str, head: str) -> list[str]:
+        """SHAs in ``base..head``, newest first."""
+        return self._run(["rev-list", f"{self._rev(base)}..{self._rev(head)}", "--"]).out.split()
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of ``a`` and ``b``, or None when they share no history."""
+        result = self._run(["merge-base", self._rev(a), self._rev(b)], check=False)
+        if result.returncode == 1:
+            return None
+        if result.returncode != 0:
+            raise _error_for(["merge-base"], result)
+        return result.out.strip()
+
+    # ------------------------------------------------------------------ writing objects
+
+    def _ident_env(self, author: str | None) -> dict[str, str]:
+        if self._identity is None:
+            configured = self._run(["config", "--get-regexp", r"^user\.(name|email)$"], check=False).out
+            keys = {line.split(" ", 1)[0] for line in configured.splitlines()}
+            identity = {}
+            if "user.name" not in keys and "GIT_COMMITTER_NAME" not in os.environ:
+                identity["GIT_COMMITTER_NAME"] = FALLBACK_NAME
+            if "user.email" not in keys and "GIT_COMMITTER_EMAIL" not in os.environ:
+                identity["GIT_COMMITTER_EMAIL"] = FALLBACK_EMAIL
+            self._identity = identity
+        env = dict(self._identity)
+        if author is not None:
+            name, email = _parse_ident(author)
+            env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email
+        else:
+            if "GIT_COMMITTER_NAME" in env and "GIT_AUTHOR_NAME" not in os.environ:
+                env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"]
+            if "GIT_COMMITTER_EMAIL" in env and "GIT_AUTHOR_EMAIL" not in os.environ:
+                env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"]
+        return env
+
+    def commit(
+        self,
+        *,
+        parent: str,
+        files: Mapping[str, bytes | None],
+        message: str,
+        author: str | None = None,
+    ) -> str:
+        """Write a commit on top of ``parent`` changing ``files`` (None deletes); no checkout.
+
+        Uses a temporary index: the working tree, the real index and every ref stay as
+        they are. Five git processes whatever the number of files. Returns the new SHA.
+        """
+        parent_sha = self.resolve(parent)
+        if parent_sha is None:
+            raise WorkspaceError(f"cannot commit on top of {parent!r}: no such commit", "fetch it and re-run")
+        for path in files:
+            _check_path(path)
+        zero = "0" * len(parent_sha)
+        with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run(["read-tree", parent_sha], env=env)
+            written = [(p, c) for p, c in files.items() if c is not None]
+            blob_paths = []
+            for i, (_, content) in enumerate(written):
+                blob_file = Path(tmp) / f"blob{i}"
+                blob_file.write_bytes(content)
+                blob_paths.append(str(blob_file))
+            blob_ids: list[str] = []
+            if written:
+                out = self._run(
+                    ["hash-object", "-w", "--no-filters", "--stdin-paths"],
+                    stdin="\n".join(blob_paths).encode() + b"\n",
+                ).out
+                blob_ids = out.split()
+            blobs = dict(zip((p for p, _ in written), blob_ids, strict=True))
+            info = "".join(
+                f"100644 {blobs[p]}\t{p}\0" if c is not None else f"0 {zero}\t{p}\0" for p, c in files.items()
+            )
+            if info:
+                self._run(["update-index", "-z", "--index-info"], stdin=info.encode(), env=env)
+            tree = self._run(["write-tree"], env=env).out.strip()
+        return self.commit_tree(tree, [parent_sha], message, author=author)
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: str | None = None) -> str:
+        """``git commit-tree``: a commit of ``tree`` with ``parents`` (for merges and squashes).
+
+        The message goes through stdin (no argv limit); identity as for ``commit``.
+        """
+        _check_sha(tree)
+        args = ["commit-tree", tree]
+        for p in parents:
+            _check_sha(p)
+            args += ["-p", p]
+        args += ["-F", "-"]
+        return self._run(args, stdin=message.encode(), env=self._ident_env(author)).out.strip()
+
+    def merge_tree(self, base: str, head: str, merge_base: str | None = None) -> str | None:
+        """The tree of merging ``head`` into ``base`` (``git merge-tree --write-tree``); None on conflict.
+
+        With ``merge_base`` given, that commit is the merge base. git older than 2.40
+        lacks ``--merge-base``; there a trivial three-way merge on a temporary index is
+        used instead (same-file edits on both sides count as a conflict).
+        """
+        base_rev, head_rev = self._rev(base), self._rev(head)
+        args = ["merge-tree", "--write-tree", "--no-messages"]
+        if merge_base is not None:
+            mb = self._rev(merge_base)
+            result = self._run([*args, f"--merge-base={mb}", base_rev, head_rev], check=False)
+            if result.returncode == 129:  # unknown option: git < 2.40
+                return self._trivial_merge(mb, base_rev, head_rev)
+        else:
+            result = self._run([*args, base_rev, head_rev], check=False)
+        if result.returncode == 1:
+            return None
+        if result.returncode != 0:
+            raise _error_for(["merge-tree"], result)
+        return result.out.split("\n", 1)[0].strip()
+
+    def _trivial_merge(self, mb: str, ours: str, theirs: str) -> str | None:
+        with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run(["read-tree", "-i", "-m", "--aggressive", mb, ours, theirs], env=env)
+            result = self._run(["write-tree"], env=env, check=False)
+            return result.out.strip() if result.returncode == 0 else None
+
+    # ------------------------------------------------------------------ moving branches
+
+    def update_branch(self, branch: str, sha: str, *, expected: str | None, force: bool = False) -> None:
+        """Move (or create, with ``expected=None``) ``branch`` to ``sha``; see ``Workspace``.
+
+        Raises ``ConflictError`` when the branch is not at ``expected`` (or exists when
+        creating) or, without ``force``, when the move is not a fast-forward. Refuses
+        ``force`` on the default branch.
+        """
+        _check_branch(branch)
+        _check_sha(sha)
+        if expected is not None:
+            _check_sha(expected)
+        if force and branch == self.default_branch:
+            raise WorkspaceError(
+                f"refusing to force-move the default branch {branch}",
+                "promobot never rewrites the default branch's history; this is a bug, please report it",
+            )
+        if self.remote is not None:
+            self._push(branch, sha, expected=expected, force=force)
+        else:
+            self._update_local(branch, sha, expected=expected, force=force)
+
+    def _update_local(self, branch: str, sha: str, *, expected: str | None, force: bool) -> None:
+        ref = f"refs/heads/{branch}"
+        current = self.resolve(ref)
+        if expected is None and current is not None and not force:
+            raise ConflictError(f"branch {branch} already exists", "someone created it first; re-run")
+        if expected is not None and current != expected:
+            raise ConflictError(f"branch {branch} moved (it is not at {expected[:12]} any more)", "re-run")
+        if not force and current is not None and not self.is_ancestor(current, sha):
+            raise ConflictError(
+                f"moving {branch} to {sha[:12]} is not a fast-forward", f"{branch} has new commits; re-run"
+            )
+        tree_moved = False
+        if current is not None and current != sha and not self.is_bare and self.current_branch() == branch:
+            tree_moved = self._move_worktree(branch, current, sha)
+        args = ["update-ref", "-m", f"promobot: move {branch}", ref, sha]
+        if expected is not None:
+            args.append(expected)
+        elif not force:
+            args.append("0" * len(sha))
+        result = self._run(args, check=False)
+        if result.returncode != 0:
+            if tree_moved:
+                self._run(["read-tree", "-m", "-u", sha, current or sha], check=False)
+            raise ConflictError(f"branch {branch} moved while promobot was updating it", "re-run")
+
+    def _move_worktree(self, branch: str, old: str, new: str) -> bool:
+        """Fast-forward the checked-out files from ``old`` to ``new``; False when edits are in the way."""
+        self._run(["update-index", "-q", "--refresh"], check=False)
+        result = self._run(["read-tree", "-m", "-u", old, new], check=False)
+        if result.returncode == 0:
+            return True
+        note = (
+            f"{branch} moved to {new[:12]} but your uncommitted changes touch the same files, so the "
+            "working tree was left as it was (git status shows the new commit as undone) — save your "
+            "edits, then run `git reset --hard` to take the new commit"
+        )
+        logger.warning("%s", note)
+        self.warnings.append(note)
+        return False
+
+    def _push(self, branch: str, sha: str, *, expected: str | None, force: bool) -> None:
+        assert self.remote is not None
+        ref = f"refs/heads/{branch}"
+        if expected is not None and not force:
+            try:
+                fast_forward = self.is_ancestor(expected, sha)
+            except WorkspaceError:
+                fast_forward = False
+            if not fast_forward:
+                raise ConflictError(
+                    f"moving {branch} to {sha[:12]} is not a fast-forward",
+                    f"{branch} has new commits; re-run",
+                )
+        args = ["push", "--porcelain", "--no-verify"]
+        if expected is not None:
+            args.append(f"--force-with-lease={ref}:{expected}")
+        elif force:
+            args.append("--force")
+        else:
+            args.append(f"--force-with-lease={ref}:")
+        args += [self.remote, f"{sha}:{ref}"]
+        result = self._run(args, env=self._auth_env(), check=False)
+        if result.returncode != 0:
+            rejected = any(line.startswith("!") for line in result.out.splitlines())
+            if rejected:
+                raise ConflictError(
+                    f"the remote refused to move {branch}: it changed since promobot read it", "re-run"
+                )
+            raise _error_for(["push"], result)
+        self._run(["update-ref", f"refs/remotes/{self.remote}/{branch}", sha], check=False)
+        if self._remote_refs is not None:
+            self._remote_refs[branch] = sha
+
+    def delete_branch(self, branch: str) -> None:
+        """Delete ``branch`` (here, or on the remote in remote mode); absent is not an error.
+
+        Refuses the default branch and, in local mode, the checked-out branch.
+        """
+        _check_branch(branch)
+        if branch == self.default_branch:
+            raise WorkspaceError(
+                f"refusing to delete the default branch {branch}", "this is a bug, please report it"
+            )
+        if self.remote is not None:
+            if branch not in self._tracking():
+                return
+            result = self._run(
+                ["push", "--porcelain", "--no-verify", self.remote, f":refs/heads/{branch}"],
+                env=self._auth_env(),
+                check=False,
+            )
+            if result.returncode != 0 and "remote ref does not exist" not in result.err:
+                raise _error_for(["push"], result)
+            self._run(["update-ref", "-d", f"refs/remotes/{self.remote}/{branch}"], check=False)
+            if self._remote_refs is not None:
+                self._remote_refs.pop(branch, None)
+            return
+        if not self.is_bare and self.current_branch() == branch:
+            raise WorkspaceError(
+                f"cannot delete {branch}: it is checked out", "switch to another branch and re-run"
+            )
+        self._run(["update-ref", "-d", f"refs/heads/{branch}"])
+
+    # ------------------------------------------------------------------ working tree
+
+    def is_clean(self) -> bool:
+        """True when tracked files and the index match HEAD (untracked files are ignored)."""
+        out = self._run(["status", "--porcelain", "--untracked-files=no"]).out
+        return not out.strip()
+
+    # ------------------------------------------------------------------ history
+
+    def is_shallow(self) -> bool:
+        """True for a shallow clone (``git clone --depth``), whose history is cut off."""
+        return (self.git_dir / "shallow").is_file()
+
+    def ensure_history(self, path: str | None = None) -> None:
+        """Make the whole history readable: unshallow in remote mode, else explain.
+
+        ``path`` is accepted for callers that name the file they are about to read; the
+        whole history is fetched either way.
+        """
+        del path
+        if not self.is_shallow():
+            return
+        if self.remote is None:
+            raise WorkspaceError("this clone is shallow, so promobot cannot read history", SHALLOW_HINT)
+        self._run(["fetch", "--unshallow", "--no-tags", "--quiet", self.remote], env=self._auth_env())
+        self._remote_refs = None
+
+    def history(self, path: str, *, ref: str) -> list[HistoryEntry]:
+        """Commits on ``ref`` that changed the manifest ``path``, newest first, trailers parsed.
+
+        One ``git log`` process (see ``history_many``).
+        """
+        return self.history_many([path], ref=ref)
+
+    def history_many(self, paths: Sequence[str], *, ref: str) -> list[HistoryEntry]:
+        """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
+
+        Entries are newest first; a commit that changed two of the paths gives two entries.
+        """
+        targets = {p: _manifest_parts(p) for p in paths}
+        if not targets:
+            return []
+        self.ensure_history()
+        rev = self._rev(ref)
+        args = [
+            "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+            "log", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
+            "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
+            "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *targets,
+        ]  # fmt: skip
+        commits = _parse_log(self._run(args).out, set(targets))
+        return _entries(commits, targets)
+
+    def ensure_commit_graph(self, *, max_new_commits: int = 500, ref: str | None = None) -> bool:
+        """Keep a commit-graph with changed-path Bloom filters, which makes ``history`` fast.
+
+        Writes one (``git commit-graph write --reachable --changed-paths``) when there is
+        none, when it lacks Bloom filters, or when ``ref`` (default branch) gained at least
+        ``max_new_commits`` commits since promobot last wrote it. Cheap when nothing is to
+        do: a file read and, at most, one ``rev-list --count``. Returns True when it wrote.
+        """
+        if self.is_shallow():
+            return False
+        tip = self.resolve(ref or self.default_branch)
+        if tip is None:
+            return False
+        stamp = self.git_dir / "promobot" / "commit-graph-tip"
+        graph = _latest_graph_file(self.git_dir / "objects" / "info")
+        if graph is not None and _has_bloom_filters(graph) and stamp.is_file():
+            old = stamp.read_text().strip()
+            if old == tip:
+                return False
+            counted = self._run(["rev-list", "--count", f"{old}..{tip}", "--"], check=False)
+            if counted.returncode == 0 and int(counted.out.strip() or "0") < max_new_commits:
+                return False
+        self._run(["commit-graph", "write", "--reachable", "--changed-paths"])
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(tip + "\n")
+        return True
+
+
+def _latest_graph_file(info: Path) -> Path | None:
+    chain = info / "commit-graphs" / "commit-graph-chain"
+    if chain.is_file():
+        lines = chain.read_text().split()
+        if lines:
+            return info / "commit-graphs" / f"graph-{lines[-1]}.graph"
+    single = info / "commit-graph"
+    return single if single.is_file() else None
+
+
+def _has_bloom_filters(graph: Path) -> bool:
+    """True when the commit-graph file has the BIDX/BDAT (changed-path Bloom filter) chunks."""
+    try:
+        with graph.open("rb") as fh:
+            header = fh.read(8)
+            if len(header) < 8 or header[:4] != b"CGPH":
+                return False
+            table = fh.read(12 * (header[6] + 1))
+    except OSError:
+        return False
+    ids = {table[i : i + 4] for i in range(0, len(table), 12)}
+    return b"BIDX" in ids and b"BDAT" in ids
+
+
+def _parse_log(out: str, paths: set[str]) -> list[_LogCommit]:
+    fields = out.split("\0")
+    commits = []
+    for i in range(1, len(fields) - 5, 6):
+        sha, at, author, subject, trailers, diff = fields[i : i + 6]
+        pairs = [t.partition(":")[::2] for t in trailers.strip().split("\x01") if t]
+        commits.append(
+            _LogCommit(
+                sha.strip(), int(at), author, subject, collect_trailers(pairs), _parse_diff(diff, paths)
+            )
+        )
+    return commits
+
+
+def _parse_diff(diff: str, paths: set[str]) -> tuple[_FileChange, ...]:
+    """The version change of each of ``paths`` in one commit's ``--unified=0`` patch."""
+    changes: list[_FileChange] = []
+    for section in diff.split("diff --git a/")[1:]:
+        header, _, rest = section.partition("\n")
+        path = header.partition(" b/")[0]
+        if path not in paths or header != f"{path} b/{path}":
+            continue
+        change = _FileChange(path)
+        meta, _, hunks = rest.partition("\n@@")
+        change.created = "new file mode" in meta
+        change.deleted = "deleted file mode" in meta
+        for sign, value in _DIFF_VERSION_RE.findall(hunks):
+            if sign == "-":
+                change.old, change.saw_old = _yaml_scalar(value), True
+            else:
+                change.new, change.saw_new = _yaml_scalar(value), True
+        changes.append(change)
+    return tuple(changes)
+
+
+def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) -> list[HistoryEntry]:
+    state: dict[str, str | None] = {}
+    rows: list[HistoryEntry] = []
+    for commit in reversed(commits):  # oldest first, to carry the version forward
+        trailers = commit.trailers
+        for change in commit.changes:
+            env, model = targets[change.path]
+            mine = trailers.get(MODEL, model) == model and trailers.get(TO, env) == env
+            tr = trailers if mine else {}
+            known = state.get(change.path)
+            previous = change.old if change.saw_old else None if change.created else known
+            if change.saw_new:
+                version = change.new
+            elif change.deleted or change.saw_old:
+                version = None
+            else:
+                version = previous
+            if version is None and not change.deleted:
+                version = tr.get(VERSION)
+            if previous is None and not change.created:
+                previous = tr.get(PREVIOUS_VERSION)
+            state[change.path] = version
+            raw_action = tr.get(ACTION, "").strip().lower()
+            action: Literal["promote", "rollback", "manual"] = (
+                "promote" if raw_action == "promote" else "rollback" if raw_action == "rollback" else "manual"
+            )
+            pr_text = tr.get(PR, "").strip().lstrip("#")
+            pr_match = _PR_SUFFIX_RE.search(commit.subject)
+            pr = int(pr_text) if pr_text.isdigit() else int(pr_match.group(1)) if pr_match else None
+            approved = tuple(a.strip() for a in tr.get(APPROVED_BY, "").split(",") if a.strip())
+            rows.append(
+                HistoryEntry(
+                    sha=commit.sha,
+                    at=datetime.fromtimestamp(commit.at, tz=UTC),
+                    action=action,
+                    model=model,
+                    env=env,
+                    version=version,
+                    previous_version=previous,
+                    subject=commit.subject,
+                    author=commit.author,
+                    pr=pr,
+                    approved_by=approved,
+                    rollback_of=tr.get(ROLLBACK_OF) or None,
+                    from_env=tr.get(FROM) or None,
+                )
+            )
+    rows.reverse()
+    return rows
