@@ -605,6 +605,21 @@ class GitWorkspace:
         """SHAs in ``base..head``, newest first."""
         return self._run(["rev-list", f"{self._rev(base)}..{self._rev(head)}", "--"]).out.split()
 
+    def commit_authors(self, base: str, head: str) -> dict[str, str]:
+        """``{sha: "author name, committer name"}`` for the commits in ``base..head`` (one git process).
+
+        Both names are given because both put the commit there: the local forge treats each
+        as a pusher of the pull request.
+        """
+        span = f"{self._rev(base)}..{self._rev(head)}"
+        out = self._run(["log", "--format=%H%x00%an%x00%cn", span, "--"]).out
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            parts = line.split("\0")
+            if len(parts) == 3:
+                found[parts[0]] = f"{parts[1]}\0{parts[2]}"
+        return found
+
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of ``a`` and ``b``, or None when they share no history."""
         result = self._run(["merge-base", self._rev(a), self._rev(b)], check=False)

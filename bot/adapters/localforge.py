@@ -59,7 +59,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -67,7 +67,6 @@ from bot.core.model import (
     CheckRun,
     Comment,
     GateOutcome,
-    HistoryEntry,
     Permission,
     PullRequest,
     PullState,
@@ -114,9 +113,7 @@ class LocalGit(Protocol):
 
     def commits_between(self, base: str, head: str) -> list[str]: ...
 
-    def changed_files(self, base: str, head: str) -> list[str]: ...
-
-    def history_many(self, paths: Sequence[str], *, ref: str) -> list[HistoryEntry]: ...
+    def commit_authors(self, base: str, head: str) -> dict[str, str]: ...
 
     def merge_base(self, a: str, b: str) -> str | None: ...
 
@@ -745,36 +742,14 @@ class LocalForge:
     # ------------------------------------------------------------------ git-backed
 
     def pushers(self, number: int) -> frozenset[str]:
-        """Lower-cased git author names of the commits in base..head (the login on this forge)."""
+        """Lower-cased git author and committer names of the commits in base..head (the logins here)."""
         rec = self._pull(self._file.read(), number)
         _, head = self._live(rec)
         base = self._branch_sha(rec["base_branch"]) or rec["base_sha"]
-        return frozenset(_norm(name) for name in self._commit_authors(base, head).values())
-
-    def _commit_authors(self, base: str, head: str) -> Mapping[str, str]:
-        """``{sha: author name}`` for the commits in ``base..head``.
-
-        Uses ``commit_authors(base, head)`` when the workspace has it. Otherwise falls back
-        to the manifest history of the changed manifests, which sees only commits that
-        touched a manifest: a commit that changed nothing under ``environments/`` is
-        attributed to nobody (logged).
-        """
-        direct: Callable[[str, str], Mapping[str, str]] | None = getattr(self._git, "commit_authors", None)
-        if direct is not None:
-            return direct(base, head)
-        shas = set(self._git.commits_between(base, head))
-        if not shas:
-            return {}
-        paths = [p for p in self._git.changed_files(base, head) if _is_manifest_path(p)]
-        found = {e.sha: e.author for e in self._git.history_many(paths, ref=head) if e.sha in shas}
-        if len(found) < len(shas):
-            logger.warning(
-                "%d commit(s) in %s..%s touch no manifest; their authors are not known",
-                len(shas) - len(found),
-                base[:12],
-                head[:12],
-            )
-        return found
+        names: set[str] = set()
+        for people in self._git.commit_authors(base, head).values():
+            names.update(_norm(name) for name in people.split("\0") if name)
+        return frozenset(names)
 
     def merge(self, number: int, *, sha: str, title: str, message: str) -> str:
         """Squash-merge PR ``number`` if its head is still ``sha``; returns the squash commit."""

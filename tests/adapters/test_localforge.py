@@ -56,7 +56,7 @@ def commit_on_branch(
     """Commit ``files`` on ``branch`` (created from ``start``) without touching the working tree."""
     parent = branch_sha(repo, branch) or git(repo, "rev-parse", start)
     index = repo / ".git" / f"tmp-index-{os.getpid()}"
-    env = {"GIT_INDEX_FILE": str(index), "GIT_AUTHOR_NAME": author}
+    env = {"GIT_INDEX_FILE": str(index), "GIT_AUTHOR_NAME": author, "GIT_COMMITTER_NAME": author}
     git(repo, "read-tree", parent, env=env)
     for path, content in files.items():
         blob = git(repo, "hash-object", "-w", "--stdin", stdin=content)
@@ -351,6 +351,28 @@ def test_pushers_are_the_lower_cased_author_names_of_the_pr_commits(forge: Local
     number = forge.open_pr(head="feature", base="main", title="t", body="", labels=()).number
 
     assert forge.pushers(number) == {"bob", "promobot"}
+
+
+def test_pushers_include_committers_and_commits_outside_environments(forge: LocalForge, repo: Path) -> None:
+    sha = commit_on_branch(repo, "feature", {"README.md": "hi\n"}, author="Bob")
+    git(
+        repo,
+        "update-ref",
+        "refs/heads/feature",
+        git(
+            repo,
+            "commit-tree",
+            f"{sha}^{{tree}}",
+            "-p",
+            sha,
+            "-m",
+            "x",
+            env={"GIT_AUTHOR_NAME": "promobot", "GIT_COMMITTER_NAME": "Mallory"},
+        ),
+    )
+    number = forge.open_pr(head="feature", base="main", title="t", body="", labels=()).number
+
+    assert forge.pushers(number) == {"bob", "promobot", "mallory"}
 
 
 # --------------------------------------------------------------------------- merge

@@ -1,0 +1,212 @@
+"""The read side through the CLI: validate, status, diff, history, output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, commit_all, git
+
+ALL_ENVS = ["dev", "staging", "prod"]
+
+
+def test_validate_passes_on_the_example_repo(cli: Cli) -> None:
+    data = cli.json("validate")
+    assert data["ok"] is True
+    assert data["errors"] == []
+    assert isinstance(data["warnings"], list)
+    assert data["checked"] >= 10
+
+
+BAD_MANIFEST = "environments/dev/fraud-detector.yaml"
+BAD_POLICY = "environments/promotion.yaml"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+CASES = [
+    (
+        "duplicate-key",
+        BAD_MANIFEST,
+        "kind: ModelDeployment\n",
+        "kind: ModelDeployment\nkind: ModelDeployment\n",
+        "duplicate",
+    ),
+    ("python-tag", BAD_MANIFEST, "owner:", "evil: !!python/object:os.system x\nowner:", "tag"),
+    ("name-mismatch", BAD_MANIFEST, "name: fraud-detector", "name: fraud-detectorx", "file name"),
+    ("bad-digest", BAD_MANIFEST, "digest: sha256:", "digest: md5:", "sha256"),
+    ("metric-not-number", BAD_MANIFEST, "auc: 0.936", 'auc: "high"', "number"),
+    ("unquoted-version", BAD_MANIFEST, "version: 1.5.0", "version: 1.10", "quote"),
+    ("unknown-from", BAD_POLICY, "from: staging", "from: qa", "qa"),
+    (
+        "forward-from",
+        BAD_POLICY,
+        "  - name: staging                 # from: dev (the previous environment)\n",
+        "  - name: staging\n    from: prod\n",
+        "prod",
+    ),
+    ("unknown-gate", BAD_POLICY, "- soak: {hours: 24}", "- soakk: {hours: 24}", "soakk"),
+    ("metric-no-bounds", BAD_POLICY, "- metric: {name: auc, min: 0.90}", "- metric: {name: auc}", "min"),
+    ("bad-weekday", BAD_POLICY, "days: [fri]", "days: [fry]", "fry"),
+    ("bad-timezone", BAD_POLICY, "timezone: Europe/Berlin", "timezone: Mars/Olympus", "Mars/Olympus"),
+    ("from-after-to", BAD_POLICY, 'from: "15:00", to: "24:00"', 'from: "16:00", to: "15:00"', "before"),
+    ("negative-approvals", BAD_POLICY, "required: 2", "required: -1", "required"),
+    (
+        "rollback-zero",
+        BAD_POLICY,
+        "approvals: {required: 1}        # an expedited",
+        "approvals: {required: 0}        # an expedited",
+        "zero",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "path", "old", "new", "needle"), CASES, ids=[c[0] for c in CASES])
+def test_validate_rejects_bad_input_with_location_and_hint(
+    cli: Cli, case: str, path: str, old: str, new: str, needle: str
+) -> None:
+    target = cli.repo / path
+    _edit(target, old, new)
+    before = {p: p.read_bytes() for p in (cli.repo / "environments").rglob("*") if p.is_file()}
+    refs = git(cli.repo, "for-each-ref")
+    result = cli("validate", expect=1)
+    assert f"error: {path}:" in result.stdout, result.stdout
+    assert needle.lower() in result.stdout.lower()
+    data = cli.json("validate", expect=1)
+    assert data["ok"] is False
+    err = data["errors"][0]
+    assert err["file"] == path and isinstance(err["line"], int) and err["line"] >= 1
+    assert " — " in err["message"]  # every message says what to do
+    after = {p: p.read_bytes() for p in (cli.repo / "environments").rglob("*") if p.is_file()}
+    assert after == before and git(cli.repo, "for-each-ref") == refs
+
+
+def test_validate_refuses_oversized_files(cli: Cli) -> None:
+    (cli.repo / "environments/dev/huge.yaml").write_text("a: " + "x" * (1024 * 1024 + 10) + "\n")
+    data = cli.json("validate", expect=1)
+    assert any("1 MiB" in e["message"] or "too large" in e["message"] for e in data["errors"])
+
+
+def test_validate_refuses_alias_bombs(cli: Cli) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    (cli.repo / "environments/dev/bomb.yaml").write_text(bomb)
+    data = cli.json("validate", expect=1)
+    assert any(e["file"] == "environments/dev/bomb.yaml" for e in data["errors"])
+
+
+def test_validate_ref_reads_committed_files(cli: Cli) -> None:
+    _edit(cli.repo / BAD_MANIFEST, "version: 1.5.0", "version: 1.10")
+    cli("validate", expect=1)
+    assert cli.json("validate", "--ref", "HEAD")["ok"] is True
+
+
+def test_status_json_has_every_model_and_environment(cli: Cli) -> None:
+    data = cli.json("status")
+    assert data["environments"] == ALL_ENVS
+    assert data["models"]["fraud-detector"] == {"dev": "1.5.0", "staging": "1.4.2", "prod": "1.4.1"}
+    assert data["models"]["churn-predictor"] == {"dev": "0.3.0", "staging": None, "prod": None}
+    assert data["models"]["search-ranker"]["dev"] == data["models"]["search-ranker"]["prod"]
+    assert data["pull_requests"] == []
+    cli("promote", "fraud-detector", "--to", "staging")
+    prs = cli.json("status")["pull_requests"]
+    assert prs == [
+        {
+            "number": 1,
+            "action": "promote",
+            "model": "fraud-detector",
+            "from": "dev",
+            "to": "staging",
+            "version": "1.5.0",
+            "ready": False,
+            "title": "Promote fraud-detector 1.5.0 to staging",
+        }
+    ]
+
+
+def test_status_text_is_an_aligned_table_with_drift(cli: Cli) -> None:
+    out = cli("status").stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["model", *ALL_ENVS]
+    assert "staging runs 1.4.2, dev runs 1.5.0" in out
+    md = cli("status", output="markdown").stdout
+    assert md.startswith("| model | dev | staging | prod |")
+
+
+def test_status_cache_is_invalidated_exactly(cli: Cli) -> None:
+    assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
+    assert (cli.repo / ".git/promobot/cache.pickle").exists()
+    _edit(cli.repo / BAD_MANIFEST, "version: 1.5.0", "version: 1.5.1")
+    commit_all(cli.repo, "bump")
+    assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.1"
+
+
+def test_status_reports_invalid_manifests_without_failing(cli: Cli) -> None:
+    _edit(cli.repo / BAD_MANIFEST, "version: 1.5.0", "version: 1.10")
+    commit_all(cli.repo, "oops")
+    data = cli.json("status")
+    assert data["models"]["fraud-detector"]["dev"] is None
+    assert "environments/dev/fraud-detector.yaml" in data["errors"]
+
+
+def test_diff_json_keys(cli: Cli) -> None:
+    data = cli.json("diff", "fraud-detector", "--to", "staging")
+    for key in ("model", "from", "to", "version", "previous_version", "diff", "metrics", "gates"):
+        assert key in data
+    auc = next(m for m in data["metrics"] if m["name"] == "auc")
+    assert (auc["candidate"], auc["incumbent"], auc["delta"]) == ("0.936", "0.931", "+0.005")
+
+
+def test_history_json_lists_manual_commits_newest_first(cli: Cli) -> None:
+    _edit(cli.repo / "environments/staging/fraud-detector.yaml", "version: 1.4.2", "version: 1.4.3")
+    commit_all(cli.repo, "hand edit", date="2026-11-20T09:00:00Z")
+    entries = cli.json("history", "fraud-detector", "--env", "staging")
+    assert entries[0]["action"] == "manual"
+    assert (entries[0]["previous_version"], entries[0]["version"]) == ("1.4.2", "1.4.3")
+    for key in ("sha", "at", "action", "model", "env", "version", "previous_version", "pr", "approved_by"):
+        assert key in entries[0]
+    ats = [e["at"] for e in entries]
+    assert ats == sorted(ats, reverse=True)
+
+
+def test_history_after_a_merge_has_trailers(cli: Cli) -> None:
+    cli("promote", "fraud-detector", "--to", "staging")
+    cli("pr", "review", "1", "--approve", actor="carol")
+    entries = cli.json("history", "fraud-detector", "--env", "staging")
+    top = entries[0]
+    assert (top["action"], top["version"], top["previous_version"], top["pr"]) == (
+        "promote",
+        "1.5.0",
+        "1.4.2",
+        1,
+    )
+    assert top["approved_by"] == ["carol"]
+
+
+def test_history_of_unknown_model_is_a_clear_error(cli: Cli) -> None:
+    assert "not in" in cli("history", "nope", expect=1).stderr
+
+
+def test_json_errors_are_one_document(cli: Cli) -> None:
+    result = cli("promote", "fraud-detector", "--to", "qa", output="json", expect=1)
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == 1 and "unknown environment" in data["error"]
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    cli("promote", expect=2)
+    cli("frobnicate", expect=2)
+
+
+def test_not_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
+    result = Cli(tmp_path)("status", expect=1)
+    assert "not a git repository" in result.stderr
