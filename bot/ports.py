@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.core.gates import ArtifactCheck, CommandOutcome
 from bot.core.model import (
     CheckRun,
     CommandGate,
@@ -28,6 +27,9 @@ from bot.core.model import (
     PullState,
     Review,
 )
+
+if TYPE_CHECKING:
+    from bot.core.gates import ArtifactCheck, CommandOutcome
 
 
 class Forge(Protocol):

@@ -9,13 +9,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.artifacts import verify_artifact
-from bot.adapters.commands import run_command_gate
-from bot.adapters.git import GitWorkspace
-from bot.core.gates import ArtifactCheck, CommandOutcome
-from bot.core.model import CommandGate
+if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a gate runs
+    from bot.adapters.git import GitWorkspace
+    from bot.core.gates import ArtifactCheck, CommandOutcome
+    from bot.core.model import CommandGate
 
 
 class LocalGateRunner:
@@ -24,6 +23,8 @@ class LocalGateRunner:
         self.environ = dict(environ)
 
     def verify_artifact(self, uri: str, digest: str, *, max_bytes: int, timeout: float) -> ArtifactCheck:
+        from bot.adapters.artifacts import verify_artifact
+
         return verify_artifact(uri, digest, repo_root=self.ws.root, max_bytes=max_bytes, timeout=timeout)
 
     def run_command(
@@ -36,6 +37,8 @@ class LocalGateRunner:
         from_env: str,
         to_env: str,
     ) -> CommandOutcome:
+        from bot.adapters.commands import run_command_gate
+
         with tempfile.TemporaryDirectory(prefix="promobot-base-") as tmp:
             checkout = Path(tmp)
             self.ws.export(base_sha, checkout)

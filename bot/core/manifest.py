@@ -12,15 +12,16 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
 from yaml.nodes import MappingNode, ScalarNode
 
 from bot.core import yamlsafe
 from bot.core.model import DIGEST_RE, MODEL_NAME_RE, Manifest
 from bot.errors import ManifestError, UsageError
+
+if TYPE_CHECKING:  # ruamel is imported where a round trip happens: `status` never pays for it
+    from ruamel.yaml import YAML
 
 API_VERSION = "promobot/v1"
 KIND = "ModelDeployment"
@@ -421,6 +422,8 @@ def _differ(a: Style, b: Style) -> bool:
 
 
 def _rt(style: Style | None) -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096
@@ -439,6 +442,8 @@ def _reindent_entry(key: str, chunk: str, style: Style) -> str:
     body = "\n".join(lines[key_at:])
     try:
         data = _rt(None).load(body)
+        from ruamel.yaml.comments import CommentedMap
+
         if not isinstance(data, CommentedMap) or list(data) != [key]:
             return chunk
         stream = io.StringIO()

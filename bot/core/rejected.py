@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from typing import TYPE_CHECKING
 
 from bot.core import yamlsafe
 from bot.core.manifest import VERSION_RE
 from bot.core.model import MODEL_NAME_RE, Rejection
 from bot.errors import ManifestError
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 DEFAULT_PATH = "environments/rejected.yaml"
 FIELDS = ("model", "version", "reason", "by", "at")
@@ -84,6 +85,8 @@ def add_rejection(text: str | None, entry: Rejection) -> str:
     existing = load_rejected(text)
     if find_rejection(existing, entry.model, entry.version) is not None and text is not None:
         return text
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     yaml = _yaml()
     data = yaml.load(text) if text and text.strip() else None
     if data is None:
@@ -113,6 +116,8 @@ def remove_rejection(text: str, model: str, version: str) -> str:
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096
