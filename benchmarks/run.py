@@ -68,10 +68,14 @@ def promobot(path: Path, *args: str) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--work", type=Path, default=HERE / ".work")
-    parser.add_argument("--quick", action="store_true", help="skip the 10,000-model and 20,000-commit repositories")
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the 10,000-model and 20,000-commit repositories"
+    )
     ns = parser.parse_args()
     ns.work.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []

@@ -32,6 +32,8 @@ def _is_bot(ctx: Context, login: str) -> bool:
 def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
     """The policy's command teams that ``login`` belongs to (only those are ever resolved)."""
     teams = {t.lower() for rule in rules.commands.values() for t in rule.teams}
+    if not teams:
+        return frozenset()
     mine = set()
     for team in sorted(teams):
         try:
@@ -43,17 +45,24 @@ def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
 
 
 def decide(ctx: Context, command: str, login: str, policy: Policy) -> authz.AuthzDecision:
+    """May ``login`` run ``command``? Teams are looked up only when permission alone says no."""
     permission = ctx.forge.permission(login)
-    needs_teams = any(rule.teams for rule in policy.commands.values())
-    teams = _user_teams(ctx, login, policy) if needs_teams else frozenset()
-    return authz.authorize(
-        command,
-        login=login,
-        permission=permission,
-        teams_of_user=teams,
-        rules=policy.commands,
-        bot_login=ctx.forge.bot_login,
-    )
+
+    def ask(teams: frozenset[str]) -> authz.AuthzDecision:
+        return authz.authorize(
+            command,
+            login=login,
+            permission=permission,
+            teams_of_user=teams,
+            rules=policy.commands,
+            bot_login=ctx.forge.bot_login,
+        )
+
+    decision = ask(frozenset())
+    rule = policy.commands.get(command)
+    if decision.allowed or rule is None or not rule.teams:
+        return decision
+    return ask(_user_teams(ctx, login, policy))
 
 
 def require(ctx: Context, command: str, login: str, policy: Policy) -> None:
@@ -114,8 +123,6 @@ def _run(
     author: str,
     parsed: list[slash.Command] | slash.Rejection,
 ) -> CommentOutcome:
-    from bot import promotion
-
     who = render.code(author)
     if isinstance(parsed, slash.Rejection):
         lines = [f"{who}: {parsed.reason}"]
@@ -167,7 +174,6 @@ def _run(
     text = f"{who}: " + "\n\n".join(replies)
     ctx.forge.react(comment_id, REACT_DONE if ok else REACT_REFUSED)
     ctx.forge.comment(number, f"{text}\n\n{reply_marker(comment_id)}")
-    _ = promotion  # imported for its side effects on typing only
     return CommentOutcome(True, "ran" if ok else "refused", names, text, merged, detail)
 
 

@@ -53,7 +53,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
-from bot.errors import Blocked, ManifestError, UsageError
+from bot.errors import Blocked, ForgeError, ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,11 @@ def _approvals(
     members: dict[str, frozenset[str]] = {}
     if reviews:
         for team in approvals_core.teams_to_resolve(rules):
-            members[team] = ctx.forge.team_members(team)
+            try:
+                members[team] = ctx.forge.team_members(team)
+            except ForgeError as exc:  # fail closed: nobody counts through a team we cannot read
+                logger.warning("approvers: %s", exc.message)
+                members[team] = frozenset()
     permissions: dict[str, Permission] = {}
     for login in approvals_core.logins_to_check(reviews):
         permissions[login] = ctx.forge.permission(login)
@@ -262,7 +266,6 @@ def assess(
     blockers = readiness_blockers(ctx, pr, head_sha, results, verdict)
     checks = make_checks(results, verdict, blockers)
     versions = _versions(ctx, base_sha, policy, state.model)
-    versions[state.to] = versions.get(state.to)
     body = render.pr_body(
         render.PrBody(
             state=state,
