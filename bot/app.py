@@ -7,7 +7,7 @@ The write-side use cases live beside this module (``bot.promotion``, ``bot.comma
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -277,7 +277,15 @@ def history(ctx: Context, model: str, env: str | None = None) -> list[HistoryEnt
     return entries
 
 
-def history_json(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
+def history_json(entries: list[HistoryEntry], rejected: Sequence[Rejection] = ()) -> list[dict[str, Any]]:
+    """DESIGN §9 history rows; with ``rejected`` (rejected.yaml at the tip), each row also says
+    whether the version it brought is rejected: ``{"reason", "by", "at"}`` or None."""
+    bad = {(r.model, r.version): r for r in rejected}
+
+    def rejection(e: HistoryEntry) -> dict[str, str] | None:
+        hit = bad.get((e.model, e.version or ""))
+        return {"reason": hit.reason, "by": hit.by, "at": hit.at} if hit else None
+
     return [
         {
             "sha": e.sha,
@@ -293,6 +301,7 @@ def history_json(entries: list[HistoryEntry]) -> list[dict[str, Any]]:
             "from": e.from_env,
             "subject": e.subject,
             "author": e.author,
+            "rejected": rejection(e),
         }
         for e in entries
     ]

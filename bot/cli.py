@@ -411,7 +411,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env))
+        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip()))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 
@@ -467,8 +467,16 @@ def handle_event(opts: Options, name: str | None, payload: Path | None) -> None:
         event = actions.load_event(name=name, payload=payload, environ=os.environ)
         ctx = build_context(opts) if event.needs_context else None
         from bot import router
+        from bot.errors import BotError
 
-        outcome = router.dispatch(event, ctx)
+        try:
+            outcome = router.dispatch(event, ctx)
+        except router.HandlerFailures as exc:  # the items that worked still go in the summary
+            actions.write_summary(exc.outcome.summary, environ=os.environ)
+            raise
+        except BotError as exc:
+            actions.write_summary(f"**promobot:** {exc.message}", environ=os.environ)
+            raise
         actions.write_summary(outcome.summary, environ=os.environ)
     emit(opts, outcome.to_json(), lambda md: outcome.summary)
 

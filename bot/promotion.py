@@ -785,7 +785,7 @@ def merge(ctx: Context, number: int, *, actor: str | None) -> MergeResult:
         else:
             from bot.rollback import rollback_message
 
-            message = rollback_message(pc.state, extra=extra)
+            message = rollback_message(pc.state, extra=extra, ctx=ctx)
             title = f"{message.splitlines()[0]} (#{number})"
         body = message.split("\n", 1)[1].lstrip("\n") if "\n" in message else ""
         sha = ctx.forge.merge(number, sha=pc.pr.head_sha, title=title, message=body)

@@ -1,0 +1,831 @@
+"""Use cases: roll a model back in one environment, and keep the known-bad list (rejected.yaml).
+
+Both routes of DESIGN §4 step 7 build the same commit (``_prepare``): the manifest with
+the restored version's promoted keys and the current local keys, plus rejected.yaml
+when ``rollback.reject_version`` is true, with a revert-form message and the rollback
+trailers.
+
+- **PR route** (default): branch ``promobot/rollback/<env>/<model>``, labels
+  ``promobot:rollback`` and ``promobot:env:<env>``, gates through ``promotion.assess``
+  (soak and compare are skipped for rollbacks), approvals per ``rollback.approvals``;
+  merged by ``/promote``, ``promobot merge N`` or the environment's ``auto_merge``.
+- **Direct route** (``--direct``): only when ``rollback.direct`` is true and the actor
+  may ``rollback`` (``commands``); one commit on the default branch's tip, moved with a
+  fast-forward compare-and-swap, rebuilt and retried up to 3 times when the tip moved,
+  never forced.
+
+``/rollback [VERSION]`` on a merged promotion PR always takes the PR route: a comment
+should not be able to skip review, whatever ``rollback.direct`` says.
+
+``reject`` / ``unreject`` edit rejected.yaml in one commit, through an ordinary PR on
+branch ``promobot/rejected/<model>/<version>`` (merged by people, like any PR: promobot's
+``/promote`` only merges promotions and rollbacks) or ``--direct`` (same rules as a
+direct rollback).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.app import REJECTED_PATH, Context, check_env, check_model_name, manifest_path
+from bot.core import manifest as manifests
+from bot.core import render, trailers
+from bot.core import rollback as core
+from bot.core.manifest import VERSION_RE
+from bot.core.marker import PrState, parse_state
+from bot.core.model import Manifest, Policy, Rejection
+from bot.core.plan import (
+    BRANCH_PREFIX,
+    BranchState,
+    Checks,
+    SetCheck,
+    describe,
+    labels_for,
+    parse_branch,
+    plan_pr_update,
+    rollback_branch,
+)
+from bot.core.rejected import add_rejection, find_rejection, load_rejected, remove_rejection
+from bot.errors import BotError, ConflictError, ManifestError, NotAuthorized, UsageError
+
+if TYPE_CHECKING:
+    from bot.promotion import MergeResult
+
+logger = logging.getLogger(__name__)
+
+DIRECT_ATTEMPTS = 3
+
+# Commit subjects and reasons seen by ``restored_manifest``, for ``rollback_message``
+# called without a context (``promotion.merge`` calls pr_context → restored_manifest
+# first). A SHA's subject never changes, so this memo is never stale.
+_SUBJECTS: dict[str, str] = {}
+_REASONS: dict[str, str] = {}
+
+
+# --------------------------------------------------------------------------- preparing the commit
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One rollback commit, decided but not written."""
+
+    target: core.RollbackTarget
+    path: str
+    current_text: bytes
+    restored: Manifest
+    files: dict[str, bytes]
+    rejection: Rejection | None
+    reason: str | None
+    message: str
+
+    @property
+    def new_text(self) -> bytes:
+        return self.files[self.path]
+
+    @property
+    def subject(self) -> str:
+        return self.message.splitlines()[0]
+
+
+def _current_version(raw: bytes, path: str, model: str, entries_version: str | None) -> str:
+    try:
+        return manifests.load_manifest(raw, path=path, expected_name=model).version
+    except ManifestError:
+        # A broken release must still be roll-back-able: trust the history's version.
+        if entries_version is None:
+            raise
+        return entries_version
+
+
+def _prepare(
+    ctx: Context,
+    *,
+    tip: str,
+    policy: Policy,
+    model: str,
+    env: str,
+    to_version: str | None,
+    reason: str | None,
+    actor: str,
+    keep_rejection: Rejection | None = None,
+) -> Prepared:
+    path = manifest_path(env, model)
+    current_raw = ctx.ws.read(tip, path)
+    if current_raw is None:
+        raise UsageError(
+            f"{model} is not in {env}, so there is nothing to roll back", "check with `promobot status`"
+        )
+    entries = ctx.ws.history(path, ref=tip)
+    current = _current_version(current_raw, path, model, entries[0].version if entries else None)
+    rejections = ctx.rejected(tip)
+    target = core.select_target(
+        entries, model=model, env=env, current=current, to_version=to_version, rejections=rejections
+    )
+    restored_raw = ctx.ws.read(target.restores_sha, path)
+    if restored_raw is None:  # pragma: no cover - history says the file was there
+        raise UsageError(f"{path} is missing at {target.restores_sha[:12]}", "check the repository's history")
+    try:
+        restored = manifests.load_manifest(restored_raw, path=path, expected_name=model)
+    except ManifestError as exc:
+        raise UsageError(
+            f"the manifest of {model} {target.version} at {target.restores_sha[:12]} does not load: "
+            f"{exc.message}",
+            "roll back to another version with --to",
+        ) from exc
+    why = core.clean_reason(reason)
+    rejection: Rejection | None = None
+    if policy.rollback.reject_version and find_rejection(rejections, model, current) is None:
+        rejection = keep_rejection or core.rejection(
+            model=model,
+            version=current,
+            reason=why,
+            by=actor,
+            now=ctx.now,
+            default_reason=f"rolled back in {env} to {target.version}",
+        )
+    rejected_raw = ctx.ws.read(tip, REJECTED_PATH)
+    files = core.rollback_files(
+        path=path,
+        current_text=current_raw.decode("utf-8"),
+        restored_text=restored_raw.decode("utf-8"),
+        local_keys=policy.local_keys,
+        rejected_path=REJECTED_PATH,
+        rejected_text=rejected_raw.decode("utf-8") if rejected_raw is not None else None,
+        reject=rejection,
+    )
+    message = core.rollback_message(
+        model=model,
+        env=env,
+        version=target.version,
+        bad_version=current,
+        bad_sha=target.bad_sha,
+        bad_subject=target.bad_subject,
+        reason=why,
+        requester=actor,
+    )
+    _SUBJECTS[target.bad_sha] = target.bad_subject
+    return Prepared(target, path, current_raw, restored, files, rejection, why, message)
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class RollbackResult:
+    model: str
+    env: str
+    version: str
+    rolled_back: str
+    reverts: str
+    reverts_subject: str
+    restores: str
+    direct: bool
+    dry_run: bool
+    rejected: bool
+    message: str
+    pr: int | None = None
+    sha: str | None = None
+    created: bool = False
+    ready: bool = False
+    blockers: list[str] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+    required_approvals: int = 0
+    merged: MergeResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "env": self.env,
+            "version": self.version,
+            "rolled_back": self.rolled_back,
+            "reverts": self.reverts,
+            "pr": self.pr,
+            "sha": self.sha,
+            "direct": self.direct,
+            "dry_run": self.dry_run,
+            "restores": self.restores,
+            "rejected": self.rejected,
+            "created": self.created,
+            "ready": self.ready,
+            "blockers": self.blockers,
+            "plan": self.plan,
+            "message": self.message,
+            "merged": self.merged.to_json() if self.merged else None,
+        }
+
+    def text(self) -> str:
+        lines = [
+            f"Rolling back {self.model} in {self.env}: {self.rolled_back} → {self.version}",
+            f"Reverts {self.reverts[:12]} ({self.reverts_subject}); "
+            f"restores the manifest of {self.restores[:12]}.",
+        ]
+        if self.rejected:
+            when = "would be added" if self.dry_run else "is added" if self.direct else "is added on merge"
+            lines.append(f"{self.rolled_back} {when} to {REJECTED_PATH}.")
+        if self.dry_run:
+            lines.append("Dry run: nothing changed. The plan:")
+            lines.extend(f"  - {step}" for step in self.plan)
+        elif self.direct:
+            lines.append(
+                f"Committed {(self.sha or '')[:12]} straight to the default branch (no pull request)."
+            )
+        else:
+            verb = "opened" if self.created else "updated"
+            lines.append(f"Rollback pull request #{self.pr} {verb}.")
+            if self.merged is not None and self.merged.merged:
+                lines.append(f"Merged as {(self.merged.sha or '')[:12]} (auto_merge).")
+            elif self.ready:
+                lines.append(f"Ready: `promobot merge {self.pr}` (or /promote) merges it.")
+            else:
+                lines.append("Not ready yet:")
+                lines.extend(f"  - {b}" for b in self.blockers)
+        return "\n".join(lines)
+
+    def reply(self) -> str:
+        """Markdown for the ``/rollback`` reply comment."""
+        what = (
+            f"rollback of {render.code(self.model)} in {render.code(self.env)}: "
+            f"{render.code(self.rolled_back)} → {render.code(self.version)} "
+            f"(reverts {render.code(self.reverts[:12])})."
+        )
+        if self.pr is not None:
+            verb = "opened" if self.created else "updated"
+            what = f"{verb} #{self.pr}, the {what}"
+            if self.merged is not None and self.merged.merged:
+                what += " It was merged right away (auto_merge)."
+            else:
+                what += (
+                    f" It needs {self.required_approvals} approval(s); `/promote` on #{self.pr} merges it."
+                )
+        if self.rejected:
+            what += f" {render.code(self.rolled_back)} goes on the rejected list when it merges."
+        return what
+
+
+def _result(p: Prepared, *, direct: bool, dry_run: bool) -> RollbackResult:
+    return RollbackResult(
+        model=p.target.model,
+        env=p.target.env,
+        version=p.target.version,
+        rolled_back=p.target.current,
+        reverts=p.target.bad_sha,
+        reverts_subject=p.target.bad_subject,
+        restores=p.target.restores_sha,
+        direct=direct,
+        dry_run=dry_run,
+        rejected=REJECTED_PATH in p.files,
+        message=p.message,
+    )
+
+
+# --------------------------------------------------------------------------- direct commits
+
+
+def _require_direct(ctx: Context, policy: Policy, actor: str, what: str) -> None:
+    from bot import commands
+
+    if not policy.rollback.direct:
+        raise NotAuthorized(
+            f"{what} straight to {ctx.default_branch} is off: "
+            "rollback.direct is false in environments/promotion.yaml",
+            "drop --direct to go through a pull request",
+        )
+    commands.require(ctx, "rollback", actor, policy)
+
+
+def _commit_direct(ctx: Context, build: Callable[[str], tuple[Mapping[str, bytes | None], str]]) -> str:
+    """Commit ``build(tip)`` on the default branch's tip and fast-forward it; retry when it moved."""
+    branch = ctx.default_branch
+    for attempt in range(1, DIRECT_ATTEMPTS + 1):
+        if attempt > 1:
+            refresh = getattr(ctx.ws, "refresh", None)
+            if callable(refresh):
+                refresh()
+        tip = ctx.tip()
+        files, message = build(tip)
+        sha = ctx.ws.commit(parent=tip, files=files, message=message, author=ctx.bot_identity)
+        try:
+            ctx.ws.update_branch(branch, sha, expected=tip, force=False)
+        except ConflictError as exc:
+            logger.info("%s moved while committing (attempt %d): %s", branch, attempt, exc.message)
+            continue
+        logger.info("committed %s on %s", sha, branch)
+        return sha
+    raise ConflictError(
+        f"{branch} kept moving: {DIRECT_ATTEMPTS} attempts to add the commit failed",
+        "re-run the same command (nothing was written)",
+    )
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def _branch_keeps(ctx: Context, branch: str, tip: str, files: Mapping[str, bytes]) -> tuple[str | None, bool]:
+    """(branch tip, True when it is exactly one commit on ``tip`` carrying ``files`` and nothing else)."""
+    sha = ctx.ws.resolve(branch)
+    if sha is None or ctx.ws.resolve(f"{sha}~1") != tip:
+        return sha, False
+    old = ctx.ws.blob_ids(tip, "environments")
+    new = ctx.ws.blob_ids(sha, "environments")
+    changed = {p for p in set(old) | set(new) if old.get(p) != new.get(p)}
+    if changed != set(files):
+        return sha, False
+    return sha, all(ctx.ws.read(sha, p) == content for p, content in files.items())
+
+
+def _branch_rejection(ctx: Context, branch: str, model: str, version: str) -> Rejection | None:
+    """The rejection the existing branch already carries (so that a re-run keeps its time)."""
+    sha = ctx.ws.resolve(branch)
+    if sha is None:
+        return None
+    try:
+        return find_rejection(load_rejected(ctx.ws.read(sha, REJECTED_PATH)), model, version)
+    except ManifestError:
+        return None
+
+
+def rollback(
+    ctx: Context,
+    *,
+    model: str,
+    env: str,
+    to_version: str | None = None,
+    direct: bool = False,
+    reason: str | None = None,
+    actor: str,
+    dry_run: bool = False,
+) -> RollbackResult:
+    """Roll ``model`` in ``env`` back to the version before (or ``to_version``)."""
+    check_model_name(model)
+    if to_version is not None and VERSION_RE.fullmatch(to_version) is None:
+        raise UsageError(
+            f"{to_version[:80]!r} is not a valid version", "give a version as the manifest spells it"
+        )
+    with ctx.forge.transaction():
+        tip = ctx.tip()
+        policy = ctx.policy(tip)
+        check_env(policy, env)
+        if direct:
+            return _rollback_direct(
+                ctx,
+                tip=tip,
+                policy=policy,
+                model=model,
+                env=env,
+                to_version=to_version,
+                reason=reason,
+                actor=actor,
+                dry_run=dry_run,
+            )
+        result = _rollback_pr(
+            ctx,
+            tip=tip,
+            policy=policy,
+            model=model,
+            env=env,
+            to_version=to_version,
+            reason=reason,
+            actor=actor,
+            dry_run=dry_run,
+        )
+    env_policy = policy.env(env)
+    if (
+        not dry_run
+        and env_policy is not None
+        and env_policy.auto_merge
+        and result.ready
+        and result.pr is not None
+    ):
+        from bot import promotion
+
+        result.merged = promotion.merge(ctx, result.pr, actor=None)
+    return result
+
+
+def _rollback_direct(
+    ctx: Context,
+    *,
+    tip: str,
+    policy: Policy,
+    model: str,
+    env: str,
+    to_version: str | None,
+    reason: str | None,
+    actor: str,
+    dry_run: bool,
+) -> RollbackResult:
+    _require_direct(ctx, policy, actor, "rolling back")
+    first = _prepare(
+        ctx, tip=tip, policy=policy, model=model, env=env, to_version=to_version, reason=reason, actor=actor
+    )
+    result = _result(first, direct=True, dry_run=dry_run)
+    if dry_run:
+        result.plan = [
+            f"commit on {tip[:12]}: {first.subject} ({', '.join(sorted(first.files))})",
+            f"fast-forward {ctx.default_branch} → the new commit",
+        ]
+        return result
+    chosen = [first]
+
+    def build(now_tip: str) -> tuple[Mapping[str, bytes | None], str]:
+        if now_tip == tip:
+            return first.files, first.message
+        again = _prepare(
+            ctx,
+            tip=now_tip,
+            policy=ctx.policy(now_tip),
+            model=model,
+            env=env,
+            to_version=to_version,
+            reason=reason,
+            actor=actor,
+            keep_rejection=first.rejection,
+        )
+        if again.target.current != first.target.current or again.target.version != first.target.version:
+            raise ConflictError(
+                f"{env} changed while rolling back: it now runs {model} {again.target.current}",
+                "check `promobot status` and re-run if you still want to roll back",
+            )
+        chosen[0] = again
+        return again.files, again.message
+
+    result.sha = _commit_direct(ctx, build)
+    done = chosen[0]
+    result.reverts, result.restores, result.message = (
+        done.target.bad_sha,
+        done.target.restores_sha,
+        done.message,
+    )
+    return result
+
+
+def _rollback_pr(
+    ctx: Context,
+    *,
+    tip: str,
+    policy: Policy,
+    model: str,
+    env: str,
+    to_version: str | None,
+    reason: str | None,
+    actor: str,
+    dry_run: bool,
+) -> RollbackResult:
+    from bot import promotion
+
+    branch = rollback_branch(env, model)
+    p = _prepare(
+        ctx, tip=tip, policy=policy, model=model, env=env, to_version=to_version, reason=reason, actor=actor
+    )
+    if p.rejection is not None:
+        kept = _branch_rejection(ctx, branch, model, p.target.current)
+        if kept is not None and kept != p.rejection:
+            p = _prepare(
+                ctx,
+                tip=tip,
+                policy=policy,
+                model=model,
+                env=env,
+                to_version=to_version,
+                reason=reason,
+                actor=actor,
+                keep_rejection=kept,
+            )
+    pr = ctx.forge.find_pr(branch)
+    sha, keep = _branch_keeps(ctx, branch, tip, p.files)
+    requester = actor
+    if pr is not None and keep:
+        marker = parse_state(pr.body)
+        if marker is not None and marker.requester and marker.version == p.target.version:
+            requester = marker.requester
+    state = PrState(
+        action="rollback",
+        model=model,
+        to=env,
+        version=p.target.version,
+        previous_version=p.target.current,
+        requester=requester,
+        rollback_of=p.target.bad_sha,
+        restores_sha=p.target.restores_sha,
+    )
+    head_sha = sha if keep else None
+    a = promotion.assess(
+        ctx,
+        state=state,
+        base_sha=tip,
+        new_text=p.new_text,
+        old_text=p.current_text,
+        source=p.restored,
+        pr=pr if keep else None,
+        head_sha=head_sha,
+        reason=p.reason,
+    )
+    extra = {k: v for k, v in p.files.items() if k != p.path}
+    plan = plan_pr_update(
+        branch=branch,
+        base_branch=ctx.default_branch,
+        base_sha=tip,
+        path=p.path,
+        new_text=p.new_text,
+        extra_files=None if keep else extra,
+        message=p.message,
+        author=ctx.bot_identity,
+        title=p.subject,
+        body=a.body,
+        labels=labels_for("rollback", env),
+        state=BranchState(sha, p.new_text if keep else None, keep, pr),
+        checks=a.checks,
+    )
+    result = _result(p, direct=False, dry_run=dry_run)
+    result.pr = pr.number if pr is not None else None
+    result.created = plan.created
+    result.ready, result.blockers = a.ready, a.blockers
+    result.required_approvals = a.verdict.required
+    result.plan = describe(plan.actions)
+    if dry_run:
+        return result
+    number, head = promotion.apply(ctx, plan.actions)
+    result.pr = number if number is not None else result.pr
+    logger.info("rollback PR #%s for %s in %s at %s", result.pr, model, env, head)
+    return result
+
+
+def rollback_from_pr(ctx: Context, number: int, *, to_version: str | None, actor: str) -> RollbackResult:
+    """``/rollback [VERSION]`` on pull request ``number``: a rollback PR for its model and environment.
+
+    Only a merged promotion PR qualifies; anything else is a ``UsageError`` saying why.
+    It always opens (or refreshes) a rollback PR, never commits directly.
+    """
+    pr = ctx.forge.get_pr(number)
+    ref = parse_branch(pr.head_branch)
+    marker = parse_state(pr.body)
+    if ref is None or marker is None or marker.model != ref.model or marker.to != ref.env:
+        raise UsageError(
+            f"#{number} is not a promobot promotion pull request",
+            "use /rollback on the merged pull request that promoted the version, "
+            "or run `promobot rollback MODEL --env ENV`",
+        )
+    if marker.action != "promote":
+        raise UsageError(
+            f"#{number} is a rollback pull request; /rollback works on merged promotion pull requests",
+            f"to undo this rollback, promote the version again (or `/cancel` #{number} if it is still open)",
+        )
+    if pr.state != "merged":
+        raise UsageError(
+            f"#{number} is {pr.state}, not merged: there is nothing to roll back yet",
+            "`/cancel` it if you do not want this promotion; /rollback works once it is merged",
+        )
+    tip = ctx.tip()
+    path = manifest_path(ref.env, ref.model)
+    raw = ctx.ws.read(tip, path)
+    current = None
+    if raw is not None:
+        try:
+            current = manifests.load_manifest(raw, path=path, expected_name=ref.model).version
+        except ManifestError:
+            current = None
+    if to_version is None and current is not None and current != marker.version:
+        raise UsageError(
+            f"{ref.env} now runs {ref.model} {current}, not {marker.version} that #{number} promoted",
+            f"run /rollback on the pull request that promoted {current}, "
+            "or name the version: /rollback VERSION",
+        )
+    return rollback(
+        ctx,
+        model=ref.model,
+        env=ref.env,
+        to_version=to_version,
+        direct=False,
+        reason=f"/rollback on #{number} by {actor}",
+        actor=actor,
+    )
+
+
+def restored_manifest(ctx: Context, state: PrState) -> Manifest | None:
+    """The manifest a rollback PR restores (its integrity/order source), or None when unknown.
+
+    Only a commit on the default branch counts (the marker is in an editable PR body).
+    """
+    _remember(ctx, state)
+    sha = state.restores_sha
+    if not core.is_sha(sha):
+        return None
+    assert sha is not None
+    try:
+        if not ctx.ws.is_ancestor(sha, ctx.tip()):
+            return None
+        raw = ctx.ws.read(sha, manifest_path(state.to, state.model))
+        if raw is None:
+            return None
+        found = manifests.load_manifest(
+            raw, path=manifest_path(state.to, state.model), expected_name=state.model
+        )
+    except BotError:
+        return None
+    return found
+
+
+def _remember(ctx: Context, state: PrState) -> None:
+    """Memo the reverted commit's subject and the PR's reason for ``rollback_message``."""
+    bad = state.rollback_of
+    if not core.is_sha(bad):
+        return
+    assert bad is not None
+    try:
+        if bad not in _SUBJECTS:
+            message = ctx.ws.commit_message(bad)
+            _SUBJECTS[bad] = message.splitlines()[0] if message else ""
+        head = ctx.ws.resolve(rollback_branch(state.to, state.model))
+        if head is not None:
+            message = ctx.ws.commit_message(head)
+            if trailers.parse_trailers(message).get(trailers.ROLLBACK_OF) == bad:
+                why = core.reason_from_message(message, bad)
+                if why:
+                    _REASONS[bad] = why
+    except BotError as exc:
+        logger.warning("cannot read the reverted commit %s: %s", bad[:12], exc.message)
+
+
+def rollback_message(
+    state: PrState, *, extra: Sequence[tuple[str, str]] = (), ctx: Context | None = None
+) -> str:
+    """The squash-merge message of a rollback PR (revert form plus trailers and ``extra``)."""
+    bad = state.rollback_of or ""
+    if ctx is not None:
+        _remember(ctx, state)
+    return core.rollback_message(
+        model=state.model,
+        env=state.to,
+        version=state.version,
+        bad_version=state.previous_version or "unknown",
+        bad_sha=bad,
+        bad_subject=_SUBJECTS.get(bad, ""),
+        reason=_REASONS.get(bad),
+        requester=state.requester,
+        extra=extra,
+    )
+
+
+# --------------------------------------------------------------------------- reject / unreject
+
+
+def rejected_branch(model: str, version: str, *, remove: bool = False) -> str:
+    """``promobot/rejected/<model>/<version>`` (``unrejected`` to remove); never a promotion branch."""
+    return f"{BRANCH_PREFIX}{'unrejected' if remove else 'rejected'}/{model}/{version}"
+
+
+def _check_version(version: str) -> str:
+    if VERSION_RE.fullmatch(version) is None or ".." in version or version.endswith(".lock"):
+        raise UsageError(
+            f"{version[:80]!r} is not a valid version", "give the version as the manifest spells it"
+        )
+    return version
+
+
+_NO_CHECKS = Checks(("success", "", ""), ("success", "", ""), ("success", "", ""))
+
+
+def _edit_rejected(
+    ctx: Context,
+    *,
+    tip: str,
+    policy: Policy,
+    model: str,
+    version: str,
+    build: Callable[[str], str],
+    subject: str,
+    body: str,
+    actor: str,
+    direct: bool,
+    what: str,
+) -> dict[str, Any]:
+    pairs = [(trailers.MODEL, model), (trailers.REQUESTED_BY, actor)]
+    message = trailers.build_message(subject, body, pairs)
+    out: dict[str, Any] = {"model": model, "version": version, "direct": direct, "pr": None, "sha": None}
+    if direct:
+        _require_direct(ctx, policy, actor, what)
+
+        def make(now_tip: str) -> tuple[Mapping[str, bytes | None], str]:
+            return {REJECTED_PATH: build(now_tip).encode("utf-8")}, message
+
+        out["sha"] = _commit_direct(ctx, make)
+        out["message"] = f"{subject}: committed {out['sha'][:12]} on {ctx.default_branch}."
+        return out
+    branch = rejected_branch(model, version, remove=what == "unrejecting")
+    new_text = build(tip).encode("utf-8")
+    sha = ctx.ws.resolve(branch)
+    pr = ctx.forge.find_pr(branch)
+    keep = (
+        sha is not None and ctx.ws.resolve(f"{sha}~1") == tip and ctx.ws.read(sha, REJECTED_PATH) == new_text
+    )
+    pr_body = (
+        f"{body}\n\nRequested by {render.code(actor)}. This is an ordinary pull request: review and merge it "
+        "like any other (promobot's `/promote` merges promotions and rollbacks only)."
+    )
+    plan = plan_pr_update(
+        branch=branch,
+        base_branch=ctx.default_branch,
+        base_sha=tip,
+        path=REJECTED_PATH,
+        new_text=new_text,
+        message=message,
+        author=ctx.bot_identity,
+        title=subject,
+        body=pr_body,
+        labels=(),
+        state=BranchState(sha, new_text if keep else None, keep, pr),
+        checks=_NO_CHECKS,
+    )
+    from bot import promotion
+
+    number, _ = promotion.apply(ctx, [a for a in plan.actions if not isinstance(a, SetCheck)])
+    out["pr"] = number if number is not None else (pr.number if pr else None)
+    verb = "opened" if pr is None else "updated"
+    out["message"] = f"{subject}: pull request #{out['pr']} {verb}; it takes effect when merged."
+    return out
+
+
+def reject(
+    ctx: Context, *, model: str, version: str, reason: str, actor: str, direct: bool = False
+) -> dict[str, Any]:
+    """Add ``model`` ``version`` to rejected.yaml (through a PR, or ``direct``)."""
+    check_model_name(model)
+    _check_version(version)
+    why = core.clean_reason(reason)
+    if why is None:
+        raise UsageError("a rejection needs a reason", "say why with --reason TEXT")
+    with ctx.forge.transaction():
+        tip = ctx.tip()
+        policy = ctx.policy(tip)
+        found = find_rejection(ctx.rejected(tip), model, version)
+        if found is not None:
+            raise UsageError(
+                f"{model} {version} is already rejected (by {found.by or 'someone'} at {found.at})",
+                f"nothing to do; `promobot unreject {model} {version}` removes it",
+            )
+        branch_entry = _branch_rejection(ctx, rejected_branch(model, version), model, version)
+        entry = core.rejection(
+            model=model, version=version, reason=why, by=actor, now=ctx.now, default_reason=why
+        )
+        if branch_entry is not None and (branch_entry.reason, branch_entry.by) == (entry.reason, entry.by):
+            entry = branch_entry
+
+        def build(now_tip: str) -> str:
+            raw = ctx.ws.read(now_tip, REJECTED_PATH)
+            return add_rejection(raw.decode("utf-8") if raw is not None else None, entry)
+
+        result = _edit_rejected(
+            ctx,
+            tip=tip,
+            policy=policy,
+            model=model,
+            version=version,
+            build=build,
+            subject=f"Reject {model} {version}",
+            body=why,
+            actor=actor,
+            direct=direct,
+            what="rejecting",
+        )
+    result["rejected"] = True
+    result["reason"] = why
+    return result
+
+
+def unreject(ctx: Context, *, model: str, version: str, actor: str, direct: bool = False) -> dict[str, Any]:
+    """Remove ``model`` ``version`` from rejected.yaml (through a PR, or ``direct``)."""
+    check_model_name(model)
+    _check_version(version)
+    with ctx.forge.transaction():
+        tip = ctx.tip()
+        policy = ctx.policy(tip)
+        found = find_rejection(ctx.rejected(tip), model, version)
+        if found is None:
+            raise UsageError(
+                f"{model} {version} is not rejected", "nothing to do (see environments/rejected.yaml)"
+            )
+
+        def build(now_tip: str) -> str:
+            raw = ctx.ws.read(now_tip, REJECTED_PATH)
+            return remove_rejection(raw.decode("utf-8") if raw is not None else "", model, version)
+
+        result = _edit_rejected(
+            ctx,
+            tip=tip,
+            policy=policy,
+            model=model,
+            version=version,
+            build=build,
+            subject=f"Unreject {model} {version}",
+            body=f"{model} {version} may be promoted again "
+            f"(it was rejected by {found.by or 'someone'} at {found.at}: "
+            f"{found.reason}).",
+            actor=actor,
+            direct=direct,
+            what="unrejecting",
+        )
+    result["rejected"] = False
+    return result
