@@ -99,6 +99,20 @@ def main() -> None:
         warm = timed(promobot(path, "status"), runs=ns.runs)
         budget = {1000: "≤ 0.2 s", 10000: "≤ 1 s"}.get(models, "")
         row(f"status warm, {models} models", warm, budget)
+    path = repo(ns.work, 1000, 100, graph=False)
+
+    def fresh_forge(path: Path = path) -> None:
+        (path / ".git" / "promobot" / "forge.json").unlink(missing_ok=True)
+        subprocess.run(
+            ["git", "-C", str(path), "branch", "-D", "promobot/staging/model-0022"],
+            capture_output=True,
+            check=False,
+        )
+
+    t = timed(promobot(path, "promote", "model-0022", "--to", "staging"), before=fresh_forge, runs=ns.runs)
+    row("promote (opens the PR), 1000 models", t, "≤ 1 s + command/artifact gates")
+    t = timed(promobot(path, "promote", "model-0022", "--to", "staging"), runs=ns.runs)
+    row("promote again (nothing new), 1000 models", t)
     for commits in [1000] if ns.quick else [1000, 20000]:
         for graph in (False, True):
             path = repo(ns.work, 1000, commits, graph=graph)

@@ -155,7 +155,7 @@ as_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110})
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),
