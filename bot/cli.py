@@ -50,7 +50,9 @@ def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
         click.echo(json.dumps({"error": message, "exit_code": code}))
     click.echo(f"error: {message}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        click.echo(f"::error::{message.replace(chr(10), ' ')}", err=True)
+        from bot.adapters.actions import annotate_error
+
+        click.echo(annotate_error(message), err=True)
     sys.exit(code)
 
 
