@@ -243,16 +243,7 @@ def _status_text(ctx: Context, number: int) -> str:
     lines = [f"{render.code(env)}: {render.code(row.get(env) or '—')}" for env in policy.names]
     text = f"{render.code(pc.state.model)} everywhere:\n\n" + render.bullet_list(lines)
     if pc.pr.state == "open":
-        a = promotion.assess(
-            ctx,
-            state=pc.state,
-            base_sha=pc.base_sha,
-            new_text=pc.new_text,
-            old_text=pc.old_text,
-            source=pc.source,
-            pr=pc.pr,
-            head_sha=pc.pr.head_sha,
-        )
+        a = promotion.assess_pr(ctx, pc)
         text += "\n\nThis pull request is " + (
             "ready to merge."
             if a.ready

@@ -5,48 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.app import Context, check_env, check_model_name, manifest_path, read_manifest
-from bot.core import manifest as manifests
+from bot.app import Context
 from bot.core import render
 from bot.core.marker import PrState
-from bot.errors import UsageError
 
 
 def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
-    from bot.promotion import assess
+    from bot.promotion import assess, candidate
 
-    check_model_name(model)
-    base_sha = ctx.tip()
-    policy = ctx.policy(base_sha)
-    env = policy.env(check_env(policy, to))
-    assert env is not None
-    if env.from_ is None:
-        raise UsageError(
-            f"{to} is the first environment; nothing is promoted into it",
-            f"diff against one of: {', '.join(e.name for e in policy.environments if e.from_)}",
-        )
-    src_raw, source = read_manifest(ctx, base_sha, env.from_, model)
-    if src_raw is None or source is None:
-        raise UsageError(f"{model} is not in {env.from_}", "check the name with `promobot status`")
-    path = manifest_path(to, model)
-    old_raw = ctx.ws.read(base_sha, path)
-    new_text = manifests.apply_promotion(
-        src_raw.decode(), old_raw.decode() if old_raw is not None else None, policy.local_keys
-    ).encode()
-    _, incumbent = read_manifest(ctx, base_sha, to, model) if old_raw is not None else (None, None)
+    c = candidate(ctx, model=model, to=to)
+    env, source, path, old_raw, new_text = c.env, c.source, c.path, c.old_text, c.new_text
     state = PrState(
         action="promote",
         model=model,
         to=to,
         version=source.version,
         from_=env.from_,
-        previous_version=incumbent.version if incumbent else None,
+        previous_version=c.previous_version,
         requester=ctx.actor,
     )
     a = assess(
         ctx,
         state=state,
-        base_sha=base_sha,
+        base_sha=c.base_sha,
         new_text=new_text,
         old_text=old_raw,
         source=source,

@@ -466,6 +466,59 @@ def _branch_state(ctx: Context, branch: str, path: str, base_sha: str) -> Branch
     return BranchState(sha, content, only_bot, pr)
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What promoting ``model`` into ``to`` would write, computed from the default branch's tip."""
+
+    base_sha: str
+    policy: Policy
+    env: EnvironmentPolicy
+    source: Manifest
+    path: str
+    old_text: bytes | None
+    new_text: bytes
+    previous_version: str | None
+
+
+def candidate(ctx: Context, *, model: str, to: str, from_: str | None = None) -> Candidate:
+    """Gather the source and target manifests and compute the promoted target text (pure edit)."""
+    check_model_name(model)
+    base_sha = ctx.tip()
+    policy = ctx.policy(base_sha)
+    env = policy.env(check_env(policy, to))
+    assert env is not None
+    if env.from_ is None:
+        raise UsageError(
+            f"{to} is the first environment: it is written by people or CI, never promoted into",
+            f"promote into one of: {', '.join(e.name for e in policy.environments if e.from_)}",
+        )
+    if from_ is not None and from_ != env.from_:
+        raise UsageError(
+            f"{to} is promoted from {env.from_}, not {from_} ({POLICY_PATH})",
+            f"drop --from, or change `from:` of {to} in the policy",
+        )
+    src_raw, source = read_manifest(ctx, base_sha, env.from_, model)
+    if src_raw is None or source is None:
+        raise UsageError(
+            f"{model} is not in {env.from_}, so there is nothing to promote to {to}",
+            f"add {manifest_path(env.from_, model)} first (see `promobot status`)",
+        )
+    path = manifest_path(to, model)
+    old_raw = ctx.ws.read(base_sha, path)
+    new_text = manifests.apply_promotion(
+        src_raw.decode("utf-8"),
+        old_raw.decode("utf-8") if old_raw is not None else None,
+        policy.local_keys,
+    ).encode("utf-8")
+    previous = None
+    if old_raw is not None:
+        try:
+            previous = manifests.load_manifest(old_raw, path=path, expected_name=model).version
+        except ManifestError:
+            previous = None
+    return Candidate(base_sha, policy, env, source, path, old_raw, new_text, previous)
+
+
 def promote(
     ctx: Context,
     *,
@@ -478,39 +531,17 @@ def promote(
     """Open or refresh the promotion PR of ``model`` into ``to`` and post its checks."""
     check_model_name(model)
     with ctx.forge.transaction():
-        base_sha = ctx.tip()
-        policy = ctx.policy(base_sha)
-        env = policy.env(check_env(policy, to))
-        assert env is not None
-        if env.from_ is None:
-            raise UsageError(
-                f"{to} is the first environment: it is written by people or CI, never promoted into",
-                f"promote into one of: {', '.join(e.name for e in policy.environments if e.from_)}",
-            )
-        if from_ is not None and from_ != env.from_:
-            raise UsageError(
-                f"{to} is promoted from {env.from_}, not {from_} ({POLICY_PATH})",
-                f"drop --from, or change `from:` of {to} in the policy",
-            )
-        src_raw, source = read_manifest(ctx, base_sha, env.from_, model)
-        if src_raw is None or source is None:
-            raise UsageError(
-                f"{model} is not in {env.from_}, so there is nothing to promote to {to}",
-                f"add {manifest_path(env.from_, model)} first (see `promobot status`)",
-            )
-        path = manifest_path(to, model)
-        old_raw = ctx.ws.read(base_sha, path)
-        new_text = manifests.apply_promotion(
-            src_raw.decode("utf-8"),
-            old_raw.decode("utf-8") if old_raw is not None else None,
-            policy.local_keys,
-        ).encode("utf-8")
-        previous = None
-        if old_raw is not None:
-            try:
-                previous = manifests.load_manifest(old_raw, path=path, expected_name=model).version
-            except ManifestError:
-                previous = None
+        c = candidate(ctx, model=model, to=to, from_=from_)
+        base_sha, env, source, path, old_raw, new_text, previous = (
+            c.base_sha,
+            c.env,
+            c.source,
+            c.path,
+            c.old_text,
+            c.new_text,
+            c.previous_version,
+        )
+        assert env.from_ is not None
         branch = promotion_branch(to, model)
         bstate = _branch_state(ctx, branch, path, base_sha)
         result = PromoteResult(
@@ -699,22 +730,27 @@ def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:
     return found or marker.requester
 
 
+def assess_pr(ctx: Context, pc: PrContext) -> Assessment:
+    """Assess an existing PR at its current head."""
+    return assess(
+        ctx,
+        state=pc.state,
+        base_sha=pc.base_sha,
+        new_text=pc.new_text,
+        old_text=pc.old_text,
+        source=pc.source,
+        pr=pc.pr,
+        head_sha=pc.pr.head_sha,
+    )
+
+
 def evaluate_pr(ctx: Context, number: int, *, post: bool = True) -> Assessment:
     """Re-evaluate gates, approvals and readiness of PR ``number`` and update its checks and body."""
     with ctx.forge.transaction():
         pc = pr_context(ctx, number)
         if pc.pr.state != "open":
             raise Blocked(f"pull request #{number} is {pc.pr.state}", "nothing to evaluate")
-        a = assess(
-            ctx,
-            state=pc.state,
-            base_sha=pc.base_sha,
-            new_text=pc.new_text,
-            old_text=pc.old_text,
-            source=pc.source,
-            pr=pc.pr,
-            head_sha=pc.pr.head_sha,
-        )
+        a = assess_pr(ctx, pc)
         if post:
             actions: list[Action] = list(a.checks.actions(pc.pr.head_sha))
             if pc.pr.body != a.body:
@@ -758,16 +794,7 @@ def merge(ctx: Context, number: int, *, actor: str | None) -> MergeResult:
             return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
         if actor is not None:
             commands.require(ctx, "promote", actor, ctx.policy(pc.base_sha))
-        a = assess(
-            ctx,
-            state=pc.state,
-            base_sha=pc.base_sha,
-            new_text=pc.new_text,
-            old_text=pc.old_text,
-            source=pc.source,
-            pr=pc.pr,
-            head_sha=pc.pr.head_sha,
-        )
+        a = assess_pr(ctx, pc)
         apply(
             ctx,
             list(a.checks.actions(pc.pr.head_sha))
