@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,6 +100,14 @@ def _default_forge() -> str:
     return "local"
 
 
+def _login_from(name: str | None) -> str | None:
+    """git's user.name as a login: "Ada Lovelace" → "ada-lovelace"."""
+    if not name:
+        return None
+    login = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return login or None
+
+
 def build_context(opts: Options) -> Context:
     """Build the adapters and the use-case context (the composition root)."""
     from bot.adapters.cache import FileCache
@@ -109,14 +118,12 @@ def build_context(opts: Options) -> Context:
     forge_kind = opts.forge or _default_forge()
     now = opts.now or datetime.now(UTC)
     if forge_kind == "github":
-        from bot.adapters.github import github_context
-
-        return github_context(repo=opts.repo, actor=opts.actor, now=now)
+        return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
     from bot.adapters.localforge import LocalForge
 
     forge = LocalForge(ws)
-    actor = opts.actor or ws.user_name() or os.environ.get("USER") or "local-user"
+    actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
     return Context(
         forge=forge,
         ws=ws,
@@ -125,6 +132,56 @@ def build_context(opts: Options) -> Context:
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
     )
+
+
+def github_context(
+    *,
+    repo: Path,
+    actor: str | None,
+    now: datetime,
+    environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    default_branch: str | None = None,
+    fetch: bool = True,
+) -> Context:
+    """The use-case context on GitHub: the PyGithub forge and the checkout with origin as remote."""
+    import time
+
+    from bot.adapters.github import github_setup
+    from bot.app import Context
+
+    s = github_setup(
+        repo=repo,
+        actor=actor,
+        environ=environ,
+        sleep=sleep or time.sleep,
+        default_branch=default_branch,
+        fetch=fetch,
+    )
+    return Context(
+        forge=s.forge,
+        ws=s.ws,
+        now=now,
+        actor=s.actor,
+        gates=s.gates,
+        cache=s.cache,
+        bot_identity=s.bot_identity,
+    )
+
+
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})(?:\[bot\])?$")
+
+
+def _check_login(login: str) -> str:
+    """A login is a name, never text: no spaces, newlines or punctuation that could forge a trailer."""
+    from bot.errors import UsageError
+
+    if not _LOGIN_RE.match(login):
+        raise UsageError(
+            f"{login[:60]!r} is not a valid login",
+            "logins are letters, digits, '-', '_' and '.' (a GitHub login, or user.name without spaces)",
+        )
+    return login
 
 
 def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> datetime | None:
@@ -157,7 +214,9 @@ as_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110}
+)
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),

@@ -14,7 +14,7 @@ from typing import Any
 from bot.app import Context
 from bot.core import authz, render, slash
 from bot.core.marker import parse_state, replied_to, reply_marker
-from bot.core.model import LABEL_HOLD, Policy
+from bot.core.model import LABEL_HOLD, Policy, PullRequest
 from bot.core.plan import parse_branch
 from bot.errors import BotError, NotAuthorized
 
@@ -162,7 +162,7 @@ def _run(
     detail: dict[str, Any] = {}
     for command in parsed:
         try:
-            text, success, extra = _execute(ctx, command, number=number, author=author, policy=policy)
+            text, success, extra = _execute(ctx, command, pr=pr, author=author, policy=policy)
         except NotAuthorized as exc:
             text, success, extra = f"refused: {render._plain(exc.message)}", False, {}
         except BotError as exc:
@@ -178,9 +178,11 @@ def _run(
 
 
 def _execute(
-    ctx: Context, command: slash.Command, *, number: int, author: str, policy: Policy
+    ctx: Context, command: slash.Command, *, pr: PullRequest, author: str, policy: Policy
 ) -> tuple[str, bool, dict[str, Any]]:
     from bot import promotion
+
+    number = pr.number
 
     name = command.name
     if name == "help":
@@ -215,7 +217,7 @@ def _execute(
         ctx.forge.delete_branch(pr.head_branch)
         return f"closed and deleted branch {render.code(pr.head_branch)}.", True, {}
     if name == "promote":
-        result = promotion.merge(ctx, number, actor=author)
+        result = promotion.merge(ctx, number, actor=author, pr=pr)
         if result.merged:
             text = f"merged as {render.code((result.sha or '')[:12])}."
             for chained in result.chained:

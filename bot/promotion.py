@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.app import (
     POLICY_PATH,
@@ -53,7 +53,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
-from bot.errors import Blocked, ForgeError, ManifestError, UsageError
+from bot.errors import Blocked, BotError, ForgeError, ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,9 @@ def _approvals(
     reviews = ctx.forge.list_reviews(pr.number) if pr is not None and head_sha else []
     pushers = ctx.forge.pushers(pr.number) if pr is not None and head_sha else frozenset()
     members: dict[str, frozenset[str]] = {}
-    if reviews:
+    candidates = approvals_core.logins_to_check(reviews)
+    direct = {a.lower() for a in rules.approvers if not a.startswith("@")}
+    if candidates - direct:  # teams matter only for reviewers not listed by login (saves requests)
         for team in approvals_core.teams_to_resolve(rules):
             try:
                 members[team] = ctx.forge.team_members(team)
@@ -180,7 +182,7 @@ def _approvals(
                 logger.warning("approvers: %s", exc.message)
                 members[team] = frozenset()
     permissions: dict[str, Permission] = {}
-    for login in approvals_core.logins_to_check(reviews):
+    for login in candidates:
         permissions[login] = ctx.forge.permission(login)
     return approvals_core.count_approvals(
         approvals_core.ApprovalInputs(
@@ -674,12 +676,16 @@ class PrContext:
     old_text: bytes | None
 
 
-def pr_context(ctx: Context, number: int) -> PrContext:
-    """Gather what a promobot PR is about; ``UsageError`` for PRs that are not promobot's."""
-    pr = ctx.forge.get_pr(number)
+def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> PrContext:
+    """Gather what a promobot PR is about; ``UsageError`` for PRs that are not promobot's.
+
+    ``pr`` is the PR as just read from the forge, when the caller has it (saves a request).
+    """
+    pr = pr if pr is not None and pr.number == number else ctx.forge.get_pr(number)
     ref = parse_branch(pr.head_branch)
     marker = parse_state(pr.body)
-    if ref is None or marker is None or marker.model != ref.model or marker.to != ref.env:
+    # The branch name is authoritative; the marker (in an editable body) must agree with it.
+    if ref is None or marker is None or (marker.model, marker.to) != (ref.model, ref.env):
         raise UsageError(
             f"pull request #{number} is not a promobot promotion or rollback",
             "promobot only acts on the pull requests it opened (branches promobot/…)",
@@ -698,7 +704,10 @@ def pr_context(ctx: Context, number: int) -> PrContext:
         new_text = b""
     old_text = ctx.ws.read(base_sha, path)
     source: Manifest | None = None
-    if marker.action == "promote":
+    if marker.action != ref.action:  # an edited body cannot turn a promotion into a rollback
+        action: Literal["promote", "rollback"] = "rollback" if ref.action == "rollback" else "promote"
+        marker = PrState(action=action, model=ref.model, to=ref.env, version=marker.version)
+    if ref.action == "promote":
         env = policy.env(ref.env)
         src_env = env.from_ if env else None
         if src_env:
@@ -711,9 +720,23 @@ def pr_context(ctx: Context, number: int) -> PrContext:
         from bot.rollback import restored_manifest
 
         source = restored_manifest(ctx, marker)
-    requesters = _requester(ctx, pr, marker)
-    state = PrState(**{**_asdict(marker), "requester": requesters})
+    # Versions come from the manifests themselves, never from the (editable) marker.
+    facts: dict[str, Any] = {
+        "requester": _requester(ctx, pr, marker),
+        "version": _version_of(new_text, path, ref.model) or marker.version,
+        "previous_version": _version_of(old_text, path, ref.model),
+    }
+    state = PrState(**{**_asdict(marker), **facts})
     return PrContext(pr, state, base_sha, source, new_text, old_text)
+
+
+def _version_of(text: bytes | None, path: str, model: str) -> str | None:
+    if not text:
+        return None
+    try:
+        return manifests.load_manifest(text, path=path, expected_name=model).version
+    except ManifestError:
+        return None
 
 
 def _asdict(state: PrState) -> dict[str, Any]:
@@ -724,7 +747,7 @@ def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:
     """Who asked for this PR: the bot's own head-commit trailer wins over the (editable) body."""
     try:
         message = ctx.ws.commit_message(pr.head_sha)
-    except Exception:
+    except BotError:  # a head commit git cannot read just means "unknown"
         return marker.requester
     found = trailers.parse_trailers(message).get("Promobot-Requested-By")
     return found or marker.requester
@@ -780,7 +803,7 @@ class MergeResult:
         }
 
 
-def merge(ctx: Context, number: int, *, actor: str | None) -> MergeResult:
+def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | None = None) -> MergeResult:
     """Merge PR ``number`` if it is ready; otherwise return every blocker (and post them).
 
     ``actor`` None means the bot acts on its own (``auto_merge``); otherwise the actor must be
@@ -789,7 +812,7 @@ def merge(ctx: Context, number: int, *, actor: str | None) -> MergeResult:
     from bot import commands
 
     with ctx.forge.transaction():
-        pc = pr_context(ctx, number)
+        pc = pr_context(ctx, number, pr=pr)
         if pc.pr.state != "open":
             return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
         if actor is not None:

@@ -63,6 +63,18 @@ class StrictLoader(_BaseLoader):
         except ValueError:
             _fail_at(node, f"{text!r} is not an integer", "write a decimal, 0o or 0x number")
 
+    def construct_yaml_float(self, node: Node) -> float:
+        try:
+            return float(yaml.constructor.SafeConstructor.construct_yaml_float(self, node))  # type: ignore[arg-type]
+        except ValueError:
+            _fail_at(node, f"{node.value!r} is not a number", "write a number such as 0.93, or drop !!float")
+
+    def construct_yaml_bool(self, node: Node) -> bool:
+        try:
+            return bool(yaml.constructor.SafeConstructor.construct_yaml_bool(self, node))  # type: ignore[arg-type]
+        except KeyError:
+            _fail_at(node, f"{node.value!r} is not a boolean", "write true or false, or drop the !!bool tag")
+
     def construct_yaml_map(self, node: MappingNode) -> Iterator[dict[str, Any]]:  # type: ignore[override]
         data: dict[str, Any] = {}
         yield data
@@ -119,9 +131,9 @@ _add_resolver(
 _add_resolver("merge", r"^(?:<<)$", "<")
 
 StrictLoader.add_constructor(_TAG + "null", yaml.constructor.SafeConstructor.construct_yaml_null)  # type: ignore[type-var]
-StrictLoader.add_constructor(_TAG + "bool", yaml.constructor.SafeConstructor.construct_yaml_bool)  # type: ignore[type-var]
+StrictLoader.add_constructor(_TAG + "bool", StrictLoader.construct_yaml_bool)
 StrictLoader.add_constructor(_TAG + "int", StrictLoader.construct_yaml_int)
-StrictLoader.add_constructor(_TAG + "float", yaml.constructor.SafeConstructor.construct_yaml_float)  # type: ignore[type-var]
+StrictLoader.add_constructor(_TAG + "float", StrictLoader.construct_yaml_float)
 StrictLoader.add_constructor(_TAG + "str", yaml.constructor.SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
 StrictLoader.add_constructor(_TAG + "seq", yaml.constructor.SafeConstructor.construct_yaml_seq)  # type: ignore[type-var]
 StrictLoader.add_constructor(_TAG + "map", StrictLoader.construct_yaml_map)
@@ -210,7 +222,20 @@ def decode(text: str | bytes, *, path: str) -> str:
         len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES
     ):
         raise _too_big(path, len(text.encode("utf-8", "surrogatepass")))
-    return text[1:] if text[:1] == "\ufeff" else text
+    text = text[1:] if text[:1] == "\ufeff" else text
+    odd = _ODD_BREAK.search(text)
+    if odd is not None:
+        line = text.count("\n", 0, odd.start()) + 1
+        raise ManifestError(
+            f"unusual line break U+{ord(odd.group()):04X} (YAML readers disagree on it)",
+            "use plain \\n (or \\r\\n) line endings",
+            file=path,
+            line=line,
+        )
+    return text
+
+
+_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 def _too_big(path: str, size: int) -> ManifestError:

@@ -310,6 +310,9 @@ class Render:
             "draft": pull.draft,
         }
         if not full:
+            # pull-request-simple types a label's description as a non-null string
+            for label in data["labels"]:
+                label["description"] = label["description"] or ""
             return data
         base = s.base_sha(pull)
         mergeable = s.is_mergeable(pull)

@@ -554,6 +554,8 @@ def create_pull(api: Api, req: Request) -> Response:
     body = body_of(req)
     if not body.get("head") or not body.get("base") or not body.get("title"):
         raise ApiError(422, "Validation Failed: head, base and title are required")
+    if not api.state.actions_may_open_prs and req.identity.login.lower() == "github-actions[bot]":
+        raise ApiError(403, "GitHub Actions is not permitted to create or approve pull requests.")
     pull = api.state.open_pull(
         login=req.identity.login,
         title=str(body["title"]),

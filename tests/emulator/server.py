@@ -10,11 +10,14 @@ Python helpers that act as a user through the same code path as HTTP.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
+import shutil
 import socket
 import threading
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,8 +29,10 @@ from tests.emulator.openapi import OpenApiChecker, shared_checker
 from tests.emulator.payloads import Render
 from tests.emulator.state import ApiError, App, Comment, Reaction, RepoState, Review, Team, User
 
-FaultKind = Literal["5xx", "secondary-rate-limit", "drop"]
-FAULT_KINDS: tuple[str, ...] = ("5xx", "secondary-rate-limit", "drop")
+FaultKind = Literal["5xx", "secondary-rate-limit", "drop", "drop-after"]
+FAULT_KINDS: tuple[str, ...] = ("5xx", "secondary-rate-limit", "drop", "drop-after")
+"""``drop-after``: the request is applied, then the connection drops before the answer
+(what a client sees when GitHub did the work and the response was lost)."""
 API_PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
 SECONDARY_RATE_LIMIT = (
@@ -98,6 +103,7 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         self.openapi_errors: list[str] = []
         self._faults: dict[int, str] = {}
+        self._hooks: list[tuple[int | Callable[[str, str | None], bool], Callable[[], None]]] = []
         self._seq = 0
         self._lock = threading.RLock()
         self._connections: set[socket.socket] = set()
@@ -202,6 +208,44 @@ class Emulator:
         with self._lock:
             self._faults[self._seq + n] = kind
 
+    def before(
+        self, when: int | Callable[[str, str | None], bool], callback: Callable[[], None]
+    ) -> None:
+        """Run ``callback`` once, just before answering a request: the ``when``-th from now
+        (1-based), or the first whose ``(method, route template)`` satisfies ``when``.
+
+        For races made deterministic: someone pushes, comments or merges between two of
+        the bot's requests. The callback runs on the server thread, outside the lock.
+        """
+        with self._lock:
+            key: int | Callable[[str, str | None], bool] = self._seq + when if isinstance(when, int) else when
+            self._hooks.append((key, callback))
+
+    def _take_hook(self, seq: int, method: str, template: str | None) -> Callable[[], None] | None:
+        with self._lock:
+            for i, (key, callback) in enumerate(self._hooks):
+                if (key == seq) if isinstance(key, int) else key(method, template):
+                    del self._hooks[i]
+                    return callback
+        return None
+
+    def fork(self, root: Path) -> Emulator:
+        """A new started emulator holding a copy of this one's repository and state.
+
+        Set a scenario up once, then fork it for every case that starts from there (the
+        fault matrix does this hundreds of times). Faults, hooks and counts are not copied.
+        """
+        other = Emulator(root, owner=self.state.owner, repo=self.state.name,
+                         default_branch=self.state.default_branch, validate=self.checker is not None)
+        with self.state.lock:
+            shutil.rmtree(other.git_dir)
+            shutil.copytree(self.git_dir, other.git_dir, symlinks=True)
+            skip = {"lock", "git"}
+            copied = copy.deepcopy({k: v for k, v in vars(self.state).items() if k not in skip})
+        for key, value in copied.items():
+            setattr(other.state, key, value)
+        return other.start()
+
     def reset_counts(self) -> None:
         with self._lock:
             self.counts.clear()
@@ -257,6 +301,9 @@ class Emulator:
         path = parsed.path
         found = routes.match(method, path[len(API_PREFIX) :]) if path.startswith(API_PREFIX) else None
         template = found[0].template if found else None
+        hook = self._take_hook(seq, method, template) if self._hooks else None
+        if hook is not None:
+            hook()
         with self._lock:
             if template is not None:
                 self.counts[(method, template)] += 1
@@ -284,6 +331,10 @@ class Emulator:
             return
 
         response, login = self._answer(http, method, path, parsed.query, found, body, raw)
+        if fault == "drop-after":
+            record(None, login)
+            http.close_connection = True
+            return
         record(response.status, login)
         self._send(http, response)
 

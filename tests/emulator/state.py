@@ -190,6 +190,8 @@ class RepoState:
         self.statuses: list[Status] = []
         self.email_logins: dict[str, str] = {}
         self.pat_mode = False
+        self.actions_may_open_prs = True
+        """False: GitHub Actions' token gets 403 on POST pulls (the repository setting is off)."""
         self.user(owner).type = "Organization"
 
     # ----------------------------------------------------------------- basics
