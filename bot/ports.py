@@ -142,6 +142,12 @@ class Workspace(Protocol):
 
     def commit_message(self, sha: str) -> str: ...
 
+    def merge_base(self, a: str, b: str) -> str | None: ...
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Repository paths whose content differs between the trees of ``base`` and ``head``."""
+        ...
+
     def commit(
         self,
         *,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.app import (
     POLICY_PATH,
+    REJECTED_PATH,
     Context,
     check_env,
     check_model_name,
@@ -266,6 +267,8 @@ def assess(
     results = gates_core.evaluate(env.gates, inputs, now=ctx.now, skip_kinds=skip)
     verdict = _approvals(ctx, pr, head_sha, env, state, policy)
     blockers = readiness_blockers(ctx, pr, head_sha, results, verdict)
+    if head_sha is not None:
+        blockers += scope_blockers(ctx, base_sha=base_sha, head_sha=head_sha, action=state.action, path=path)
     checks = make_checks(results, verdict, blockers)
     versions = _versions(ctx, base_sha, policy, state.model)
     body = render.pr_body(
@@ -349,6 +352,25 @@ def readiness_blockers(
                     "promobot ignores it; remove it and require the check from promobot's app only"
                 )
     return blockers
+
+
+def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, path: str) -> list[str]:
+    """A promobot PR may change its target manifest (and rejected.yaml for a rollback), nothing else.
+
+    Anyone with write access can push to the PR's branch; the base policy judges the PR and
+    the pusher cannot approve it, but a squash merge would still carry their extra files
+    (say, a new promotion.yaml or gate script) onto the default branch.
+    """
+    allowed = {path, REJECTED_PATH} if action == "rollback" else {path}
+    fork = ctx.ws.merge_base(base_sha, head_sha) or base_sha
+    extra = sorted(set(ctx.ws.changed_files(fork, head_sha)) - allowed)
+    if not extra:
+        return []
+    shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    return [
+        f"the pull request also changes {shown} — a promotion may change only {path}; "
+        "remove those commits or re-run promote to rebuild the branch"
+    ]
 
 
 def make_checks(

@@ -145,6 +145,9 @@ class _Reviewer:
 def _latest_by_reviewer(reviews: Sequence[Review]) -> dict[str, _Reviewer]:
     """Lower-case login → reviewer with their latest non-COMMENTED review, in first-seen order."""
     by_login: dict[str, _Reviewer] = {}
+    # Being a bot is a property of the account: any review flagged so marks the login (fail closed),
+    # PENDING ones included.
+    bots = {r.login.strip().lower() for r in reviews if r.is_bot}
     for review in reviews:
         if review.state == "PENDING" or not review.login.strip():
             continue
@@ -152,7 +155,7 @@ def _latest_by_reviewer(reviews: Sequence[Review]) -> dict[str, _Reviewer]:
         reviewer = by_login.get(key)
         if reviewer is None:
             reviewer = by_login[key] = _Reviewer(display=review.login.strip(), is_bot=False)
-        reviewer.is_bot = reviewer.is_bot or review.is_bot or _is_bot_login(key)
+        reviewer.is_bot = reviewer.is_bot or key in bots or _is_bot_login(key)
         if review.state in _DECISIVE:
             reviewer.decisive = review
     return by_login
