@@ -125,6 +125,28 @@ def make_cli() -> Callable[[Path], Cli]:
     return Cli
 
 
+USERS = {
+    "alice": ("write", ()),
+    "carol": ("write", ()),
+    "dave": ("write", ("@acme/ml-leads",)),
+    "erin": ("write", ()),
+    "mallory": ("read", ()),
+    "sam": ("maintain", ("@acme/sre",)),
+}
+"""Collaborators of the example repository: writers, a reader (mallory) and an SRE (sam)."""
+
+
+@pytest.fixture
+def people(cli: Cli) -> Cli:
+    """The example repository on the local forge with USERS set as collaborators."""
+    for login, (permission, teams) in USERS.items():
+        args = ["pr", "users", "set", login, "--permission", permission]
+        for team in teams:
+            args += ["--team", team]
+        cli(*args)
+    return cli
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Any connection to a non-loopback address fails the test."""

@@ -30,27 +30,6 @@ PROD_BRANCH = "promobot/prod/fraud-detector"
 DEV_MANIFEST = "environments/dev/fraud-detector.yaml"
 POLICY = "environments/promotion.yaml"
 REJECTED = "environments/rejected.yaml"
-USERS = {
-    "alice": ("write", ()),
-    "carol": ("write", ()),
-    "dave": ("write", ("@acme/ml-leads",)),
-    "erin": ("write", ()),
-    "mallory": ("read", ()),
-    "sam": ("maintain", ("@acme/sre",)),
-}
-
-
-@pytest.fixture
-def people(cli: Cli) -> Cli:
-    """The example repository with collaborators: writers, a reader (mallory) and an SRE (sam)."""
-    for login, (permission, teams) in USERS.items():
-        args = ["pr", "users", "set", login, "--permission", permission]
-        for team in teams:
-            args += ["--team", team]
-        cli(*args)
-    return cli
-
-
 def context(cli: Cli, actor: str = "alice") -> Context:
     return build_context(Options(repo=cli.repo, forge="local", output="json", actor=actor, now=NOW))
 

@@ -9,25 +9,6 @@ import pytest
 from bot.core.trailers import parse_trailers
 from tests.conftest import Cli, git
 
-USERS = {
-    "alice": ("write", ()),
-    "carol": ("write", ()),
-    "dave": ("write", ("@acme/ml-leads",)),
-    "erin": ("write", ()),
-    "mallory": ("read", ()),
-    "sam": ("maintain", ("@acme/sre",)),
-}
-
-
-@pytest.fixture
-def team_cli(cli: Cli) -> Cli:
-    for login, (permission, teams) in USERS.items():
-        args = ["pr", "users", "set", login, "--permission", permission]
-        for team in teams:
-            args += ["--team", team]
-        cli(*args)
-    return cli
-
 
 def prod_pr(cli: Cli) -> int:
     data = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
@@ -39,8 +20,8 @@ def replies(cli: Cli, number: int) -> list[str]:
     return [c["body"] for c in cli.json("pr", "show", str(number))["comments"] if c["author"] == "promobot"]
 
 
-def test_full_promotion_open_gates_reviews_promote_merged_with_trailers(team_cli: Cli) -> None:
-    cli = team_cli
+def test_full_promotion_open_gates_reviews_promote_merged_with_trailers(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--approve", actor="dave")
@@ -62,8 +43,8 @@ def test_full_promotion_open_gates_reviews_promote_merged_with_trailers(team_cli
     assert "version: 1.4.2" in (cli.repo / "environments/prod/fraud-detector.yaml").read_text()
 
 
-def test_staging_review_auto_merges_and_chains_the_prod_pr(team_cli: Cli) -> None:
-    cli = team_cli
+def test_staging_review_auto_merges_and_chains_the_prod_pr(people: Cli) -> None:
+    cli = people
     cli("promote", "fraud-detector", "--to", "staging", actor="alice")
     out = cli.json("pr", "review", "1", "--approve", actor="carol")
     assert out["merged"]["merged"] is True
@@ -71,8 +52,8 @@ def test_staging_review_auto_merges_and_chains_the_prod_pr(team_cli: Cli) -> Non
     assert [(p["model"], p["to"], p["version"]) for p in prs] == [("fraud-detector", "prod", "1.5.0")]
 
 
-def test_promote_by_user_without_permission_is_refused_and_changes_nothing(team_cli: Cli) -> None:
-    cli = team_cli
+def test_promote_by_user_without_permission_is_refused_and_changes_nothing(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--approve", actor="dave")
@@ -84,8 +65,8 @@ def test_promote_by_user_without_permission_is_refused_and_changes_nothing(team_
     assert cli.json("pr", "show", str(number))["state"] == "open"
 
 
-def test_review_after_a_new_push_is_needed_again(team_cli: Cli) -> None:
-    cli = team_cli
+def test_review_after_a_new_push_is_needed_again(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--approve", actor="dave")
@@ -107,8 +88,8 @@ def test_review_after_a_new_push_is_needed_again(team_cli: Cli) -> None:
     assert cli.json("pr", "show", str(number))["approvals"]["counted"] == ["carol", "dave"]
 
 
-def test_hold_blocks_promote_until_unhold(team_cli: Cli) -> None:
-    cli = team_cli
+def test_hold_blocks_promote_until_unhold(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--approve", actor="dave")
@@ -125,19 +106,19 @@ def test_hold_blocks_promote_until_unhold(team_cli: Cli) -> None:
     assert done["merged"] is True
 
 
-def test_cancel_closes_and_deletes_the_branch(team_cli: Cli) -> None:
-    cli = team_cli
+def test_cancel_closes_and_deletes_the_branch(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "comment", str(number), "/cancel", actor="erin")
     assert cli.json("pr", "show", str(number))["state"] == "closed"
     assert git(cli.repo, "branch", "--list", "promobot/prod/fraud-detector") == ""
 
 
-def test_same_comment_handled_twice_gives_one_reply_and_one_merge(team_cli: Cli) -> None:
+def test_same_comment_handled_twice_gives_one_reply_and_one_merge(people: Cli) -> None:
     from bot import commands
     from bot.cli import Options, build_context
 
-    cli = team_cli
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--approve", actor="dave")
@@ -163,8 +144,8 @@ def test_same_comment_handled_twice_gives_one_reply_and_one_merge(team_cli: Cli)
     assert len(replies(cli, number)) == 1
 
 
-def test_merge_not_ready_exits_1_and_lists_every_blocker(team_cli: Cli) -> None:
-    cli = team_cli
+def test_merge_not_ready_exits_1_and_lists_every_blocker(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "comment", str(number), "/hold", actor="erin")
     data = cli.json("merge", str(number), actor="erin", expect=1)
@@ -176,8 +157,8 @@ def test_merge_not_ready_exits_1_and_lists_every_blocker(team_cli: Cli) -> None:
     assert "not ready to merge" in result.stdout
 
 
-def test_changes_requested_blocks_until_that_reviewer_approves(team_cli: Cli) -> None:
-    cli = team_cli
+def test_changes_requested_blocks_until_that_reviewer_approves(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     cli("pr", "review", str(number), "--approve", actor="carol")
     cli("pr", "review", str(number), "--request-changes", actor="dave")
@@ -187,8 +168,8 @@ def test_changes_requested_blocks_until_that_reviewer_approves(team_cli: Cli) ->
     assert cli.json("merge", str(number), actor="erin")["merged"] is True
 
 
-def test_requester_cannot_approve_their_own_promotion(team_cli: Cli) -> None:
-    cli = team_cli
+def test_requester_cannot_approve_their_own_promotion(people: Cli) -> None:
+    cli = people
     data = cli.json("promote", "fraud-detector", "--to", "prod", actor="carol")
     cli("pr", "review", str(data["pr"]), "--approve", actor="carol")
     approvals = cli.json("pr", "show", str(data["pr"]))["approvals"]
@@ -208,8 +189,8 @@ def test_requester_cannot_approve_their_own_promotion(team_cli: Cli) -> None:
     ],
     ids=["near-miss", "two-state-changing", "extra-token", "fenced", "quoted", "other-bot"],
 )
-def test_comment_grammar_reaches_the_reply(team_cli: Cli, body: str, needle: str | None) -> None:
-    cli = team_cli
+def test_comment_grammar_reaches_the_reply(people: Cli, body: str, needle: str | None) -> None:
+    cli = people
     number = prod_pr(cli)
     main = git(cli.repo, "rev-parse", "main")
     out = cli.json("pr", "comment", str(number), body, actor="erin")
@@ -221,8 +202,8 @@ def test_comment_grammar_reaches_the_reply(team_cli: Cli, body: str, needle: str
     assert git(cli.repo, "rev-parse", "main") == main
 
 
-def test_help_lists_only_what_the_commenter_may_run(team_cli: Cli) -> None:
-    cli = team_cli
+def test_help_lists_only_what_the_commenter_may_run(people: Cli) -> None:
+    cli = people
     number = prod_pr(cli)
     mallory = cli.json("pr", "comment", str(number), "/help", actor="mallory")["reply"]
     assert "/status" in mallory and "/promote" not in mallory
@@ -230,8 +211,8 @@ def test_help_lists_only_what_the_commenter_may_run(team_cli: Cli) -> None:
     assert "/rollback" in sam and "/promote" in sam
 
 
-def test_bot_comments_are_ignored(team_cli: Cli, example_repo: Path) -> None:
-    cli = team_cli
+def test_bot_comments_are_ignored(people: Cli, example_repo: Path) -> None:
+    cli = people
     number = prod_pr(cli)
     out = cli.json("pr", "comment", str(number), "/promote", actor="dependabot[bot]")
     assert out["handled"] is False and "bot" in out["reason"]

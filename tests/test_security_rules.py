@@ -37,26 +37,6 @@ NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 PROD_BRANCH = "promobot/prod/fraud-detector"
 POLICY = "environments/promotion.yaml"
 SMOKE = "environments/checks/smoke.py"
-USERS = {
-    "alice": ("write", ()),
-    "carol": ("write", ()),
-    "dave": ("write", ("@acme/ml-leads",)),
-    "erin": ("write", ()),
-    "mallory": ("read", ()),
-    "sam": ("maintain", ("@acme/sre",)),
-}
-
-
-@pytest.fixture
-def people(cli: Cli) -> Cli:
-    for login, (permission, teams) in USERS.items():
-        args = ["pr", "users", "set", login, "--permission", permission]
-        for team in teams:
-            args += ["--team", team]
-        cli(*args)
-    return cli
-
-
 def push_to(repo: Path, branch: str, edit: Callable[[Path], None], *, author: str) -> str:
     git(repo, "checkout", "-q", branch)
     try:
