@@ -16,7 +16,7 @@ from bot.core import authz, render, slash
 from bot.core.marker import parse_state, replied_to, reply_marker
 from bot.core.model import LABEL_HOLD, Policy, PullRequest
 from bot.core.plan import parse_branch
-from bot.errors import BotError, NotAuthorized
+from bot.errors import BotError, NotAuthorized, OutageError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
         try:
             if login.lower() in ctx.forge.team_members(team):
                 mine.add(team)
+        except OutageError:
+            raise  # an outage is not a refusal: exit 3 and let the re-run decide
         except BotError as exc:  # fail closed: an unresolvable team grants nothing
             logger.warning("cannot resolve %s: %s", team, exc.message)
     return frozenset(mine)
@@ -148,7 +150,10 @@ def _run(
             text = f"{who} may not run `/{command.name}` here: {render._plain(decision.reason)}"
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
-    if pr.state != "open" and not all(n in ("status", "help", "rollback") for n in names):
+    # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
+    if pr.state != "open" and not all(
+        n in ("status", "help", "rollback") or (n == "promote" and pr.state == "merged") for n in names
+    ):
         text = (
             f"{who}: this pull request is {pr.state}; "
             "commands other than `/status`, `/help` and `/rollback` do nothing here."
@@ -165,6 +170,8 @@ def _run(
             text, success, extra = _execute(ctx, command, pr=pr, author=author, policy=policy)
         except NotAuthorized as exc:
             text, success, extra = f"refused: {render._plain(exc.message)}", False, {}
+        except OutageError:
+            raise  # no reply: the comment stays unanswered so that re-running the workflow handles it
         except BotError as exc:
             text, success, extra = f"`/{command.name}` failed: {render._plain(exc.message)}", False, {}
         replies.append(text)

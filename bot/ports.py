@@ -144,6 +144,10 @@ class Workspace(Protocol):
 
     def merge_base(self, a: str, b: str) -> str | None: ...
 
+    def commit_authors(self, base: str, head: str) -> dict[str, str]:
+        """``{sha: "author name\\0committer name"}`` for the commits in ``base..head``."""
+        ...
+
     def changed_files(self, base: str, head: str) -> list[str]:
         """Repository paths whose content differs between the trees of ``base`` and ``head``."""
         ...

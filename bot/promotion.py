@@ -171,7 +171,7 @@ def _approvals(
 ) -> approvals_core.ApprovalVerdict:
     rules = policy.rollback.approvals if state.action == "rollback" else env.approvals
     reviews = ctx.forge.list_reviews(pr.number) if pr is not None and head_sha else []
-    pushers = ctx.forge.pushers(pr.number) if pr is not None and head_sha else frozenset()
+    pushers = _pushers(ctx, pr, head_sha) if reviews else frozenset()
     members: dict[str, frozenset[str]] = {}
     candidates = approvals_core.logins_to_check(reviews)
     direct = {a.lower() for a in rules.approvers if not a.startswith("@")}
@@ -198,6 +198,22 @@ def _approvals(
             permissions=permissions,
         )
     )
+
+
+def _pushers(ctx: Context, pr: PullRequest | None, head_sha: str | None) -> frozenset[str]:
+    """Who put commits on the PR's branch; the forge is asked only when someone besides the bot did.
+
+    When every commit on the branch is authored and committed by the bot's identity, the
+    forge (which maps the same commit identities to accounts) could only answer "the bot".
+    """
+    if pr is None or head_sha is None:
+        return frozenset()
+    bot_name = ctx.bot_identity.split("<", 1)[0].strip()
+    fork = ctx.ws.merge_base(ctx.tip(), head_sha)
+    people = ctx.ws.commit_authors(fork, head_sha) if fork else {}
+    if people and all(set(p.split("\0")) == {bot_name} for p in people.values()):
+        return frozenset()
+    return ctx.forge.pushers(pr.number)
 
 
 def approvals_text(verdict: approvals_core.ApprovalVerdict) -> str:
@@ -835,6 +851,10 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
 
     with ctx.forge.transaction():
         pc = pr_context(ctx, number, pr=pr)
+        if pc.pr.state == "merged":  # a re-run after an outage: finish what the first run began
+            done = MergeResult(number, True, pc.pr.merge_sha, [])
+            done.chained = chain(ctx, pc.state)
+            return done
         if pc.pr.state != "open":
             return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
         if actor is not None:
@@ -864,17 +884,28 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
         ctx.forge.delete_branch(pc.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
-    # Chain: environments promoted from this one with auto_promote get their PR now
-    # (merges made with a workflow's GITHUB_TOKEN start no new workflow runs).
-    if pc.state.action == "promote":
-        policy = ctx.policy(ctx.tip())
-        for nxt in policy.downstream(pc.state.to):
-            if nxt.auto_promote:
-                try:
-                    result.chained.append(promote(ctx, model=pc.state.model, to=nxt.name))
-                except UsageError as exc:
-                    logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
+    result.chained = chain(ctx, pc.state)
     return result
+
+
+def chain(ctx: Context, state: PrState) -> list[PromoteResult]:
+    """After a merge into ``state.to``: open the PRs of environments with ``from: <to>`` and auto_promote.
+
+    Done in the same run because merges made with a workflow's GITHUB_TOKEN start no new
+    workflow runs. ``promote`` is idempotent, so chaining again (a re-run after an outage,
+    a second event for the same merge) changes nothing that is already right.
+    """
+    if state.action != "promote":
+        return []
+    chained = []
+    policy = ctx.policy(ctx.tip())
+    for nxt in policy.downstream(state.to):
+        if nxt.auto_promote:
+            try:
+                chained.append(promote(ctx, model=state.model, to=nxt.name))
+            except UsageError as exc:
+                logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
+    return chained
 
 
 def blockers_reply(number: int, blockers: Sequence[str]) -> str:

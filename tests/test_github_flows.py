@@ -123,8 +123,13 @@ def test_promote_opens_a_pr_with_checks_posted_as_check_runs(hub: Hub) -> None:
     assert set(pr.labels) >= {"promobot:promotion", "promobot:env:prod"}
     runs = {(r.name, r.head_sha, r.app.slug) for r in hub.emu.state.check_runs.values()}
     assert runs == {(name, pr.head_sha, "github-actions") for name in CHECK_NAMES}
-    assert "version: 1.4.2" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show",
-                                   f"{pr.head_sha}:environments/prod/fraud-detector.yaml")
+    assert "version: 1.4.2" in git(
+        hub.clone,
+        "--git-dir",
+        str(hub.emu.git_dir),
+        "show",
+        f"{pr.head_sha}:environments/prod/fraud-detector.yaml",
+    )
     assert len(requests) <= 12
 
 
@@ -246,14 +251,10 @@ class _RacingForge(GitHubForge):
         return super().merge(number, sha=sha, title=title, message=message)
 
 
-# DESIGN/issue 6 budgets: a review event ≤ 8, a /promote that merges ≤ 12. Measured today: 10 and 15,
-# all in the use cases' call pattern, not in the forge (see the lead's report for the cuts:
-# no collaborator-permission lookups for reviewers named in `approvers`, one GET pulls/{n} per
-# /promote instead of two). The command gate's reason carries its run time ("exited 0 (0.1s)"),
-# so a slow machine rewrites promobot/gates and the PR body once more (+1 / +2). These ceilings
-# stop regressions until then.
-REVIEW_CEILING = 10 + 1
-PROMOTE_CEILING = 15 + 2
+# DESIGN §14 request budgets, asserted exactly: a review event ≤ 8, a /promote that merges ≤ 12
+# (with two approvers named by login, whose current permission is still checked).
+REVIEW_CEILING = 8  # DESIGN §14
+PROMOTE_CEILING = 12  # DESIGN §14
 
 
 def test_github_context_reads_the_workflow_environment(hub: Hub) -> None:

@@ -642,9 +642,10 @@ class GitWorkspace:
                 identity["GIT_COMMITTER_EMAIL"] = FALLBACK_EMAIL
             self._identity = identity
         env = dict(self._identity)
-        if author is not None:
+        if author is not None:  # the bot's own commits: authored and committed by the bot
             name, email = _parse_ident(author)
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email
+            env["GIT_COMMITTER_NAME"], env["GIT_COMMITTER_EMAIL"] = name, email
         else:
             if "GIT_COMMITTER_NAME" in env and "GIT_AUTHOR_NAME" not in os.environ:
                 env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"]

@@ -513,11 +513,17 @@ class GitHubForge:
                     'pull requests" (repository or organisation), or run promobot as a GitHub App '
                     "(PROMOBOT_APP_ID, PROMOBOT_APP_PRIVATE_KEY)",
                 ) from exc
-            if exc.status == 422 and "already exists" in message.lower():
+            existing = self._find_raw(head, "open") if exc.status == 422 else None
+            if existing is None and exc.status == 422 and "already exists" in message.lower():
                 raise ConflictError(
                     f"a pull request already exists for {head} → {base}", "re-run: promobot will update it"
                 ) from exc
-            raise self._error(exc, f"open a pull request {head} → {base}") from exc
+            if existing is None:
+                raise self._error(exc, f"open a pull request {head} → {base}") from exc
+            # Another run opened the same PR a moment ago (two events for one change): adopt it.
+            data = existing
+            logger.info("adopting the PR another run opened for %s", head)
+            self.update_pr(int(data["number"]), title=title, body=body)
         pr = _pull(data)
         logger.info("opened PR #%d %s → %s", pr.number, head, base)
         if labels:

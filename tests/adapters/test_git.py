@@ -198,8 +198,8 @@ class TestCommit:
         assert ws.read(sha, "environments/prod/other.yaml") is None
         assert git(repo, "rev-parse", f"{sha}^") == main_before
         assert (
-            git(repo, "log", "-1", "--format=%an <%ae>|%cn|%B", sha)
-            == f"Alice <alice@example.com>|Dev Eloper|{message}".strip()
+            git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%B", sha)
+            == f"Alice <alice@example.com>|Alice <alice@example.com>|{message}".strip()
         )
 
     def test_commit_on_a_machine_without_git_identity_uses_promobot(self, tmp_path: Path) -> None:

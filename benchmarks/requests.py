@@ -1,0 +1,52 @@
+"""GitHub API requests per event, counted at the emulator (DESIGN §14 request budgets).
+
+    python benchmarks/requests.py
+
+Runs the end-to-end GitHub flows (tests/test_github_flows.py: PyGithub against the
+stateful emulator on loopback) and prints, per flow, how many requests promobot sent
+and which operations they were, next to the budgets:
+  opening a promotion PR with 6 gates ≤ 12; a /promote that merges ≤ 12; a review event ≤ 8.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        str(ROOT / "tests" / "test_github_flows.py"),
+        "-k",
+        "opens_a_pr or promote_comment_merges or chains",
+    ]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    budgets = {"open a promotion PR": 12, "/promote that merges": 12, "review event": 8}
+    for line in out.stdout.splitlines():
+        text = line.strip(".").rstrip()
+        if not text or text.startswith(("=", "[")) or "passed" in text:
+            continue
+        name, _, rest = text.partition(":")
+        if rest.strip().endswith("requests") and name in budgets:
+            n = int(rest.split()[0])
+            verdict = "ok" if n <= budgets[name] else "OVER"
+            print(f"{text}   (budget ≤ {budgets[name]}: {verdict})")
+        else:
+            print(text)
+    return out.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
