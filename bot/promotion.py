@@ -852,6 +852,10 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
     with ctx.forge.transaction():
         pc = pr_context(ctx, number, pr=pr)
         if pc.pr.state == "merged":  # a re-run after an outage: finish what the first run began
+            # Delete the merged branch only if it is still at the merged head: a newer promotion
+            # may already reuse the name.
+            if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
+                ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
             done.chained = chain(ctx, pc.state)
             return done

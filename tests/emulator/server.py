@@ -103,7 +103,7 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         self.openapi_errors: list[str] = []
         self._faults: dict[int, str] = {}
-        self._hooks: list[tuple[int | Callable[[str, str | None], bool], Callable[[], None]]] = []
+        self._hooks: list[tuple[int | Callable[[str, str | None], bool], Callable[[], object]]] = []
         self._seq = 0
         self._lock = threading.RLock()
         self._connections: set[socket.socket] = set()
@@ -209,19 +209,20 @@ class Emulator:
             self._faults[self._seq + n] = kind
 
     def before(
-        self, when: int | Callable[[str, str | None], bool], callback: Callable[[], None]
+        self, when: int | Callable[[str, str | None], bool], callback: Callable[[], object]
     ) -> None:
         """Run ``callback`` once, just before answering a request: the ``when``-th from now
         (1-based), or the first whose ``(method, route template)`` satisfies ``when``.
 
         For races made deterministic: someone pushes, comments or merges between two of
-        the bot's requests. The callback runs on the server thread, outside the lock.
+        the bot's requests. The callback runs on the server thread, outside the lock. When
+        it returns a fault kind (``FAULT_KINDS``), that request fails with it.
         """
         with self._lock:
             key: int | Callable[[str, str | None], bool] = self._seq + when if isinstance(when, int) else when
             self._hooks.append((key, callback))
 
-    def _take_hook(self, seq: int, method: str, template: str | None) -> Callable[[], None] | None:
+    def _take_hook(self, seq: int, method: str, template: str | None) -> Callable[[], object] | None:
         with self._lock:
             for i, (key, callback) in enumerate(self._hooks):
                 if (key == seq) if isinstance(key, int) else key(method, template):
@@ -303,7 +304,9 @@ class Emulator:
         template = found[0].template if found else None
         hook = self._take_hook(seq, method, template) if self._hooks else None
         if hook is not None:
-            hook()
+            answer = hook()
+            if fault is None and isinstance(answer, str) and answer in FAULT_KINDS:
+                fault = answer
         with self._lock:
             if template is not None:
                 self.counts[(method, template)] += 1

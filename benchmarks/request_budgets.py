@@ -1,6 +1,6 @@
 """GitHub API requests per event, counted at the emulator (DESIGN §14 request budgets).
 
-    python benchmarks/requests.py
+    python benchmarks/request_budgets.py
 
 Runs the end-to-end GitHub flows (tests/test_github_flows.py: PyGithub against the
 stateful emulator on loopback) and prints, per flow, how many requests promobot sent

@@ -1,0 +1,159 @@
+"""Redelivery and order on the GitHub path: a repeated event acts once, a stale one acts on now.
+
+GitHub delivers webhooks at least once, and a workflow can be re-run by hand, so every
+event here is delivered through ``load_event`` → ``router.dispatch`` into a fresh
+workflow run (fresh checkout, fresh forge) against the emulator, and delivered again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.github import ACTIONS_LOGIN
+from bot.core.marker import replied_to
+from tests.emulator import Emulator
+from tests.github_setup import (
+    Hub,
+    comment_payload,
+    dispatch_payload,
+    git,
+    pr_payload,
+    push_payload,
+    review_payload,
+    setup_hub,
+    snapshot,
+)
+
+
+@pytest.fixture
+def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
+    yield setup_hub(github_emulator, tmp_path / "work")
+
+
+def _bot_replies(hub: Hub, number: int) -> list[str]:
+    comments = hub.emu.state.comments.values()
+    return [c.body for c in comments if c.issue_number == number and c.user == ACTIONS_LOGIN]
+
+
+def _runs(hub: Hub, sha: str) -> list[tuple[str, str | None]]:
+    return sorted((r.name, r.conclusion) for r in hub.emu.state.check_runs.values() if r.head_sha == sha)
+
+
+def test_a_dispatched_promotion_delivered_twice_opens_one_pr_with_one_commit(hub: Hub) -> None:
+    payload = dispatch_payload("promote", "fraud-detector", "prod")
+
+    hub.deliver("workflow_dispatch", payload)
+    once = snapshot(hub)
+    again = hub.deliver("workflow_dispatch", payload)
+
+    assert snapshot(hub) == once
+    assert list(hub.emu.state.pulls) == [1] and again.detail["created"] is False
+    head = hub.emu.head_sha(1)
+    assert git(hub.work, "--git-dir", str(hub.emu.git_dir), "rev-list", "--count", f"main..{head}") == "1"
+    assert len(_runs(hub, head)) == 3
+
+
+def test_a_promote_comment_delivered_twice_merges_once_and_replies_once(hub: Hub) -> None:
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "staging"))
+    hub.emu.submit_review(1, "bob", "APPROVE")
+    comment = hub.emu.comment(1, "erin", "/promote")
+    payload = comment_payload(1, comment.id, login="erin", body=comment.body)
+    main_before = hub.main()
+
+    first = hub.deliver("issue_comment", payload, actor="erin")
+    once = snapshot(hub)
+    second = hub.deliver("issue_comment", payload, actor="erin")
+
+    assert first.detail["comment"]["merged"] is True
+    assert second.detail["comment"]["merged"] is False
+    assert snapshot(hub) == once
+    merges = git(hub.work, "--git-dir", str(hub.emu.git_dir), "rev-list", "--count", f"{main_before}..main")
+    assert merges == "1"
+    assert [replied_to(body) for body in _bot_replies(hub, 1)] == [comment.id]
+    assert sorted(hub.emu.state.pulls) == [1, 2]  # the chained prod PR, once
+
+
+def test_a_review_delivered_twice_leaves_the_same_checks_and_no_duplicates(hub: Hub) -> None:
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "prod"))
+    head = hub.emu.head_sha(1)
+    hub.emu.submit_review(1, "carol", "APPROVE")
+    hub.emu.submit_review(1, "dave", "APPROVE")
+    payload = review_payload(hub, 1, login="dave", commit_id=head)
+
+    hub.deliver("pull_request_review", payload)
+    once = snapshot(hub)
+    hub.deliver("pull_request_review", payload)
+
+    assert snapshot(hub) == once
+    ready = [(n, c) for n, c in _runs(hub, head) if n == "promobot/ready"]
+    assert ready == [("promobot/ready", "success")]
+    assert len(_runs(hub, head)) == 3
+
+
+def test_a_review_event_delivered_after_a_newer_push_does_not_count_the_stale_approval(hub: Hub) -> None:
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "prod"))
+    old_head = hub.emu.head_sha(1)
+    hub.emu.submit_review(1, "carol", "APPROVE")
+    hub.emu.submit_review(1, "dave", "APPROVE")
+    stale = review_payload(hub, 1, login="dave", commit_id=old_head)
+    # staging's fraud-detector changes; the push event refreshes the prod PR (new head)
+    before, after = hub.push_commit(
+        "environments/staging/fraud-detector.yaml",
+        lambda t: t.replace("auc: 0.931", "auc: 0.933"),
+        "Re-evaluate fraud-detector 1.4.2 in staging",
+    )
+    hub.deliver("push", push_payload(before, after, ["environments/staging/fraud-detector.yaml"]))
+    new_head = hub.emu.head_sha(1)
+    assert new_head != old_head
+
+    outcome = hub.deliver("pull_request_review", stale)
+
+    assert outcome.detail["ready"] is False
+    assert outcome.detail["approvals"]["counted"] == []
+    approvals = next(
+        r
+        for r in hub.emu.state.check_runs.values()
+        if r.head_sha == new_head and r.name == "promobot/approvals"
+    )
+    assert approvals.conclusion != "success"  # pending: approvals are still missing
+    assert "dave: approved an older commit" in (approvals.summary or "")
+    ready = [c for n, c in _runs(hub, new_head) if n == "promobot/ready"]
+    assert len(ready) == 1 and ready[0] != "success"
+    assert hub.emu.state.pulls[1].state == "open"
+
+
+@pytest.mark.parametrize("action", ["edited", "deleted"], ids=["edited", "deleted"])
+def test_an_edited_or_deleted_promote_comment_never_runs(hub: Hub, action: str) -> None:
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "staging"))
+    hub.emu.submit_review(1, "bob", "APPROVE")
+    comment = hub.emu.comment(1, "erin", "/promote")
+    before = snapshot(hub)
+    hub.emu.reset_counts()
+
+    outcome = hub.deliver(
+        "issue_comment",
+        comment_payload(1, comment.id, login="erin", body="/promote", action=action),
+        actor="erin",
+    )
+
+    assert outcome.handled is False and action in outcome.summary
+    assert hub.emu.requests == []
+    assert snapshot(hub) == before
+    assert hub.emu.state.pulls[1].state == "open"
+
+
+def test_a_synchronize_event_delivered_twice_rewrites_nothing_the_second_time(hub: Hub) -> None:
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "prod"))
+    payload = pr_payload(hub, "synchronize", 1)
+    hub.deliver("pull_request", payload)
+    once = snapshot(hub)
+    hub.emu.reset_counts()
+
+    hub.deliver("pull_request", payload)
+
+    assert snapshot(hub) == once
+    writes = [r for r in hub.emu.requests if r.method in ("POST", "PUT", "DELETE")]
+    assert writes == []
