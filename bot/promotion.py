@@ -572,24 +572,16 @@ def promote(
     check_model_name(model)
     with ctx.forge.transaction():
         c = candidate(ctx, model=model, to=to, from_=from_)
-        base_sha, env, source, path, old_raw, new_text, previous = (
-            c.base_sha,
-            c.env,
-            c.source,
-            c.path,
-            c.old_text,
-            c.new_text,
-            c.previous_version,
-        )
+        env, source, path = c.env, c.source, c.path
         assert env.from_ is not None
         branch = promotion_branch(to, model)
-        bstate = _branch_state(ctx, branch, path, base_sha)
+        bstate = _branch_state(ctx, branch, path, c.base_sha)
         result = PromoteResult(
             model=model,
             from_=env.from_,
             to=to,
             version=source.version,
-            previous_version=previous,
+            previous_version=c.previous_version,
             pr=bstate.pr.number if bstate.pr else None,
             created=False,
             changed=False,
@@ -599,7 +591,7 @@ def promote(
             plan=[],
             dry_run=dry_run,
         )
-        if old_raw == new_text:
+        if c.old_text == c.new_text:
             result.note = (
                 f"{to} already runs {model} {source.version} with the same promoted keys; nothing to promote"
             )
@@ -617,17 +609,17 @@ def promote(
             to=to,
             version=source.version,
             from_=env.from_,
-            previous_version=previous,
+            previous_version=c.previous_version,
             requester=requester,
         )
-        keep_head = bstate.sha is not None and bstate.content == new_text and bstate.only_bot_change
+        keep_head = bstate.carries(c.new_text)
         head_sha = bstate.sha if keep_head else None
         a = assess(
             ctx,
             state=state,
-            base_sha=base_sha,
-            new_text=new_text,
-            old_text=old_raw,
+            base_sha=c.base_sha,
+            new_text=c.new_text,
+            old_text=c.old_text,
             source=source,
             pr=bstate.pr if keep_head else None,
             head_sha=head_sha,
@@ -635,9 +627,9 @@ def promote(
         plan = plan_pr_update(
             branch=branch,
             base_branch=ctx.default_branch,
-            base_sha=base_sha,
+            base_sha=c.base_sha,
             path=path,
-            new_text=new_text,
+            new_text=c.new_text,
             message=promotion_message(state),
             author=ctx.bot_identity,
             title=promotion_title(state),

@@ -171,6 +171,10 @@ class BranchState:
     """The branch is one commit on the default branch's tip, touching only the target manifest."""
     pr: PullRequest | None = None
 
+    def carries(self, content: bytes) -> bool:
+        """The branch already holds exactly ``content`` as the bot's one commit: keep its head."""
+        return self.sha is not None and self.content == content and self.only_bot_change
+
 
 @dataclass(frozen=True, slots=True)
 class PromotionPlan:
@@ -203,9 +207,7 @@ def plan_pr_update(
     """
     actions: list[Action] = []
     files: dict[str, bytes | None] = {path: new_text, **(extra_files or {})}
-    up_to_date = (
-        state.sha is not None and state.content == new_text and state.only_bot_change and not extra_files
-    )
+    up_to_date = state.carries(new_text) and not extra_files
     head = state.sha if up_to_date and state.sha else HEAD
     if not up_to_date:
         actions.append(WriteCommit(base_sha, files, message, author))
