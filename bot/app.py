@@ -6,6 +6,7 @@ The write-side use cases live beside this module (``bot.promotion``, ``bot.comma
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +68,17 @@ class Context:
         return self._policies[sha]
 
     def rejected(self, sha: str) -> tuple[Rejection, ...]:
-        return rejections.load_rejected(self.ws.read(sha, REJECTED_PATH), path=REJECTED_PATH)
+        """rejected.yaml at ``sha``, parsed once per content (it grows with every rollback)."""
+        raw = self.ws.read(sha, REJECTED_PATH)
+        key = f"r:{hashlib.sha256(raw).hexdigest()}" if raw and self.cache else None
+        hit = self.cache.get(key) if self.cache and key else None
+        if hit is not None:
+            return tuple(Rejection(*fields) for fields in hit)
+        found = rejections.load_rejected(raw, path=REJECTED_PATH)
+        if self.cache and key:
+            self.cache.put(key, [(r.model, r.version, r.reason, r.by, r.at) for r in found])
+            self.cache.flush()
+        return found
 
 
 def check_model_name(model: str) -> str:
