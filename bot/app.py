@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,10 @@ class Context:
     cache: Cache | None = None
     bot_identity: str = "promobot <promobot@users.noreply.github.com>"
     """Author of the commits promobot writes (``Name <email>``)."""
+    map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] = field(
+        default=lambda fn, items: [fn(item) for item in items]
+    )
+    """How to apply a pure function to many items (the CLI spreads big batches over the cores)."""
     _policies: dict[str, Policy] = field(default_factory=dict)
 
     @property
@@ -123,6 +127,15 @@ class ManifestSummary:
     error: str | None = None
 
 
+def summarize(job: tuple[str, str, bytes]) -> tuple[str | None, str | None]:
+    """(version, error) of one manifest: the unit of work ``status`` spreads over processes."""
+    path, model, raw = job
+    try:
+        return manifests.load_manifest(raw, path=path, expected_name=model).version, None
+    except ManifestError as exc:
+        return None, exc.message
+
+
 def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, ManifestSummary]]:
     """``{model: {env: summary}}`` for every manifest at ``sha``, parsed once per blob id."""
     ids = ctx.ws.blob_ids(sha, ENV_DIR)
@@ -144,16 +157,11 @@ def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, Ma
             missing.append(path)
     if missing:
         contents = ctx.ws.read_blobs({ids[p] for p in missing})
-        for path in missing:
-            env, model = wanted[path]
-            try:
-                m = manifests.load_manifest(contents[ids[path]], path=path, expected_name=model)
-                summary = ManifestSummary(m.version)
-            except ManifestError as exc:
-                summary = ManifestSummary(None, exc.message)
-            found[path] = summary
+        jobs = [(path, wanted[path][1], contents[ids[path]]) for path in missing]
+        for path, (version, error) in zip(missing, ctx.map(summarize, jobs), strict=True):
+            found[path] = ManifestSummary(version, error)
             if ctx.cache:
-                ctx.cache.put(f"m:{ids[path]}:{path}", (summary.version, summary.error))
+                ctx.cache.put(f"m:{ids[path]}:{path}", (version, error))
         if ctx.cache:
             ctx.cache.flush()
     out: dict[str, dict[str, ManifestSummary]] = {}

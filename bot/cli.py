@@ -121,6 +121,7 @@ def build_context(opts: Options) -> Context:
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
     from bot.adapters.localforge import LocalForge
+    from bot.adapters.parallel import process_map
 
     forge = LocalForge(ws)
     actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
@@ -131,6 +132,7 @@ def build_context(opts: Options) -> Context:
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+        map=process_map,
     )
 
 
