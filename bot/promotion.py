@@ -887,12 +887,13 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
 def chain(ctx: Context, state: PrState) -> list[PromoteResult]:
     """After a merge into ``state.to``: open the PRs of environments with ``from: <to>`` and auto_promote.
 
+    Rollbacks chain too: an open downstream PR that promotes the rolled-back version is
+    rebuilt to the restored one (or reported as having nothing left to promote).
+
     Done in the same run because merges made with a workflow's GITHUB_TOKEN start no new
     workflow runs. ``promote`` is idempotent, so chaining again (a re-run after an outage,
     a second event for the same merge) changes nothing that is already right.
     """
-    if state.action != "promote":
-        return []
     chained = []
     policy = ctx.policy(ctx.tip())
     for nxt in policy.downstream(state.to):

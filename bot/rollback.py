@@ -368,8 +368,10 @@ def rollback(
         tip = ctx.tip()
         policy = ctx.policy(tip)
         check_env(policy, env)
+        # Opening a rollback PR needs no permission beyond the caller's (it still needs
+        # rollback.approvals to merge); committing directly needs commands.rollback.
         if direct:
-            return _rollback_direct(
+            result = _rollback_direct(
                 ctx,
                 tip=tip,
                 policy=policy,
@@ -380,6 +382,12 @@ def rollback(
                 actor=actor,
                 dry_run=dry_run,
             )
+            if not dry_run and result.sha:
+                from bot import promotion
+
+                state = PrState(action="rollback", model=model, to=env, version=result.version)
+                promotion.chain(ctx, state)
+            return result
         result = _rollback_pr(
             ctx,
             tip=tip,

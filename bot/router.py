@@ -225,14 +225,16 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
     assert ref is not None  # ignore_reason made sure
     if ref.action != "promote":
         return Outcome(
-            event.name, True,
+            event.name,
+            True,
             f"#{event.number} merged: a {ref.action} of {code(ref.model)} in {code(ref.env)}; "
             "nothing to chain",
             {"pr": event.number},
         )
     if event.base_branch != ctx.default_branch:
         return Outcome(
-            event.name, False,
+            event.name,
+            False,
             f"#{event.number} merged into {code(event.base_branch)}, "
             f"not {code(ctx.default_branch)}: nothing to chain",
             {"pr": event.number, "ignored": True},
@@ -241,7 +243,8 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
     targets = [e.name for e in policy.downstream(ref.env) if e.auto_promote]
     if not targets:
         return Outcome(
-            event.name, True,
+            event.name,
+            True,
             f"#{event.number} merged: no environment auto-promotes from {code(ref.env)}",
             {"pr": event.number, "chained": []},
         )
@@ -259,7 +262,11 @@ def _on_comment(ctx: Context, event: CommentEvent) -> Outcome:
     from bot import commands
 
     result = commands.handle_comment(
-        ctx, number=event.number, comment_id=event.comment_id, author=event.author, body=event.body,
+        ctx,
+        number=event.number,
+        comment_id=event.comment_id,
+        author=event.author,
+        body=event.body,
         action=event.action,
     )
     summary = f"#{event.number}: comment {event.comment_id} by {code(event.author)}: {result.reason}"
@@ -346,7 +353,8 @@ def _on_check_rerequest(ctx: Context, event: CheckRerequestEvent) -> Outcome:
         ]
     if not numbers:
         return Outcome(
-            event.name, False,
+            event.name,
+            False,
             f"{event.kind} rerequested on {event.head_sha[:12]}: no open promobot pull request has that head",
             {"ignored": True},
         )
@@ -477,8 +485,14 @@ def _on_dispatch(ctx: Context, event: DispatchEvent) -> Outcome:
     from bot import rollback
 
     result = rollback.rollback(
-        ctx, model=event.model, env=event.env, to_version=event.version, direct=False,
-        reason=f"workflow_dispatch by {actor}", actor=actor, dry_run=False,
+        ctx,
+        model=event.model,
+        env=event.env,
+        to_version=event.version,
+        direct=False,
+        reason=f"workflow_dispatch by {actor}",
+        actor=actor,
+        dry_run=False,
     )
     where = f"PR #{result.pr}" if result.pr is not None else f"commit {(result.sha or '')[:12]}"
     summary = (

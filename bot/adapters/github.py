@@ -86,6 +86,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import jwt
 from github import Auth, Github, GithubException, GithubIntegration
 from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
@@ -1007,6 +1008,11 @@ def app_credentials(
             f"GitHub refused the GitHub App {app_id} ({exc.status} {_message(exc)})",
             "check PROMOBOT_APP_ID and PROMOBOT_APP_PRIVATE_KEY (the App's private key, PEM)",
         ) from exc
+    except jwt.InvalidKeyError:  # PyJWT could not read the key while signing the first request
+        raise UsageError(
+            "PROMOBOT_APP_PRIVATE_KEY is not a private key promobot can read",
+            "store the App's private key file (.pem) whole, BEGIN and END lines included",
+        ) from None
     finally:
         gi.close()
     slug = str(installation.get("app_slug") or "promobot")

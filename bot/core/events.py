@@ -577,8 +577,11 @@ def push_ignore_reason(event: PushEvent, default_branch: str | None) -> str | No
     if default_branch is not None and event.ref != f"refs/heads/{default_branch}":
         branch = event.ref[len("refs/heads/") :][:100]
         return f"push to {branch}, not the default branch {default_branch}: nothing to do"
-    if not event.truncated and not event.created and not event.forced and not any(
-        p.startswith("environments/") for p in event.changed_paths
+    if (
+        not event.truncated
+        and not event.created
+        and not event.forced
+        and not any(p.startswith("environments/") for p in event.changed_paths)
     ):
         return "push changed nothing under environments/: nothing to do"
     return None

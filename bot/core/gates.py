@@ -626,9 +626,7 @@ def _command(gate: CommandGate, inputs: GateInputs) -> GateResult:
         )
     code = outcome.exit_code
     if code == 0:
-        return GateResult(
-            name, "command", "success", f"{gate.name} exited 0", details
-        )
+        return GateResult(name, "command", "success", f"{gate.name} exited 0", details)
     if code is not None and code < 0:
         return GateResult(name, "command", "failure", f"{gate.name} was killed by signal {-code}", details)
     return GateResult(name, "command", "failure", f"{gate.name} exited {code}", details)

@@ -73,38 +73,70 @@ class CommandSpec:
 
 _SPECS = (
     CommandSpec(
-        "promote", "/promote",
+        "promote",
+        "/promote",
         "merge this promotion PR if ready; otherwise reply with exactly what blocks it",
-        state_changing=True, max_args=0, arg_kind="none",
+        state_changing=True,
+        max_args=0,
+        arg_kind="none",
     ),
     CommandSpec(
-        "retest", "/retest", "re-evaluate gates and approvals, update the checks",
-        state_changing=False, max_args=0, arg_kind="none", aliases=("gates",),
+        "retest",
+        "/retest",
+        "re-evaluate gates and approvals, update the checks",
+        state_changing=False,
+        max_args=0,
+        arg_kind="none",
+        aliases=("gates",),
     ),
     CommandSpec(
-        "hold", "/hold [reason…]", "block merging until `/unhold`",
-        state_changing=True, max_args=1, arg_kind="reason",
+        "hold",
+        "/hold [reason…]",
+        "block merging until `/unhold`",
+        state_changing=True,
+        max_args=1,
+        arg_kind="reason",
     ),
     CommandSpec(
-        "unhold", "/unhold", "lift a hold", state_changing=True, max_args=0, arg_kind="none",
+        "unhold",
+        "/unhold",
+        "lift a hold",
+        state_changing=True,
+        max_args=0,
+        arg_kind="none",
     ),
     CommandSpec(
-        "rollback", "/rollback [VERSION]",
+        "rollback",
+        "/rollback [VERSION]",
         "on a merged promotion PR: start a rollback of that model in that environment "
         "(to VERSION, or to the version before)",
-        state_changing=True, max_args=1, arg_kind="version",
+        state_changing=True,
+        max_args=1,
+        arg_kind="version",
     ),
     CommandSpec(
-        "cancel", "/cancel", "close this promotion PR and delete its branch",
-        state_changing=True, max_args=0, arg_kind="none",
+        "cancel",
+        "/cancel",
+        "close this promotion PR and delete its branch",
+        state_changing=True,
+        max_args=0,
+        arg_kind="none",
     ),
     CommandSpec(
-        "status", "/status", "reply with the model's version in every environment and this PR's readiness",
-        state_changing=False, max_args=0, arg_kind="none",
+        "status",
+        "/status",
+        "reply with the model's version in every environment and this PR's readiness",
+        state_changing=False,
+        max_args=0,
+        arg_kind="none",
     ),
     CommandSpec(
-        "help", "/help", "reply with the commands you may run here",
-        state_changing=False, max_args=0, arg_kind="none",
+        "help",
+        "/help",
+        "reply with the commands you may run here",
+        state_changing=False,
+        max_args=0,
+        arg_kind="none",
     ),
 )
 
@@ -174,11 +206,15 @@ def is_valid_version(text: str) -> bool:
 def parse(body: str) -> list[Command] | Rejection | None:
     """Read the slash-commands of one comment (see the module docstring for the rules)."""
     if len(body) > MAX_COMMENT_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_COMMENT_BYTES:
-        return Rejection("comment is over 64 KiB; promobot did not read it",
-                         suggestion="post the command in a short comment of its own")
+        return Rejection(
+            "comment is over 64 KiB; promobot did not read it",
+            suggestion="post the command in a short comment of its own",
+        )
     if "\0" in body:
-        return Rejection("comment contains a NUL byte; promobot did not read it",
-                         suggestion="post the command again without it")
+        return Rejection(
+            "comment contains a NUL byte; promobot did not read it",
+            suggestion="post the command again without it",
+        )
     found: list[Command] = []
     for number, text in _command_lines(body):
         outcome = _parse_line(text, number)
@@ -191,8 +227,10 @@ def parse(body: str) -> list[Command] | Rejection | None:
     changing = [c for c in found if c.state_changing]
     if len(changing) > 1:
         listed = ", ".join(f"/{c.name} (line {c.line})" for c in changing)
-        return Rejection("one state-changing command per comment; nothing was run",
-                         suggestion=f"post each of {listed} in a comment of its own")
+        return Rejection(
+            "one state-changing command per comment; nothing was run",
+            suggestion=f"post each of {listed} in a comment of its own",
+        )
     seen: set[str] = set()
     kept: list[Command] = []
     for command in found:
@@ -215,12 +253,14 @@ def _parse_line(text: str, number: int) -> Command | Rejection | None:
         near = _near_miss(name.lower())
         if near is None:
             return None
-        return Rejection(f"{_show('/' + name)} is not a promobot command",
-                         suggestion=f"did you mean /{near}?", line=number)
-    args = _split_args(rest[len(name):])
+        return Rejection(
+            f"{_show('/' + name)} is not a promobot command", suggestion=f"did you mean /{near}?", line=number
+        )
+    args = _split_args(rest[len(name) :])
     if args is None:
-        return Rejection(f"unterminated double quote in /{spec.name}; nothing was run",
-                         usage=spec.usage, line=number)
+        return Rejection(
+            f"unterminated double quote in /{spec.name}; nothing was run", usage=spec.usage, line=number
+        )
     return _validate(spec, args, number)
 
 
@@ -229,31 +269,51 @@ def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Reje
         if args:
             return Rejection(
                 f"/{spec.name} takes no arguments, but got {_show(' '.join(args))}; nothing was run",
-                usage=spec.usage, line=number)
+                usage=spec.usage,
+                line=number,
+            )
         return Command(spec.name, (), number)
     if spec.arg_kind == "version":
         if len(args) > 1:
-            return Rejection(f"/rollback takes at most one VERSION, but got {len(args)} arguments; "
-                             "nothing was run", usage=spec.usage, line=number)
+            return Rejection(
+                f"/rollback takes at most one VERSION, but got {len(args)} arguments; nothing was run",
+                usage=spec.usage,
+                line=number,
+            )
         if args and not is_valid_version(args[0]):
             return Rejection(
                 f"{_show(args[0])} is not a version: it must start with a letter or digit and have at most "
-                "128 letters, digits and `. _ + -`; nothing was run", usage=spec.usage, line=number)
+                "128 letters, digits and `. _ + -`; nothing was run",
+                usage=spec.usage,
+                line=number,
+            )
         return Command(spec.name, tuple(args), number)
     reason = " ".join(args).strip(" ")  # lines arrive with tabs expanded
     if not reason:
         return Command(spec.name, (), number)
     if reason.lower() in _HOLD_LIFT_WORDS:
-        return Rejection(f"`/hold {reason}` would put a hold on with the reason {_show(reason)}; "
-                         "nothing was run", usage=spec.usage, suggestion="did you mean /unhold?", line=number)
+        return Rejection(
+            f"`/hold {reason}` would put a hold on with the reason {_show(reason)}; nothing was run",
+            usage=spec.usage,
+            suggestion="did you mean /unhold?",
+            line=number,
+        )
     if len(reason) > MAX_REASON_CHARS:
-        return Rejection(f"the hold reason is {len(reason)} characters long; the most is {MAX_REASON_CHARS}; "
-                         "nothing was run", usage=spec.usage, line=number)
+        return Rejection(
+            f"the hold reason is {len(reason)} characters long; the most is {MAX_REASON_CHARS}; "
+            "nothing was run",
+            usage=spec.usage,
+            line=number,
+        )
     for ch in reason:
         category = unicodedata.category(ch)
         if category in _REFUSED_CATEGORIES or (category == "Cf" and ch != _ZWJ):
-            return Rejection(f"the hold reason contains a control or invisible character (U+{ord(ch):04X}); "
-                             "nothing was run", usage=spec.usage, line=number)
+            return Rejection(
+                f"the hold reason contains a control or invisible character (U+{ord(ch):04X}); "
+                "nothing was run",
+                usage=spec.usage,
+                line=number,
+            )
     return Command(spec.name, (reason,), number)
 
 

@@ -16,6 +16,7 @@ from tests.emulator.gitrepo import CommitInfo, FileChange
 from tests.emulator.state import (
     PERMISSIONS,
     REACTIONS,
+    App,
     CheckRun,
     Comment,
     Label,
@@ -439,6 +440,33 @@ class Render:
             "updated_at": iso(1700000000),
             "permissions": {"checks": "write", "contents": "write", "pull_requests": "write"},
             "events": ["check_run", "pull_request"],
+        }
+
+    def installation(self, app: App) -> Json:
+        """The installation of ``app`` on this repository's owner (GET repos/{o}/{r}/installation)."""
+        assert app.installation_id is not None
+        ident, owner = app.installation_id, self.s.user(self.s.owner)
+        return {
+            "id": ident,
+            "account": self.user(owner),
+            "repository_selection": "selected",
+            "access_tokens_url": f"{self.api}/app/installations/{ident}/access_tokens",
+            "repositories_url": f"{self.api}/installation/repositories",
+            "html_url": f"{self.web}/organizations/{owner.login}/settings/installations/{ident}",
+            "app_id": app.id,
+            "client_id": app.client_id,
+            "app_slug": app.slug,
+            "target_id": owner.id,
+            "target_type": owner.type,
+            "permissions": dict(app.permissions),
+            "events": ["check_run", "issue_comment", "pull_request", "pull_request_review", "push"],
+            "created_at": iso(1700000000),
+            "updated_at": iso(1700000000),
+            "single_file_name": None,
+            "has_multiple_single_files": False,
+            "single_file_paths": [],
+            "suspended_by": None,
+            "suspended_at": None,
         }
 
     def check_run(self, run: CheckRun) -> Json:

@@ -4,6 +4,8 @@ Owns request parsing per endpoint, pagination (``per_page``/``page`` with ``Link
 headers) and the mapping from state to responses. Templates are spelled exactly as in
 GitHub's OpenAPI description so that counts and validation share one key. Handlers
 change state only through ``RepoState`` methods (the test-control API uses the same).
+Routes marked ``jwt=True`` (the GitHub App's own endpoints) answer only to an App JWT,
+and every other route refuses one (the server enforces both).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tests.emulator.payloads import Json, Render
+from tests.emulator.payloads import Json, Render, iso
 from tests.emulator.state import (
     ApiError,
     Identity,
@@ -60,6 +62,7 @@ class Route:
     template: str
     regex: re.Pattern[str]
     handler: Handler
+    jwt: bool = False  # authenticated with a GitHub App's JWT, not a token
 
 
 ROUTES: list[Route] = []
@@ -74,9 +77,9 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-def route(method: str, template: str) -> Callable[[Handler], Handler]:
+def route(method: str, template: str, *, jwt: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        ROUTES.append(Route(method, template, _compile(template), handler))
+        ROUTES.append(Route(method, template, _compile(template), handler, jwt))
         return handler
 
     return register
@@ -399,6 +402,37 @@ def update_ref(api: Api, req: Request) -> Response:
 def delete_ref(api: Api, req: Request) -> Response:
     api.state.delete_ref(_full_ref(req), login=req.identity.login)
     return Response(204)
+
+
+# -------------------------------------------------------------- GitHub Apps
+@route("GET", R + "/installation", jwt=True)
+def repo_installation(api: Api, req: Request) -> Response:
+    app = req.identity.app
+    if app is None or app.installation_id is None:
+        raise not_found()
+    return Response(200, api.render.installation(app))
+
+
+@route("POST", "/app/installations/{installation_id}/access_tokens", jwt=True)
+def create_installation_token(api: Api, req: Request) -> Response:
+    body = body_of(req)
+    installation = api.state.installation(number(req, "installation_id"))
+    if req.identity.app is None or installation.id != req.identity.app.id:
+        raise not_found()
+    asked = body.get("permissions") or {}
+    granted = installation.permissions
+    if not isinstance(asked, dict) or any(
+        granted.get(name) not in (level, "write") for name, level in asked.items()
+    ):
+        raise ApiError(422, "The permissions requested are not granted to this installation.")
+    token, expires_at = api.state.create_installation_token(installation)
+    answer = {
+        "token": token,
+        "expires_at": iso(expires_at),
+        "permissions": dict(asked or granted),
+        "repository_selection": "selected",
+    }
+    return Response(201, answer)
 
 
 # ------------------------------------------------------------------- checks

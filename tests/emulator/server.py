@@ -2,8 +2,9 @@
 
 Owns ``Emulator``: a ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) in a background
 thread serving GitHub's REST API under ``/api/v3`` over a real bare repository,
-authentication by token, request counting and logging, fault injection
-(``fail(n, kind)``), OpenAPI conformance checks of every request and response, and
+authentication by token or by a GitHub App's JWT (``Authorization: Bearer <jwt>``,
+RS256, verified with the public key given to ``add_app``), request counting and
+logging, fault injection (``fail(n, kind)``), OpenAPI conformance checks of every request and response, and
 Python helpers that act as a user through the same code path as HTTP.
 """
 
@@ -170,6 +171,15 @@ class Emulator:
         self.state.pat_mode = value
 
     @property
+    def jwt_clock(self) -> Callable[[], float]:
+        """What "now" is for App JWTs' ``iat``/``exp`` (default: the wall clock, as the client's)."""
+        return self.state.jwt_clock
+
+    @jwt_clock.setter
+    def jwt_clock(self, value: Callable[[], float]) -> None:
+        self.state.jwt_clock = value
+
+    @property
     def repo_full_name(self) -> str:
         return self.state.full_name
 
@@ -182,9 +192,26 @@ class Emulator:
             self.state.add_token(token, login)
         return user
 
-    def add_app(self, slug: str, *, token: str | None = None, permission: str = "write") -> App:
-        """A GitHub App with bot user ``<slug>[bot]``; ``token`` becomes an installation token."""
-        app = self.state.add_app(slug, permission=permission)
+    def add_app(
+        self,
+        slug: str,
+        *,
+        token: str | None = None,
+        permission: str = "write",
+        app_id: int | None = None,
+        public_key: str | None = None,
+        installed: bool = True,
+    ) -> App:
+        """A GitHub App with bot user ``<slug>[bot]``; ``token`` becomes an installation token.
+
+        With ``public_key`` (PEM) the App authenticates with JWTs it signs (``iss`` = ``app_id``
+        or the client id): GET repos/{o}/{r}/installation finds its installation when
+        ``installed``, and POST app/installations/{id}/access_tokens hands out installation
+        tokens that act as ``<slug>[bot]``.
+        """
+        app = self.state.add_app(
+            slug, permission=permission, app_id=app_id, public_key=public_key, installed=installed
+        )
         if token is not None:
             self.state.add_token(token, f"{slug}[bot]", app=slug)
         return app
@@ -353,7 +380,13 @@ class Emulator:
     ) -> tuple[routes.Response, str | None]:
         auth = http.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
-        identity = self.state.tokens.get(token.strip()) if scheme.lower() in {"token", "bearer"} else None
+        token = token.strip()
+        identity = self.state.tokens.get(token) if scheme.lower() in {"token", "bearer"} else None
+        if identity is None and scheme.lower() == "bearer" and token.count(".") == 2:
+            try:
+                identity = self.state.jwt_identity(token)
+            except ApiError as exc:
+                return routes.Response(exc.status, {"message": exc.message, "documentation_url": DOCS}), None
         if identity is None:
             return routes.Response(401, {"message": "Bad credentials", "documentation_url": DOCS}), None
         if found is None:
@@ -361,6 +394,9 @@ class Emulator:
                 self.openapi_errors.append(f"{method} {path}: the emulator has no such route")
             return routes.Response(404, {"message": "Not Found", "documentation_url": DOCS}), identity.login
         route, params = found
+        if route.jwt != identity.jwt:  # a JWT only mints tokens; tokens cannot act as the App
+            message = "Bad credentials" if identity.jwt else "A JSON web token could not be decoded"
+            return routes.Response(401, {"message": message, "documentation_url": DOCS}), identity.login
         if raw and isinstance(body, str):
             return routes.Response(400, {"message": "Problems parsing JSON"}), identity.login
         if self.checker is not None:

@@ -4,15 +4,21 @@ Owns users, teams, tokens, pull requests, reviews, comments, reactions, labels, 
 runs and commit statuses, and every state-changing operation on them (HTTP handlers
 and the test-control API call the same methods). Git data is never stored here: PR
 heads, refs and merges are read from and written to the bare repository at request
-time. Time is a counter (one second per change), never the wall clock.
+time. Time is a counter (one second per change), never the wall clock — except for
+GitHub App JWTs: clients sign them with their own clock (PyGithub's ``AppAuth`` uses
+``time.time()``), so ``iat``/``exp`` are checked against ``jwt_clock`` (the wall clock
+unless a test sets another function; nothing ever sleeps).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.emulator.gitrepo import GitRepo, Person
 
@@ -20,6 +26,26 @@ PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
 REVIEW_EVENTS = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 START_TIME = 1767225600  # 2026-01-01T00:00:00Z
+JWT_UNDECODABLE = "A JSON web token could not be decoded"
+JWT_EXPIRED = (
+    "'Expiration time' claim ('exp') must be a numeric value representing the future time at "
+    "which the assertion expires"
+)
+JWT_TOO_LONG = "'Expiration time' claim ('exp') is too far in the future"
+JWT_ISSUED_LATER = (
+    "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+)
+JWT_MAX_LIFETIME = 600  # GitHub: a JWT expires at most 10 minutes after it is used
+JWT_CLOCK_SKEW = 60
+INSTALLATION_TOKEN_LIFETIME = 3600
+APP_PERMISSIONS = {
+    "checks": "write",
+    "contents": "write",
+    "issues": "write",
+    "metadata": "read",
+    "pull_requests": "write",
+    "statuses": "write",
+}
 NOREPLY_RE = re.compile(r"^(?:\d+\+)?(?P<login>[^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
 
 
@@ -47,17 +73,28 @@ class User:
 
 @dataclass
 class App:
+    """A GitHub App; with ``public_key`` (PEM) it can sign JWTs, with ``installation_id``
+    it is installed on this repository."""
+
     slug: str
     id: int
     name: str
+    public_key: str | None = None
+    installation_id: int | None = None
+    permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+
+    @property
+    def client_id(self) -> str:
+        return f"Iv1.{self.id:016x}"
 
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who a token acts as; ``app`` is set for installation tokens."""
+    """Who a token acts as; ``app`` is set for installation tokens and for App JWTs (``jwt``)."""
 
     login: str
     app: App | None
+    jwt: bool = False
 
 
 @dataclass
@@ -192,6 +229,8 @@ class RepoState:
         self.pat_mode = False
         self.actions_may_open_prs = True
         """False: GitHub Actions' token gets 403 on POST pulls (the repository setting is off)."""
+        self.jwt_clock: Callable[[], float] = time.time
+        """The time App JWTs are checked against (see the module docstring)."""
         self.user(owner).type = "Organization"
 
     # ----------------------------------------------------------------- basics
@@ -229,11 +268,70 @@ class RepoState:
         user.permission, user.type = permission, type
         return user
 
-    def add_app(self, slug: str, *, permission: str = "write") -> App:
-        app = App(slug=slug, id=self.new_id(), name=slug.replace("-", " ").title())
+    def add_app(
+        self,
+        slug: str,
+        *,
+        permission: str = "write",
+        app_id: int | None = None,
+        public_key: str | None = None,
+        installed: bool = True,
+    ) -> App:
+        app = App(
+            slug=slug,
+            id=app_id if app_id is not None else self.new_id(),
+            name=slug.replace("-", " ").title(),
+            public_key=public_key,
+            installation_id=self.new_id() if installed else None,
+        )
         self.apps[slug] = app
         self.add_user(f"{slug}[bot]", permission, type="Bot")
         return app
+
+    # ---------------------------------------------------------- GitHub Apps
+    def jwt_identity(self, token: str) -> Identity:
+        """The App a JWT (RS256, signed with the App's private key) authenticates, or 401."""
+        import jwt  # PyJWT, a dependency of PyGithub
+
+        try:
+            claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise ApiError(401, JWT_UNDECODABLE) from exc
+        iss = str(claims.get("iss", ""))
+        app = next((a for a in self.apps.values() if a.public_key and iss in (str(a.id), a.client_id)), None)
+        if app is None or app.public_key is None:
+            raise ApiError(401, JWT_UNDECODABLE)
+        try:  # the signature only: the times are checked against jwt_clock below
+            jwt.decode(
+                token,
+                app.public_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise ApiError(401, JWT_UNDECODABLE) from exc
+        now = self.jwt_clock()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(iat, int) or iat > now + JWT_CLOCK_SKEW:
+            raise ApiError(401, JWT_ISSUED_LATER)
+        if not isinstance(exp, int) or exp <= now:
+            raise ApiError(401, JWT_EXPIRED)
+        if exp > now + JWT_MAX_LIFETIME + JWT_CLOCK_SKEW:
+            raise ApiError(401, JWT_TOO_LONG)
+        return Identity(login=f"{app.slug}[bot]", app=app, jwt=True)
+
+    def installation(self, installation_id: int) -> App:
+        for app in self.apps.values():
+            if app.installation_id == installation_id:
+                return app
+        raise not_found()
+
+    def create_installation_token(self, app: App) -> tuple[str, int]:
+        """A new installation token of ``app`` (acting as ``<slug>[bot]``) and its expiry time."""
+        with self.lock:
+            token = f"ghs_emulated{app.id}x{self.new_id()}"
+            self.add_token(token, f"{app.slug}[bot]", app=app.slug)
+            return token, int(self.jwt_clock()) + INSTALLATION_TOKEN_LIFETIME
 
     def add_token(self, token: str, login: str, *, app: str | None = None) -> None:
         self.user(login)

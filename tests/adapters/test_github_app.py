@@ -1,0 +1,288 @@
+"""promobot as a GitHub App against the emulator: JWT → installation → installation token.
+
+With ``PROMOBOT_APP_ID`` and ``PROMOBOT_APP_PRIVATE_KEY`` (and no ``GITHUB_TOKEN``),
+``github_context`` signs a JWT with the App's key, finds the App's installation on the
+repository, trades the JWT for an installation token, and from then on acts as
+``<slug>[bot]``: its PRs, its check runs and its commits belong to the App. The
+emulator verifies the JWT's RS256 signature with the App's public key and its
+``iat``/``exp`` against ``jwt_clock``; nothing sleeps and nothing leaves loopback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import Auth, Github, GithubException, GithubIntegration
+
+from bot import promotion
+from bot.app import Context
+from bot.cli import github_context
+from bot.core.model import CHECK_NAMES
+from bot.errors import BotError, ForgeError, UsageError
+from tests.conftest import EXAMPLE
+from tests.emulator import Emulator
+
+APP_ID = 424242
+SLUG = "promobot"
+BOT = f"{SLUG}[bot]"
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_pem: str
+    public_pem: str
+
+
+def _key_pair() -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return KeyPair(private.decode("ascii"), public.decode("ascii"))
+
+
+@pytest.fixture(scope="module")
+def app_key() -> KeyPair:
+    return _key_pair()
+
+
+@pytest.fixture(scope="module")
+def other_key() -> KeyPair:
+    return _key_pair()
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "alice",
+        "GIT_AUTHOR_EMAIL": "alice@users.noreply.github.com",
+        "GIT_COMMITTER_NAME": "alice",
+        "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com",
+        "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(cwd),
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@dataclass
+class World:
+    emu: Emulator
+    clone: Path
+    key: KeyPair
+    sleeps: list[float]
+
+    def environ(self, **overrides: str) -> dict[str, str]:
+        env = {
+            "GITHUB_REPOSITORY": "acme/models",
+            "GITHUB_API_URL": self.emu.url,
+            "GITHUB_ACTOR": "alice",
+            "PROMOBOT_APP_ID": str(APP_ID),
+            "PROMOBOT_APP_PRIVATE_KEY": self.key.private_pem,
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        }
+        env.update(overrides)
+        return env
+
+    def context(self, **overrides: str) -> Context:
+        return github_context(
+            repo=self.clone, actor=None, now=NOW, environ=self.environ(**overrides), sleep=self.sleeps.append
+        )
+
+    def integration(self, key: str) -> GithubIntegration:
+        return GithubIntegration(
+            auth=Auth.AppAuth(APP_ID, key),
+            base_url=self.emu.url,
+            retry=None,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        )
+
+
+def _world(emu: Emulator, tmp_path: Path, key: KeyPair, *, installed: bool = True) -> World:
+    emu.add_app(SLUG, app_id=APP_ID, public_key=key.public_pem, installed=installed)
+    for login in ("alice", "bob", "carol", "dave", "erin"):
+        emu.add_user(login, "write")
+    emu.add_team("@acme/ml-leads", ["dave"])
+    emu.add_team("@acme/sre", ["erin"])
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    git(seed, "init", "-q", "-b", "main")
+    shutil.copytree(EXAMPLE, seed / "environments")
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "Example GitOps repository")
+    git(seed, "push", "-q", str(emu.git_dir), "main")
+    clone = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
+    return World(emu, clone, key, [])
+
+
+@pytest.fixture
+def world(github_emulator: Emulator, tmp_path: Path, app_key: KeyPair) -> Iterator[World]:
+    yield _world(github_emulator, tmp_path, app_key)
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: World) -> None:
+    ctx = world.context()
+
+    result = promotion.promote(ctx, model="fraud-detector", to="prod")
+
+    assert ctx.forge.bot_login == BOT
+    assert ctx.bot_identity.startswith(f"{BOT} <")
+    assert result.created and result.pr == 1
+    state = world.emu.state
+    assert state.pulls[1].user == BOT
+    head = world.emu.head_sha(1)
+    runs = [r for r in state.check_runs.values() if r.head_sha == head]
+    assert sorted(r.name for r in runs) == sorted(CHECK_NAMES)
+    assert {r.app.slug for r in runs} == {SLUG}
+    assert {r.app.id for r in runs} == {APP_ID}
+    ours = {c.name: c.by_promobot for c in ctx.forge.list_checks(head)}
+    assert ours == dict.fromkeys(CHECK_NAMES, True)
+    author = git(world.clone, "--git-dir", str(world.emu.git_dir), "log", "-1", "--format=%an", head)
+    assert author == BOT
+    writes = [r for r in world.emu.requests if r.method != "GET" and r.template and "/repos/" in r.template]
+    assert writes and {r.login for r in writes} == {BOT}
+    assert world.emu.counts[("GET", "/repos/{owner}/{repo}/installation")] == 1
+    assert world.emu.counts[("POST", "/app/installations/{installation_id}/access_tokens")] == 1
+    assert world.sleeps == []
+
+
+def test_a_second_workflow_run_gets_a_fresh_installation_token_and_updates_the_same_checks(
+    world: World,
+) -> None:
+    promotion.promote(world.context(), model="fraud-detector", to="prod")
+    tokens_before = {t for t, i in world.emu.state.tokens.items() if i.login == BOT}
+
+    again = promotion.promote(world.context(), model="fraud-detector", to="prod")
+
+    tokens_after = {t for t, i in world.emu.state.tokens.items() if i.login == BOT}
+    assert len(tokens_after - tokens_before) == 1
+    assert not again.created and again.pr == 1
+    head = world.emu.head_sha(1)
+    names = [r.name for r in world.emu.state.check_runs.values() if r.head_sha == head]
+    assert sorted(names) == sorted(CHECK_NAMES)  # updated in place, never stacked
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def test_a_key_that_is_not_the_apps_is_refused_with_a_hint_and_no_key_material(
+    world: World, other_key: KeyPair
+) -> None:
+    with pytest.raises(ForgeError) as caught:
+        world.context(PROMOBOT_APP_PRIVATE_KEY=other_key.private_pem)
+
+    message = caught.value.message
+    assert f"GitHub App {APP_ID}" in message and "401" in message
+    assert "PROMOBOT_APP_PRIVATE_KEY" in (caught.value.hint or "")
+    body_lines = [line for line in other_key.private_pem.splitlines() if "-----" not in line]
+    assert not any(line in message for line in body_lines)
+    assert "PRIVATE KEY-----" not in message
+    assert world.sleeps == []  # a refusal is not retried
+
+
+KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+MALFORMED_KEYS = {
+    "not-pem": "this is not a key",
+    "truncated-pem": f"-----BEGIN PRIVATE KEY-----\n{KEY_BODY}\n-----END PRIVATE KEY-----\n",
+}
+
+
+@pytest.mark.parametrize("key", list(MALFORMED_KEYS.values()), ids=list(MALFORMED_KEYS))
+def test_a_private_key_that_cannot_be_parsed_is_a_usage_error_naming_the_variable(
+    world: World, key: str
+) -> None:
+    with pytest.raises(BotError) as caught:
+        world.context(PROMOBOT_APP_PRIVATE_KEY=key)
+
+    assert "PROMOBOT_APP_PRIVATE_KEY" in caught.value.message
+    assert KEY_BODY not in caught.value.message
+
+
+def test_an_app_that_is_not_installed_on_the_repository_is_named_in_the_error(
+    github_emulator: Emulator, tmp_path: Path, app_key: KeyPair
+) -> None:
+    world = _world(github_emulator, tmp_path, app_key, installed=False)
+
+    with pytest.raises(ForgeError) as caught:
+        world.context()
+
+    assert f"GitHub App {APP_ID} is not installed on acme/models" in caught.value.message
+    assert caught.value.hint and "install" in caught.value.hint.lower()
+    assert github_emulator.counts[("POST", "/app/installations/{installation_id}/access_tokens")] == 0
+
+
+BAD_SETTINGS = {
+    "id-not-numeric": ({"PROMOBOT_APP_ID": "promobot"}, "numeric id"),
+    "key-missing": (
+        {"PROMOBOT_APP_PRIVATE_KEY": ""},
+        "needs both PROMOBOT_APP_ID and PROMOBOT_APP_PRIVATE_KEY",
+    ),
+}
+
+
+@pytest.mark.parametrize(("overrides", "expected"), list(BAD_SETTINGS.values()), ids=list(BAD_SETTINGS))
+def test_incomplete_app_settings_are_usage_errors_before_any_request(
+    world: World, overrides: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(UsageError, match=expected):
+        world.context(**overrides)
+
+    assert world.emu.requests == []
+
+
+# --------------------------------------------------------------------------- the emulator's JWT rules
+
+
+def test_the_emulator_refuses_an_expired_jwt_and_one_signed_with_another_key(
+    world: World, other_key: KeyPair
+) -> None:
+    world.emu.jwt_clock = lambda: time.time() + 3600  # the JWT PyGithub signs now expired an hour ago
+    with pytest.raises(GithubException) as expired:
+        world.integration(world.key.private_pem).get_repo_installation("acme", "models")
+    world.emu.jwt_clock = time.time
+    with pytest.raises(GithubException) as forged:
+        world.integration(other_key.private_pem).get_repo_installation("acme", "models")
+
+    assert expired.value.status == 401 and "'exp'" in expired.value.data["message"]
+    assert forged.value.status == 401
+    assert forged.value.data["message"] == "A JSON web token could not be decoded"
+
+
+def test_a_jwt_only_mints_tokens_and_an_installation_token_cannot_act_as_the_app(world: World) -> None:
+    with world.integration(world.key.private_pem) as gi:
+        installation = gi.get_repo_installation("acme", "models")
+        token = gi.get_access_token(installation.id)
+    jwt = Auth.AppAuth(APP_ID, world.key.private_pem).create_jwt()
+
+    as_app = Github(base_url=world.emu.url, auth=Auth.AppAuthToken(jwt), retry=None)
+    with as_app, pytest.raises(GithubException) as with_jwt:
+        as_app.get_repo("acme/models")
+    as_installation = world.emu.github(token.token)
+    with pytest.raises(GithubException) as with_token:
+        as_installation.requester.requestJsonAndCheck("GET", "/repos/acme/models/installation")
+
+    assert installation.raw_data["app_slug"] == SLUG and installation.raw_data["app_id"] == APP_ID
+    assert as_installation.get_repo("acme/models").full_name == "acme/models"
+    assert world.emu.state.tokens[token.token].login == BOT
+    assert (with_jwt.value.status, with_jwt.value.data["message"]) == (401, "Bad credentials")
+    assert with_token.value.status == 401
