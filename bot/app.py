@@ -262,7 +262,8 @@ def status(ctx: Context) -> StatusReport:
                 flagged.setdefault(model, []).append(env)
         notes = []
         for target in policy.environments:
-            if target.from_ is None:
+            broken = {target.from_, target.name} & {env for env, s in row.items() if s.error}
+            if target.from_ is None or broken:  # an invalid manifest is reported, not compared
                 continue
             src, dst = models[model].get(target.from_), models[model].get(target.name)
             if src is not None and src != dst:

@@ -465,7 +465,13 @@ def rollback(
 @cli.command()
 @click.argument("model")
 @click.option("--env", "env", default=None, metavar="ENV", help="Only this environment.")
-@click.option("--limit", default=50, show_default=True, help="At most this many entries in text output.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many entries in text output.",
+)
 @pass_opts
 def history(opts: Options, model: str, env: str | None, limit: int) -> None:
     """Promotions, rollbacks and hand edits of MODEL, newest first (from git log)."""
@@ -686,14 +692,56 @@ def users_set(opts: Options, login: str, permission: str, teams: tuple[str, ...]
 @pass_opts
 def users_list(opts: Options) -> None:
     """List the local forge's users and teams."""
+    from bot.core import report
+
     with errors(opts):
         forge = _local(build_context(opts))
-        data = forge.users()
-    emit(opts, data, lambda md: json.dumps(data, indent=2))
+        users, teams = forge.users(), forge.teams()
+    rows = [
+        [login, perm.label, ", ".join(sorted(t for t, m in teams.items() if login in m))]
+        for login, perm in sorted(users.items())
+    ]
+    default = "write for everyone" if not users else "none for anyone not listed"
+    data = {
+        "users": [
+            {"login": r[0], "permission": r[1], "teams": r[2].split(", ") if r[2] else []} for r in rows
+        ],
+        "default": default,
+    }
+    emit(
+        opts,
+        data,
+        lambda md: (
+            (report.table(["login", "permission", "teams"], rows, markdown=md) if rows else "No users set.")
+            + f"\n(anyone else: {default})"
+        ),
+    )
 
 
 cli.add_command(pr)
 
 
 def main() -> None:
-    cli(prog_name="promobot")
+    """The console script: click's own errors also follow the `error: <what> — <what to do>` contract."""
+    try:
+        code = cli.main(prog_name="promobot", standalone_mode=False)
+    except click.UsageError as exc:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        command = exc.ctx.command_path if exc.ctx is not None else "promobot"
+        _fail(f"{exc.format_message().rstrip('.')} — see `{command} --help`", 2, _argv_options())
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code, _argv_options())
+    except click.Abort:
+        _fail("aborted", 1, _argv_options())
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _argv_options() -> Options | None:
+    """Enough of the options to know whether errors must be JSON, when click could not parse them."""
+    args = sys.argv[1:]
+    wants_json = any(
+        a in ("-ojson", "--output=json") or (a in ("-o", "--output") and args[i + 1 : i + 2] == ["json"])
+        for i, a in enumerate(args)
+    )
+    return Options(repo=Path(), forge=None, output="json" if wants_json else "text", actor=None, now=None)

@@ -42,7 +42,7 @@ def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
         except OutageError:
             raise  # an outage is not a refusal: exit 3 and let the re-run decide
         except BotError as exc:  # fail closed: an unresolvable team grants nothing
-            logger.warning("cannot resolve %s: %s", team, exc.message)
+            logger.info("cannot resolve %s: %s", team, exc.message)
     return frozenset(mine)
 
 

@@ -210,3 +210,51 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
 def test_not_a_git_repository_is_a_clear_error(tmp_path: Path) -> None:
     result = Cli(tmp_path)("status", expect=1)
     assert "not a git repository" in result.stderr
+
+
+def test_console_script_usage_errors_follow_the_error_contract(example_repo: Path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "--repo", str(example_repo), "promote", "fraud-detector"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "error: Missing option '--to' — see `promobot promote --help`" in run.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "-o", "json", "--repo", str(example_repo), "promote", "--bogus"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert json.loads(run.stdout)["exit_code"] == 2
+
+
+def test_text_tables_align_emoji_cells(cli: Cli) -> None:
+    from bot.core.report import width
+
+    out = cli("diff", "fraud-detector", "--to", "staging").stdout
+    lines = [line for line in out.splitlines() if line.startswith(("gate ", "schema "))]
+    header, row = lines
+    assert header.index("reason") == width(row[: row.index("the manifest")])
+
+
+def test_status_marks_invalid_manifests_and_skips_their_drift(cli: Cli) -> None:
+    _edit(cli.repo / "environments/staging/fraud-detector.yaml", "version: 1.4.2", "version: 1.10")
+    commit_all(cli.repo, "oops")
+    out = cli("status").stdout
+    row = next(line for line in out.splitlines() if line.startswith("fraud-detector"))
+    assert "invalid!" in row
+    assert "fraud-detector: staging does not have it yet" not in out
+
+
+def test_users_list_is_a_table(people: Cli) -> None:
+    out = people("pr", "users", "list").stdout
+    assert out.splitlines()[0].split() == ["login", "permission", "teams"]
+    assert any(line.split()[:3] == ["sam", "maintain", "@acme/sre"] for line in out.splitlines())
+    data = people.json("pr", "users", "list")
+    assert {"login": "mallory", "permission": "read", "teams": []} in data["users"]

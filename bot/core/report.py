@@ -6,6 +6,7 @@ so the three outputs can never disagree.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,15 +15,24 @@ from bot.core.render import RESULT_ICON, code
 Row = Sequence[str]
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: emoji such as ✅ ❌ ⏳ take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
+
+
 def table(headers: Row, rows: Sequence[Row], *, markdown: bool = False) -> str:
     if markdown:
         out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    widths = [max(width(h), *(width(r[i]) for r in rows)) if rows else width(h) for i, h in enumerate(headers)]
+    line = "  ".join(pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    out += ["  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(out)
 
 
@@ -36,9 +46,10 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
     for model, row in data["models"].items():
         rejected = set(data.get("rejected", {}).get(model, []))
         cells = []
+        invalid = {p.split("/")[1] for p in data.get("errors", {}) if p.split("/")[2] == f"{model}.yaml"}
         for env in envs:
             version = row.get(env)
-            cell = "—" if version is None else str(version)
+            cell = "invalid!" if env in invalid else ("—" if version is None else str(version))
             if env in rejected:
                 cell += " (rejected!)"
             cells.append(_md(cell, markdown) if version is not None else cell)
