@@ -485,7 +485,7 @@ def test_an_approval_by_someone_who_lost_write_permission_no_longer_counts(peopl
     cli = people
     if route == "prod-listed-approver":
         number = prod_pr(cli, approve=True)
-        loser, reason, left = "carol", "lost write permission (has read)", ["dave"]
+        loser, reason, left = "carol", "listed as an approver but has read permission, not write", ["dave"]
     else:
         number = int(cli.json("promote", "fraud-detector", "--to", "staging", actor="alice")["pr"])
         cli("pr", "comment", str(number), "/hold", actor="erin")  # keep auto_merge from merging at once

@@ -19,8 +19,8 @@ case-insensitively; a reviewer is shown with the spelling of their first review)
    disqualify anyone else) never count.
 4. Eligibility now. With a non-empty ``approvers`` list the reviewer must be listed,
    directly or through a listed ``@org/team`` ("not an eligible approver"), **and**
-   still have write permission or more ("lost write permission (has read)"): a
-   listed approver whose access was cut back must not keep approving. With an empty
+   still have write permission or more ("listed as an approver but has read permission,
+   not write"): a listed approver whose access was cut back must not keep approving. With an empty
    list the reviewer needs write permission or more ("needs write permission (has
    read)"). A login missing from ``permissions`` has ``NONE``, and a team missing
    from ``team_members`` has no members (fail closed).
@@ -220,7 +220,7 @@ class _People:
         if not listed:
             return "not an eligible approver"
         if permission < Permission.WRITE:
-            return f"lost write permission (has {permission.label})"
+            return f"listed as an approver but has {permission.label} permission, not write"
         return None
 
 

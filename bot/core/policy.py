@@ -108,6 +108,10 @@ class _Reader:
         return tuple(self.string(v, (*path, i), f"{what}[{i}]", hint) for i, v in enumerate(value))
 
 
+IDENTITY_KEYS = frozenset({"apiVersion", "kind", "name", "version", "artifact"})
+"""What a promotion exists to move: these can never be environment-local."""
+
+
 def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     """Parse and validate the promotion policy."""
     doc = yamlsafe.parse(text, path=path)
@@ -129,6 +133,13 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
         listed = r.strings(
             top["local_keys"], ("local_keys",), "local_keys", "a list of top-level manifest keys"
         )
+        for i, key in enumerate(listed):
+            if key in IDENTITY_KEYS:
+                r.fail(
+                    ("local_keys", i),
+                    f"{key} cannot be a local key: a promotion must move it",
+                    f"remove {key} from local_keys (only keys such as serving stay per environment)",
+                )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
     if "environments" not in top:

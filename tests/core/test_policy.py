@@ -217,3 +217,19 @@ def test_rollback_zero_hint_explains_why() -> None:
             _with("  approvals: {required: 1}\ncommands", "  approvals: {required: 0}\ncommands"), path=PATH
         )
     assert "zero is not allowed: a rollback needs at least one approval" in info.value.message
+
+
+@pytest.mark.parametrize("key", ["version", "artifact", "name"], ids=["version", "artifact", "name"])
+def test_identity_keys_cannot_be_local(key: str) -> None:
+    from bot.core.policy import load_policy
+    from bot.errors import PolicyError
+
+    text = (
+        "apiVersion: promobot/v1\nkind: PromotionPolicy\n"
+        f"local_keys: [serving, {key}]\nenvironments:\n  - name: dev\n  - name: prod\n"
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(text)
+    assert (
+        info.value.line == 3 and "cannot be a local key" in info.value.message and " — " in info.value.message
+    )
