@@ -212,6 +212,12 @@ def _integrity(inputs: GateInputs) -> GateResult:
     if not differing:
         return GateResult("integrity", "integrity", "success", f"promoted keys equal {inputs.from_env}'s")
     verb = "differs" if len(differing) == 1 else "differ"
+    moved = source.version != cand.version and "version" in differing
+    why = (
+        f"{inputs.from_env} moved on to {source.version} since this PR was built; re-run promote to refresh it"
+        if moved
+        else "someone edited the promoted keys by hand; re-run promote"
+    )
     lines = [f"Differences from `{inputs.from_env}` at the PR's base commit:", ""]
     for path, src_value, pr_value in _leaf_differences(theirs, ours):
         lines.append(f"- `{path}`: {inputs.from_env} has {_show(src_value)}, this PR has {_show(pr_value)}")
@@ -219,8 +225,7 @@ def _integrity(inputs: GateInputs) -> GateResult:
         "integrity",
         "integrity",
         "failure",
-        f"{', '.join(differing)} {verb} from {inputs.from_env} — someone edited the promoted keys"
-        " by hand; re-run promote",
+        f"{', '.join(differing)} {verb} from {inputs.from_env} — {why}",
         details="\n".join(lines),
     )
 
@@ -404,6 +409,14 @@ def _soak(gate: SoakGate, inputs: GateInputs, now: datetime) -> GateResult:
     cand = inputs.candidate
     if cand is None:
         return _not_checked("soak", "soak")
+    source = inputs.source
+    if inputs.became_current_at is None and source is not None and source.version != cand.version:
+        return GateResult(
+            "soak",
+            "soak",
+            "failure",
+            f"{inputs.from_env} no longer runs {cand.version} (it runs {source.version}) — re-run promote",
+        )
     if inputs.became_current_at is None:
         return GateResult(
             "soak",

@@ -615,3 +615,11 @@ def test_command_output_with_backtick_fences_cannot_close_the_details_block() ->
     got = one(SMOKE, inputs(commands={"smoke": CommandOutcome(1, False, tail, 0.1)}))
     assert got.details == f"````\n{tail}\n````"
     assert fenced("") == "```\n```"
+
+
+def test_a_stale_pr_is_told_the_source_moved_not_that_someone_edited_it() -> None:
+    stale = inputs(candidate=manifest("1.5.0"), source=manifest("1.5.1"), became_current_at=None)
+    results = {r.name: r for r in evaluate([SoakGate(hours=24)], stale, now=NOW)}
+    assert "moved on to 1.5.1" in results["integrity"].reason
+    assert "by hand" not in results["integrity"].reason
+    assert results["soak"].reason.startswith("staging no longer runs 1.5.0 (it runs 1.5.1)")
