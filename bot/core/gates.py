@@ -214,7 +214,8 @@ def _integrity(inputs: GateInputs) -> GateResult:
     verb = "differs" if len(differing) == 1 else "differ"
     moved = source.version != cand.version and "version" in differing
     why = (
-        f"{inputs.from_env} moved on to {source.version} since this PR was built; re-run promote to refresh it"
+        f"{inputs.from_env} runs {source.version} now: it moved on since this PR was built, or someone"
+        " edited the version by hand; re-run promote"
         if moved
         else "someone edited the promoted keys by hand; re-run promote"
     )
