@@ -104,7 +104,10 @@ def select_target(
             )
         target = to_version
     else:
-        allowed = [v for v in ran if find_rejection(rejections, model, v) is None]
+        # After a rollback, "roll back again" means further back, never to the version that
+        # rollback just removed (that would be a promotion; say so with --to).
+        undone = bad.previous_version if bad.action == "rollback" else None
+        allowed = [v for v in ran if find_rejection(rejections, model, v) is None and v != undone]
         if not allowed:
             if ran:
                 raise UsageError(

@@ -309,3 +309,32 @@ def test_files_leave_rejected_yaml_alone_without_a_rejection() -> None:
         reject=None,
     )
     assert set(files) == {"p.yaml"}
+
+
+def test_rolling_back_after_a_rollback_goes_further_back_not_forward() -> None:
+    from datetime import UTC, datetime
+
+    from bot.core.model import HistoryEntry
+    from bot.core.rollback import select_target
+
+    def entry(sha: str, action: str, version: str, previous: str | None) -> HistoryEntry:
+        return HistoryEntry(
+            sha=sha,
+            at=datetime(2026, 11, int(sha[-1]) + 1, tzinfo=UTC),
+            action=action,  # type: ignore[arg-type]
+            model="m",
+            env="prod",
+            version=version,
+            previous_version=previous,
+        )
+
+    entries = [  # newest first: 1.0 → 1.1 → 1.2, then a rollback 1.2 → 1.1 (1.2 not rejected)
+        entry("c4", "rollback", "1.1", "1.2"),
+        entry("c3", "promote", "1.2", "1.1"),
+        entry("c2", "promote", "1.1", "1.0"),
+        entry("c1", "manual", "1.0", None),
+    ]
+    target = select_target(entries, model="m", env="prod", current="1.1")
+    assert target.version == "1.0"
+    assert target.bad_sha == "c4"
+    assert select_target(entries, model="m", env="prod", current="1.1", to_version="1.2").version == "1.2"
