@@ -193,7 +193,8 @@ def _execute(
 
     name = command.name
     if name == "help":
-        allowed = [c for c in authz.COMMAND_ORDER if decide(ctx, c, author, policy).allowed]
+        useful = _useful_here(pr)
+        allowed = [c for c in authz.COMMAND_ORDER if c in useful and decide(ctx, c, author, policy).allowed]
         lines = slash.help_lines(allowed)
         if not lines:
             return "you may not run any promobot command here.", True, {}
@@ -240,6 +241,16 @@ def _execute(
         rb = rollback.rollback_from_pr(ctx, number, to_version=version, actor=author)
         return rb.reply(), True, {"rollback": rb.to_json()}
     raise NotAuthorized(f"unknown command /{name}")
+
+
+def _useful_here(pr: PullRequest) -> frozenset[str]:
+    """The commands that do something on this PR in its current state (what /help offers)."""
+    ref = parse_branch(pr.head_branch)
+    if pr.state == "open":
+        return frozenset({"promote", "retest", "hold", "unhold", "cancel", "status", "help"})
+    if pr.state == "merged" and ref is not None and ref.action == "promote":
+        return frozenset({"rollback", "promote", "status", "help"})
+    return frozenset({"status", "help"})
 
 
 def _status_text(ctx: Context, number: int) -> str:

@@ -208,7 +208,7 @@ def test_help_lists_only_what_the_commenter_may_run(people: Cli) -> None:
     mallory = cli.json("pr", "comment", str(number), "/help", actor="mallory")["reply"]
     assert "/status" in mallory and "/promote" not in mallory
     sam = cli.json("pr", "comment", str(number), "/help", actor="sam")["reply"]
-    assert "/rollback" in sam and "/promote" in sam
+    assert "/hold" in sam and "/promote" in sam
 
 
 def test_bot_comments_are_ignored(people: Cli, example_repo: Path) -> None:
@@ -216,3 +216,15 @@ def test_bot_comments_are_ignored(people: Cli, example_repo: Path) -> None:
     number = prod_pr(cli)
     out = cli.json("pr", "comment", str(number), "/promote", actor="dependabot[bot]")
     assert out["handled"] is False and "bot" in out["reason"]
+
+
+def test_help_offers_only_what_does_something_in_the_prs_state(people: Cli) -> None:
+    cli = people
+    number = prod_pr(cli)
+    open_help = cli.json("pr", "comment", str(number), "/help", actor="sam")["reply"]
+    assert "/promote" in open_help and "/rollback" not in open_help
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    cli("pr", "review", str(number), "--approve", actor="dave")
+    cli("merge", str(number), actor="erin")
+    merged_help = cli.json("pr", "comment", str(number), "/help", actor="sam")["reply"]
+    assert "/rollback" in merged_help and "/hold" not in merged_help and "/cancel" not in merged_help
