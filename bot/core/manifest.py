@@ -238,7 +238,14 @@ def _metrics(doc: yamlsafe.Document, data: Mapping[str, Any]) -> dict[str, float
 # --------------------------------------------------------------------------- promotion edit
 
 
-def apply_promotion(source_text: str, target_text: str | None, local_keys: Sequence[str]) -> str:
+def apply_promotion(
+    source_text: str,
+    target_text: str | None,
+    local_keys: Sequence[str],
+    *,
+    source_path: str = "<source>",
+    target_path: str = "<target>",
+) -> str:
     """The target manifest with the source's promoted keys and the target's local keys.
 
     ``target_text`` None means the model is new to the target: it takes the source as is.
@@ -250,10 +257,10 @@ def apply_promotion(source_text: str, target_text: str | None, local_keys: Seque
     if target_text is None:
         return source_text
     local = (*ALWAYS_LOCAL, *local_keys)
-    src_doc = yamlsafe.parse(source_text, path="<source>")
-    tgt_doc = yamlsafe.parse(target_text, path="<target>")
+    src_doc = yamlsafe.parse(source_text, path=source_path)
+    tgt_doc = yamlsafe.parse(target_text, path=target_path)
     if not isinstance(src_doc.data, dict) or not isinstance(tgt_doc.data, dict):
-        raise ManifestError("a manifest must be a YAML mapping", "fix the manifest first", file="<source>")
+        raise ManifestError("a manifest must be a YAML mapping", "fix the manifest first", file=source_path)
     want = _expected(src_doc.data, tgt_doc.data, local)
     result = _splice(source_text, target_text, src_doc, tgt_doc, local)
     if result is None or not _matches(result, want):
@@ -262,7 +269,7 @@ def apply_promotion(source_text: str, target_text: str | None, local_keys: Seque
             raise ManifestError(
                 "could not apply the promotion without changing other keys",
                 "remove YAML anchors and aliases that cross top-level keys, then retry",
-                file="<target>",
+                file=target_path,
             )
     return target_text if result == target_text else result
 
