@@ -33,6 +33,7 @@ from bot.cli import github_context
 from bot.errors import BotError
 from tests.emulator import Emulator
 from tests.emulator.server import FAULT_KINDS
+from tests.gitutil import hermetic_git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "environments"
@@ -43,24 +44,10 @@ REPO = {"id": 1296269, "full_name": "acme/models", "default_branch": "main"}
 _SHA_RE = re.compile(r"\b[0-9a-f]{40}\b")
 _SHORT_SHA_RE = re.compile(r"\b[0-9a-f]{12}\b")
 _DURATION_RE = re.compile(r"\b\d+(?:\.\d+)?\s?m?s\b")
-_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "alice",
-    "GIT_AUTHOR_EMAIL": "alice@users.noreply.github.com",
-    "GIT_COMMITTER_NAME": "alice",
-    "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com",
-    "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
-    "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "PATH": "/usr/bin:/bin:/usr/local/bin",
-}
 
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:
-    env = {**_GIT_ENV, "HOME": str(cwd)}
-    if date is not None:
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return hermetic_git(cwd, *args, date=date or "2026-11-01T09:00:00Z")
 
 
 _SEED: dict[str, Path] = {}

@@ -20,23 +20,14 @@ from github.GithubException import BadCredentialsException, UnknownObjectExcepti
 
 from tests.emulator import Emulator, spec_available
 from tests.emulator.openapi import shared_checker
+from tests.gitutil import hermetic_git
 
 BOT_TOKEN = "bot-token"
 ALICE = "alice-token"
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@users.noreply.github.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@users.noreply.github.com",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(cwd),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return hermetic_git(cwd, *args, name="Dev", email="dev@users.noreply.github.com")
 
 
 @dataclass

@@ -10,7 +10,6 @@ is recorded in ``BUDGETS_SEEN`` and printed (``pytest -s``).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from bot.core.model import CHECK_NAMES
 from bot.core.trailers import parse_trailers
 from tests.conftest import EXAMPLE
 from tests.emulator import Emulator, RequestRecord
+from tests.gitutil import hermetic_git
 
 TOKEN = "ghs_workflowTOKEN"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
@@ -35,19 +35,7 @@ BUDGETS_SEEN: dict[str, int] = {}
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "alice",
-        "GIT_AUTHOR_EMAIL": "alice@users.noreply.github.com",
-        "GIT_COMMITTER_NAME": "alice",
-        "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com",
-        "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
-        "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(cwd),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 @dataclass

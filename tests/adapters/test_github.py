@@ -28,6 +28,7 @@ from bot.adapters.github import (
 from bot.core.model import CheckRun, Permission
 from bot.errors import ConflictError, ForgeError, OutageError, UsageError
 from tests.emulator import Emulator
+from tests.gitutil import hermetic_git
 
 TOKEN = "ghs_actionsTOKENsecret0123456789"
 OTHER_APP_TOKEN = "ghs_otherAPPtoken"
@@ -37,17 +38,7 @@ REVIEWS = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"
 
 
 def git(cwd: Path, *args: str, email: str = "41898282+github-actions[bot]@users.noreply.github.com") -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "bot",
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": "bot",
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(cwd),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return hermetic_git(cwd, *args, name="bot", email=email)
 
 
 @dataclass

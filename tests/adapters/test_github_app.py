@@ -11,7 +11,6 @@ emulator verifies the JWT's RS256 signature with the App's public key and its
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from bot.core.model import CHECK_NAMES
 from bot.errors import BotError, ForgeError, UsageError
 from tests.conftest import EXAMPLE
 from tests.emulator import Emulator
+from tests.gitutil import hermetic_git
 
 APP_ID = 424242
 SLUG = "promobot"
@@ -65,19 +65,7 @@ def other_key() -> KeyPair:
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {
-        "GIT_AUTHOR_NAME": "alice",
-        "GIT_AUTHOR_EMAIL": "alice@users.noreply.github.com",
-        "GIT_COMMITTER_NAME": "alice",
-        "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com",
-        "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
-        "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(cwd),
-        "PATH": "/usr/bin:/bin:/usr/local/bin",
-    }
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 @dataclass
