@@ -176,7 +176,8 @@ class PrSummary:
     action: str
     model: str
     from_: str | None
-    to: str
+    to: str | None
+    """None for a reject / unreject PR (it changes rejected.yaml, no environment)."""
     version: str | None
     ready: bool | None
     title: str
@@ -233,8 +234,8 @@ def pr_summaries(ctx: Context, prs: list[PullRequest]) -> list[PrSummary]:
                 action=ref.action,
                 model=ref.model,
                 from_=state.from_ if state else None,
-                to=ref.env,
-                version=state.version if state else None,
+                to=ref.env or None,
+                version=ref.version or (state.version if state else None),
                 ready=ready,
                 title=pr.title,
             )

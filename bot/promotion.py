@@ -37,11 +37,14 @@ from bot.core.model import (
     Permission,
     Policy,
     PullRequest,
+    Rejection,
 )
 from bot.core.plan import (
     HEAD,
+    REJECT_ACTIONS,
     Action,
     AddLabels,
+    BranchRef,
     BranchState,
     Checks,
     MoveBranch,
@@ -54,6 +57,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
+from bot.core.rejected import find_rejection, load_rejected
 from bot.errors import Blocked, BotError, ForgeError, ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +72,8 @@ class Assessment:
 
     state: PrState
     policy: Policy
-    env: EnvironmentPolicy
+    env: EnvironmentPolicy | None
+    """None for a reject / unreject PR (rejected.yaml belongs to no environment)."""
     base_sha: str
     head_sha: str | None
     path: str
@@ -155,9 +160,9 @@ def _gate_inputs(
 
 
 def approvals_for(
-    ctx: Context, pr: PullRequest, env: EnvironmentPolicy, state: PrState, policy: Policy
+    ctx: Context, pr: PullRequest, env: EnvironmentPolicy | None, state: PrState, policy: Policy
 ) -> approvals_core.ApprovalVerdict:
-    """Count the approvals of ``pr`` at its current head."""
+    """Count the approvals of ``pr`` at its current head (``env`` None: a reject / unreject PR)."""
     return _approvals(ctx, pr, pr.head_sha, env, state, policy)
 
 
@@ -165,11 +170,17 @@ def _approvals(
     ctx: Context,
     pr: PullRequest | None,
     head_sha: str | None,
-    env: EnvironmentPolicy,
+    env: EnvironmentPolicy | None,
     state: PrState,
     policy: Policy,
 ) -> approvals_core.ApprovalVerdict:
-    rules = policy.rollback.approvals if state.action == "rollback" else env.approvals
+    # Rollbacks and reject / unreject PRs merge under rollback.approvals.
+    if state.action != "promote":
+        rules = policy.rollback.approvals
+    elif env is not None:
+        rules = env.approvals
+    else:
+        raise UsageError(f"environment {state.to!r} is gone from {POLICY_PATH}", "close this pull request")
     reviews = ctx.forge.list_reviews(pr.number) if pr is not None and head_sha else []
     pushers = _pushers(ctx, pr, head_sha) if reviews else frozenset()
     members: dict[str, frozenset[str]] = {}
@@ -333,6 +344,119 @@ def _versions(ctx: Context, sha: str, policy: Policy, model: str) -> dict[str, s
     return out
 
 
+# --------------------------------------------------------------------------- reject / unreject PRs
+
+NO_GATES = "no gates for a change to rejected.yaml"
+
+
+def _rejection_entry(
+    ctx: Context, state: PrState, new_text: bytes, old_text: bytes | None
+) -> Rejection | None:
+    """The entry the PR adds (reject, from its head) or removes (unreject, from the base)."""
+    try:
+        entries = load_rejected(new_text if state.action == "reject" else old_text)
+    except ManifestError:
+        return None
+    return find_rejection(entries, state.model, state.version)
+
+
+def _rejection_content_blockers(
+    ctx: Context, *, state: PrState, base_sha: str, head_sha: str | None, new_text: bytes
+) -> list[str]:
+    """The branch's rejected.yaml must add (remove) exactly its own entry and agree with the base."""
+    what = f"{state.model} {state.version}"
+    try:
+        new = load_rejected(new_text)
+    except ManifestError as exc:
+        return [f"{REJECTED_PATH} on the branch does not load: {exc.message}"]
+    base = ctx.rejected(base_sha)
+    on_base = find_rejection(base, state.model, state.version) is not None
+    on_head = find_rejection(new, state.model, state.version) is not None
+    blockers = []
+    if state.action == "reject":
+        if on_base:
+            blockers.append(
+                f"{what} is already rejected on {ctx.default_branch} — `/cancel` this pull request"
+            )
+        if not on_head:
+            blockers.append(f"the branch does not add {what} to {REJECTED_PATH} — re-run `promobot reject`")
+    else:
+        if not on_base:
+            blockers.append(f"{what} is not rejected on {ctx.default_branch} — `/cancel` this pull request")
+        if on_head:
+            blockers.append(f"the branch still lists {what} in {REJECTED_PATH} — re-run `promobot unreject`")
+    fork = (ctx.ws.merge_base(base_sha, head_sha) if head_sha else None) or base_sha
+    before = base if fork == base_sha else ctx.rejected(fork)
+
+    def others(entries: Sequence[Rejection]) -> list[Rejection]:
+        return [r for r in entries if (r.model, r.version) != (state.model, state.version)]
+
+    if others(before) != others(new):
+        blockers.append(
+            f"the branch changes other entries of {REJECTED_PATH} — a {state.action} pull request may "
+            f"change only {what}; re-run `promobot {state.action}` to rebuild it"
+        )
+    return blockers
+
+
+def assess_rejection(
+    ctx: Context,
+    *,
+    state: PrState,
+    base_sha: str,
+    new_text: bytes,
+    old_text: bytes | None,
+    pr: PullRequest | None,
+    head_sha: str | None,
+) -> Assessment:
+    """Approvals, scope and readiness of a reject / unreject PR (no gates: no manifest changes)."""
+    from bot.rollback import rejection_body
+
+    policy = ctx.policy(base_sha)
+    verdict = _approvals(ctx, pr, head_sha, None, state, policy)
+    blockers = readiness_blockers(ctx, pr, head_sha, [], verdict)
+    blockers += _rejection_content_blockers(
+        ctx, state=state, base_sha=base_sha, head_sha=head_sha, new_text=new_text
+    )
+    if head_sha is not None:
+        blockers += scope_blockers(
+            ctx, base_sha=base_sha, head_sha=head_sha, action=state.action, path=REJECTED_PATH
+        )
+    made = make_checks([], verdict, blockers)
+    checks = Checks(
+        gates=(
+            "success",
+            NO_GATES,
+            f"A change to {REJECTED_PATH} runs no gates; it merges under `rollback.approvals`.",
+        ),
+        approvals=made.approvals,
+        ready=made.ready,
+    )
+    body = rejection_body(
+        state,
+        _rejection_entry(ctx, state, new_text, old_text),
+        approvals=approvals_text(verdict),
+        commands=[c for c in _commands_help(state.action)],
+    )
+    return Assessment(
+        state=state,
+        policy=policy,
+        env=None,
+        base_sha=base_sha,
+        head_sha=head_sha,
+        path=REJECTED_PATH,
+        old_text=old_text,
+        new_text=new_text,
+        candidate=None,
+        incumbent=None,
+        results=[],
+        verdict=verdict,
+        blockers=blockers,
+        checks=checks,
+        body=body,
+    )
+
+
 def readiness_blockers(
     ctx: Context,
     pr: PullRequest | None,
@@ -378,13 +502,14 @@ def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, p
     (say, a new promotion.yaml or gate script) onto the default branch.
     """
     allowed = {path, REJECTED_PATH} if action == "rollback" else {path}
+    what = f"{action} pull request" if action in REJECT_ACTIONS else "promotion"
     fork = ctx.ws.merge_base(base_sha, head_sha) or base_sha
     extra = sorted(set(ctx.ws.changed_files(fork, head_sha)) - allowed)
     if not extra:
         return []
     shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [
-        f"the pull request also changes {shown} — a promotion may change only {path}; "
+        f"the pull request also changes {shown} — a {what} may change only {path}; "
         "remove those commits or re-run promote to rebuild the branch"
     ]
 
@@ -725,6 +850,8 @@ def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> P
             f"pull request #{number} targets {pr.base_branch}, not {ctx.default_branch}",
             "promobot only promotes into the default branch",
         )
+    if ref.is_rejection:
+        return _rejection_context(ctx, pr, ref, marker)
     base_sha = ctx.tip()
     policy = ctx.policy(base_sha)
     check_env(policy, ref.env)
@@ -760,6 +887,25 @@ def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> P
     return PrContext(pr, state, base_sha, source, new_text, old_text)
 
 
+def _rejection_context(ctx: Context, pr: PullRequest, ref: BranchRef, marker: PrState) -> PrContext:
+    """A reject / unreject PR: the branch name says what and which version, never the body."""
+    assert ref.version is not None
+    base_sha = ctx.tip()
+    new_text = (
+        ctx.ws.read(pr.head_sha, REJECTED_PATH) if pr.state != "merged" or pr.merge_sha is None else None
+    )
+    old_text = ctx.ws.read(base_sha, REJECTED_PATH)
+    action: Literal["reject", "unreject"] = "reject" if ref.action == "reject" else "unreject"
+    state = PrState(
+        action=action,
+        model=ref.model,
+        to="",
+        version=ref.version,
+        requester=_requester(ctx, pr, marker),
+    )
+    return PrContext(pr, state, base_sha, None, new_text or b"", old_text)
+
+
 def _version_of(text: bytes | None, path: str, model: str) -> str | None:
     if not text:
         return None
@@ -785,6 +931,16 @@ def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:
 
 def assess_pr(ctx: Context, pc: PrContext) -> Assessment:
     """Assess an existing PR at its current head."""
+    if pc.state.action in REJECT_ACTIONS:
+        return assess_rejection(
+            ctx,
+            state=pc.state,
+            base_sha=pc.base_sha,
+            new_text=pc.new_text,
+            old_text=pc.old_text,
+            pr=pc.pr,
+            head_sha=pc.pr.head_sha,
+        )
     return assess(
         ctx,
         state=pc.state,
@@ -870,6 +1026,13 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
         if pc.state.action == "promote":
             message = promotion_message(pc.state, extra=extra)
             title = f"{promotion_title(pc.state)} (#{number})"
+        elif pc.state.action in REJECT_ACTIONS:
+            from bot.rollback import rejection_message
+
+            message = rejection_message(
+                pc.state, _rejection_entry(ctx, pc.state, pc.new_text, pc.old_text), extra=extra
+            )
+            title = f"{message.splitlines()[0]} (#{number})"
         else:
             from bot.rollback import rollback_message
 
@@ -894,6 +1057,8 @@ def chain(ctx: Context, state: PrState) -> list[PromoteResult]:
     workflow runs. ``promote`` is idempotent, so chaining again (a re-run after an outage,
     a second event for the same merge) changes nothing that is already right.
     """
+    if state.action in REJECT_ACTIONS:  # rejected.yaml changed: no environment did
+        return []
     chained = []
     policy = ctx.policy(ctx.tip())
     for nxt in policy.downstream(state.to):

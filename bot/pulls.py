@@ -7,7 +7,7 @@ from typing import Any
 from bot.app import Context
 from bot.core.marker import parse_state
 from bot.core.model import CHECK_NAMES, PullState
-from bot.core.plan import parse_branch
+from bot.core.plan import REJECT_ACTIONS, parse_branch
 from bot.errors import UsageError
 
 
@@ -23,8 +23,8 @@ def list_prs(ctx: Context, *, state: PullState | None) -> list[dict[str, Any]]:
                 "title": pr.title,
                 "model": ref.model if ref else None,
                 "from": marker.from_ if marker else None,
-                "to": ref.env if ref else None,
-                "version": marker.version if marker else None,
+                "to": (ref.env or None) if ref else None,
+                "version": ref.version if ref and ref.version else marker.version if marker else None,
                 "action": ref.action if ref else None,
             }
         )
@@ -49,8 +49,8 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
         try:
             pc = promotion.pr_context(ctx, number)
             policy = ctx.policy(pc.base_sha)
-            env = policy.env(pc.state.to)
-            if env is not None:
+            env = policy.env(pc.state.to) if pc.state.to else None
+            if env is not None or pc.state.action in REJECT_ACTIONS:
                 verdict = promotion.approvals_for(ctx, pc.pr, env, pc.state, policy)
                 approvals = {
                     "required": verdict.required,
@@ -75,8 +75,8 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
         "labels": list(pr.labels),
         "model": ref.model if ref else None,
         "from": marker.from_ if marker else None,
-        "to": ref.env if ref else None,
-        "version": marker.version if marker else None,
+        "to": (ref.env or None) if ref else None,
+        "version": ref.version if ref and ref.version else marker.version if marker else None,
         "previous_version": marker.previous_version if marker else None,
         "requester": marker.requester if marker else None,
         "action": ref.action if ref else None,

@@ -17,10 +17,13 @@ trailers.
 ``/rollback [VERSION]`` on a merged promotion PR always takes the PR route: a comment
 should not be able to skip review, whatever ``rollback.direct`` says.
 
-``reject`` / ``unreject`` edit rejected.yaml in one commit, through an ordinary PR on
-branch ``promobot/rejected/<model>/<version>`` (merged by people, like any PR: promobot's
-``/promote`` only merges promotions and rollbacks) or ``--direct`` (same rules as a
-direct rollback).
+``reject`` / ``unreject`` edit rejected.yaml in one commit (trailers
+``Promobot-Action: reject|unreject``, ``Promobot-Model``, ``Promobot-Version``,
+``Promobot-Requested-By``), through a promobot PR on branch
+``promobot/rejected/<model>/<version>`` (``promobot/unrejected/…``) with the state marker,
+label ``promobot:rollback`` and the three checks (no gates; approvals per
+``rollback.approvals``; scope: rejected.yaml only), merged by ``/promote`` or ``promobot
+merge N`` like a rollback (no chain), or ``--direct`` (same rules as a direct rollback).
 """
 
 from __future__ import annotations
@@ -35,17 +38,16 @@ from bot.core import manifest as manifests
 from bot.core import render, trailers
 from bot.core import rollback as core
 from bot.core.manifest import VERSION_RE
-from bot.core.marker import PrState, parse_state
+from bot.core.marker import PrState, parse_state, render_state
 from bot.core.model import Manifest, Policy, Rejection
 from bot.core.plan import (
-    BRANCH_PREFIX,
     BranchState,
-    Checks,
-    SetCheck,
     describe,
+    is_branch_version,
     labels_for,
     parse_branch,
     plan_pr_update,
+    rejected_branch,
     rollback_branch,
 )
 from bot.core.rejected import add_rejection, find_rejection, load_rejected, remove_rejection
@@ -570,7 +572,7 @@ def rollback_from_pr(ctx: Context, number: int, *, to_version: str | None, actor
     pr = ctx.forge.get_pr(number)
     ref = parse_branch(pr.head_branch)
     marker = parse_state(pr.body)
-    if ref is None or marker is None or marker.model != ref.model or marker.to != ref.env:
+    if ref is None or ref.is_rejection or marker is None or marker.model != ref.model or marker.to != ref.env:
         raise UsageError(
             f"#{number} is not a promobot promotion pull request",
             "use /rollback on the merged pull request that promoted the version, "
@@ -680,20 +682,86 @@ def rollback_message(
 # --------------------------------------------------------------------------- reject / unreject
 
 
-def rejected_branch(model: str, version: str, *, remove: bool = False) -> str:
-    """``promobot/rejected/<model>/<version>`` (``unrejected`` to remove); never a promotion branch."""
-    return f"{BRANCH_PREFIX}{'unrejected' if remove else 'rejected'}/{model}/{version}"
-
-
 def _check_version(version: str) -> str:
-    if VERSION_RE.fullmatch(version) is None or ".." in version or version.endswith(".lock"):
+    if VERSION_RE.fullmatch(version) is None or not is_branch_version(version):
         raise UsageError(
             f"{version[:80]!r} is not a valid version", "give the version as the manifest spells it"
         )
     return version
 
 
-_NO_CHECKS = Checks(("success", "", ""), ("success", "", ""), ("success", "", ""))
+def rejection_message(
+    state: PrState, entry: Rejection | None, *, extra: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The commit (and squash-merge) message of a reject / unreject: subject, why, trailers.
+
+    ``entry`` is the rejection added (reject) or removed (unreject), when known.
+    """
+    what = f"{state.model} {state.version}"
+    if state.action == "reject":
+        subject, body = f"Reject {what}", entry.reason if entry else ""
+    else:
+        subject = f"Unreject {what}"
+        body = (
+            f"{what} may be promoted again (it was rejected by {entry.by or 'someone'} at {entry.at}: "
+            f"{entry.reason})."
+            if entry
+            else f"{what} may be promoted again."
+        )
+    pairs = [
+        (trailers.ACTION, state.action),
+        (trailers.MODEL, state.model),
+        (trailers.VERSION, state.version),
+    ]
+    if state.requester:
+        pairs.append((trailers.REQUESTED_BY, state.requester))
+    return trailers.build_message(subject, body, [*pairs, *extra])
+
+
+def rejection_body(
+    state: PrState, entry: Rejection | None, *, approvals: str, commands: Sequence[str]
+) -> str:
+    """The body of a reject / unreject PR, ending with its state marker."""
+    what = f"{render.code(state.model)} {render.code(state.version)}"
+    if state.action == "reject":
+        lines = [
+            f"## Reject {what}",
+            "",
+            f"Adds {what} to `{REJECTED_PATH}`: while it is listed, the `not-rejected` gate "
+            "blocks promoting it into any environment.",
+        ]
+    else:
+        lines = [
+            f"## Unreject {what}",
+            "",
+            f"Removes {what} from `{REJECTED_PATH}`: it may be promoted again.",
+        ]
+    if entry is not None:
+        verb = "Rejected" if state.action == "reject" else "It was rejected"
+        lines += ["", f"{verb} by {render.code(entry.by or 'someone')} at {render.code(entry.at)}, because:"]
+        lines += ["", render.fenced(entry.reason)]
+    if state.requester:
+        lines += ["", f"Requested by {render.code(state.requester)}."]
+    lines += [
+        "",
+        "### Approvals",
+        "",
+        f"Counted under `rollback.approvals` (no gates run: no manifest changes). {approvals}",
+        "",
+        "### Commands",
+        "",
+        render.bullet_list(commands),
+        "",
+        render_state(state),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _branch_requester(ctx: Context, sha: str) -> str | None:
+    try:
+        return trailers.parse_trailers(ctx.ws.commit_message(sha)).get(trailers.REQUESTED_BY) or None
+    except BotError:
+        return None
 
 
 def _edit_rejected(
@@ -701,20 +769,20 @@ def _edit_rejected(
     *,
     tip: str,
     policy: Policy,
-    model: str,
-    version: str,
+    state: PrState,
+    entry: Rejection | None,
     build: Callable[[str], str],
-    subject: str,
-    body: str,
-    actor: str,
     direct: bool,
     what: str,
 ) -> dict[str, Any]:
-    pairs = [(trailers.MODEL, model), (trailers.REQUESTED_BY, actor)]
-    message = trailers.build_message(subject, body, pairs)
+    from bot import promotion
+
+    model, version = state.model, state.version
+    message = rejection_message(state, entry)
+    subject = message.splitlines()[0]
     out: dict[str, Any] = {"model": model, "version": version, "direct": direct, "pr": None, "sha": None}
     if direct:
-        _require_direct(ctx, policy, actor, what)
+        _require_direct(ctx, policy, state.requester or "", what)
 
         def make(now_tip: str) -> tuple[Mapping[str, bytes | None], str]:
             return {REJECTED_PATH: build(now_tip).encode("utf-8")}, message
@@ -722,16 +790,29 @@ def _edit_rejected(
         out["sha"] = _commit_direct(ctx, make)
         out["message"] = f"{subject}: committed {out['sha'][:12]} on {ctx.default_branch}."
         return out
-    branch = rejected_branch(model, version, remove=what == "unrejecting")
+    branch = rejected_branch(model, version, remove=state.action == "unreject")
     new_text = build(tip).encode("utf-8")
     sha = ctx.ws.resolve(branch)
     pr = ctx.forge.find_pr(branch)
     keep = (
-        sha is not None and ctx.ws.resolve(f"{sha}~1") == tip and ctx.ws.read(sha, REJECTED_PATH) == new_text
+        sha is not None
+        and ctx.ws.resolve(f"{sha}~1") == tip
+        and set(ctx.ws.changed_files(tip, sha)) == {REJECTED_PATH}
+        and ctx.ws.read(sha, REJECTED_PATH) == new_text
     )
-    pr_body = (
-        f"{body}\n\nRequested by {render.code(actor)}. This is an ordinary pull request: review and merge it "
-        "like any other (promobot's `/promote` merges promotions and rollbacks only)."
+    if keep and sha is not None:  # the kept commit names who asked first
+        first = _branch_requester(ctx, sha)
+        if first and first != state.requester:
+            state = PrState(state.action, model, "", version, requester=first)
+            message = rejection_message(state, entry)
+    a = promotion.assess_rejection(
+        ctx,
+        state=state,
+        base_sha=tip,
+        new_text=new_text,
+        old_text=ctx.ws.read(tip, REJECTED_PATH),
+        pr=pr if keep else None,
+        head_sha=sha if keep else None,
     )
     plan = plan_pr_update(
         branch=branch,
@@ -742,17 +823,21 @@ def _edit_rejected(
         message=message,
         author=ctx.bot_identity,
         title=subject,
-        body=pr_body,
-        labels=(),
+        body=a.body,
+        labels=labels_for(state.action, ""),
         state=BranchState(sha, new_text if keep else None, keep, pr),
-        checks=_NO_CHECKS,
+        checks=a.checks,
     )
-    from bot import promotion
-
-    number, _ = promotion.apply(ctx, [a for a in plan.actions if not isinstance(a, SetCheck)])
+    number, _ = promotion.apply(ctx, plan.actions)
     out["pr"] = number if number is not None else (pr.number if pr else None)
+    out["ready"], out["blockers"] = a.ready, a.blockers
+    out["required_approvals"] = a.verdict.required
     verb = "opened" if pr is None else "updated"
-    out["message"] = f"{subject}: pull request #{out['pr']} {verb}; it takes effect when merged."
+    out["message"] = (
+        f"{subject}: pull request #{out['pr']} {verb}; it takes effect when merged "
+        f"(needs {a.verdict.required} approval(s) under rollback.approvals; "
+        f"`promobot merge {out['pr']}` or /promote merges it)."
+    )
     return out
 
 
@@ -789,12 +874,9 @@ def reject(
             ctx,
             tip=tip,
             policy=policy,
-            model=model,
-            version=version,
+            state=PrState(action="reject", model=model, to="", version=version, requester=actor),
+            entry=entry,
             build=build,
-            subject=f"Reject {model} {version}",
-            body=why,
-            actor=actor,
             direct=direct,
             what="rejecting",
         )
@@ -824,14 +906,9 @@ def unreject(ctx: Context, *, model: str, version: str, actor: str, direct: bool
             ctx,
             tip=tip,
             policy=policy,
-            model=model,
-            version=version,
+            state=PrState(action="unreject", model=model, to="", version=version, requester=actor),
+            entry=found,
             build=build,
-            subject=f"Unreject {model} {version}",
-            body=f"{model} {version} may be promoted again "
-            f"(it was rejected by {found.by or 'someone'} at {found.at}: "
-            f"{found.reason}).",
-            actor=actor,
             direct=direct,
             what="unrejecting",
         )

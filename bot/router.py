@@ -189,7 +189,7 @@ def _evaluate(ctx: Context, number: int, event: str) -> Outcome:
     summary = f"#{number}: gates {a.gates_outcome}, {approvals}, " + (
         "ready" if a.ready else f"{len(a.blockers)} blocker(s)"
     )
-    if a.ready and a.env.auto_merge:
+    if a.ready and a.env is not None and a.env.auto_merge:
         merged = promotion.merge(ctx, number, actor=None)
         detail["merged"] = merged.to_json()
         if merged.merged:
@@ -223,6 +223,14 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
         return _evaluate_or_notice(ctx, event.number, event.name)
     ref = parse_branch(event.head_branch)
     assert ref is not None  # ignore_reason made sure
+    if ref.is_rejection:
+        return Outcome(
+            event.name,
+            True,
+            f"#{event.number} merged: a {ref.action} of {code(ref.model)} {code(ref.version)}; "
+            "nothing to chain",
+            {"pr": event.number},
+        )
     if ref.action != "promote":
         return Outcome(
             event.name,

@@ -30,6 +30,8 @@ PROD_BRANCH = "promobot/prod/fraud-detector"
 DEV_MANIFEST = "environments/dev/fraud-detector.yaml"
 POLICY = "environments/promotion.yaml"
 REJECTED = "environments/rejected.yaml"
+
+
 def context(cli: Cli, actor: str = "alice") -> Context:
     return build_context(Options(repo=cli.repo, forge="local", output="json", actor=actor, now=NOW))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.plan import parse_branch
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
 from tests.conftest import Cli, commit_all, git
@@ -293,9 +292,9 @@ def test_slash_rollback_on_a_non_promotion_pr_replies_why_not(cli: Cli, example_
     opened = cli.json("reject", "fraud-detector", "1.5.0", "--reason", "leaks labels", actor="sam")
     pr = cli.json("pr", "show", str(opened["pr"]))
     assert pr["head_branch"] == "promobot/rejected/fraud-detector/1.5.0"
-    assert parse_branch(pr["head_branch"]) is None
+    assert pr["action"] == "reject"
     out = cli.json("pr", "comment", str(opened["pr"]), "/rollback", actor="sam")
-    assert out["handled"] and "not a promobot pull request" in out["reply"]
+    assert out["handled"] and "is not a promobot promotion pull request" in out["reply"]
 
 
 def test_reject_and_unreject_gate_promotion_and_name_who_and_why(cli: Cli, example_repo: Path) -> None:

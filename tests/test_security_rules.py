@@ -37,6 +37,8 @@ NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 PROD_BRANCH = "promobot/prod/fraud-detector"
 POLICY = "environments/promotion.yaml"
 SMOKE = "environments/checks/smoke.py"
+
+
 def push_to(repo: Path, branch: str, edit: Callable[[Path], None], *, author: str) -> str:
     git(repo, "checkout", "-q", branch)
     try:

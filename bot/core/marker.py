@@ -26,9 +26,10 @@ _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$")
 class PrState:
     """What a promobot pull request is about."""
 
-    action: Literal["promote", "rollback"]
+    action: Literal["promote", "rollback", "reject", "unreject"]
     model: str
     to: str
+    """The environment whose manifest changes; ``""`` for reject / unreject (rejected.yaml)."""
     version: str
     from_: str | None = None
     previous_version: str | None = None
@@ -74,9 +75,15 @@ def parse_state(body: str | None) -> PrState | None:
         )
     except (KeyError, TypeError):
         return None
-    if state.action not in ("promote", "rollback"):
+    if state.action in ("reject", "unreject"):
+        # These name no environment: rejected.yaml is shared by all of them.
+        if state.to != "" or state.from_ is not None:
+            return None
+        names = [state.model]
+    elif state.action in ("promote", "rollback"):
+        names = [state.model, state.to] + ([state.from_] if state.from_ else [])
+    else:
         return None
-    names = [state.model, state.to] + ([state.from_] if state.from_ else [])
     if not all(isinstance(n, str) and is_valid_name(n) for n in names):
         return None
     if not isinstance(state.version, str) or not _VERSION_RE.match(state.version):

@@ -29,7 +29,9 @@ def table(headers: Row, rows: Sequence[Row], *, markdown: bool = False) -> str:
         out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
-    widths = [max(width(h), *(width(r[i]) for r in rows)) if rows else width(h) for i, h in enumerate(headers)]
+    widths = [
+        max(width(h), *(width(r[i]) for r in rows)) if rows else width(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

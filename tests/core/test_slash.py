@@ -35,7 +35,7 @@ RUNS: list[tuple[str, str, list[tuple[str, tuple[str, ...], int]]]] = [
     ("gates-alias", "/gates", [("retest", (), 1)]),
     ("hold-no-reason", "/hold", [("hold", (), 1)]),
     ("hold-reason-words", "/hold waiting for data team", [("hold", ("waiting for data team",), 1)]),
-    ("hold-blank-quoted-reason", "/hold \"\" \"  \"", [("hold", (), 1)]),
+    ("hold-blank-quoted-reason", '/hold "" "  "', [("hold", (), 1)]),
     ("hold-reason-quoted", '/hold "waiting for data team"', [("hold", ("waiting for data team",), 1)]),
     ("hold-blanks-collapse", "/hold\twaiting   for\tdata", [("hold", ("waiting for data",), 1)]),
     ("hold-apostrophe", "/hold don't merge yet", [("hold", ("don't merge yet",), 1)]),
@@ -52,8 +52,11 @@ RUNS: list[tuple[str, str, list[tuple[str, tuple[str, ...], int]]]] = [
     ("read-only-pair", "/status\n/help", [("status", (), 1), ("help", (), 2)]),
     ("read-only-duplicates-collapse", "/status\n/STATUS\n/status", [("status", (), 1)]),
     ("alias-duplicate-collapses", "/retest\n/gates", [("retest", (), 1)]),
-    ("state-changing-plus-read-only", "/retest\n/promote\n/status",
-     [("retest", (), 1), ("promote", (), 2), ("status", (), 3)]),
+    (
+        "state-changing-plus-read-only",
+        "/retest\n/promote\n/status",
+        [("retest", (), 1), ("promote", (), 2), ("status", (), 3)],
+    ),
     ("trailing-html-comment", "/promote <!-- after lunch -->", [("promote", (), 1)]),
     ("reason-ends-at-comment", "/hold wait <!-- private -->", [("hold", ("wait",), 1)]),
     ("after-closed-fence", "```\n/cancel\n```\n/promote", [("promote", (), 4)]),
@@ -164,8 +167,13 @@ def test_look_alike_or_invisible_characters_never_make_a_command(body: str) -> N
 
 REFUSED: list[tuple[str, str, str, str | None, str | None]] = [
     # id, body, words in the reason, usage, suggestion
-    ("near-miss-missing-letter", "/promot", "`/promot` is not a promobot command", None,
-     "did you mean /promote?"),
+    (
+        "near-miss-missing-letter",
+        "/promot",
+        "`/promot` is not a promobot command",
+        None,
+        "did you mean /promote?",
+    ),
     ("near-miss-dropped-letter", "/prmote", "not a promobot command", None, "did you mean /promote?"),
     ("near-miss-rollback", "/rolback", "not a promobot command", None, "did you mean /rollback?"),
     ("near-miss-upper-case", "/PROMOT", "not a promobot command", None, "did you mean /promote?"),
@@ -190,22 +198,42 @@ REFUSED: list[tuple[str, str, str, str | None, str | None]] = [
     ("rollback-too-long", "/rollback " + "1" * 129, "is not a version", "/rollback [VERSION]", None),
     ("rollback-invisible", "/rollback 1.0\u200b", "is not a version", "/rollback [VERSION]", None),
     ("unterminated-quote-hold", '/hold "waiting for', "unterminated double quote", "/hold [reason…]", None),
-    ("unterminated-quote-rollback", '/rollback "1.0', "unterminated double quote", "/rollback [VERSION]",
-     None),
+    (
+        "unterminated-quote-rollback",
+        '/rollback "1.0',
+        "unterminated double quote",
+        "/rollback [VERSION]",
+        None,
+    ),
     ("hold-cancel-prow-style", "/hold cancel", "nothing was run", "/hold [reason…]", "did you mean /unhold?"),
     ("hold-reason-too-long", "/hold " + "x" * 501, "501 characters", "/hold [reason…]", None),
     ("hold-reason-bell", "/hold bad\x07bell", "U+0007", "/hold [reason…]", None),
     ("hold-reason-rtl-override", "/hold a\u202eb", "U+202E", "/hold [reason…]", None),
-    ("two-state-changing", "/promote\n/hold", "one state-changing command per comment", None,
-     "post each of /promote (line 1), /hold (line 2) in a comment of its own"),
+    (
+        "two-state-changing",
+        "/promote\n/hold",
+        "one state-changing command per comment",
+        None,
+        "post each of /promote (line 1), /hold (line 2) in a comment of its own",
+    ),
     ("same-state-changing-twice", "/promote\n/promote", "one state-changing command per comment", None, None),
     ("rollback-and-cancel", "/rollback\n\n/cancel", "nothing was run", None, None),
-    ("near-miss-spoils-comment", "/promote\n/stauts", "not a promobot command", None,
-     "did you mean /status?"),
+    (
+        "near-miss-spoils-comment",
+        "/promote\n/stauts",
+        "not a promobot command",
+        None,
+        "did you mean /status?",
+    ),
     ("bad-args-spoil-comment", "/status\n/promote now", "takes no arguments", "/promote", None),
     ("nul-byte", "/promote\0", "NUL byte", None, None),
-    ("over-64-kib", "/promote\n" + "x" * MAX_COMMENT_BYTES,
-     "comment is over 64 KiB; promobot did not read it", None, None),
+    (
+        "over-64-kib",
+        "/promote\n" + "x" * MAX_COMMENT_BYTES,
+        "comment is over 64 KiB; promobot did not read it",
+        None,
+        None,
+    ),
     ("over-64-kib-in-bytes", "/promote\n" + "é" * (MAX_COMMENT_BYTES // 2), "over 64 KiB", None, None),
 ]
 
@@ -254,8 +282,16 @@ def test_every_name_and_alias_resolves_to_a_canonical_spec() -> None:
 
 @pytest.mark.parametrize(
     ("name", "changing"),
-    [("promote", True), ("hold", True), ("unhold", True), ("rollback", True), ("cancel", True),
-     ("retest", False), ("status", False), ("help", False)],
+    [
+        ("promote", True),
+        ("hold", True),
+        ("unhold", True),
+        ("rollback", True),
+        ("cancel", True),
+        ("retest", False),
+        ("status", False),
+        ("help", False),
+    ],
     ids=lambda v: str(v),
 )
 def test_only_commands_that_change_the_pr_are_state_changing(name: str, changing: bool) -> None:

@@ -29,8 +29,26 @@ safe_command_lines = st.builds(
     st.one_of(st.just(""), st.text(SAFE, max_size=20).map(lambda s: " " + s)),
 )
 markdown_lines = st.sampled_from(
-    ["```", "~~~", "```yaml", "> quoted", "<!--", "-->", "<!-- x -->", "`", "``", "    /promote", "", "- ```",
-     "<pre>", "</pre>", "> /promote", "`/promote`", "text <!-- /promote", "\t/cancel"]
+    [
+        "```",
+        "~~~",
+        "```yaml",
+        "> quoted",
+        "<!--",
+        "-->",
+        "<!-- x -->",
+        "`",
+        "``",
+        "    /promote",
+        "",
+        "- ```",
+        "<pre>",
+        "</pre>",
+        "> /promote",
+        "`/promote`",
+        "text <!-- /promote",
+        "\t/cancel",
+    ]
 )
 any_lines = st.lists(st.one_of(command_lines, markdown_lines, st.text(TEXT, max_size=40)), max_size=12)
 
@@ -125,9 +143,25 @@ def test_commands_inside_a_fence_quote_or_comment_never_come_out(
 
 # Lines whose meaning does not depend on their neighbours (no fences, comments or backticks).
 ALONE = [
-    "/promote", "/hold why not", "/unhold", "/rollback 1.0", "/cancel", "/status", "/help", "/retest",
-    "/gates", "/promot", "/promote now", '/hold "open', "/rollback ../x", "/approve", "/lgtm", "LGTM",
-    "please /promote", "> /promote", "/prоmote",
+    "/promote",
+    "/hold why not",
+    "/unhold",
+    "/rollback 1.0",
+    "/cancel",
+    "/status",
+    "/help",
+    "/retest",
+    "/gates",
+    "/promot",
+    "/promote now",
+    '/hold "open',
+    "/rollback ../x",
+    "/approve",
+    "/lgtm",
+    "LGTM",
+    "please /promote",
+    "> /promote",
+    "/prоmote",
 ]
 
 

@@ -235,9 +235,7 @@ class Emulator:
         with self._lock:
             self._faults[self._seq + n] = kind
 
-    def before(
-        self, when: int | Callable[[str, str | None], bool], callback: Callable[[], object]
-    ) -> None:
+    def before(self, when: int | Callable[[str, str | None], bool], callback: Callable[[], object]) -> None:
         """Run ``callback`` once, just before answering a request: the ``when``-th from now
         (1-based), or the first whose ``(method, route template)`` satisfies ``when``.
 
@@ -263,8 +261,13 @@ class Emulator:
         Set a scenario up once, then fork it for every case that starts from there (the
         fault matrix does this hundreds of times). Faults, hooks and counts are not copied.
         """
-        other = Emulator(root, owner=self.state.owner, repo=self.state.name,
-                         default_branch=self.state.default_branch, validate=self.checker is not None)
+        other = Emulator(
+            root,
+            owner=self.state.owner,
+            repo=self.state.name,
+            default_branch=self.state.default_branch,
+            validate=self.checker is not None,
+        )
         with self.state.lock:
             shutil.rmtree(other.git_dir)
             shutil.copytree(self.git_dir, other.git_dir, symlinks=True)
