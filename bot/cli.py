@@ -120,6 +120,7 @@ def build_context(opts: Options) -> Context:
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
+    ws.commit_date = opts.now  # with --now, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
     from bot.adapters.parallel import process_map
 
@@ -160,6 +161,7 @@ def github_context(
         default_branch=default_branch,
         fetch=fetch,
     )
+    s.ws.commit_date = now  # the commits promobot writes carry the time it decided
     return Context(
         forge=s.forge,
         ws=s.ws,
@@ -350,9 +352,12 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         raise click.UsageError("give either MODEL or --all")
     with errors(opts):
         ctx = build_context(opts)
+        failed: dict[str, str] = {}
         if all_:
-            results = promotion.promote_all(ctx, to=to, dry_run=dry_run)
-            data: Any = [r.to_json() for r in results]
+            results, failed = promotion.promote_all(ctx, to=to, dry_run=dry_run)
+            data: Any = [r.to_json() for r in results] + [
+                {"model": m, "to": to, "error": e} for m, e in sorted(failed.items())
+            ]
         else:
             assert model is not None
             data = promotion.promote(ctx, model=model, to=to, from_=from_, dry_run=dry_run).to_json()
@@ -360,8 +365,19 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         emit(
             opts,
             data,
-            lambda md: "\n\n".join(report.promote(d, markdown=md) for d in data) or "Nothing to promote.",
+            lambda md: (
+                "\n\n".join(
+                    report.promote(d, markdown=md)
+                    if "error" not in d
+                    else f"{d['model']}: error: {d['error']}"
+                    for d in data
+                )
+                or "Nothing to promote."
+            ),
         )
+        if failed:
+            click.echo(f"error: {len(failed)} model(s) could not be promoted — see above", err=True)
+            sys.exit(1)
     else:
         emit(opts, data, lambda md: report.promote(data, markdown=md))
 

@@ -58,7 +58,7 @@ from bot.core.plan import (
     promotion_branch,
 )
 from bot.core.rejected import find_rejection, load_rejected
-from bot.errors import Blocked, BotError, ForgeError, ManifestError, UsageError
+from bot.errors import Blocked, BotError, ForgeError, ManifestError, OutageError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -379,12 +379,12 @@ def _rejection_content_blockers(
                 f"{what} is already rejected on {ctx.default_branch} — `/cancel` this pull request"
             )
         if not on_head:
-            blockers.append(f"the branch does not add {what} to {REJECTED_PATH} — re-run `promobot reject`")
+            blockers.append(f"the branch does not add {what} to {REJECTED_PATH} — re-run promobot reject")
     else:
         if not on_base:
-            blockers.append(f"{what} is not rejected on {ctx.default_branch} — `/cancel` this pull request")
+            blockers.append(f"{what} is not rejected on {ctx.default_branch} — /cancel this pull request")
         if on_head:
-            blockers.append(f"the branch still lists {what} in {REJECTED_PATH} — re-run `promobot unreject`")
+            blockers.append(f"the branch still lists {what} in {REJECTED_PATH} — re-run promobot unreject")
     fork = (ctx.ws.merge_base(base_sha, head_sha) if head_sha else None) or base_sha
     before = base if fork == base_sha else ctx.rejected(fork)
 
@@ -472,7 +472,7 @@ def readiness_blockers(
         if pr.draft:
             blockers.append("the pull request is a draft — mark it ready for review")
         if LABEL_HOLD in pr.labels:
-            blockers.append(f"on hold (label {LABEL_HOLD}) — `/unhold` lifts it")
+            blockers.append(f"on hold (label {LABEL_HOLD}) — /unhold lifts it")
         if pr.from_fork:
             blockers.append("the head branch is in a fork — promobot only merges its own branches")
     for r in results:
@@ -1005,7 +1005,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
                 ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
-            done.chained = chain(ctx, pc.state)
+            done.chained = chain(ctx, pc.state, again=True)
             return done
         if pc.pr.state != "open":
             return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
@@ -1047,7 +1047,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
     return result
 
 
-def chain(ctx: Context, state: PrState) -> list[PromoteResult]:
+def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteResult]:
     """After a merge into ``state.to``: open the PRs of environments with ``from: <to>`` and auto_promote.
 
     Rollbacks chain too: an open downstream PR that promotes the rolled-back version is
@@ -1055,19 +1055,29 @@ def chain(ctx: Context, state: PrState) -> list[PromoteResult]:
 
     Done in the same run because merges made with a workflow's GITHUB_TOKEN start no new
     workflow runs. ``promote`` is idempotent, so chaining again (a re-run after an outage,
-    a second event for the same merge) changes nothing that is already right.
+    a second event for the same merge) changes nothing that is already right. ``again``
+    marks such a re-run: a chained PR that someone has since closed stays closed.
     """
     if state.action in REJECT_ACTIONS:  # rejected.yaml changed: no environment did
         return []
     chained = []
     policy = ctx.policy(ctx.tip())
     for nxt in policy.downstream(state.to):
+        if again and _closed_by_someone(ctx, nxt.name, state):
+            continue
         if nxt.auto_promote:
             try:
                 chained.append(promote(ctx, model=state.model, to=nxt.name))
             except UsageError as exc:
                 logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
     return chained
+
+
+def _closed_by_someone(ctx: Context, env: str, state: PrState) -> bool:
+    """A promotion PR of this model and version into ``env`` was opened and then closed unmerged."""
+    closed = ctx.forge.find_pr(promotion_branch(env, state.model), state="closed")
+    marker = parse_state(closed.body) if closed is not None else None
+    return marker is not None and marker.version == state.version
 
 
 def blockers_reply(number: int, blockers: Sequence[str]) -> str:
@@ -1078,8 +1088,13 @@ def blockers_reply(number: int, blockers: Sequence[str]) -> str:
 __all__ = ["CHECK_READY", "Assessment", "MergeResult", "PromoteResult", "evaluate_pr", "merge", "promote"]
 
 
-def promote_all(ctx: Context, *, to: str, dry_run: bool = False) -> list[PromoteResult]:
-    """``promote --all``: every model whose source manifest differs from the one in ``to``."""
+def promote_all(
+    ctx: Context, *, to: str, dry_run: bool = False
+) -> tuple[list[PromoteResult], dict[str, str]]:
+    """``promote --all``: every model whose source manifest differs from the one in ``to``.
+
+    One broken model does not stop the others: its error is returned by model name.
+    """
     base_sha = ctx.tip()
     policy = ctx.policy(base_sha)
     env = policy.env(check_env(policy, to))
@@ -1091,6 +1106,7 @@ def promote_all(ctx: Context, *, to: str, dry_run: bool = False) -> list[Promote
     src = ctx.ws.blob_ids(base_sha, f"environments/{env.from_}")
     dst = ctx.ws.blob_ids(base_sha, f"environments/{to}")
     results = []
+    failed: dict[str, str] = {}
     for path in sorted(src):
         name = path.rsplit("/", 1)[-1]
         if not name.endswith(".yaml"):
@@ -1098,7 +1114,13 @@ def promote_all(ctx: Context, *, to: str, dry_run: bool = False) -> list[Promote
         model = name[: -len(".yaml")]
         if dst.get(f"environments/{to}/{name}") == src[path]:
             continue
-        result = promote(ctx, model=model, to=to, dry_run=dry_run)
+        try:
+            result = promote(ctx, model=model, to=to, dry_run=dry_run)
+        except OutageError:
+            raise
+        except BotError as exc:
+            failed[model] = exc.message
+            continue
         if result.note is None:
             results.append(result)
-    return results
+    return results, failed

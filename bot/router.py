@@ -419,10 +419,13 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
             if env.auto_promote and env.from_:
 
                 def promote_every(to: str = env.name) -> tuple[str, dict[str, Any]]:
-                    results = promotion.promote_all(ctx, to=to)
+                    results, failed = promotion.promote_all(ctx, to=to)
                     handled.update(r.pr for r in results if r.pr is not None)
                     prs = [f"#{r.pr}" for r in results if r.pr is not None]
                     line = f"promote --all to {code(to)}: {', '.join(prs) or 'nothing to promote'}"
+                    if failed:  # reported as this item's failure, after every other model was promoted
+                        listed = "; ".join(f"{m}: {e}" for m, e in sorted(failed.items()))
+                        raise BotError(f"{line}; failed: {listed}", "fix those manifests and re-run")
                     return line, {"results": [r.to_json() for r in results]}
 
                 batch.run(f"promote --all to {env.name}", promote_every)

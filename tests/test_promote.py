@@ -268,3 +268,14 @@ def test_two_promote_processes_at_once_leave_one_pr_and_a_valid_state(example_re
     assert len(state["pulls"]) == 1
     numbers = {json.loads(o[0])["pr"] for o, c in zip(outs, codes, strict=True) if c == 0}
     assert numbers == {1}
+
+
+def test_promote_all_goes_on_past_a_broken_model_and_exits_1(cli: Cli) -> None:
+    path = cli.repo / "environments/prod/spam-filter.yaml"
+    path.write_text(path.read_text().replace("kind: ModelDeployment", "kind: ModelDeployment\nkind: Twice"))
+    commit_all(cli.repo, "break prod/spam-filter")
+    data = cli.json("promote", "--all", "--to", "prod", expect=1)
+    promoted = [d["model"] for d in data if "error" not in d]
+    failed = {d["model"]: d["error"] for d in data if "error" in d}
+    assert promoted == ["fraud-detector"]
+    assert "duplicate" in failed["spam-filter"]

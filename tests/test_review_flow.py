@@ -228,3 +228,13 @@ def test_help_offers_only_what_does_something_in_the_prs_state(people: Cli) -> N
     cli("merge", str(number), actor="erin")
     merged_help = cli.json("pr", "comment", str(number), "/help", actor="sam")["reply"]
     assert "/rollback" in merged_help and "/hold" not in merged_help and "/cancel" not in merged_help
+
+
+def test_merging_an_already_merged_pr_again_does_not_reopen_a_cancelled_chain(people: Cli) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "staging", actor="alice")
+    cli("pr", "review", "1", "--approve", actor="carol")  # auto-merges #1 and chains prod #2
+    cli("pr", "comment", "2", "/cancel", actor="erin")
+    again = cli.json("merge", "1", actor="erin")
+    assert again["merged"] is True and again["chained"] == []
+    assert [p["number"] for p in cli.json("pr", "list")] == []

@@ -285,6 +285,8 @@ class GitWorkspace:
         self._bare: bool | None = None
         self._remote_refs: dict[str, str] | None = None
         self._identity: dict[str, str] | None = None
+        self.commit_date: datetime | None = None
+        """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
         """How many git processes this workspace started (for tests and benchmarks)."""
         self.warnings: list[str] = []
@@ -642,6 +644,9 @@ class GitWorkspace:
                 identity["GIT_COMMITTER_EMAIL"] = FALLBACK_EMAIL
             self._identity = identity
         env = dict(self._identity)
+        if self.commit_date is not None:
+            stamp = self.commit_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = stamp
         if author is not None:  # the bot's own commits: authored and committed by the bot
             name, email = _parse_ident(author)
             env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"] = name, email

@@ -78,7 +78,7 @@ def gates_table(results: Sequence[GateResult]) -> str:
 def _plain(text: str) -> str:
     """Reason text the bot wrote, which may quote untrusted values: neutralise markdown."""
     cleaned = _CONTROL_RE.sub(" ", text)
-    cleaned = re.sub(r"([\\`*_\[\]<>|#!~])", r"\\\1", cleaned)
+    cleaned = re.sub(r"([\\`*_\[\]<>|!~])", r"\\\1", cleaned)  # '#' is safe inline: no headings
     return cleaned.replace("@", "@\u200b")
 
 
