@@ -157,3 +157,25 @@ def test_a_synchronize_event_delivered_twice_rewrites_nothing_the_second_time(hu
     assert snapshot(hub) == once
     writes = [r for r in hub.emu.requests if r.method in ("POST", "PUT", "DELETE")]
     assert writes == []
+
+
+def test_a_rollback_comment_on_a_merged_promotion_opens_one_rollback_pr(hub: Hub) -> None:
+    """/rollback over the GitHub path (issue 6): on a merged promotion PR, authorised via the team."""
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "staging"))
+    hub.emu.submit_review(1, "bob", "APPROVE")
+    hub.deliver("pull_request_review", review_payload(hub, 1, login="bob", commit_id=hub.emu.head_sha(1)))
+    assert hub.emu.state.pulls[1].merged
+    denied = hub.emu.comment(1, "carol", "/rollback")  # write permission, not in @acme/sre
+    refused = hub.deliver("issue_comment", comment_payload(1, denied.id, login="carol", body=denied.body))
+    assert "may not run `/rollback`" in (refused.detail["comment"]["reply"] or "")
+    before = set(hub.emu.state.pulls)
+    comment = hub.emu.comment(1, "erin", "/rollback")
+    payload = comment_payload(1, comment.id, login="erin", body=comment.body)
+    hub.deliver("issue_comment", payload, actor="erin")
+    hub.deliver("issue_comment", payload, actor="erin")  # redelivered: still one rollback PR
+    opened = [hub.emu.state.pulls[n] for n in set(hub.emu.state.pulls) - before]
+    assert len(opened) == 1
+    rollback = opened[0]
+    assert rollback.head_ref == "promobot/rollback/staging/fraud-detector"
+    assert "promobot:rollback" in rollback.labels
+    assert [replied_to(body) for body in _bot_replies(hub, 1)].count(comment.id) == 1
