@@ -366,6 +366,44 @@ def rollback(
         raise UsageError(
             f"{to_version[:80]!r} is not a valid version", "give a version as the manifest spells it"
         )
+    try:
+        return _rollback(
+            ctx,
+            model=model,
+            env=env,
+            to_version=to_version,
+            direct=direct,
+            reason=reason,
+            actor=actor,
+            dry_run=dry_run,
+        )
+    except UsageError:
+        # Refused (say, a re-run after an outage found the rollback already done): if the
+        # environment's latest change is a rollback, make sure its downstream PRs were refreshed.
+        if not dry_run and _latest_is_rollback(ctx, model, env):
+            _chain_after_direct(ctx, PrState(action="rollback", model=model, to=env, version="-"))
+        raise
+
+
+def _latest_is_rollback(ctx: Context, model: str, env: str) -> bool:
+    try:
+        entries = ctx.ws.history(manifest_path(env, model), ref=ctx.tip())
+    except BotError:
+        return False
+    return bool(entries) and entries[0].action == "rollback"
+
+
+def _rollback(
+    ctx: Context,
+    *,
+    model: str,
+    env: str,
+    to_version: str | None,
+    direct: bool,
+    reason: str | None,
+    actor: str,
+    dry_run: bool,
+) -> RollbackResult:
     with ctx.forge.transaction():
         tip = ctx.tip()
         policy = ctx.policy(tip)
@@ -385,10 +423,9 @@ def rollback(
                 dry_run=dry_run,
             )
             if not dry_run and result.sha:
-                from bot import promotion
-
-                state = PrState(action="rollback", model=model, to=env, version=result.version)
-                promotion.chain(ctx, state)
+                _chain_after_direct(
+                    ctx, PrState(action="rollback", model=model, to=env, version=result.version)
+                )
             return result
         result = _rollback_pr(
             ctx,
@@ -413,6 +450,27 @@ def rollback(
 
         result.merged = promotion.merge(ctx, result.pr, actor=None)
     return result
+
+
+def _chain_after_direct(ctx: Context, state: PrState) -> None:
+    """Refresh downstream PRs after a direct rollback, best effort.
+
+    The rollback commit is already on the default branch: re-running the same command would
+    roll back *again*, so a failure here must not fail the run. A downstream PR left stale is
+    still safe — its order gate fails until it is refreshed (by ``promote`` or the schedule).
+    """
+    from bot import promotion
+
+    try:
+        promotion.chain(ctx, state)
+    except BotError as exc:
+        logger.warning(
+            "the rollback is committed, but refreshing the PRs downstream of %s failed: %s — "
+            "run `promobot promote %s --to <env>` for them",
+            state.to,
+            exc.message,
+            state.model,
+        )
 
 
 def _rollback_direct(
