@@ -258,3 +258,9 @@ def test_users_list_is_a_table(people: Cli) -> None:
     assert any(line.split()[:3] == ["sam", "maintain", "@acme/sre"] for line in out.splitlines())
     data = people.json("pr", "users", "list")
     assert {"login": "mallory", "permission": "read", "teams": []} in data["users"]
+
+
+def test_validate_names_the_file_for_every_error(cli: Cli) -> None:
+    (cli.repo / "environments/dev/odd.yml").write_text("name: odd\n")
+    out = cli("validate", expect=1).stdout
+    assert "error: environments/dev/odd.yml: manifests end in .yaml" in out

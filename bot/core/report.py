@@ -156,7 +156,11 @@ def history(entries: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> 
 
 
 def validation(data: Mapping[str, Any]) -> str:
-    lines = [f"error: {e['message']}" for e in data["errors"]]
+    def located(item: Mapping[str, Any]) -> str:
+        message = str(item["message"])
+        return message if message.startswith(str(item["file"])) else f"{item['file']}: {message}"
+
+    lines = [f"error: {located(e)}" for e in data["errors"]]
     lines += [f"warning: {w['file']}: {w['message']}" for w in data["warnings"]]
     verdict = "ok" if data["ok"] else f"{len(data['errors'])} error(s)"
     lines.append(f"{data['checked']} file(s) checked: {verdict}")
