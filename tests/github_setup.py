@@ -142,15 +142,20 @@ class Hub:
         return before, git(work, "rev-parse", "HEAD")
 
 
-def setup_hub(emu: Emulator, work: Path) -> Hub:
-    """Users, teams and the seeded default branch on a fresh emulator."""
-    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
+def seed_emulator(emu: Emulator) -> None:
+    """The example collaborators and teams, and the example repository pushed as ``main``."""
     for login in ("alice", "bob", "carol", "dave", "erin"):
         emu.add_user(login, "write")
     emu.add_user("mallory", "read")
     emu.add_team("@acme/ml-leads", ["dave"])
     emu.add_team("@acme/sre", ["erin"])
     git(seed_repo(), "push", "-q", str(emu.git_dir), "main")
+
+
+def setup_hub(emu: Emulator, work: Path) -> Hub:
+    """Users, teams and the seeded default branch on a fresh emulator."""
+    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
+    seed_emulator(emu)
     work.mkdir(parents=True, exist_ok=True)
     return Hub(emu, work, [], itertools.count(1))
 

@@ -9,7 +9,6 @@ is recorded in ``BUDGETS_SEEN`` and printed (``pytest -s``).
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from bot.app import Context
 from bot.cli import github_context
 from bot.core.model import CHECK_NAMES
 from bot.core.trailers import parse_trailers
-from tests.conftest import EXAMPLE
 from tests.emulator import Emulator, RequestRecord
+from tests.github_setup import seed_emulator
 from tests.gitutil import hermetic_git
 
 TOKEN = "ghs_workflowTOKEN"
@@ -73,18 +72,7 @@ class Hub:
 def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
     emu = github_emulator
     emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
-    for login in ("alice", "bob", "carol", "dave", "erin"):
-        emu.add_user(login, "write")
-    emu.add_user("mallory", "read")
-    emu.add_team("@acme/ml-leads", ["dave"])
-    emu.add_team("@acme/sre", ["erin"])
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    shutil.copytree(EXAMPLE, seed / "environments")
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "Example GitOps repository")
-    git(seed, "push", "-q", str(emu.git_dir), "main")
+    seed_emulator(emu)
     clone = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
     git(clone, "config", "user.name", ACTIONS_LOGIN)

@@ -10,7 +10,6 @@ emulator verifies the JWT's RS256 signature with the App's public key and its
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from bot.app import Context
 from bot.cli import github_context
 from bot.core.model import CHECK_NAMES
 from bot.errors import BotError, ForgeError, UsageError
-from tests.conftest import EXAMPLE
 from tests.emulator import Emulator
+from tests.github_setup import seed_emulator
 from tests.gitutil import hermetic_git
 
 APP_ID = 424242
@@ -104,17 +103,7 @@ class World:
 
 def _world(emu: Emulator, tmp_path: Path, key: KeyPair, *, installed: bool = True) -> World:
     emu.add_app(SLUG, app_id=APP_ID, public_key=key.public_pem, installed=installed)
-    for login in ("alice", "bob", "carol", "dave", "erin"):
-        emu.add_user(login, "write")
-    emu.add_team("@acme/ml-leads", ["dave"])
-    emu.add_team("@acme/sre", ["erin"])
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    shutil.copytree(EXAMPLE, seed / "environments")
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "Example GitOps repository")
-    git(seed, "push", "-q", str(emu.git_dir), "main")
+    seed_emulator(emu)
     clone = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
     return World(emu, clone, key, [])
