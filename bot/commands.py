@@ -147,7 +147,7 @@ def _run(
     for command in parsed:
         decision = decide(ctx, command.name, author, policy)
         if not decision.allowed:
-            text = f"{who} may not run `/{command.name}` here: {render._plain(decision.reason)}"
+            text = f"{who} may not run `/{command.name}` here: {render.plain(decision.reason)}"
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
     # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
@@ -169,11 +169,11 @@ def _run(
         try:
             text, success, extra = _execute(ctx, command, pr=pr, author=author, policy=policy)
         except NotAuthorized as exc:
-            text, success, extra = f"refused: {render._plain(exc.message)}", False, {}
+            text, success, extra = f"refused: {render.plain(exc.message)}", False, {}
         except OutageError:
             raise  # no reply: the comment stays unanswered so that re-running the workflow handles it
         except BotError as exc:
-            text, success, extra = f"`/{command.name}` failed: {render._plain(exc.message)}", False, {}
+            text, success, extra = f"`/{command.name}` failed: {render.plain(exc.message)}", False, {}
         replies.append(text)
         ok = ok and success
         merged = merged or bool(extra.get("merged"))
@@ -206,7 +206,7 @@ def _execute(
         state = (
             "ready to merge"
             if a.ready
-            else "not ready:\n\n" + render.bullet_list(render._plain(b) for b in a.blockers)
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
         )
         return f"re-evaluated {len(a.results)} gates: {state}", True, {}
     if name == "hold":
@@ -267,6 +267,6 @@ def _status_text(ctx: Context, number: int) -> str:
         text += "\n\nThis pull request is " + (
             "ready to merge."
             if a.ready
-            else "not ready:\n\n" + render.bullet_list(render._plain(b) for b in a.blockers)
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
         )
     return text

@@ -28,7 +28,6 @@ from bot.core import render, trailers
 from bot.core.marker import PrState, parse_state
 from bot.core.model import (
     CHECK_NAMES,
-    CHECK_READY,
     LABEL_HOLD,
     EnvironmentPolicy,
     GateOutcome,
@@ -52,6 +51,7 @@ from bot.core.plan import (
     SetCheck,
     UpdatePr,
     WriteCommit,
+    describe,
     labels_for,
     parse_branch,
     plan_pr_update,
@@ -535,7 +535,7 @@ def make_checks(
     ready_summary = (
         "Ready: `/promote` merges it."
         if not blockers
-        else render.bullet_list(render._plain(b) for b in blockers)
+        else render.bullet_list(render.plain(b) for b in blockers)
     )
     return Checks(
         gates=(outcome, gates_title, render.gates_details(results)),
@@ -765,8 +765,6 @@ def promote(
         )
         result.results, result.blockers, result.ready = a.results, a.blockers, a.ready
         result.created, result.changed = plan.created, plan.commit_needed
-        from bot.core.plan import describe
-
         result.plan = describe(plan.actions)
         if dry_run:
             return result
@@ -1081,11 +1079,8 @@ def _closed_by_someone(ctx: Context, env: str, state: PrState) -> bool:
 
 
 def blockers_reply(number: int, blockers: Sequence[str]) -> str:
-    lines = [render._plain(b) for b in blockers]
+    lines = [render.plain(b) for b in blockers]
     return f"Pull request #{number} is not ready to merge:\n\n" + render.bullet_list(lines)
-
-
-__all__ = ["CHECK_READY", "Assessment", "MergeResult", "PromoteResult", "evaluate_pr", "merge", "promote"]
 
 
 def promote_all(

@@ -71,11 +71,11 @@ def gates_table(results: Sequence[GateResult]) -> str:
         return "_No gates evaluated._"
     lines = ["| gate | result | reason |", "| --- | :---: | --- |"]
     for r in results:
-        lines.append(f"| {code(r.name)} | {RESULT_ICON[r.result]} {r.result} | {_plain(r.reason)} |")
+        lines.append(f"| {code(r.name)} | {RESULT_ICON[r.result]} {r.result} | {plain(r.reason)} |")
     return "\n".join(lines)
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """Reason text the bot wrote, which may quote untrusted values: neutralise markdown."""
     cleaned = _CONTROL_RE.sub(" ", text)
     cleaned = re.sub(r"([\\`*_\[\]<>|!~])", r"\\\1", cleaned)  # '#' is safe inline: no headings
@@ -86,7 +86,7 @@ def gates_details(results: Sequence[GateResult]) -> str:
     parts = [gates_table(results)]
     for r in results:
         if r.details:
-            parts.append(f"**{_plain(r.name)}**\n\n{fenced(r.details)}")
+            parts.append(f"**{plain(r.name)}**\n\n{fenced(r.details)}")
     return "\n\n".join(parts)
 
 
