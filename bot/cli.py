@@ -254,7 +254,14 @@ as_option = click.option(
     "--now", callback=_parse_now, default=None, hidden=True, help="Pretend it is this time (tests)."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log what promobot does to stderr.")
-@click.version_option(package_name="promobot", prog_name="promobot")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _show_version(ctx) if value else None,
+    help="Show the version (and the commit when run from a checkout) and exit.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -735,6 +742,14 @@ def users_list(opts: Options) -> None:
 
 
 cli.add_command(pr)
+
+
+def _show_version(ctx: click.Context) -> None:
+    """``promobot --version``: the version from pyproject.toml, plus the commit of a source checkout."""
+    from bot.adapters.version import describe
+
+    click.echo(describe().text())
+    ctx.exit(0)
 
 
 def main() -> None:
