@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+from bot.core.providers import Providers
+
 MODEL_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
 """DESIGN §2: the only names that may become a path or a branch component."""
 
@@ -238,6 +240,7 @@ class Policy:
     local_keys: tuple[str, ...] = ("serving",)
     rollback: RollbackPolicy = RollbackPolicy()
     commands: Mapping[str, CommandRule] = field(default_factory=dict)
+    providers: Providers = field(default_factory=Providers)  # bot/core/providers.py
 
     @property
     def names(self) -> tuple[str, ...]:
