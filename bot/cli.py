@@ -638,18 +638,26 @@ def show(opts: Options, number: int) -> None:
 
 @pr.command("review")
 @click.argument("number", type=int, metavar="PR")
-@click.option("--approve", "state", flag_value="APPROVED", help="Approve the current head.")
-@click.option("--request-changes", "state", flag_value="CHANGES_REQUESTED", help="Request changes.")
-@click.option("--comment", "state", flag_value="COMMENTED", help="Comment without a verdict.")
+@click.option("--approve", is_flag=True, help="Approve the current head.")
+@click.option("--request-changes", is_flag=True, help="Request changes.")
+@click.option("--comment", "comment_", is_flag=True, help="Comment without a verdict.")
 @click.option("--body", default="", help="Review text.")
 @as_option
 @pass_opts
-def review(opts: Options, number: int, state: str | None, body: str) -> None:
+def review(
+    opts: Options, number: int, approve: bool, request_changes: bool, comment_: bool, body: str
+) -> None:
     """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
     from bot import router
 
-    if state is None:
-        raise click.UsageError("choose one of --approve, --request-changes, --comment")
+    chosen = [
+        s
+        for s, on in (("APPROVED", approve), ("CHANGES_REQUESTED", request_changes), ("COMMENTED", comment_))
+        if on
+    ]
+    if len(chosen) != 1:  # two verdicts at once is a contradiction, not "the last one wins"
+        raise click.UsageError("choose exactly one of --approve, --request-changes, --comment")
+    state = chosen[0]
     with errors(opts):
         ctx = build_context(opts)
         forge = _local(ctx)

@@ -127,7 +127,11 @@ def _gate_inputs(
     spec = gates_core.needs_artifact(gates)
     if spec is not None and candidate is not None and ctx.gates is not None:
         artifact = ctx.gates.verify_artifact(
-            candidate.artifact_uri, candidate.artifact_digest, max_bytes=spec.max_bytes, timeout=spec.timeout
+            candidate.artifact_uri,
+            candidate.artifact_digest,
+            max_bytes=spec.max_bytes,
+            timeout=spec.timeout,
+            ref=base_sha,  # the commit the gates judge, never the working tree (like command gates)
         )
     commands = {}
     if candidate is not None and ctx.gates is not None:

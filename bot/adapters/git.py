@@ -43,16 +43,17 @@ Choices a user can observe (DESIGN leaves them open):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, cast
 
 from bot.core.model import HistoryEntry, is_valid_name
 from bot.core.trailers import (
@@ -558,6 +559,37 @@ class GitWorkspace:
             if on_disk.is_file() and not on_disk.is_symlink():
                 files[name] = on_disk.read_bytes()
         return files
+
+    def file_at(self, ref: str, path: str) -> tuple[str, int] | None:
+        """``(git mode, size in bytes)`` of the file ``path`` at ``ref``; None when absent or a directory."""
+        _check_path(path)
+        out = self._run(["ls-tree", "-l", "-z", self._rev(ref), "--", path]).out
+        for record in out.split("\0"):
+            meta, _, name = record.partition("\t")
+            fields = meta.split()
+            if name == path and len(fields) == 4 and fields[1] == "blob" and fields[3].isdigit():
+                return fields[0], int(fields[3])
+        return None
+
+    @contextlib.contextmanager
+    def open_file(self, ref: str, path: str) -> Iterator[BinaryIO]:
+        """Stream the content of ``path`` at ``ref`` (one ``git cat-file`` process, never all in memory)."""
+        _check_path(path)
+        self.git_calls += 1
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", f"{self._rev(ref)}:{path}"],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_base_env(),
+        )
+        assert proc.stdout is not None
+        try:
+            yield cast(BinaryIO, proc.stdout)
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
 
     def export(self, ref: str, dest: Path) -> None:
         """Write the files of ``ref`` into the directory ``dest`` (no ``.git``; for command gates).

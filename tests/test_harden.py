@@ -1,0 +1,148 @@
+"""Issue 10: trust nothing a pusher or a terminal can forge (the adapter, core and CLI items).
+
+Each test reproduces one finding on a real temporary repository and the local forge, and
+shows the fixed behaviour: items 3, 4, 9, 10, 11, 12, 15, 16, 17, 21 and 22.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, commit_all, git
+
+DEV = "environments/dev/fraud-detector.yaml"
+STAGING = "environments/staging/fraud-detector.yaml"
+POLICY = "environments/promotion.yaml"
+ARTIFACT = "environments/artifacts/fraud-detector/1.5.0/model.onnx"
+
+
+def edit(repo: Path, path: str, old: str, new: str) -> None:
+    file = repo / path
+    text = file.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    file.write_text(text.replace(old, new, 1))
+
+
+def gate(data: dict[str, object], name: str) -> dict[str, str]:
+    rows = data["gates"]
+    assert isinstance(rows, list)
+    return next(g for g in rows if g["name"] == name)
+
+
+# --------------------------------------------------------------------------- item 9: huge numbers
+
+
+HUGE = "9" * 400
+
+
+def test_huge_integer_metric_is_invalid_input_with_location_not_a_crash(cli: Cli) -> None:
+    edit(cli.repo, DEV, "recall: 0.821", f"recall: {HUGE}")
+    commit_all(cli.repo, "a metric of 400 digits")
+    result = cli("validate", expect=1)
+    assert re.search(r"environments/dev/fraud-detector\.yaml:\d+:\d+: metric 'recall'", result.stdout)
+    assert "unexpected failure" not in result.output
+    diff = cli("diff", "fraud-detector", "--to", "staging", expect=1)
+    assert re.search(r"error: environments/dev/fraud-detector\.yaml:\d+", diff.stderr)
+    cli("promote", "fraud-detector", "--to", "staging", expect=1)
+
+
+def test_one_huge_metric_never_takes_status_down_for_the_other_models(cli: Cli) -> None:
+    edit(cli.repo, DEV, "recall: 0.821", f"recall: {HUGE}")
+    commit_all(cli.repo, "a metric of 400 digits")
+    data = cli.json("status")
+    assert data["models"]["spam-filter"]["prod"] == "3.1.0"
+    text = cli("status").stdout
+    assert "spam-filter" in text and "environments/dev/fraud-detector.yaml:" in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("soak: {hours: 24}", "soak: {hours: 1e308}"),
+        ("soak: {hours: 24}", f"soak: {{hours: {HUGE}}}"),
+        ("required: 2", f"required: {HUGE}"),
+        ("max_drop: 0.005", f"max_drop: {HUGE}"),
+        ("{name: auc, min: 0.90}", f"{{name: auc, min: {HUGE}}}"),
+        ("timeout: 120}", "timeout: 1e300}"),
+    ],
+)
+def test_huge_numeric_policy_fields_are_refused_by_validate(cli: Cli, old: str, new: str) -> None:
+    edit(cli.repo, POLICY, old, new)
+    commit_all(cli.repo, "a huge policy number")
+    result = cli("validate", expect=1)
+    assert re.search(r"environments/promotion\.yaml:\d+:\d+: ", result.stdout), result.stdout
+    diff = cli("diff", "fraud-detector", "--to", "prod", expect=1)
+    assert "unexpected failure" not in diff.stderr
+    assert re.search(r"error: environments/promotion\.yaml:\d+", diff.stderr)
+
+
+# --------------------------------------------------------------------------- item 12: two verdicts
+
+
+def test_review_with_two_verdicts_is_a_usage_error(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    result = cli("pr", "review", number, "--approve", "--request-changes", actor="carol", expect=2)
+    assert "exactly one of --approve, --request-changes, --comment" in result.stderr
+    cli("pr", "review", number, actor="carol", expect=2)
+    assert cli.json("pr", "show", number)["approvals"]["counted"] == []
+    cli("pr", "review", number, "--approve", actor="carol")
+    assert cli.json("pr", "show", number)["approvals"]["counted"] == ["carol"]
+
+
+# --------------------------------------------------------------------------- item 15: artifacts at the commit
+
+
+def test_artifact_gate_reads_the_committed_file_not_the_working_tree(cli: Cli) -> None:
+    (cli.repo / ARTIFACT).write_bytes(b"tampered, uncommitted")
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    assert gate(data, "artifact")["result"] == "success", gate(data, "artifact")
+
+
+def test_artifact_gate_fails_on_a_bad_committed_file_even_if_the_working_tree_is_right(cli: Cli) -> None:
+    good = (cli.repo / ARTIFACT).read_bytes()
+    (cli.repo / ARTIFACT).write_bytes(b"committed garbage")
+    commit_all(cli.repo, "break the artifact")
+    (cli.repo / ARTIFACT).write_bytes(good)  # the working tree has the right bytes, uncommitted
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    row = gate(data, "artifact")
+    assert row["result"] == "failure" and "mismatch" in row["reason"], row
+
+
+def test_artifact_that_is_only_untracked_in_the_working_tree_is_missing(cli: Cli) -> None:
+    content = (cli.repo / ARTIFACT).read_bytes()
+    git(cli.repo, "rm", "-q", "--cached", ARTIFACT)
+    git(cli.repo, "commit", "-q", "-m", "forget the artifact")
+    (cli.repo / ARTIFACT).write_bytes(content)  # still on disk, untracked
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    row = gate(data, "artifact")
+    assert row["result"] == "failure" and "no such file in commit" in row["reason"], row
+
+
+# --------------------------------------------------------------------------- item 17: names git refuses
+
+
+@pytest.mark.parametrize("name", ["m.lock", "a..b"])
+def test_validate_refuses_model_names_git_refuses_in_a_branch(cli: Cli, name: str) -> None:
+    text = (cli.repo / DEV).read_text().replace("name: fraud-detector", f"name: {name}")
+    (cli.repo / f"environments/dev/{name}.yaml").write_text(text)
+    result = cli("validate", expect=1)
+    assert f"model name {name!r} is not valid" in result.stdout or name in result.stdout
+    assert "'.lock'" in result.stdout and "branch names" in result.stdout
+    schema = json.loads((Path(__file__).parents[1] / "bot/schemas/manifest.schema.json").read_text())
+    pattern = schema["properties"]["name"]["pattern"]
+    assert re.fullmatch(pattern, name) is None and re.fullmatch(pattern, "fraud-detector")
+
+
+def test_the_model_name_rule_and_git_agree() -> None:
+    from bot.core.model import is_valid_name
+
+    for name in ("m.lock", "a..b", "x.lock", "a...b"):
+        assert not is_valid_name(name)
+    for name in ("m.locks", "lock", "a.b", "v1.2-rc_3"):
+        assert is_valid_name(name)
+        assert git(Path.cwd(), "check-ref-format", f"refs/heads/promobot/prod/{name}") == ""
+
