@@ -47,9 +47,11 @@ class Options:
 
 
 def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
+    from bot.core.report import terminal
+
     if opts is not None and opts.json:
         click.echo(json.dumps({"error": message, "exit_code": code}))
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal(message)}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from bot.adapters.actions import annotate_error
 
@@ -83,11 +85,54 @@ def errors(opts: Options | None) -> Iterator[None]:
 
 
 def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
-    """Print ``data`` as JSON, or ``text(markdown)`` for people."""
+    """Print ``data`` as JSON (faithful), or ``text(markdown)`` for people.
+
+    The one place text output is made safe for a terminal: no escape sequences or control
+    characters from comment bodies, logins or manifests (``report.terminal``).
+    """
+    from bot.core.report import terminal
+
     if opts.json:
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
-        click.echo(text(opts.output == "markdown"))
+        markdown = opts.output == "markdown"
+        click.echo(terminal(text(markdown), markdown=markdown))
+
+
+class _StderrFormatter(logging.Formatter):
+    """``warning: <message>`` on one line: no logger names, no terminal escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bot.core.report import terminal
+
+        message = " ".join(terminal(record.getMessage()).split("\n"))
+        return f"{record.levelname.lower()}: {message}"
+
+
+class _Once(logging.Filter):
+    """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = f"{record.levelno}:{record.getMessage()}"
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter())
+    handler.addFilter(_Once())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, _StderrFormatter)]:
+        root.removeHandler(old)  # a second run in the same process (tests) must not print twice
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _default_forge() -> str:
@@ -218,8 +263,32 @@ as_option = click.option(
 )
 
 
+_SURROGATE_RE = re.compile(r"[\udc80-\udcff]")
+
+
+class _Group(click.Group):
+    """The top-level group: refuses arguments that are not UTF-8 before anything runs.
+
+    Python hands such bytes over as lone surrogates (``\\udcff``), which no file, JSON
+    document or forge can store: a comment body like that is invalid input (exit 1), never
+    a crash halfway through writing it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for i, arg in enumerate(args, start=1):
+            bad = _SURROGATE_RE.search(arg)
+            if bad is not None:
+                byte = ord(bad.group()) - 0xDC00
+                raise click.ClickException(
+                    f"argument {i} is not valid UTF-8 (byte 0x{byte:02x} at position {bad.start()}) — "
+                    "pass text encoded as UTF-8"
+                )
+        return super().parse_args(ctx, args)
+
+
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110}
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110},
 )
 @click.option(
     "--repo",
@@ -279,9 +348,7 @@ def cli(
 
     Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr
-    )
+    _configure_logging(verbose)
     ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
 
 

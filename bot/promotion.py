@@ -160,6 +160,9 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        action=state.action,
+        from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
+        and not source_env.from_,
     )
 
 
@@ -514,7 +517,7 @@ def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, p
     shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [
         f"the pull request also changes {shown} — a {what} may change only {path}; "
-        "remove those commits or re-run promote to rebuild the branch"
+        f"remove those commits or re-run `promobot {action}` to rebuild the branch"
     ]
 
 

@@ -93,7 +93,7 @@ def test_review_with_two_verdicts_is_a_usage_error(cli: Cli) -> None:
     assert cli.json("pr", "show", number)["approvals"]["counted"] == ["carol"]
 
 
-# --------------------------------------------------------------------------- item 15: artifacts at the commit
+# ---------------------------------------------------------------- item 15: artifacts at the commit
 
 
 def test_artifact_gate_reads_the_committed_file_not_the_working_tree(cli: Cli) -> None:
@@ -146,3 +146,120 @@ def test_the_model_name_rule_and_git_agree() -> None:
         assert is_valid_name(name)
         assert git(Path.cwd(), "check-ref-format", f"refs/heads/promobot/prod/{name}") == ""
 
+
+# --------------------------------------------------------------------------- item 10: terminal escapes
+
+HOSTILE = (
+    "\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: write to the reader's clipboard
+    "\x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\"  # OSC 8: a disguised link
+    "\x1b[2A\x1b[2Kapprovals: 2 of 2\r\x9b1m"  # cursor up, erase line, carriage return, C1 CSI
+)
+
+
+def test_text_output_strips_escape_sequences_and_json_stays_faithful(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    cli("pr", "comment", number, HOSTILE, actor="carol")
+    for args in (("pr", "show", number), ("pr", "list")):
+        for output in ("text", "markdown"):
+            out = cli(*args, output=output).stdout
+            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), repr(out)
+    shown = cli("pr", "show", number).stdout
+    assert "docsapprovals: 2 of 2" in shown and "evil.example" not in shown
+    comments = cli.json("pr", "show", number)["comments"]
+    assert any(c["body"] == HOSTILE for c in comments)  # JSON is faithful
+
+
+def test_error_and_log_lines_are_stripped_too() -> None:
+    from bot.core.report import terminal
+
+    assert terminal("a\x1b]52;c;eA==\x07b\x1b[31mc\x07\x00\x85") == "abc"
+    assert terminal("left\x1b]8;;unterminated\nnext line") == "left\nnext line"
+    assert terminal("@\u200bacme/sre", markdown=True) == "@\u200bacme/sre"
+
+
+# ------------------------------------------------------------------- item 11: bytes that are not UTF-8
+
+
+def test_non_utf8_comment_and_review_bodies_are_input_errors(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    before = cli.json("pr", "show", number)
+    bad = "hi \udcff there"  # how Python hands over the byte 0xff from argv
+    result = cli("pr", "comment", number, bad, actor="carol", expect=1)
+    assert "is not valid UTF-8" in result.stderr and "unexpected failure" not in result.stderr
+    result = cli("pr", "review", number, "--approve", "--body", bad, actor="carol", expect=1)
+    assert "is not valid UTF-8" in result.stderr
+    after = cli.json("pr", "show", number)
+    assert after["comments"] == before["comments"] and after["approvals"] == before["approvals"]
+
+
+def test_the_local_forge_refuses_a_body_that_is_not_utf8(cli: Cli) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.adapters.localforge import LocalForge
+    from bot.errors import UsageError
+
+    number = int(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    forge = LocalForge(GitWorkspace.discover(cli.repo))
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        forge.add_comment(number, login="carol", body="\udcfe")
+
+
+# --------------------------------------------------------------------------- item 21: messages
+
+
+def test_warnings_on_stderr_have_no_logger_name_and_are_not_repeated(cli: Cli) -> None:
+    cli("promote", "--all", "--to", "prod")
+    for number in ("1", "2"):
+        cli("pr", "review", number, "--approve", actor="erin")  # erin counts only through a team
+    err = cli("promote", "--all", "--to", "prod").stderr
+    lines = [line for line in err.splitlines() if "@acme/ml-leads is not known" in line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("warning: approvers: team @acme/ml-leads")
+    assert "bot." not in err
+
+
+def test_no_access_is_said_in_words_not_as_none_permission(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    cli("pr", "review", number, "--approve", actor="carol")
+    cli("pr", "users", "set", "dave", "--permission", "write")  # now unknown users, carol too, have none
+    data = cli.json("pr", "show", number)
+    reasons = [i["reason"] for i in data["approvals"]["ignored"] if i["login"] == "carol"]
+    assert reasons and "no access" in reasons[0], data["approvals"]
+    assert "none permission" not in cli("pr", "show", number).stdout
+
+
+def test_team_names_in_terminal_text_carry_no_zero_width_space(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    cli("pr", "users", "set", "mallory", "--permission", "read")
+    out = cli("pr", "comment", number, "/rollback", actor="mallory").stdout
+    assert "@acme/sre" in out and "\u200b" not in out
+    markdown = cli("pr", "comment", number, "/rollback", actor="mallory", output="markdown").stdout
+    assert "\u200b" in markdown or "@acme/sre" not in markdown  # markdown keeps mentions inert
+
+
+def test_a_file_name_given_as_model_is_named_back_without_yaml_yaml(cli: Cli) -> None:
+    result = cli("promote", "fraud-detector.yaml", "--to", "staging", expect=1)
+    assert ".yaml.yaml" not in result.stderr
+    assert "name the model: fraud-detector" in result.stderr
+
+
+def test_hints_name_the_command_that_fixes_it(cli: Cli) -> None:
+    # The source of a staging PR disappears from dev, which people write and nothing promotes into.
+    staging_pr = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    git(cli.repo, "rm", "-q", DEV)
+    git(cli.repo, "commit", "-q", "-m", "drop fraud-detector from dev")
+    order = gate(cli.json("gates", staging_pr), "order")["reason"]
+    assert "promote it to dev" not in order and f"commit {DEV} first" in order, order
+    # staging moves on after the PR was built: the hint is the exact command, not "re-run promote".
+    git(cli.repo, "reset", "-q", "--hard", "HEAD~1")
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    edit(cli.repo, STAGING, "version: 1.4.2", "version: 1.4.3")
+    commit_all(cli.repo, "staging moved")
+    reasons = " ".join(g["reason"] for g in cli.json("gates", number)["gates"])
+    assert "re-run `promobot promote fraud-detector --to prod`" in reasons
+    assert "re-run promote" not in reasons
+
+
+def test_validate_at_a_missing_revision_says_no_such_revision(cli: Cli) -> None:
+    result = cli("validate", "--ref", "nonexistent", expect=1)
+    assert "no such revision: nonexistent" in result.stderr
+    assert "fsck" not in result.stderr

@@ -512,7 +512,16 @@ class GitWorkspace:
         if path:
             _check_path(path)
             args += ["--", path if recursive else f"{path}/"]
-        out = self._run(args).out
+        result = self._run(args, check=False)
+        if result.returncode != 0:
+            low = result.err.lower()
+            if "not a valid object name" in low or "not a tree object" in low:
+                raise UsageError(
+                    f"no such revision: {ref}",
+                    "name a branch, tag or commit that exists (see `git log --oneline --all`)",
+                )
+            raise _error_for(args, result)
+        out = result.out
         entries = []
         for record in out.split("\0"):
             if not record:
