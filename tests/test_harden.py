@@ -263,3 +263,40 @@ def test_validate_at_a_missing_revision_says_no_such_revision(cli: Cli) -> None:
     result = cli("validate", "--ref", "nonexistent", expect=1)
     assert "no such revision: nonexistent" in result.stderr
     assert "fsck" not in result.stderr
+
+
+# --------------------------------------------------------------------------- item 16: symbolic links
+
+
+def test_symlinked_manifests_are_refused_by_validate_status_and_promote(cli: Cli, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text((cli.repo / DEV).read_text().replace("version: 1.5.0", "version: 6.6.6"))
+    (cli.repo / DEV).unlink()
+    (cli.repo / DEV).symlink_to(outside)
+    result = cli("validate", expect=1)
+    assert f"{DEV}: this is a symbolic link" in result.stderr
+    commit_all(cli.repo, "a symlinked manifest")
+    assert git(cli.repo, "ls-files", "-s", DEV).startswith("120000")
+    assert f"{DEV}: this is a symbolic link" in cli("validate", "--ref", "HEAD", expect=1).stderr
+    for args in (
+        ("status",),
+        ("promote", "fraud-detector", "--to", "staging"),
+        ("diff", "fraud-detector", "--to", "staging"),
+    ):
+        result = cli(*args, expect=1)
+        assert f"{DEV}: this is a symbolic link" in result.stderr, (args, result.output)
+        assert "6.6.6" not in result.output
+
+
+def test_reading_one_manifest_at_a_commit_refuses_a_symlink(cli: Cli) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.errors import ManifestError
+
+    (cli.repo / "environments/dev/alias.yaml").symlink_to("fraud-detector.yaml")
+    commit_all(cli.repo, "a relative symlink")
+    ws = GitWorkspace.discover(cli.repo)
+    with pytest.raises(ManifestError, match="symbolic link"):
+        ws.read("HEAD", "environments/dev/alias.yaml")
+    before = ws.git_calls
+    assert ws.read("HEAD", DEV) is not None  # regular files still cost one process
+    assert ws.git_calls - before == 1

@@ -68,7 +68,7 @@ from bot.core.trailers import (
     VERSION,
     collect_trailers,
 )
-from bot.errors import ConflictError, OutageError, UsageError, WorkspaceError
+from bot.errors import ConflictError, ManifestError, OutageError, UsageError, WorkspaceError
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +194,47 @@ def _check_path(path: str) -> None:
         raise UsageError(
             f"{path!r} is not a valid repository path", "use a relative path like environments/dev/x.yaml"
         )
+
+
+SYMLINK_MODE = "120000"
+GUARDED_DIR = "environments/"
+
+
+def _guarded(path: str) -> bool:
+    """True for a path under ``environments/``, where promobot refuses symbolic links."""
+    return path.startswith(GUARDED_DIR)
+
+
+def _symlink_error(path: str) -> ManifestError:
+    return ManifestError(
+        "this is a symbolic link; promobot reads only regular files under environments/",
+        "replace the link with the file itself (git rm the link, copy the file in, commit)",
+        file=path,
+    )
+
+
+def _tree_modes(data: bytes) -> dict[str, str]:
+    """``{name: mode}`` of a raw tree object (``<mode> <name>\\0<binary id>`` entries).
+
+    Object ids are 20 bytes (SHA-1) or 32 (SHA-256 repositories): the one that parses wins.
+    """
+    for id_len in (20, 32):
+        modes: dict[str, str] = {}
+        pos, size = 0, len(data)
+        try:
+            while pos < size:
+                space = data.index(b" ", pos)
+                nul = data.index(b"\0", space)
+                mode = data[pos:space]
+                if not mode.isdigit():
+                    raise ValueError(mode)
+                modes[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = mode.decode().zfill(6)
+                pos = nul + 1 + id_len
+        except ValueError:
+            continue
+        if pos == size:
+            return modes
+    return {}
 
 
 def _manifest_parts(path: str) -> tuple[str, str]:
@@ -492,9 +533,22 @@ class GitWorkspace:
         rev = self._rev(ref)
         for path in paths:
             _check_path(path)
-        found = self._cat_batch([f"{rev}:{p}" for p in paths])
+        # The parent trees come in the same process: they carry each entry's mode (symlinks).
+        parents = sorted({p.rpartition("/")[0] for p in paths if _guarded(p)})
+        found = self._cat_batch([f"{rev}:{p}" for p in paths] + [f"{rev}:{d}" for d in parents])
+        trees = dict(zip(parents, found[len(paths) :], strict=True))
+        for path, r in zip(paths, found[: len(paths)], strict=True):
+            tree = trees.get(path.rpartition("/")[0])
+            if (
+                r is not None
+                and tree is not None
+                and tree[0] == "tree"
+                and _tree_modes(tree[1]).get(path.rpartition("/")[2]) == SYMLINK_MODE
+            ):
+                raise _symlink_error(path)
         return {
-            p: (r[1] if r is not None and r[0] == "blob" else None) for p, r in zip(paths, found, strict=True)
+            p: (r[1] if r is not None and r[0] == "blob" else None)
+            for p, r in zip(paths, found[: len(paths)], strict=True)
         }
 
     def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
@@ -507,6 +561,7 @@ class GitWorkspace:
         return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
 
     def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
+        """``(kind, id, name)`` of the entries; a symbolic link under ``environments/`` is refused."""
         rev = self._rev(ref)
         args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
         if path:
@@ -527,7 +582,9 @@ class GitWorkspace:
             if not record:
                 continue
             meta, _, name = record.partition("\t")
-            _mode, kind, sha = meta.split(" ")
+            mode, kind, sha = meta.split(" ")
+            if mode == SYMLINK_MODE and _guarded(name):
+                raise _symlink_error(name)
             entries.append((kind, sha, name))
         return entries
 
@@ -565,6 +622,8 @@ class GitWorkspace:
         files: dict[str, bytes] = {}
         for name in sorted(set(out.split("\0")) - {""}):
             on_disk = self.root / name
+            if on_disk.is_symlink() and _guarded(name):
+                raise _symlink_error(name)
             if on_disk.is_file() and not on_disk.is_symlink():
                 files[name] = on_disk.read_bytes()
         return files
