@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+from bot.core.providers import Providers
+
 MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
 """The only names that may become a path or a branch component (``promobot/<env>/<model>``):
 git refuses ``..`` anywhere in a branch name and a component ending in ``.lock``."""
@@ -244,6 +246,7 @@ class Policy:
     local_keys: tuple[str, ...] = ("serving",)
     rollback: RollbackPolicy = RollbackPolicy()
     commands: Mapping[str, CommandRule] = field(default_factory=dict)
+    providers: Providers = field(default_factory=Providers)  # bot/core/providers.py
 
     @property
     def names(self) -> tuple[str, ...]:

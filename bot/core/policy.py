@@ -33,6 +33,7 @@ from bot.core.model import (
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.providers import parse_providers
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
@@ -165,7 +166,7 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     top = r.mapping(
         doc.data if doc.data is not None else {},
         (),
-        ("apiVersion", "kind", "local_keys", "environments", "rollback", "commands"),
+        ("apiVersion", "kind", "local_keys", "providers", "environments", "rollback", "commands"),
         "the policy",
     )
     for key, want in (("apiVersion", API_VERSION), ("kind", KIND)):
@@ -188,6 +189,8 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
                 )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
+    providers = parse_providers(top.get("providers"), r.fail)
+
     if "environments" not in top:
         r.fail((), "environments is missing", "list the environments in promotion order: dev, staging, prod")
     raw_envs = top["environments"]
@@ -200,7 +203,11 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
-        environments=tuple(environments), local_keys=local_keys, rollback=rollback, commands=commands
+        environments=tuple(environments),
+        local_keys=local_keys,
+        rollback=rollback,
+        commands=commands,
+        providers=providers,
     )
 
 
