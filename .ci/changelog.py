@@ -66,7 +66,7 @@ def says_why_not(commit: str) -> bool:
 def check() -> int:
     base = os.environ.get("CHANGELOG_BASE", "").strip()
     if not base:
-        print("changelog check: skipped — no pull request base (set CHANGELOG_BASE=<commit> to check a branch)")
+        print("changelog check: skipped — no pull request base (CHANGELOG_BASE=<commit> checks a branch)")
         return 0
     found = git("merge-base", base, "HEAD", check=False)
     if found.returncode != 0:
@@ -79,7 +79,7 @@ def check() -> int:
     merge_base = found.stdout.strip()
     commits = git("rev-list", "--no-merges", f"{merge_base}..HEAD").stdout.split()
     touching = [
-        c for c in commits if git("diff-tree", "--no-commit-id", "--name-only", "-r", c, "--", WATCHED).stdout.strip()
+        c for c in commits if git("diff-tree", "--no-commit-id", "--name-only", "-r", c, "--", WATCHED).stdout
     ]
     if not touching:
         print(f"changelog check: passed — no commit since {merge_base[:12]} changes {WATCHED}")
@@ -99,8 +99,8 @@ def check() -> int:
     for commit in missing:
         print("  " + git("log", "-1", "--format=%h %s", commit).stdout.strip(), file=sys.stderr)
     print(
-        f"  — add a line under `## [Unreleased]` in {CHANGELOG}, or, if users will not notice the change, "
-        f"end each commit message with a trailer such as `{TRAILER}: none — refactor, no change in behaviour`",
+        f"  — add a line under `## [Unreleased]` in {CHANGELOG}, or, if users will not notice it, end "
+        f"each commit message with a trailer such as `{TRAILER}: none — refactor, no change in behaviour`",
         file=sys.stderr,
     )
     return 1
@@ -112,7 +112,7 @@ def notes(tag: str) -> int:
     if tag != f"v{version}":
         print(
             f"error: tag {tag} does not name pyproject.toml's version {version} — "
-            f"set version = \"{tag.removeprefix('v')}\" in pyproject.toml, or tag v{version}",
+            f'set version = "{tag.removeprefix("v")}" in pyproject.toml, or tag v{version}',
             file=sys.stderr,
         )
         return 2
