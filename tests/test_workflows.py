@@ -179,7 +179,7 @@ def release_jobs() -> dict[str, Any]:
 
 def test_release_runs_only_on_version_tags_and_never_cancels_a_release_half_way() -> None:
     data = load(RELEASE)
-    assert triggers(data) == {"push": {"tags": ["v*"]}}
+    assert triggers(data) == {"push": {"tags": ["v*.*.*"]}}  # not v1: moving the major tag
     assert data["concurrency"]["cancel-in-progress"] is False
 
 
