@@ -27,11 +27,13 @@ from bot.core.model import (
     FreezeWindow,
     Gate,
     MetricGate,
+    MetricSource,
     Permission,
     Policy,
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.registry import alias_problem
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
@@ -174,7 +176,10 @@ def _environment(
 ) -> EnvironmentPolicy:
     path: Path = ("environments", i)
     env = r.mapping(
-        raw, path, ("name", "from", "auto_promote", "auto_merge", "approvals", "gates"), f"environments[{i}]"
+        raw,
+        path,
+        ("name", "from", "auto_promote", "auto_merge", "approvals", "gates", "registry_alias"),
+        f"environments[{i}]",
     )
     if "name" not in env:
         r.fail(path, f"environments[{i}] has no name", "add `name: <environment>`")
@@ -231,6 +236,17 @@ def _environment(
             f"the first environment {name!r} is never promoted into, so it cannot have gates or auto_*",
             "move these settings to a later environment",
         )
+    registry_alias: str | None = None
+    if "registry_alias" in env:  # README "Keep MLflow in step"
+        registry_alias = r.string(
+            env["registry_alias"],
+            (*path, "registry_alias"),
+            "registry_alias",
+            "e.g. registry_alias: champion",
+        )
+        problem = alias_problem(registry_alias)
+        if problem is not None:
+            r.fail((*path, "registry_alias"), problem, "e.g. registry_alias: champion")
     return EnvironmentPolicy(
         name=name,
         from_=from_,
@@ -238,6 +254,7 @@ def _environment(
         auto_merge=auto_merge,
         approvals=approvals,
         gates=gates,
+        registry_alias=registry_alias,
     )
 
 
@@ -285,6 +302,20 @@ def _approvals(r: _Reader, raw: Any, path: Path, *, minimum: int) -> ApprovalPol
     return ApprovalPolicy(required=required, approvers=approvers)
 
 
+def _metric_source(r: _Reader, data: Mapping[str, Any], where: Path) -> MetricSource:
+    """``source: manifest | mlflow`` of a metric or compare gate (README "Keep MLflow in step")."""
+    value = data.get("source", "manifest")
+    if value == "mlflow":
+        return "mlflow"
+    if value != "manifest":
+        r.fail(
+            (*where, "source"),
+            f"source {value!r} is not known",
+            "write source: mlflow (the registered version's logged metrics) or leave it out (the manifest's)",
+        )
+    return "manifest"
+
+
 def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
     if not isinstance(raw, dict) or len(raw) != 1:
         r.fail(
@@ -300,7 +331,7 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         )
     where: Path = (*path, kind)
     if kind == "metric":
-        data = r.mapping(body, where, ("name", "min", "max"), "metric gate")
+        data = r.mapping(body, where, ("name", "min", "max", "source"), "metric gate")
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
@@ -308,9 +339,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         high = r.number(data["max"], (*where, "max"), "metric max") if "max" in data else None
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
-        return MetricGate(name=name, min=low, max=high)
+        return MetricGate(name=name, min=low, max=high, source=_metric_source(r, data, where))
     if kind == "compare":
-        data = r.mapping(body, where, ("metric", "max_drop", "max_increase"), "compare gate")
+        data = r.mapping(body, where, ("metric", "max_drop", "max_increase", "source"), "compare gate")
         metric = r.string(
             data.get("metric"), (*where, "metric"), "compare metric", "e.g. {metric: auc, max_drop: 0.005}"
         )
@@ -326,7 +357,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             if "max_increase" in data
             else None
         )
-        return CompareGate(metric=metric, max_drop=drop, max_increase=inc)
+        return CompareGate(
+            metric=metric, max_drop=drop, max_increase=inc, source=_metric_source(r, data, where)
+        )
     if kind == "soak":
         data = r.mapping(body, where, ("hours",), "soak gate")
         if "hours" not in data:
