@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+from bot.core.providers import Providers
 from bot.core.registry import RegistryRef
 
 MODEL_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -255,6 +256,7 @@ class Policy:
     local_keys: tuple[str, ...] = ("serving",)
     rollback: RollbackPolicy = RollbackPolicy()
     commands: Mapping[str, CommandRule] = field(default_factory=dict)
+    providers: Providers = field(default_factory=Providers)  # bot/core/providers.py
 
     @property
     def names(self) -> tuple[str, ...]:

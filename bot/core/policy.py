@@ -33,6 +33,7 @@ from bot.core.model import (
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.providers import parse_providers
 from bot.core.registry import alias_problem
 from bot.errors import PolicyError
 
@@ -121,7 +122,7 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     top = r.mapping(
         doc.data if doc.data is not None else {},
         (),
-        ("apiVersion", "kind", "local_keys", "environments", "rollback", "commands"),
+        ("apiVersion", "kind", "local_keys", "providers", "environments", "rollback", "commands"),
         "the policy",
     )
     for key, want in (("apiVersion", API_VERSION), ("kind", KIND)):
@@ -144,6 +145,8 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
                 )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
+    providers = parse_providers(top.get("providers"), r.fail)
+
     if "environments" not in top:
         r.fail((), "environments is missing", "list the environments in promotion order: dev, staging, prod")
     raw_envs = top["environments"]
@@ -156,7 +159,11 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
-        environments=tuple(environments), local_keys=local_keys, rollback=rollback, commands=commands
+        environments=tuple(environments),
+        local_keys=local_keys,
+        rollback=rollback,
+        commands=commands,
+        providers=providers,
     )
 
 
