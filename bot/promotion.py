@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot import sync
 from bot.app import (
     POLICY_PATH,
     REJECTED_PATH,
@@ -140,6 +141,7 @@ def _gate_inputs(
                 from_env=state.from_ or "",
                 to_env=state.to,
             )
+    registry = sync.gate_evidence(ctx, policy, candidate=candidate, incumbent=incumbent, gates=gates)
     became = None
     if candidate is not None and state.from_ and any(g.kind == "soak" for g in gates):
         became = _became_current(ctx, base_sha, state.from_, state.model, candidate.version)
@@ -156,6 +158,7 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        registry=registry,
     )
 
 
@@ -976,6 +979,8 @@ class MergeResult:
     sha: str | None
     blockers: list[str]
     chained: list[PromoteResult] = field(default_factory=list)
+    registry: sync.FollowResult | None = None
+    """The MLflow alias moved after the merge (README "Keep MLflow in step"); None: no registry."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -984,6 +989,7 @@ class MergeResult:
             "sha": self.sha,
             "blockers": self.blockers,
             "chained": [c.to_json() for c in self.chained],
+            "registry": self.registry.to_json() if self.registry else None,
         }
 
 
@@ -1003,6 +1009,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
                 ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
+            done.registry = _follow_registry(ctx, pc, pc.pr.merge_sha)
             done.chained = chain(ctx, pc.state, again=True)
             return done
         if pc.pr.state != "open":
@@ -1041,8 +1048,23 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
         ctx.forge.delete_branch(pc.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
+    result.registry = _follow_registry(ctx, pc, sha)
     result.chained = chain(ctx, pc.state)
     return result
+
+
+def _follow_registry(ctx: Context, pc: PrContext, sha: str | None) -> sync.FollowResult | None:
+    """Move the environment's MLflow alias to the merged version (best effort, never raises)."""
+    if pc.state.action not in ("promote", "rollback") or sha is None:
+        return None
+    return sync.follow(
+        ctx,
+        policy=ctx.policy(pc.base_sha),
+        env=pc.state.to,
+        model=pc.state.model,
+        manifest_text=pc.new_text,
+        commit=sha,
+    )
 
 
 def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteResult]:

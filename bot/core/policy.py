@@ -156,6 +156,15 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     for i, raw in enumerate(raw_envs):
         environments.append(_environment(r, raw, i, environments, raw_envs))
 
+    _registry_rules(r, raw_envs, environments, has_mlflow=bool(providers.mlflow))
+    if len(providers.mlflow) > 1:
+        extra = sorted(providers.mlflow)[1]
+        r.fail(
+            ("providers", "mlflow", extra),
+            "more than one mlflow provider: promobot keeps one model registry in step with git",
+            "list a single mlflow provider",
+            key=True,
+        )
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
@@ -307,6 +316,29 @@ def _approvals(r: _Reader, raw: Any, path: Path, *, minimum: int) -> ApprovalPol
             if LOGIN_RE.fullmatch(login) is None:
                 r.fail((*path, "approvers", j), f"approver {login!r} is not a login or @org/team", hint)
     return ApprovalPolicy(required=required, approvers=approvers)
+
+
+def _registry_rules(
+    r: _Reader, raw_envs: Sequence[Any], environments: Sequence[EnvironmentPolicy], *, has_mlflow: bool
+) -> None:
+    """With an mlflow provider every environment's alias must be valid (its name is the default);
+    ``source: mlflow`` needs one (README "Keep MLflow in step")."""
+    for i, env in enumerate(environments):
+        if has_mlflow and env.registry_alias is None and alias_problem(env.name) is not None:
+            r.fail(
+                ("environments", i, "name"),
+                f"environment {env.name!r} cannot be an MLflow alias ({alias_problem(env.name)})",
+                "set registry_alias: <letters, digits, '_' or '-'> on this environment",
+            )
+        for j, gate in enumerate(env.gates):
+            if getattr(gate, "source", "manifest") == "mlflow" and not has_mlflow:
+                raw_gate = raw_envs[i]["gates"][j]
+                ((kind, _),) = raw_gate.items()
+                r.fail(
+                    ("environments", i, "gates", j, kind, "source"),
+                    f"{kind} gate reads source: mlflow, but the policy has no mlflow provider",
+                    "add providers: {mlflow: {registry: {tracking_uri_env: MLFLOW_TRACKING_URI}}}",
+                )
 
 
 def _metric_source(r: _Reader, data: Mapping[str, Any], where: Path) -> MetricSource:

@@ -247,10 +247,35 @@ def test_alias_rules() -> None:
     assert alias_problem("latest") and alias_problem("v1") and alias_problem("a.b")
 
 
+PROVIDER = "providers:\n  mlflow:\n    registry: {tracking_uri: http://127.0.0.1:5000}\n"
+
+
 def test_policy_metric_source_must_be_manifest_or_mlflow() -> None:
-    text = POLICY.format(alias="prod") + "    gates:\n      - metric: {name: auc, min: 0.9, source: mlfow}\n"
+    text = (
+        POLICY.format(alias="prod")
+        + "    gates:\n      - metric: {name: auc, min: 0.9, source: mlfow}\n"
+        + PROVIDER
+    )
     with pytest.raises(PolicyError) as info:
         load_policy(text)
     assert "source 'mlfow'" in info.value.message and info.value.line == 9
     ok = load_policy(text.replace("mlfow", "mlflow"))
     assert ok.environments[2].gates[0] == MetricGate(name="auc", min=0.9, source="mlflow")
+
+
+def test_source_mlflow_without_an_mlflow_provider_is_a_policy_error() -> None:
+    text = (
+        POLICY.format(alias="prod")
+        + "    gates:\n      - compare: {metric: auc, max_drop: 0.1, source: mlflow}\n"
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(text)
+    assert "no mlflow provider" in info.value.message and info.value.line == 9
+
+
+def test_with_a_provider_an_environment_name_that_is_no_alias_needs_registry_alias() -> None:
+    text = POLICY.format(alias="prod").replace("name: staging", "name: latest") + PROVIDER
+    with pytest.raises(PolicyError) as info:
+        load_policy(text)
+    assert "registry_alias" in info.value.message and info.value.line == 5
+    load_policy(text.replace("name: latest", "name: latest\n    registry_alias: stage"))
