@@ -15,8 +15,14 @@ from typing import Any, Literal
 from bot.core.providers import Providers
 from bot.core.registry import RegistryRef
 
-MODEL_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
-"""DESIGN §2: the only names that may become a path or a branch component."""
+MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
+"""The only names that may become a path or a branch component (``promobot/<env>/<model>``):
+git refuses ``..`` anywhere in a branch name and a component ending in ``.lock``."""
+NAME_RULE = (
+    "use lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit, "
+    "at most 64 characters, without '..' and not ending in '.lock' (git refuses those in branch names)"
+)
+"""The name rule in words, for error hints."""
 
 ENV_NAME_RE = MODEL_NAME_RE
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")

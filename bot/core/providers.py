@@ -229,12 +229,17 @@ def _prometheus(name: str, raw: Any, path: Path, fail: Fail) -> PrometheusProvid
     if "timeout" in data:
         value = data["timeout"]
         tpath: Path = (*path, "timeout")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))  # an int of 400 digits is fine here
+        ):
             fail(tpath, "timeout must be a number of seconds", "write e.g. timeout: 10")
         if not 0 < value <= MAX_TIMEOUT:
+            shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}…"
             fail(
                 tpath,
-                f"timeout is {value}, must be above 0 and at most {MAX_TIMEOUT:g} seconds",
+                f"timeout is {shown}, must be above 0 and at most {MAX_TIMEOUT:g} seconds",
                 "a check that waits longer blocks the whole run; write e.g. timeout: 10",
             )
         timeout = float(value)
