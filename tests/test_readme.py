@@ -67,7 +67,7 @@ def test_readme_command_1_runs_on_a_new_demo_repository_and_leaves_the_clone_unt
     # The demo: a new repository next to the clone, with PR #1 open on its local forge.
     demo = clone.parent / "promobot-demo"
     assert (demo / ".git" / "promobot" / "forge.json").is_file()
-    assert "promobot/staging/fraud-detector" in outputs[-1] and "artifact" in outputs[-1]
+    assert "Pull request #1 opened." in outputs[-1] and "artifact" in outputs[-1]  # the gate table
     shown = subprocess.run(
         ["promobot", "--repo", str(demo), "pr", "list", "-o", "json"],
         env=env,
