@@ -25,6 +25,7 @@ import click
 
 if TYPE_CHECKING:
     from bot.adapters.localforge import LocalForge
+    from bot.adapters.version import VersionInfo
     from bot.app import Context
 
 logger = logging.getLogger("bot")
@@ -47,9 +48,11 @@ class Options:
 
 
 def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
+    from bot.core.report import terminal
+
     if opts is not None and opts.json:
         click.echo(json.dumps({"error": message, "exit_code": code}))
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal(message)}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from bot.adapters.actions import annotate_error
 
@@ -83,11 +86,54 @@ def errors(opts: Options | None) -> Iterator[None]:
 
 
 def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
-    """Print ``data`` as JSON, or ``text(markdown)`` for people."""
+    """Print ``data`` as JSON (faithful), or ``text(markdown)`` for people.
+
+    The one place text output is made safe for a terminal: no escape sequences or control
+    characters from comment bodies, logins or manifests (``report.terminal``).
+    """
+    from bot.core.report import terminal
+
     if opts.json:
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
-        click.echo(text(opts.output == "markdown"))
+        markdown = opts.output == "markdown"
+        click.echo(terminal(text(markdown), markdown=markdown))
+
+
+class _StderrFormatter(logging.Formatter):
+    """``warning: <message>`` on one line: no logger names, no terminal escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bot.core.report import terminal
+
+        message = " ".join(terminal(record.getMessage()).split("\n"))
+        return f"{record.levelname.lower()}: {message}"
+
+
+class _Once(logging.Filter):
+    """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = f"{record.levelno}:{record.getMessage()}"
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter())
+    handler.addFilter(_Once())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, _StderrFormatter)]:
+        root.removeHandler(old)  # a second run in the same process (tests) must not print twice
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _default_forge() -> str:
@@ -303,13 +349,11 @@ class PromobotGroup(click.Group):
         return global_options(command) if command is not None else None
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def _version() -> VersionInfo:
+    """The version from pyproject.toml, plus the commit when promobot runs from its own checkout."""
+    from bot.adapters.version import describe
 
-    try:
-        return version("promobot")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
+    return describe()
 
 
 def as_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -329,8 +373,31 @@ def _append_param(f: Callable[..., Any], param: click.Parameter) -> Callable[...
     return f
 
 
+_SURROGATE_RE = re.compile(r"[\udc80-\udcff]")
+
+
+class _Group(PromobotGroup):
+    """The top-level group: refuses arguments that are not UTF-8 before anything runs.
+
+    Python hands such bytes over as lone surrogates (``\\udcff``), which no file, JSON
+    document or forge can store: a comment body like that is invalid input (exit 1), never
+    a crash halfway through writing it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for i, arg in enumerate(args, start=1):
+            bad = _SURROGATE_RE.search(arg)
+            if bad is not None:
+                byte = ord(bad.group()) - 0xDC00
+                raise click.ClickException(
+                    f"argument {i} is not valid UTF-8 (byte 0x{byte:02x} at position {bad.start()}) — "
+                    "pass text encoded as UTF-8"
+                )
+        return super().parse_args(ctx, args)
+
+
 @click.group(
-    cls=PromobotGroup,
+    cls=_Group,
     invoke_without_command=True,  # so that `promobot --version --output json` reaches the callback
     no_args_is_help=True,
     subcommand_metavar="COMMAND [ARGS]...",
@@ -338,7 +405,11 @@ def _append_param(f: Callable[..., Any], param: click.Parameter) -> Callable[...
 )
 @_with_group_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what promobot does to stderr.")
-@click.option("--version", is_flag=True, help="Show the version and exit (as JSON with --output json).")
+@click.option(
+    "--version",
+    is_flag=True,
+    help="Show the version (and the commit when run from a checkout) and exit; JSON with --output json.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -367,15 +438,13 @@ def cli(
     Global options (--repo, --forge, --output, --as) work before or after the command name.
     Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr
-    )
+    _configure_logging(verbose)
     ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
     if version:
         if ctx.obj.json:
-            click.echo(json.dumps({"version": _version()}))
+            click.echo(json.dumps(_version().to_json()))
         else:
-            click.echo(f"promobot, version {_version()}")
+            click.echo(_version().text())
         ctx.exit(0)
     if ctx.invoked_subcommand is None:
         raise click.UsageError("Missing command.", ctx)
@@ -774,18 +843,26 @@ def show(opts: Options, number: int) -> None:
 
 @pr.command("review")
 @click.argument("number", type=int, metavar="PR")
-@click.option("--approve", "state", flag_value="APPROVED", help="Approve the current head.")
-@click.option("--request-changes", "state", flag_value="CHANGES_REQUESTED", help="Request changes.")
-@click.option("--comment", "state", flag_value="COMMENTED", help="Comment without a verdict.")
+@click.option("--approve", is_flag=True, help="Approve the current head.")
+@click.option("--request-changes", is_flag=True, help="Request changes.")
+@click.option("--comment", "comment_", is_flag=True, help="Comment without a verdict.")
 @click.option("--body", default="", help="Review text.")
 @as_option
 @pass_opts
-def review(opts: Options, number: int, state: str | None, body: str) -> None:
+def review(
+    opts: Options, number: int, approve: bool, request_changes: bool, comment_: bool, body: str
+) -> None:
     """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
     from bot import router
 
-    if state is None:
-        raise click.UsageError("choose one of --approve, --request-changes, --comment")
+    chosen = [
+        s
+        for s, on in (("APPROVED", approve), ("CHANGES_REQUESTED", request_changes), ("COMMENTED", comment_))
+        if on
+    ]
+    if len(chosen) != 1:  # two verdicts at once is a contradiction, not "the last one wins"
+        raise click.UsageError("choose exactly one of --approve, --request-changes, --comment")
+    state = chosen[0]
     with errors(opts):
         ctx = build_context(opts)
         forge = _local(ctx)
