@@ -475,17 +475,16 @@ def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
     from bot.adapters.git import GitFolder
 
     with errors(opts):
-        try:
-            dist = metadata.distribution("promobot")
-            direct_url, version = dist.read_text("direct_url.json"), dist.version
+        try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
+            direct_url = metadata.distribution("promobot").read_text("direct_url.json")
         except metadata.PackageNotFoundError:
-            direct_url, version = None, "unknown"
+            direct_url = None
         result = scaffold.init(
             GitFolder(directory, commit_date=opts.now),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),
-            version=version,
+            version=_version().version,
         )
     emit(opts, result.to_json(), lambda md: result.text())
 
