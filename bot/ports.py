@@ -30,6 +30,8 @@ from bot.core.model import (
 
 if TYPE_CHECKING:
     from bot.core.gates import ArtifactCheck, CommandOutcome
+    from bot.core.promql import Evidence, PrometheusGate
+    from bot.core.providers import PrometheusProvider
 
 
 class Forge(Protocol):
@@ -201,7 +203,7 @@ class Workspace(Protocol):
 
 
 class GateRunner(Protocol):
-    """The two gates that reach outside: artifact fetches and custom commands."""
+    """The gates that reach outside: artifact fetches, custom commands, live data (Prometheus)."""
 
     def verify_artifact(
         self, uri: str, digest: str, *, max_bytes: int, timeout: float, ref: str | None = None
@@ -220,6 +222,23 @@ class GateRunner(Protocol):
         to_env: str,
     ) -> CommandOutcome:
         """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
+        ...
+
+    def prometheus(
+        self,
+        provider: PrometheusProvider,
+        gate: PrometheusGate,
+        query: str,
+        traffic_query: str | None,
+        *,
+        start: float,
+        end: float,
+    ) -> Evidence | str:
+        """Run one prometheus gate's rendered queries over ``[start, end]`` (unix seconds).
+
+        An outage (or a provider variable that is not set) is ``Evidence.error``: pending.
+        A query Prometheus refuses comes back as a string, the gate's failure reason.
+        """
         ...
 
 

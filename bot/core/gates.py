@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core import promql
 from bot.core.model import (
     ArtifactGate,
     CommandGate,
@@ -42,6 +43,7 @@ from bot.core.model import (
     Rejection,
     SoakGate,
 )
+from bot.core.promql import PrometheusGate
 
 ArtifactOutcome = Literal[
     "ok", "mismatch", "missing", "too-large", "unreachable", "unsupported", "timeout", "escapes-repo"
@@ -101,6 +103,8 @@ class GateInputs:
     """What the PR does (``promote`` or ``rollback``): hints name the command that rebuilds it."""
     from_is_first: bool = False
     """True when ``from_env`` is never promoted into (people or CI write it, e.g. dev)."""
+    prometheus: Mapping[PrometheusGate, promql.Evidence | str] = field(default_factory=dict)
+    """Each prometheus gate's evidence, or why its query could not be built (a failure)."""
 
 
 def _rerun(inputs: GateInputs) -> str:
@@ -314,6 +318,8 @@ def _policy_gate(gate: Gate, inputs: GateInputs, now: datetime) -> GateResult:
         return _freeze(gate, now)
     if isinstance(gate, ArtifactGate):
         return _artifact(inputs)
+    if isinstance(gate, PrometheusGate):
+        return _prometheus(gate, inputs)
     return _command(gate, inputs)
 
 
@@ -660,3 +666,36 @@ def _command(gate: CommandGate, inputs: GateInputs) -> GateResult:
     if code is not None and code < 0:
         return GateResult(name, "command", "failure", f"{gate.name} was killed by signal {-code}", details)
     return GateResult(name, "command", "failure", f"{gate.name} exited {code}", details)
+
+
+# --------------------------------------------------------------------------- prometheus
+
+
+def prometheus_gates(gates: Iterable[Gate]) -> list[PrometheusGate]:
+    """The prometheus gates of this policy: the app gathers their evidence before ``evaluate``."""
+    return [g for g in gates if isinstance(g, PrometheusGate)]
+
+
+def _prometheus(gate: PrometheusGate, inputs: GateInputs) -> GateResult:
+    name = f"prometheus {gate.name}"
+    if inputs.candidate is None:
+        return _not_checked(name, gate.kind)
+    evidence = inputs.prometheus.get(gate)
+    if evidence is None:
+        return GateResult(
+            name=name,
+            kind=gate.kind,
+            result="pending",
+            reason="live data not gathered in this run (no gate runner) — re-run /retest",
+        )
+    if isinstance(evidence, str):
+        return GateResult(name=name, kind=gate.kind, result="failure", reason=evidence)
+    verdict = promql.judge(gate, evidence)
+    query = evidence.query if len(evidence.query) <= 160 else evidence.query[:159] + "…"
+    return GateResult(
+        name=name,
+        kind=gate.kind,
+        result=verdict.result,
+        reason=f"{verdict.reason} · query: {query}",
+        details=verdict.details,
+    )

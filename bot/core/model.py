@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+from bot.core.promql import PrometheusGate
 from bot.core.providers import Providers
 
 MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -203,7 +204,7 @@ class CommandGate:
         return f"command {self.name}"
 
 
-Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate
+Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate | PrometheusGate
 
 BUILTIN_GATES = ("schema", "order", "integrity", "not-rejected")
 
