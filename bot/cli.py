@@ -514,6 +514,7 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         raise click.UsageError("give either MODEL or --all")
     with errors(opts):
         ctx = build_context(opts)
+        _note_uncommitted(ctx, model, to)
         failed: dict[str, str] = {}
         if all_:
             results, failed = promotion.promote_all(ctx, to=to, dry_run=dry_run)
@@ -542,6 +543,30 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
             sys.exit(1)
     else:
         emit(opts, data, lambda md: report.promote(data, markdown=md))
+
+
+def _note_uncommitted(ctx: Context, model: str | None, to: str) -> None:
+    """One line on stderr when the source manifest(s) have uncommitted edits: promote reads commits."""
+    from bot.adapters.git import GitWorkspace
+    from bot.errors import BotError
+
+    ws = ctx.ws
+    if not isinstance(ws, GitWorkspace) or ws.remote is not None or ws.is_bare:
+        return
+    try:
+        env = ctx.policy(ctx.tip()).env(to)
+        if env is None or not env.from_:
+            return
+        where = f"environments/{env.from_}/{model}.yaml" if model else f"environments/{env.from_}/"
+        dirty = ws.uncommitted(where)
+    except BotError:
+        return  # promote itself reports what is wrong with the model, the policy or the branch
+    for path in dirty:
+        click.echo(
+            f"note: {path} has uncommitted changes; promote uses the version committed on "
+            f"{ctx.default_branch} — commit them first to promote them",
+            err=True,
+        )
 
 
 @cli.command()

@@ -300,3 +300,17 @@ def test_reading_one_manifest_at_a_commit_refuses_a_symlink(cli: Cli) -> None:
     before = ws.git_calls
     assert ws.read("HEAD", DEV) is not None  # regular files still cost one process
     assert ws.git_calls - before == 1
+
+
+# --------------------------------------------------------------------------- item 22: uncommitted source edits
+
+
+def test_promote_says_when_the_source_manifest_has_uncommitted_edits(cli: Cli) -> None:
+    edit(cli.repo, DEV, "version: 1.5.0", "version: 1.6.0")  # not committed
+    result = cli("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1, result.stderr
+    assert DEV in notes[0] and "uncommitted" in notes[0] and "commit them first" in notes[0]
+    assert cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")["version"] == "1.5.0"
+    clean = cli("promote", "spam-filter", "--to", "prod", "--dry-run")
+    assert "note:" not in clean.stderr

@@ -972,6 +972,14 @@ class GitWorkspace:
 
     # ------------------------------------------------------------------ working tree
 
+    def uncommitted(self, path: str) -> list[str]:
+        """Files under ``path`` whose working-tree or staged content differs from HEAD (or untracked)."""
+        _check_path(path.rstrip("/"))
+        out = self._run(
+            ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", path]
+        ).out
+        return sorted({record[3:] for record in out.split("\0") if len(record) > 3})
+
     def is_clean(self) -> bool:
         """True when tracked files and the index match HEAD (untracked files are ignored)."""
         out = self._run(["status", "--porcelain", "--untracked-files=no"]).out
