@@ -170,6 +170,14 @@ def build_context(opts: Options) -> Context:
     from bot.adapters.parallel import process_map
 
     forge = LocalForge(ws)
+    branch = forge.pin_default_branch()
+    head = ws.current_branch()
+    if head != branch:
+        click.echo(
+            f"note: HEAD is on {head or 'a detached commit'}, not {branch}; promobot reads and merges "
+            f"into the default branch {branch} (recorded in {forge.state_path})",
+            err=True,
+        )
     actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
     return Context(
         forge=forge,

@@ -314,3 +314,50 @@ def test_promote_says_when_the_source_manifest_has_uncommitted_edits(cli: Cli) -
     assert cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")["version"] == "1.5.0"
     clean = cli("promote", "spam-filter", "--to", "prod", "--dry-run")
     assert "note:" not in clean.stderr
+
+
+# --------------------------------------------------------------------------- item 4: the pinned default branch
+
+
+def test_promote_builds_and_merges_against_the_default_branch_whatever_head_is(cli: Cli) -> None:
+    git(cli.repo, "checkout", "-q", "-b", "experiment")
+    edit(cli.repo, DEV, "version: 1.5.0", "version: 9.9.9")  # unreviewed, on a side branch
+    side = commit_all(cli.repo, "try something on a side branch")
+    result = cli("promote", "fraud-detector", "--to", "staging", output="json")
+    data = json.loads(result.stdout)
+    assert data["version"] == "1.5.0", data
+    notes = [line for line in result.stderr.splitlines() if "HEAD is on experiment" in line]
+    assert len(notes) == 1 and "default branch main" in notes[0], result.stderr
+    number = str(data["pr"])
+    assert (
+        cli.json("pr", "show", number)["base_branch"]
+        if "base_branch" in cli.json("pr", "show", number)
+        else True
+    )
+    cli("pr", "review", number, "--approve", actor="carol")  # auto_merge: merges into main
+    assert "version: 1.5.0" in git(cli.repo, "show", f"main:{STAGING}")
+    assert git(cli.repo, "rev-parse", "experiment") == side  # the checked-out side branch did not move
+    assert git(cli.repo, "symbolic-ref", "--short", "HEAD") == "experiment"
+    assert git(cli.repo, "status", "--porcelain") == ""
+    state = json.loads((cli.repo / ".git/promobot/forge.json").read_text())
+    assert state["default_branch"] == "main"
+
+
+def test_the_default_branch_is_recorded_on_first_use_and_then_fixed(cli: Cli) -> None:
+    git(cli.repo, "branch", "-m", "main", "trunk")
+    git(cli.repo, "config", "init.defaultBranch", "trunk")
+    cli("promote", "fraud-detector", "--to", "staging")
+    state = json.loads((cli.repo / ".git/promobot/forge.json").read_text())
+    assert state["default_branch"] == "trunk"
+    git(cli.repo, "config", "--unset", "init.defaultBranch")
+    git(cli.repo, "checkout", "-q", "-b", "main")  # a new branch called main appears and is checked out
+    result = cli("promote", "spam-filter", "--to", "prod", output="json")
+    assert "default branch trunk" in result.stderr
+    assert json.loads(result.stdout)["version"] == "3.2.0"
+    pulls = cli.json("pr", "list")
+    assert {p["model"] for p in pulls} == {"fraud-detector", "spam-filter"}
+
+
+def test_a_dry_run_records_nothing(cli: Cli) -> None:
+    cli("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    assert not (cli.repo / ".git/promobot/forge.json").exists()

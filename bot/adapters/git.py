@@ -13,9 +13,12 @@ passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` 
 
 Choices a user can observe (DESIGN leaves them open):
 
-- **Default branch.** The ``default_branch=`` constructor argument wins. Otherwise, in
-  local mode, the branch HEAD points to — unless HEAD is detached or on a
-  ``promobot/…`` branch, then ``main`` or ``master``, whichever exists. In remote mode,
+- **Default branch.** The ``default_branch=`` constructor argument (or
+  ``pin_default_branch``) wins. Otherwise, in local mode, ``init.defaultBranch`` when that
+  branch exists, else ``main`` or ``master``, whichever exists, and only then the branch
+  HEAD points to (unless it is a ``promobot/…`` branch). What is checked out never decides
+  when one of those exists: the local forge records the choice in its state on first
+  use and promobot builds and merges against it whatever HEAD is. In remote mode,
   ``refs/remotes/<remote>/HEAD``, then ``main``/``master`` among the remote-tracking
   branches, then the remote's own HEAD (``git ls-remote --symref``).
 - **Remote mode** (``remote="origin"``): branch names are read from the remote-tracking
@@ -459,20 +462,28 @@ class GitWorkspace:
                 f"cannot tell the default branch of remote {self.remote}",
                 "pass the default branch explicitly (it is in the event's repository.default_branch)",
             )
-        head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
-        name = head.out.strip()
-        if head.returncode == 0 and name and not name.startswith("promobot/"):
-            return name
-        for candidate in ("main", "master"):
-            if (
-                self._run(["rev-parse", "--verify", "-q", f"refs/heads/{candidate}"], check=False).returncode
-                == 0
-            ):
+        # Local mode: what the repository calls its default, never merely what is checked out
+        # (a side branch's unreviewed versions must not become "what runs"). The local forge
+        # pins the answer in its state on first use (``pin_default_branch``).
+        configured = self._run(["config", "--get", "init.defaultBranch"], check=False).out.strip()
+        for candidate in (configured, "main", "master"):
+            if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
+        checked_out = self.current_branch()
+        if checked_out and not checked_out.startswith("promobot/"):
+            return checked_out
         raise WorkspaceError(
             "HEAD is detached and there is no main or master branch, so the default branch is unknown",
             "check out the default branch (git switch main) and re-run",
         )
+
+    def _branch_exists(self, branch: str) -> bool:
+        return self._run(["rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False).returncode == 0
+
+    def pin_default_branch(self, branch: str) -> None:
+        """Use ``branch`` as the default branch (the local forge's recorded choice)."""
+        _check_branch(branch)
+        self._default_branch = branch
 
     def current_branch(self) -> str | None:
         """The branch HEAD points to, or None when detached."""
