@@ -25,6 +25,7 @@ import click
 
 if TYPE_CHECKING:
     from bot.adapters.localforge import LocalForge
+    from bot.adapters.version import VersionInfo
     from bot.app import Context
 
 logger = logging.getLogger("bot")
@@ -185,9 +186,25 @@ def build_context(opts: Options) -> Context:
         now=now,
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
-        cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+        cache=FileCache.for_repo(ws.git_common_dir()),
+        registries=mlflow_connector(dict(os.environ)),
         map=process_map,
     )
+
+
+def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
+    """Builds the MLflow client of a policy provider: URI and token from ``environ`` (README
+    "Keep MLflow in step"). The adapter is imported only when a policy names an mlflow provider."""
+
+    def connect(provider: Any) -> Any:
+        from bot.adapters.mlflow import MlflowRegistry
+        from bot.core.providers import resolve_token, resolve_tracking_uri
+
+        return MlflowRegistry(
+            resolve_tracking_uri(provider, environ), token=resolve_token(provider, environ), timeout=10.0
+        )
+
+    return connect
 
 
 def github_context(
@@ -223,6 +240,7 @@ def github_context(
         gates=s.gates,
         cache=s.cache,
         bot_identity=s.bot_identity,
+        registries=mlflow_connector(dict(os.environ if environ is None else environ)),
     )
 
 
@@ -356,13 +374,11 @@ class PromobotGroup(click.Group):
         return global_options(command) if command is not None else None
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def _version() -> VersionInfo:
+    """The version from pyproject.toml, plus the commit when promobot runs from its own checkout."""
+    from bot.adapters.version import describe
 
-    try:
-        return version("promobot")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
+    return describe()
 
 
 def as_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -414,7 +430,11 @@ class _Group(PromobotGroup):
 )
 @_with_group_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what promobot does to stderr.")
-@click.option("--version", is_flag=True, help="Show the version and exit (as JSON with --output json).")
+@click.option(
+    "--version",
+    is_flag=True,
+    help="Show the version (and the commit when run from a checkout) and exit; JSON with --output json.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -447,9 +467,9 @@ def cli(
     ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
     if version:
         if ctx.obj.json:
-            click.echo(json.dumps({"version": _version()}))
+            click.echo(json.dumps(_version().to_json()))
         else:
-            click.echo(f"promobot, version {_version()}")
+            click.echo(_version().text())
         ctx.exit(0)
     if ctx.invoked_subcommand is None:
         raise click.UsageError("Missing command.", ctx)
@@ -691,7 +711,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip()))
+        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 
@@ -728,6 +748,19 @@ def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
         ctx = build_context(opts)
         result = rollback_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
     emit(opts, result, lambda md: result["message"])
+
+
+@cli.command()
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment's aliases.")
+@click.option("--dry-run", is_flag=True, help="Show which aliases would move; change nothing.")
+@pass_opts
+def sync(opts: Options, env: str | None, dry_run: bool) -> None:
+    """Move the MLflow aliases to the versions git says each environment runs."""
+    from bot import sync as sync_uc
+
+    with errors(opts):
+        result = sync_uc.sync(build_context(opts), env=env, dry_run=dry_run)
+    emit(opts, result.to_json(), lambda md: result.text())
 
 
 @cli.command("handle-event")

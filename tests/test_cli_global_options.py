@@ -86,7 +86,8 @@ def test_version_prints_json_with_output_json_before_or_after() -> None:
     assert text.startswith("promobot, version ")
     for argv in (["--output", "json", "--version"], ["--version", "-o", "json"]):
         data = json.loads(run(*argv))
-        assert data["version"] == text.split()[-1]
+        assert data["version"] == text.split()[2]  # "promobot, version X" [+ " (commit SHA)"]
+        assert data["commit"] is None or f"(commit {data['commit']})" in text
 
 
 def console(*argv: str) -> subprocess.CompletedProcess[str]:
