@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.core.gates import ArtifactCheck, CommandOutcome
     from bot.core.promql import Evidence, PrometheusGate
     from bot.core.providers import PrometheusProvider
+    from bot.core.registry import ModelVersion, Run
 
 
 class Forge(Protocol):
@@ -255,3 +256,27 @@ class Cache(Protocol):
     def put(self, key: str, value: Any) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class Registry(Protocol):
+    """A model registry (MLflow) that follows git: README "Keep MLflow in step".
+
+    Reads return None for "not there"; an unreachable registry raises ``RegistryUnavailable``
+    and a refusal ``RegistryError``. No method retries: a re-run is the retry.
+    """
+
+    def model_version(self, model: str, version: str) -> ModelVersion | None: ...
+
+    def run(self, run_id: str) -> Run | None: ...
+
+    def alias(self, model: str, alias: str) -> ModelVersion | None: ...
+
+    def aliases(self, model: str) -> dict[str, str] | None:
+        """alias → version for every alias of ``model`` (None: no such registered model)."""
+        ...
+
+    def set_alias(self, model: str, alias: str, version: str) -> None: ...
+
+    def delete_alias(self, model: str, alias: str) -> None: ...
+
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None: ...
