@@ -637,6 +637,31 @@ def _note_uncommitted(ctx: Context, model: str | None, to: str) -> None:
 
 
 @cli.command()
+@click.argument("model", required=False)
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment (with verify:).")
+@as_option
+@pass_opts
+def verify(opts: Options, model: str | None, env: str | None) -> None:
+    """Evaluate every open post-deploy verification now (README: Verify with live data)."""
+    from bot import verify as verifying
+
+    with errors(opts):
+        found = verifying.run(build_context(opts), model=model, env=env)
+    data = {"verifications": [verifying.to_json(v) for v in found]}
+    icons = {"success": "✓", "failure": "✗", "pending": "⏳", "inactive": "·"}
+
+    def text(_: bool) -> str:
+        if not found:
+            return "No verifications: no environment with verify: has a promoted or rolled-back version."
+        return "\n".join(
+            f"{icons[v.state]} {v.model} {v.version} in {v.env} ({v.commit[:12]}): {v.state} — {v.reason}"
+            for v in found
+        )
+
+    emit(opts, data, text)
+
+
+@cli.command()
 @click.argument("number", type=int, metavar="PR")
 @as_option
 @pass_opts
