@@ -16,7 +16,7 @@ from typing import Any
 from bot.core import manifest as manifests
 from bot.core import policy as policies
 from bot.core import rejected as rejections
-from bot.core.model import HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
+from bot.core.model import NAME_RULE, HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
 from bot.core.plan import parse_branch
 from bot.errors import BotError, ManifestError, UsageError
 from bot.ports import Cache, Forge, GateRunner, Workspace
@@ -86,12 +86,15 @@ class Context:
 
 
 def check_model_name(model: str) -> str:
+    for suffix in (".yaml", ".yml"):
+        stem = model.removesuffix(suffix)
+        if stem != model and is_valid_name(stem):  # a file name, not a model name
+            raise UsageError(f"{model[:80]!r} is a file name, not a model name", f"name the model: {stem}")
     if not is_valid_name(model):
         shown = model[:80] + ("…" if len(model) > 80 else "")
         raise UsageError(
             f"{shown!r} is not a valid model name",
-            "model names are lower-case letters, digits, '.', '_' and '-' (at most 64), "
-            "starting and ending with a letter or digit",
+            NAME_RULE,
         )
     return model
 

@@ -201,7 +201,11 @@ class Workspace(Protocol):
 class GateRunner(Protocol):
     """The two gates that reach outside: artifact fetches and custom commands."""
 
-    def verify_artifact(self, uri: str, digest: str, *, max_bytes: int, timeout: float) -> ArtifactCheck: ...
+    def verify_artifact(
+        self, uri: str, digest: str, *, max_bytes: int, timeout: float, ref: str | None = None
+    ) -> ArtifactCheck:
+        """Hash the artifact; a repository ``file:`` artifact is read at commit ``ref``."""
+        ...
 
     def run_command(
         self,

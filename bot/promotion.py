@@ -127,7 +127,11 @@ def _gate_inputs(
     spec = gates_core.needs_artifact(gates)
     if spec is not None and candidate is not None and ctx.gates is not None:
         artifact = ctx.gates.verify_artifact(
-            candidate.artifact_uri, candidate.artifact_digest, max_bytes=spec.max_bytes, timeout=spec.timeout
+            candidate.artifact_uri,
+            candidate.artifact_digest,
+            max_bytes=spec.max_bytes,
+            timeout=spec.timeout,
+            ref=base_sha,  # the commit the gates judge, never the working tree (like command gates)
         )
     commands = {}
     if candidate is not None and ctx.gates is not None:
@@ -156,6 +160,9 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        action=state.action,
+        from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
+        and not source_env.from_,
     )
 
 
@@ -510,7 +517,7 @@ def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, p
     shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [
         f"the pull request also changes {shown} — a {what} may change only {path}; "
-        "remove those commits or re-run promote to rebuild the branch"
+        f"remove those commits or re-run `promobot {action}` to rebuild the branch"
     ]
 
 

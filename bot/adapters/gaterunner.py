@@ -2,14 +2,16 @@
 
 Command gates run in a fresh export of the *base* commit (``git archive``), never in
 the working tree and never with the PR's files: a PR cannot change what judges it.
+``file:`` artifacts are read from the same commit (the caller's ``ref``), for the same reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a gate runs
     from bot.adapters.git import GitWorkspace
@@ -17,15 +19,38 @@ if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a g
     from bot.core.model import CommandGate
 
 
+class _Committed:
+    """The files of commit ``ref`` (``bot.adapters.artifacts.CommittedFiles``)."""
+
+    def __init__(self, ws: GitWorkspace, ref: str) -> None:
+        self.ws, self.ref = ws, ref
+
+    @property
+    def where(self) -> str:
+        return f"commit {self.ref[:12]}"
+
+    def stat(self, path: str) -> tuple[str, int] | None:
+        return self.ws.file_at(self.ref, path)
+
+    def open(self, path: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        return self.ws.open_file(self.ref, path)
+
+
 class LocalGateRunner:
     def __init__(self, ws: GitWorkspace, *, environ: Mapping[str, str]) -> None:
         self.ws = ws
         self.environ = dict(environ)
 
-    def verify_artifact(self, uri: str, digest: str, *, max_bytes: int, timeout: float) -> ArtifactCheck:
+    def verify_artifact(
+        self, uri: str, digest: str, *, max_bytes: int, timeout: float, ref: str | None = None
+    ) -> ArtifactCheck:
+        """Verify the artifact; a relative ``file:`` artifact is read at commit ``ref`` when given."""
         from bot.adapters.artifacts import verify_artifact
 
-        return verify_artifact(uri, digest, repo_root=self.ws.root, max_bytes=max_bytes, timeout=timeout)
+        committed = _Committed(self.ws, ref) if ref is not None else None
+        return verify_artifact(
+            uri, digest, repo_root=self.ws.root, max_bytes=max_bytes, timeout=timeout, committed=committed
+        )
 
     def run_command(
         self,

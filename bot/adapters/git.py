@@ -43,16 +43,17 @@ Choices a user can observe (DESIGN leaves them open):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, cast
 
 from bot.core.model import HistoryEntry, is_valid_name
 from bot.core.trailers import (
@@ -67,7 +68,7 @@ from bot.core.trailers import (
     VERSION,
     collect_trailers,
 )
-from bot.errors import ConflictError, OutageError, UsageError, WorkspaceError
+from bot.errors import ConflictError, ManifestError, OutageError, UsageError, WorkspaceError
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,47 @@ def _check_path(path: str) -> None:
         raise UsageError(
             f"{path!r} is not a valid repository path", "use a relative path like environments/dev/x.yaml"
         )
+
+
+SYMLINK_MODE = "120000"
+GUARDED_DIR = "environments/"
+
+
+def _guarded(path: str) -> bool:
+    """True for a path under ``environments/``, where promobot refuses symbolic links."""
+    return path.startswith(GUARDED_DIR)
+
+
+def _symlink_error(path: str) -> ManifestError:
+    return ManifestError(
+        "this is a symbolic link; promobot reads only regular files under environments/",
+        "replace the link with the file itself (git rm the link, copy the file in, commit)",
+        file=path,
+    )
+
+
+def _tree_modes(data: bytes) -> dict[str, str]:
+    """``{name: mode}`` of a raw tree object (``<mode> <name>\\0<binary id>`` entries).
+
+    Object ids are 20 bytes (SHA-1) or 32 (SHA-256 repositories): the one that parses wins.
+    """
+    for id_len in (20, 32):
+        modes: dict[str, str] = {}
+        pos, size = 0, len(data)
+        try:
+            while pos < size:
+                space = data.index(b" ", pos)
+                nul = data.index(b"\0", space)
+                mode = data[pos:space]
+                if not mode.isdigit():
+                    raise ValueError(mode)
+                modes[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = mode.decode().zfill(6)
+                pos = nul + 1 + id_len
+        except ValueError:
+            continue
+        if pos == size:
+            return modes
+    return {}
 
 
 def _manifest_parts(path: str) -> tuple[str, str]:
@@ -491,9 +533,22 @@ class GitWorkspace:
         rev = self._rev(ref)
         for path in paths:
             _check_path(path)
-        found = self._cat_batch([f"{rev}:{p}" for p in paths])
+        # The parent trees come in the same process: they carry each entry's mode (symlinks).
+        parents = sorted({p.rpartition("/")[0] for p in paths if _guarded(p)})
+        found = self._cat_batch([f"{rev}:{p}" for p in paths] + [f"{rev}:{d}" for d in parents])
+        trees = dict(zip(parents, found[len(paths) :], strict=True))
+        for path, r in zip(paths, found[: len(paths)], strict=True):
+            tree = trees.get(path.rpartition("/")[0])
+            if (
+                r is not None
+                and tree is not None
+                and tree[0] == "tree"
+                and _tree_modes(tree[1]).get(path.rpartition("/")[2]) == SYMLINK_MODE
+            ):
+                raise _symlink_error(path)
         return {
-            p: (r[1] if r is not None and r[0] == "blob" else None) for p, r in zip(paths, found, strict=True)
+            p: (r[1] if r is not None and r[0] == "blob" else None)
+            for p, r in zip(paths, found[: len(paths)], strict=True)
         }
 
     def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
@@ -506,18 +561,30 @@ class GitWorkspace:
         return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
 
     def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
+        """``(kind, id, name)`` of the entries; a symbolic link under ``environments/`` is refused."""
         rev = self._rev(ref)
         args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
         if path:
             _check_path(path)
             args += ["--", path if recursive else f"{path}/"]
-        out = self._run(args).out
+        result = self._run(args, check=False)
+        if result.returncode != 0:
+            low = result.err.lower()
+            if "not a valid object name" in low or "not a tree object" in low:
+                raise UsageError(
+                    f"no such revision: {ref}",
+                    "name a branch, tag or commit that exists (see `git log --oneline --all`)",
+                )
+            raise _error_for(args, result)
+        out = result.out
         entries = []
         for record in out.split("\0"):
             if not record:
                 continue
             meta, _, name = record.partition("\t")
-            _mode, kind, sha = meta.split(" ")
+            mode, kind, sha = meta.split(" ")
+            if mode == SYMLINK_MODE and _guarded(name):
+                raise _symlink_error(name)
             entries.append((kind, sha, name))
         return entries
 
@@ -555,9 +622,42 @@ class GitWorkspace:
         files: dict[str, bytes] = {}
         for name in sorted(set(out.split("\0")) - {""}):
             on_disk = self.root / name
+            if on_disk.is_symlink() and _guarded(name):
+                raise _symlink_error(name)
             if on_disk.is_file() and not on_disk.is_symlink():
                 files[name] = on_disk.read_bytes()
         return files
+
+    def file_at(self, ref: str, path: str) -> tuple[str, int] | None:
+        """``(git mode, size in bytes)`` of the file ``path`` at ``ref``; None when absent or a directory."""
+        _check_path(path)
+        out = self._run(["ls-tree", "-l", "-z", self._rev(ref), "--", path]).out
+        for record in out.split("\0"):
+            meta, _, name = record.partition("\t")
+            fields = meta.split()
+            if name == path and len(fields) == 4 and fields[1] == "blob" and fields[3].isdigit():
+                return fields[0], int(fields[3])
+        return None
+
+    @contextlib.contextmanager
+    def open_file(self, ref: str, path: str) -> Iterator[BinaryIO]:
+        """Stream the content of ``path`` at ``ref`` (one ``git cat-file`` process, never all in memory)."""
+        _check_path(path)
+        self.git_calls += 1
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", f"{self._rev(ref)}:{path}"],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_base_env(),
+        )
+        assert proc.stdout is not None
+        try:
+            yield cast(BinaryIO, proc.stdout)
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
 
     def export(self, ref: str, dest: Path) -> None:
         """Write the files of ``ref`` into the directory ``dest`` (no ``.git``; for command gates).

@@ -97,6 +97,17 @@ class GateInputs:
     """When ``candidate.version`` became current in ``from`` (git history); None = unknown."""
     artifact: ArtifactCheck | None = None
     commands: Mapping[str, CommandOutcome] = field(default_factory=dict)
+    action: str = "promote"
+    """What the PR does (``promote`` or ``rollback``): hints name the command that rebuilds it."""
+    from_is_first: bool = False
+    """True when ``from_env`` is never promoted into (people or CI write it, e.g. dev)."""
+
+
+def _rerun(inputs: GateInputs) -> str:
+    """The command that rebuilds this PR from what the environments run now."""
+    if inputs.action == "rollback":
+        return f"re-run `promobot rollback {inputs.model} --env {inputs.to_env}`"
+    return f"re-run `promobot promote {inputs.model} --to {inputs.to_env}`"
 
 
 # --------------------------------------------------------------------------- entry points
@@ -182,7 +193,12 @@ def _order(inputs: GateInputs) -> GateResult:
             "order",
             "order",
             "failure",
-            f"{inputs.model} is not in {inputs.from_env} — promote it to {inputs.from_env} first",
+            f"{inputs.model} is not in {inputs.from_env} — "
+            + (
+                f"commit environments/{inputs.from_env}/{inputs.model}.yaml first"
+                if inputs.from_is_first
+                else f"run `promobot promote {inputs.model} --to {inputs.from_env}` first"
+            ),
         )
     if cand.version != source.version:
         return GateResult(
@@ -190,7 +206,7 @@ def _order(inputs: GateInputs) -> GateResult:
             "order",
             "failure",
             f"{inputs.from_env} runs {source.version} now, this PR promotes {cand.version}"
-            " — re-run promote to refresh",
+            f" — {_rerun(inputs)} to refresh it",
         )
     return GateResult("order", "order", "success", f"{cand.version} is what {inputs.from_env} runs now")
 
@@ -215,9 +231,9 @@ def _integrity(inputs: GateInputs) -> GateResult:
     moved = source.version != cand.version and "version" in differing
     why = (
         f"{inputs.from_env} runs {source.version} now: it moved on since this PR was built, or someone"
-        " edited the version by hand; re-run promote"
+        f" edited the version by hand; {_rerun(inputs)}"
         if moved
-        else "someone edited the promoted keys by hand; re-run promote"
+        else f"someone edited the promoted keys by hand; {_rerun(inputs)}"
     )
     lines = [f"Differences from `{inputs.from_env}` at the PR's base commit:", ""]
     for path, src_value, pr_value in _leaf_differences(theirs, ours):
@@ -416,7 +432,7 @@ def _soak(gate: SoakGate, inputs: GateInputs, now: datetime) -> GateResult:
             "soak",
             "soak",
             "failure",
-            f"{inputs.from_env} no longer runs {cand.version} (it runs {source.version}) — re-run promote",
+            f"{inputs.from_env} no longer runs {cand.version} (it runs {source.version}) — {_rerun(inputs)}",
         )
     if inputs.became_current_at is None:
         return GateResult(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core import yamlsafe
 from bot.core.model import (
     ENV_NAME_RE,
+    NAME_RULE,
     ApprovalPolicy,
     ArtifactGate,
     CommandGate,
@@ -32,6 +33,7 @@ from bot.core.model import (
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.providers import parse_providers
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
@@ -49,6 +51,29 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 
 Path = tuple[str | int, ...]
+
+
+MAX_NUMBER = 1e12
+"""The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
+MAX_INTEGER = 2**63 - 1
+MAX_HOURS = 24 * 365 * 100
+"""Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""Timeouts stop at a week."""
+
+
+def _finite(value: float) -> bool:
+    """True for a number that converts to a finite float (an integer of 400 digits does not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: float) -> str:
+    """A number for a message: an integer of hundreds of digits is cut short."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
 
 
 class _Reader:
@@ -74,22 +99,44 @@ class _Reader:
         return value
 
     def number(
-        self, value: Any, path: Path, what: str, *, minimum: float | None = None, above: bool = False
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: float | None = None,
+        above: bool = False,
+        maximum: float = MAX_NUMBER,
     ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             self.fail(path, f"{what} must be a number", f"write a number, e.g. {what.split()[-1]}: 1")
         if minimum is not None and (value <= minimum if above else value < minimum):
             relation = "greater than" if above else "at least"
             self.fail(path, f"{what} is {value}, must be {relation} {minimum:g}", "change the number")
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum:g}", "change the number")
         return float(value)
 
-    def integer(self, value: Any, path: Path, what: str, *, minimum: int, hint: str | None = None) -> int:
+    def integer(
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: int,
+        hint: str | None = None,
+        maximum: int = MAX_INTEGER,
+    ) -> int:
         if type(value) is not int:
             self.fail(path, f"{what} must be a whole number", f"write e.g. {minimum}")
         if value < minimum:
             self.fail(
-                path, f"{what} is {value}, must be at least {minimum}", hint or f"write {minimum} or more"
+                path,
+                f"{what} is {_shown(value)}, must be at least {minimum}",
+                hint or f"write {minimum} or more",
             )
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum}", "change the number")
         return value
 
     def boolean(self, value: Any, path: Path, what: str) -> bool:
@@ -119,7 +166,7 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     top = r.mapping(
         doc.data if doc.data is not None else {},
         (),
-        ("apiVersion", "kind", "local_keys", "environments", "rollback", "commands"),
+        ("apiVersion", "kind", "local_keys", "providers", "environments", "rollback", "commands"),
         "the policy",
     )
     for key, want in (("apiVersion", API_VERSION), ("kind", KIND)):
@@ -142,6 +189,8 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
                 )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
+    providers = parse_providers(top.get("providers"), r.fail)
+
     if "environments" not in top:
         r.fail((), "environments is missing", "list the environments in promotion order: dev, staging, prod")
     raw_envs = top["environments"]
@@ -154,7 +203,11 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
-        environments=tuple(environments), local_keys=local_keys, rollback=rollback, commands=commands
+        environments=tuple(environments),
+        local_keys=local_keys,
+        rollback=rollback,
+        commands=commands,
+        providers=providers,
     )
 
 
@@ -183,7 +236,7 @@ def _environment(
         r.fail(
             (*path, "name"),
             f"environment name {name!r} is not valid",
-            "use lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            NAME_RULE,
         )
     if any(e.name == name for e in earlier):
         r.fail(
@@ -304,8 +357,8 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
-        low = r.number(data["min"], (*where, "min"), "metric min") if "min" in data else None
-        high = r.number(data["max"], (*where, "max"), "metric max") if "max" in data else None
+        low = r.number(data["min"], (*where, "min"), "metric min", maximum=1e300) if "min" in data else None
+        high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
         return MetricGate(name=name, min=low, max=high)
@@ -331,7 +384,11 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         data = r.mapping(body, where, ("hours",), "soak gate")
         if "hours" not in data:
             r.fail(where, "soak gate has no hours", "write e.g. soak: {hours: 24}")
-        return SoakGate(hours=r.number(data["hours"], (*where, "hours"), "soak hours", minimum=0, above=True))
+        return SoakGate(
+            hours=r.number(
+                data["hours"], (*where, "hours"), "soak hours", minimum=0, above=True, maximum=MAX_HOURS
+            )
+        )
     if kind == "freeze":
         return _freeze(r, body, where)
     if kind == "artifact":
@@ -353,7 +410,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             else ArtifactGate().max_bytes
         )
         timeout = (
-            r.number(data["timeout"], (*where, "timeout"), "timeout", minimum=0, above=True)
+            r.number(
+                data["timeout"], (*where, "timeout"), "timeout", minimum=0, above=True, maximum=MAX_SECONDS
+            )
             if "timeout" in data
             else ArtifactGate().timeout
         )
@@ -376,7 +435,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
     argv = r.strings(run, (*where, "run"), "run", "an argv list, e.g. [python3, checks/smoke.py]")
     if not argv:
         r.fail((*where, "run"), "run is empty", "an argv list, e.g. [python3, checks/smoke.py]")
-    timeout = r.number(data.get("timeout", 300), (*where, "timeout"), "timeout", minimum=0, above=True)
+    timeout = r.number(
+        data.get("timeout", 300), (*where, "timeout"), "timeout", minimum=0, above=True, maximum=MAX_SECONDS
+    )
     return CommandGate(name=name, run=argv, timeout=float(timeout))
 
 
