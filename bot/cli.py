@@ -178,7 +178,7 @@ def build_context(opts: Options) -> Context:
         now=now,
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
-        cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+        cache=FileCache.for_repo(ws.git_common_dir()),
         map=process_map,
     )
 
@@ -661,7 +661,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip()))
+        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 

@@ -178,13 +178,18 @@ class Workspace(Protocol):
     def delete_branch(self, branch: str) -> None: ...
 
     def history(self, path: str, *, ref: str) -> list[HistoryEntry]:
-        """Commits on ``ref`` that changed ``path``, newest first, trailers parsed."""
+        """Commits on ``ref`` that changed ``path``, newest first (graph order), trailers parsed."""
         ...
 
     def history_many(
-        self, paths: Sequence[str], *, ref: str, under: str | None = None
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
     ) -> list[HistoryEntry]:
-        """``history`` of many paths in one pass (``under``: one folder pathspec for all of them)."""
+        """``history`` of several paths merged in graph order (one entry per path a commit changed).
+
+        ``cached`` lets a read-only command reuse a validated on-disk cache of the log;
+        decisions never pass it. ``under``: one folder pathspec for all of the paths (fast
+        for thousands of them).
+        """
         ...
 
     def commit_time(self, sha: str) -> int:
@@ -222,7 +227,12 @@ class GateRunner(Protocol):
 
 
 class Cache(Protocol):
-    """A persistent key-value cache (parsed manifests keyed by blob id)."""
+    """A persistent key-value cache for read-only commands (parsed manifests keyed by blob id).
+
+    Values are JSON data (tuples come back as lists) and may come from elsewhere: whoever
+    reads one checks its shape and treats a malformed value as a miss. Decisions (promote,
+    gates, rollback) never read it.
+    """
 
     def get(self, key: str) -> Any | None: ...
 

@@ -5,7 +5,7 @@ argv list (never a shell string) and counts the processes it starts
 (``GitWorkspace.git_calls``) so that tests can hold the O(1)-processes promises below.
 
 Why ``subprocess`` and not GitPython: importing GitPython alone costs about 70 ms, most
-of the 0.1 s budget of ``promobot history`` (DESIGN §14), and every operation here
+of the time budget of ``promobot history`` (benchmarks/README.md), and every operation here
 needs control over the process environment (a temporary ``GIT_INDEX_FILE``, the
 ``GIT_CONFIG_*`` authentication header, committer identity) that GitPython only
 passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` /
@@ -34,16 +34,19 @@ Choices a user can observe (DESIGN leaves them open):
   same files, the branch still moves (the merge happened) but the files are left as
   they were, and a warning is logged and appended to ``GitWorkspace.warnings``.
   Other worktrees that have the branch checked out are not updated.
-- **History** is one ``git log -p`` process; versions come from the manifest's own
+- **History** is one ``git log --topo-order -p`` process (newest first in graph order,
+  never by commit date); versions come from the manifest's own
   ``version:`` lines in the diff, trailers add the action, PR, approvers and rollback
   target. Commits without promobot trailers are ``manual``; commits that changed a
   manifest without changing its version are listed with ``version ==
-  previous_version``.
+  previous_version``. The read-only ``history`` command may keep the parsed log in
+  ``.git/promobot/history/`` (README: caches); decisions always read git.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -55,6 +58,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Literal, cast
 
+from bot.adapters.cache import read_json, write_json
 from bot.core.model import HistoryEntry, is_valid_name
 from bot.core.trailers import (
     ACTION,
@@ -1005,11 +1009,17 @@ class GitWorkspace:
         return self.history_many([path], ref=ref)
 
     def history_many(
-        self, paths: Sequence[str], *, ref: str, under: str | None = None
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
     ) -> list[HistoryEntry]:
         """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
 
-        Entries are newest first; a commit that changed two of the paths gives two entries.
+        Entries are newest first in graph order (``git log --topo-order``: a commit before
+        its parents whatever the clocks said); a commit that changed two of the paths gives
+        two entries. With ``cached`` (the read-only ``history`` command, never a decision)
+        the parsed log is kept in ``.git/promobot/history/`` keyed by the paths and the tip
+        it was read at, and extended with ``git log OLD..NEW`` when the old tip is an
+        ancestor of the new one; anything else (a moved or rewritten branch, a corrupt file,
+        another promobot version) reads the whole log again and replaces the file.
         ``under`` (a folder such as ``environments``) limits git by that folder instead of by
         each path: for thousands of paths (``promobot site``) git matches one pathspec, not
         thousands per commit (0.2 s instead of 30 s at 3,000 manifests).
@@ -1019,14 +1029,37 @@ class GitWorkspace:
             return []
         self.ensure_history()
         rev = self._rev(ref)
+        if not cached:
+            return _entries(self._log([rev], targets, under), targets)
+        tip = rev if _SHA_RE.fullmatch(rev) else self.resolve(rev)
+        if tip is None:
+            raise WorkspaceError(f"no such revision {ref!r}", "check the branch name")
+        file = self.git_common_dir() / "promobot" / "history" / _history_file_name(targets)
+        old = _load_history(file, targets)
+        if old is not None and old[0] == tip:
+            return _entries(old[1], targets)
+        commits: list[_LogCommit] | None = None
+        if old is not None:
+            known = self._run(["merge-base", "--is-ancestor", old[0], tip], check=False)
+            if known.returncode == 0:
+                commits = self._log([f"{old[0]}..{tip}"], targets, under) + old[1]
+        if commits is None:
+            commits = self._log([tip], targets, under)
+        _save_history(file, tip, targets, commits, new=old is None)
+        return _entries(commits, targets)
+
+    def _log(
+        self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]], under: str | None = None
+    ) -> list[_LogCommit]:
+        """The commits of ``git log REVS -- TARGETS`` (or ``-- UNDER``) that changed a target,
+        newest first (graph order)."""
         args = [
             "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
-            "log", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
+            "log", "--topo-order", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
             "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
-            "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *([under] if under else targets),
+            "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *([under] if under else targets),
         ]  # fmt: skip
-        commits = _parse_log(self._run(args).out, set(targets))
-        return _entries(commits, targets)
+        return _parse_log(self._run(args).out, set(targets))
 
     def ensure_commit_graph(self, *, max_new_commits: int = 500, ref: str | None = None) -> bool:
         """Keep a commit-graph with changed-path Bloom filters, which makes ``history`` fast.
@@ -1078,6 +1111,101 @@ def _has_bloom_filters(graph: Path) -> bool:
         return False
     ids = {table[i : i + 4] for i in range(0, len(table), 12)}
     return b"BIDX" in ids and b"BDAT" in ids
+
+
+HISTORY_FORMAT = "promobot-history"
+HISTORY_VERSION = 1
+"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed)."""
+HISTORY_MAX_FILES = 512
+"""More cached histories than this in ``.git/promobot/history/``: the older half is removed."""
+
+
+def _history_file_name(targets: Mapping[str, object]) -> str:
+    return hashlib.sha256("\n".join(sorted(targets)).encode()).hexdigest()[:40] + ".json"
+
+
+def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[_LogCommit]] | None:
+    """(tip, commits) of a cached log of exactly ``targets``; None unless every field has our shape."""
+    doc = read_json(file, fmt=HISTORY_FORMAT, version=HISTORY_VERSION)
+    if doc is None or doc.get("paths") != sorted(targets):
+        return None
+    tip, rows = doc.get("tip"), doc.get("commits")
+    if not isinstance(tip, str) or _SHA_RE.fullmatch(tip) is None or not isinstance(rows, list):
+        return None
+    commits = []
+    for row in rows:
+        commit = _commit_from_json(row, targets)
+        if commit is None:
+            return None
+        commits.append(commit)
+    return tip, commits
+
+
+def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
+    if not isinstance(row, list) or len(row) != 6:
+        return None
+    sha, at, author, subject, trailers, changes = row
+    if (
+        not isinstance(sha, str)
+        or _SHA_RE.fullmatch(sha) is None
+        or type(at) is not int
+        or not isinstance(author, str)
+        or not isinstance(subject, str)
+        or not isinstance(trailers, dict)
+        or not all(isinstance(v, str) for v in trailers.values())
+        or not isinstance(changes, list)
+    ):
+        return None
+    parsed = []
+    for change in changes:
+        if not isinstance(change, list) or len(change) != 7:
+            return None
+        path, created, deleted, old, new, saw_old, saw_new = change
+        if (
+            path not in targets
+            or not all(type(flag) is bool for flag in (created, deleted, saw_old, saw_new))
+            or not all(v is None or isinstance(v, str) for v in (old, new))
+        ):
+            return None
+        parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))
+    return _LogCommit(sha, at, author, subject, trailers, tuple(parsed))
+
+
+def _save_history(
+    file: Path, tip: str, targets: Mapping[str, object], commits: list[_LogCommit], *, new: bool
+) -> None:
+    rows = [
+        [
+            c.sha,
+            c.at,
+            c.author,
+            c.subject,
+            dict(c.trailers),
+            [[f.path, f.created, f.deleted, f.old, f.new, f.saw_old, f.saw_new] for f in c.changes],
+        ]
+        for c in commits
+    ]
+    if new:
+        _prune_history(file.parent)
+    write_json(
+        file,
+        {"tip": tip, "paths": sorted(targets), "commits": rows},
+        fmt=HISTORY_FORMAT,
+        version=HISTORY_VERSION,
+    )
+
+
+def _prune_history(folder: Path) -> None:
+    """Keep at most ``HISTORY_MAX_FILES`` cached histories: drop the least recently written half."""
+    try:
+        files = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+        if len(files) < HISTORY_MAX_FILES:
+            return
+        files.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in files[: len(files) // 2]:
+            Path(entry.path).unlink(missing_ok=True)
+    except OSError:  # a missing or read-only folder: nothing to prune
+        pass
 
 
 def _parse_log(out: str, paths: set[str]) -> list[_LogCommit]:
