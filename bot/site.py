@@ -74,7 +74,9 @@ def _histories(
         for env, version in row.items()
         if version is not None
     ]
-    entries: list[HistoryEntry] = ctx.ws.history_many(paths, ref=tip, cached=True, under=app.ENV_DIR) if paths else []
+    entries: list[HistoryEntry] = []
+    if paths:  # read-only, so the history cache may serve it
+        entries = ctx.ws.history_many(paths, ref=tip, cached=True, under=app.ENV_DIR)
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
