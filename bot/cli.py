@@ -468,6 +468,45 @@ def cli(
 
 
 @cli.command()
+@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
+)
+@click.option(
+    "--workflow/--no-workflow",
+    default=True,
+    show_default=True,
+    help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
+)
+@pass_opts
+def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
+    """Make DIR (default: here) a GitOps repository for promobot, in one commit.
+
+    git init when needed; environments/ with a commented promotion.yaml and an empty
+    rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
+    `promobot validate`. Never overwrites: if any of these files exists, nothing is written.
+    """
+    from importlib import metadata
+
+    from bot import scaffold
+    from bot.adapters.git import GitFolder
+
+    with errors(opts):
+        try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
+            direct_url = metadata.distribution("promobot").read_text("direct_url.json")
+        except metadata.PackageNotFoundError:
+            direct_url = None
+        result = scaffold.init(
+            GitFolder(directory, commit_date=opts.now),
+            example=example,
+            workflow=workflow,
+            pin=scaffold.pin_from_direct_url(direct_url),
+            version=_version().version,
+        )
+    emit(opts, result.to_json(), lambda md: result.text())
+
+
+@cli.command()
 @click.option("--ref", default=None, help="Validate the files committed at REF instead of the working tree.")
 @pass_opts
 def validate(opts: Options, ref: str | None) -> None:

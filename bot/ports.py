@@ -261,6 +261,38 @@ class Cache(Protocol):
     def flush(self) -> None: ...
 
 
+class NewRepository(Protocol):
+    """A folder that ``promobot init`` makes a GitOps repository (all or nothing)."""
+
+    @property
+    def path(self) -> str:
+        """The folder, as the user named it."""
+        ...
+
+    def enclosing_repository(self) -> str | None:
+        """The top level of the git work tree that holds the folder, or None."""
+        ...
+
+    def is_repository(self) -> bool:
+        """Whether the folder is the top level of a git work tree."""
+        ...
+
+    def branch(self) -> str:
+        """The branch the first commit goes on (the current one, or the one ``git init`` will make)."""
+        ...
+
+    def existing(self, paths: Sequence[str]) -> list[str]:
+        """Those of ``paths`` (or their parent folders) that already exist as something else."""
+        ...
+
+    def create(self, files: Mapping[str, bytes], *, executable: Iterable[str], message: str) -> str:
+        """``git init`` when needed, write ``files``, commit exactly them; undo it all on failure.
+
+        Returns the commit's SHA.
+        """
+        ...
+
+
 class Registry(Protocol):
     """A model registry (MLflow) that follows git: README "Keep MLflow in step".
 
