@@ -468,7 +468,9 @@ def cli(
 
 
 @cli.command()
-@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option(
     "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
 )
@@ -479,8 +481,8 @@ def cli(
     help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
 )
 @pass_opts
-def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
-    """Make DIR (default: here) a GitOps repository for promobot, in one commit.
+def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -> None:
+    """Make DIR (default: --repo, or here) a GitOps repository for promobot, in one commit.
 
     git init when needed; environments/ with a commented promotion.yaml and an empty
     rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
@@ -497,7 +499,7 @@ def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
         except metadata.PackageNotFoundError:
             direct_url = None
         result = scaffold.init(
-            GitFolder(directory, commit_date=opts.now),
+            GitFolder(directory or opts.repo, commit_date=opts.now),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),
