@@ -782,6 +782,39 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write (created; replaced when promobot site wrote it before).",
+)
+@click.option(
+    "--web-url",
+    default=None,
+    metavar="URL",
+    help="Link marks to this repository's pages (https://github.com/OWNER/NAME). "
+    "Default on GitHub: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.",
+)
+@pass_opts
+def site(opts: Options, out: Path, web_url: str | None) -> None:
+    """Write a static dashboard: index.html (every model × environment) and one page per model."""
+    from bot import site as use_case
+
+    with errors(opts):
+        ctx = build_context(opts)
+        if web_url is None and (opts.forge or _default_forge()) == "github":
+            repo = os.environ.get("GITHUB_REPOSITORY", "")
+            web_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repo}"
+        data = use_case.site(ctx, out=out, web_url=web_url).to_json()
+    emit(
+        opts,
+        data,
+        lambda md: f"Wrote {data['pages']} pages ({data['models']} models) "
+        f"of commit {data['commit'][:12]} to {data['out']}",
+    )
+
+
+@cli.command()
 @click.argument("model")
 @click.argument("version")
 @click.option("--reason", required=True, help="Why this version must never be promoted again.")
