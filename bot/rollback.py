@@ -38,7 +38,7 @@ from bot.core import manifest as manifests
 from bot.core import render, trailers
 from bot.core import rollback as core
 from bot.core.manifest import VERSION_RE
-from bot.core.marker import PrState, parse_state, render_state
+from bot.core.marker import PrState, parse_state, render_record, render_state
 from bot.core.model import Manifest, Policy, Rejection
 from bot.core.plan import (
     BranchState,
@@ -326,9 +326,12 @@ def _commit_direct(ctx: Context, build: Callable[[str], tuple[Mapping[str, bytes
 
 
 def _branch_keeps(ctx: Context, branch: str, tip: str, files: Mapping[str, bytes]) -> tuple[str | None, bool]:
-    """(branch tip, True when it is exactly one commit on ``tip`` carrying ``files`` and nothing else)."""
+    """(branch tip, True when it is exactly one commit promobot wrote on ``tip`` carrying ``files``
+    and nothing else)."""
+    from bot.promotion import write_record
+
     sha = ctx.ws.resolve(branch)
-    if sha is None or ctx.ws.resolve(f"{sha}~1") != tip:
+    if sha is None or ctx.ws.resolve(f"{sha}~1") != tip or write_record(ctx, sha) is None:
         return sha, False
     old = ctx.ws.blob_ids(tip, "environments")
     new = ctx.ws.blob_ids(sha, "environments")
@@ -565,10 +568,10 @@ def _rollback_pr(
     pr = ctx.forge.find_pr(branch)
     sha, keep = _branch_keeps(ctx, branch, tip, p.files)
     requester = actor
-    if pr is not None and keep:
-        marker = parse_state(pr.body)
-        if marker is not None and marker.requester and marker.version == p.target.version:
-            requester = marker.requester
+    if pr is not None and keep:  # the kept commit names who asked first (promobot's record, not the body)
+        first = promotion.write_record(ctx, sha)
+        if first is not None and first.requester:
+            requester = first.requester
     state = PrState(
         action="rollback",
         model=model,
@@ -606,6 +609,7 @@ def _rollback_pr(
         labels=labels_for("rollback", env),
         state=BranchState(sha, p.new_text if keep else None, keep, pr),
         checks=a.checks,
+        record=render_record(requester),
     )
     result = _result(p, direct=False, dry_run=dry_run)
     result.pr = pr.number if pr is not None else None
@@ -815,13 +819,6 @@ def rejection_body(
     return "\n".join(lines) + "\n"
 
 
-def _branch_requester(ctx: Context, sha: str) -> str | None:
-    try:
-        return trailers.parse_trailers(ctx.ws.commit_message(sha)).get(trailers.REQUESTED_BY) or None
-    except BotError:
-        return None
-
-
 def _edit_rejected(
     ctx: Context,
     *,
@@ -847,19 +844,22 @@ def _edit_rejected(
 
         out["sha"] = _commit_direct(ctx, make)
         out["message"] = f"{subject}: committed {out['sha'][:12]} on {ctx.default_branch}."
+        out["reevaluated"] = promotion.reevaluate_model(ctx, model)
         return out
     branch = rejected_branch(model, version, remove=state.action == "unreject")
     new_text = build(tip).encode("utf-8")
     sha = ctx.ws.resolve(branch)
     pr = ctx.forge.find_pr(branch)
+    record = promotion.write_record(ctx, sha)
     keep = (
         sha is not None
+        and record is not None
         and ctx.ws.resolve(f"{sha}~1") == tip
         and set(ctx.ws.changed_files(tip, sha)) == {REJECTED_PATH}
         and ctx.ws.read(sha, REJECTED_PATH) == new_text
     )
-    if keep and sha is not None:  # the kept commit names who asked first
-        first = _branch_requester(ctx, sha)
+    if keep and record is not None:  # the kept commit names who asked first (promobot's record)
+        first = record.requester
         if first and first != state.requester:
             state = PrState(state.action, model, "", version, requester=first)
             message = rejection_message(state, entry)
@@ -885,6 +885,7 @@ def _edit_rejected(
         labels=labels_for(state.action, ""),
         state=BranchState(sha, new_text if keep else None, keep, pr),
         checks=a.checks,
+        record=render_record(state.requester),
     )
     number, _ = promotion.apply(ctx, plan.actions)
     out["pr"] = number if number is not None else (pr.number if pr else None)

@@ -637,9 +637,24 @@ class LocalForge:
 
     # ------------------------------------------------------------------ checks
 
-    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
+    def set_check(
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        record: str | None = None,
+    ) -> None:
         self._put_check(
-            head_sha=head_sha, name=name, result=result, title=title, summary=summary, app=PROMOBOT_APP
+            head_sha=head_sha,
+            name=name,
+            result=result,
+            title=title,
+            summary=summary,
+            app=PROMOBOT_APP,
+            record=record,
         )
 
     def add_foreign_check(
@@ -658,7 +673,15 @@ class LocalForge:
         self._put_check(head_sha=head_sha, name=name, result=result, title=title, summary=summary, app=app)
 
     def _put_check(
-        self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str, app: str
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        app: str,
+        record: str | None = None,
     ) -> None:
         if result not in OUTCOMES:
             raise UsageError(f"{result!r} is not a check result", "use success, failure or pending")
@@ -666,6 +689,8 @@ class LocalForge:
             for check in state["checks"]:
                 if (check["app"], check["name"], check["head_sha"]) == (app, name, head_sha):
                     check.update(result=result, title=title, summary=summary)
+                    if record is not None:
+                        check["record"] = record
                     return
             state["checks"].append(
                 {
@@ -675,6 +700,7 @@ class LocalForge:
                     "result": result,
                     "title": title,
                     "summary": summary,
+                    "record": record or "",
                 }
             )
 
@@ -687,6 +713,7 @@ class LocalForge:
                 title=c["title"],
                 summary=c["summary"],
                 by_promobot=c["app"] == PROMOBOT_APP,
+                record=str(c.get("record") or ""),
             )
             for c in self._file.read()["checks"]
             if c["head_sha"] == head_sha
