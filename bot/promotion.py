@@ -309,11 +309,12 @@ def assess(
     except ManifestError as exc:
         candidate, candidate_error = None, exc.message
     incumbent = None
+    incumbent_error = None
     if old_text is not None:
         try:
             incumbent = manifests.load_manifest(old_text, path=path, expected_name=state.model)
-        except ManifestError:
-            incumbent = None
+        except ManifestError as exc:
+            incumbent, incumbent_error = None, exc.message
     skip = frozenset({"soak", "compare"}) if state.action == "rollback" else frozenset()
     inputs = _gate_inputs(
         ctx,
@@ -328,6 +329,8 @@ def assess(
         skip_kinds=skip,
     )
     results = gates_core.evaluate(env.gates, inputs, now=ctx.now, skip_kinds=skip)
+    if incumbent_error is not None and state.action == "promote":
+        results = _fail_closed_on_incumbent(ctx, results, path, incumbent_error)
     verdict = _approvals(ctx, pr, head_sha, env, state, policy)
     blockers = foreign_blockers(ctx, state, head_sha)
     blockers += readiness_blockers(ctx, pr, head_sha, results, verdict)
@@ -370,6 +373,21 @@ def assess(
         checks=checks,
         body=body,
     )
+
+
+def _fail_closed_on_incumbent(
+    ctx: Context, results: list[GateResult], path: str, error: str
+) -> list[GateResult]:
+    """An incumbent manifest that exists but does not load is not "no incumbent": compare fails.
+
+    (A rollback may still replace a broken manifest: it runs no compare gates.) Without a
+    compare gate the promotion is blocked by a gate of its own, so nothing passes silently.
+    """
+    reason = f"{path} on {ctx.default_branch} does not load — fix it first: {error}"
+    out = [GateResult(r.name, r.kind, "failure", reason) if r.kind == "compare" else r for r in results]
+    if not any(r.kind == "compare" for r in results):
+        out.append(GateResult("incumbent", "compare", "failure", reason))
+    return out
 
 
 def _versions(ctx: Context, sha: str, policy: Policy, model: str) -> dict[str, str | None]:

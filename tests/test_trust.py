@@ -227,3 +227,20 @@ def test_the_reviewer_whose_approval_merged_upstream_may_approve_the_chained_pr(
     cli("pr", "review", "2", "--approve", actor="carol")
     cli("pr", "review", "2", "--approve", actor="dave")
     assert cli.json("pr", "show", "2")["approvals"]["counted"] == ["carol", "dave"]
+
+
+# --------------------------------------------------------------------------- item 8: a broken incumbent
+
+
+def test_an_incumbent_that_does_not_load_fails_the_compare_gates(cli: Cli) -> None:
+    text = (cli.repo / PROD).read_text().replace("kind: ModelDeployment", "kind: Nonsense", 1)
+    (cli.repo / PROD).write_text(text)
+    git(cli.repo, "commit", "-qam", "break prod by hand")
+
+    result = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice", expect=None)
+
+    assert "gates" in result, result
+    compare = [g for g in result["gates"] if g["kind"] == "compare"]
+    assert compare and all(g["result"] == "failure" for g in compare)
+    assert all(PROD in g["reason"] and "does not load" in g["reason"] for g in compare)
+    assert result["ready"] is False
