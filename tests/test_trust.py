@@ -244,3 +244,18 @@ def test_an_incumbent_that_does_not_load_fails_the_compare_gates(cli: Cli) -> No
     assert compare and all(g["result"] == "failure" for g in compare)
     assert all(PROD in g["reason"] and "does not load" in g["reason"] for g in compare)
     assert result["ready"] is False
+
+
+# ------------------------------------------------------- item 21 (part): an honest /promote reply
+
+
+def test_promote_on_a_merged_pr_does_not_claim_to_open_a_pr_that_already_existed(people: Cli) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "staging", actor="alice")
+    cli("pr", "review", "1", "--approve", actor="carol")  # auto-merge, then the prod PR #2 opens
+    assert cli.json("pr", "show", "2")["state"] == "open"
+
+    reply = cli.json("pr", "comment", "1", "/promote", actor="erin")["reply"]
+
+    assert "Opened #2" not in reply
+    assert "already merged as" in reply and "#2" in reply and "already open" in reply
