@@ -259,3 +259,18 @@ def test_promote_on_a_merged_pr_does_not_claim_to_open_a_pr_that_already_existed
 
     assert "Opened #2" not in reply
     assert "already merged as" in reply and "#2" in reply and "already open" in reply
+
+
+# ----------------------------------------------------------------- item 18: a closed PR stays closed
+
+
+def test_a_pr_whose_branch_was_deleted_stays_closed_and_promote_opens_a_new_one(people: Cli) -> None:
+    cli = people
+    first = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
+    git(cli.repo, "branch", "-D", PROD_BRANCH)  # deleted by hand: the forge closes the PR
+
+    again = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
+
+    assert again["created"] is True and again["pr"] != first["pr"]
+    assert cli.json("pr", "show", str(first["pr"]))["state"] == "closed"
+    assert cli.json("pr", "show", str(again["pr"]))["state"] == "open"

@@ -345,9 +345,25 @@ class LocalForge:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[LocalForge]:
-        """Hold the forge lock across several calls (re-entrant; see the module docstring)."""
+        """Hold the forge lock across several calls (re-entrant; see the module docstring).
+
+        On entry, a PR whose branch was deleted is recorded as closed, as GitHub closes it at
+        once: re-creating the branch later (the next ``promote``) must not reopen it.
+        """
         with self._file.transaction():
+            self._close_vanished()
             yield self
+
+    def _close_vanished(self) -> None:
+        vanished = [
+            rec
+            for rec in self._file.read()["pulls"].values()
+            if rec["state"] == "open" and self._live(rec)[0] == "closed"
+        ]
+        if vanished:
+            with self._file.mutate() as state:
+                for rec in vanished:
+                    self._sync(state["pulls"][str(rec["number"])])
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the raw state (tests compare snapshots around a dry run)."""
