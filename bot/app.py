@@ -16,7 +16,7 @@ from typing import Any
 from bot.core import manifest as manifests
 from bot.core import policy as policies
 from bot.core import rejected as rejections
-from bot.core.model import HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
+from bot.core.model import NAME_RULE, HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
 from bot.core.plan import parse_branch
 from bot.errors import BotError, ManifestError, UsageError
 from bot.ports import Cache, Forge, GateRunner, Workspace
@@ -71,27 +71,60 @@ class Context:
             self._policies[sha] = policies.load_policy(raw, path=POLICY_PATH)
         return self._policies[sha]
 
-    def rejected(self, sha: str) -> tuple[Rejection, ...]:
-        """rejected.yaml at ``sha``, parsed once per content (it grows with every rollback)."""
+    def rejected(self, sha: str, *, cached: bool = False) -> tuple[Rejection, ...]:
+        """rejected.yaml at ``sha``.
+
+        With ``cached`` (read-only commands: ``status``, ``history``) it is parsed once per
+        content through ``self.cache``; decisions (promote, gates, rollback) always parse the
+        file itself, so a cache file that came from elsewhere cannot unreject a version.
+        """
         raw = self.ws.read(sha, REJECTED_PATH)
-        key = f"r:{hashlib.sha256(raw).hexdigest()}" if raw and self.cache else None
-        hit = self.cache.get(key) if self.cache and key else None
-        if hit is not None:
-            return tuple(Rejection(*fields) for fields in hit)
+        key = f"r:{hashlib.sha256(raw).hexdigest()}" if raw and cached and self.cache else None
+        if key and self.cache:
+            hit = _cached_rejections(self.cache.get(key))
+            if hit is not None:
+                return hit
         found = rejections.load_rejected(raw, path=REJECTED_PATH)
-        if self.cache and key:
-            self.cache.put(key, [(r.model, r.version, r.reason, r.by, r.at) for r in found])
+        if key and self.cache:
+            self.cache.put(key, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
             self.cache.flush()
         return found
 
 
+def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
+    """A cached rejected.yaml, or None when the entry is missing or not the shape we write."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for row in value:
+        if not isinstance(row, list) or len(row) != 5 or not all(isinstance(f, str) for f in row):
+            return None
+        out.append(Rejection(*row))
+    return tuple(out)
+
+
+def _cached_summary(value: object) -> ManifestSummary | None:
+    """A cached (version, error) pair, or None when the entry is missing or not the shape we write."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(v is None or isinstance(v, str) for v in value)
+        and (value[0] is None) != (value[1] is None)
+    ):
+        return ManifestSummary(value[0], value[1])
+    return None
+
+
 def check_model_name(model: str) -> str:
+    for suffix in (".yaml", ".yml"):
+        stem = model.removesuffix(suffix)
+        if stem != model and is_valid_name(stem):  # a file name, not a model name
+            raise UsageError(f"{model[:80]!r} is a file name, not a model name", f"name the model: {stem}")
     if not is_valid_name(model):
         shown = model[:80] + ("…" if len(model) > 80 else "")
         raise UsageError(
             f"{shown!r} is not a valid model name",
-            "model names are lower-case letters, digits, '.', '_' and '-' (at most 64), "
-            "starting and ending with a letter or digit",
+            NAME_RULE,
         )
     return model
 
@@ -150,9 +183,9 @@ def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, Ma
     missing: list[str] = []
     for path in wanted:
         blob = ids[path]
-        hit = ctx.cache.get(f"m:{blob}:{path}") if ctx.cache else None
+        hit = _cached_summary(ctx.cache.get(f"m:{blob}:{path}")) if ctx.cache else None
         if hit is not None:
-            found[path] = ManifestSummary(*hit)
+            found[path] = hit
         else:
             missing.append(path)
     if missing:
@@ -161,7 +194,7 @@ def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, Ma
         for path, (version, error) in zip(missing, ctx.map(summarize, jobs), strict=True):
             found[path] = ManifestSummary(version, error)
             if ctx.cache:
-                ctx.cache.put(f"m:{ids[path]}:{path}", (version, error))
+                ctx.cache.put(f"m:{ids[path]}:{path}", [version, error])
         if ctx.cache:
             ctx.cache.flush()
     out: dict[str, dict[str, ManifestSummary]] = {}
@@ -247,7 +280,7 @@ def status(ctx: Context) -> StatusReport:
     sha = ctx.tip()
     policy = ctx.policy(sha)
     table = _summaries(ctx, sha, policy)
-    rejected = ctx.rejected(sha)
+    rejected = ctx.rejected(sha, cached=True)
     bad = {(r.model, r.version): r for r in rejected}
     models: dict[str, dict[str, str | None]] = {}
     errors: dict[str, str] = {}
@@ -282,14 +315,17 @@ def status(ctx: Context) -> StatusReport:
 
 
 def history(ctx: Context, model: str, env: str | None = None) -> list[HistoryEntry]:
+    """Every change of ``model`` (in ``env``, or in every environment), newest first.
+
+    Newest first means graph order, one ``git log --topo-order`` over all the paths, the
+    order rollback picks its target in: commit dates can be skewed, so they never sort.
+    Read-only, so it may use the history cache (README: caches).
+    """
     check_model_name(model)
     sha = ctx.tip()
     policy = ctx.policy(sha)
     envs = [check_env(policy, env)] if env else list(policy.names)
-    entries: list[HistoryEntry] = []
-    for name in envs:
-        entries.extend(ctx.ws.history(manifest_path(name, model), ref=sha))
-    entries.sort(key=lambda e: e.at, reverse=True)
+    entries = ctx.ws.history_many([manifest_path(name, model) for name in envs], ref=sha, cached=True)
     if not entries and not any(ctx.ws.read(sha, manifest_path(n, model)) for n in envs):
         raise UsageError(
             f"{model} is not in {', '.join(envs)}",

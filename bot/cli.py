@@ -25,6 +25,7 @@ import click
 
 if TYPE_CHECKING:
     from bot.adapters.localforge import LocalForge
+    from bot.adapters.version import VersionInfo
     from bot.app import Context
 
 logger = logging.getLogger("bot")
@@ -47,9 +48,11 @@ class Options:
 
 
 def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
+    from bot.core.report import terminal
+
     if opts is not None and opts.json:
         click.echo(json.dumps({"error": message, "exit_code": code}))
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {terminal(message)}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from bot.adapters.actions import annotate_error
 
@@ -83,11 +86,54 @@ def errors(opts: Options | None) -> Iterator[None]:
 
 
 def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
-    """Print ``data`` as JSON, or ``text(markdown)`` for people."""
+    """Print ``data`` as JSON (faithful), or ``text(markdown)`` for people.
+
+    The one place text output is made safe for a terminal: no escape sequences or control
+    characters from comment bodies, logins or manifests (``report.terminal``).
+    """
+    from bot.core.report import terminal
+
     if opts.json:
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
-        click.echo(text(opts.output == "markdown"))
+        markdown = opts.output == "markdown"
+        click.echo(terminal(text(markdown), markdown=markdown))
+
+
+class _StderrFormatter(logging.Formatter):
+    """``warning: <message>`` on one line: no logger names, no terminal escapes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from bot.core.report import terminal
+
+        message = " ".join(terminal(record.getMessage()).split("\n"))
+        return f"{record.levelname.lower()}: {message}"
+
+
+class _Once(logging.Filter):
+    """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = f"{record.levelno}:{record.getMessage()}"
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter())
+    handler.addFilter(_Once())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h.formatter, _StderrFormatter)]:
+        root.removeHandler(old)  # a second run in the same process (tests) must not print twice
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _default_forge() -> str:
@@ -132,7 +178,7 @@ def build_context(opts: Options) -> Context:
         now=now,
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
-        cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+        cache=FileCache.for_repo(ws.git_common_dir()),
         map=process_map,
     )
 
@@ -201,60 +247,169 @@ def _parse_now(_: click.Context, __: click.Parameter, value: str | None) -> date
 pass_opts = click.make_pass_decorator(Options)
 
 
-def _set_actor(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        ctx.ensure_object(Options)
-        ctx.find_object(Options).actor = value  # type: ignore[union-attr]
+# --------------------------------------------------------------------------- global options
+# --repo, --forge, --output, --as and the hidden --now mean the same before or after the
+# command name (`promobot --output json status` == `promobot status --output json`, as kubectl
+# and gh users type it). They are declared once, in GLOBAL_OPTIONS: the group takes them with
+# their defaults, and every command (added by anyone, at any depth) gets a copy without a
+# default whose callback writes into the same Options object, so a value given after the
+# command name wins. See README "CLI".
 
 
-as_option = click.option(
-    "--as",
-    "_actor",
-    metavar="LOGIN",
-    default=None,
-    expose_value=False,
-    callback=_set_actor,
-    help="Act as LOGIN (same as the global --as).",
+@dataclass(frozen=True)
+class GlobalOption:
+    decls: tuple[str, ...]
+    field: str
+    help: str
+    kwargs: Mapping[str, Any]
+    convert: Callable[[click.Context, click.Parameter, Any], Any] | None = None
+
+    def for_group(self, default: Any) -> click.Option:
+        return click.Option(
+            [*self.decls, self.field],
+            default=default,
+            help=self.help,
+            callback=self.convert,
+            **self.kwargs,
+        )
+
+    def for_command(self) -> click.Option:
+        def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+            if value is None:
+                return
+            if self.convert is not None:
+                value = self.convert(ctx, param, value)
+            opts = ctx.find_object(Options)
+            if opts is not None:
+                setattr(opts, self.field, value)
+
+        return click.Option(
+            list(self.decls), default=None, expose_value=False, callback=store, help=self.help, **self.kwargs
+        )
+
+
+GLOBAL_OPTIONS = (
+    GlobalOption(
+        ("--repo",),
+        "repo",
+        "The GitOps repository (a git checkout with environments/). Default: the current directory.",
+        {"type": click.Path(file_okay=False, path_type=Path)},
+    ),
+    GlobalOption(
+        ("--forge",),
+        "forge",
+        "Where pull requests live. Default: github inside GitHub Actions or with "
+        "GITHUB_REPOSITORY and a token set, else local (kept in .git/).",
+        {"type": click.Choice(["local", "github"])},
+    ),
+    GlobalOption(
+        ("--output", "-o"),
+        "output",
+        "text for people (default), json for scripts (one document on stdout), markdown for job summaries.",
+        {"type": click.Choice(OUTPUTS)},
+    ),
+    GlobalOption(
+        ("--as",),
+        "actor",
+        "Act as LOGIN (local forge; default: git's user.name).",
+        {"metavar": "LOGIN"},
+    ),
+    GlobalOption(("--now",), "now", "Pretend it is this time (tests).", {"hidden": True}, convert=_parse_now),
 )
+_GLOBAL_DEFAULTS: dict[str, Any] = {
+    "repo": Path(),
+    "forge": None,
+    "output": "text",
+    "actor": None,
+    "now": None,
+}
+
+
+def global_options(command: click.Command) -> click.Command:
+    """Give ``command`` (and, for a group, every command under it) the global options.
+
+    Idempotent; an option a command already declares itself is left alone.
+    """
+    if getattr(command, "_promobot_globals", False):
+        return command
+    declared = {name for p in command.params for name in getattr(p, "opts", ())}
+    command.params.extend(g.for_command() for g in GLOBAL_OPTIONS if not declared.intersection(g.decls))
+    command._promobot_globals = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            global_options(sub)
+    return command
+
+
+class PromobotGroup(click.Group):
+    """The top-level group: every command it resolves accepts the global options too."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return global_options(command) if command is not None else None
+
+
+def _version() -> VersionInfo:
+    """The version from pyproject.toml, plus the commit when promobot runs from its own checkout."""
+    from bot.adapters.version import describe
+
+    return describe()
+
+
+def as_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--as LOGIN`` on a command that acts as someone: the global --as, declared where it matters."""
+    return _append_param(f, GLOBAL_OPTIONS[3].for_command())
+
+
+def _with_group_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for g in reversed(GLOBAL_OPTIONS):
+        f = _append_param(f, g.for_group(_GLOBAL_DEFAULTS[g.field]))
+    return f
+
+
+def _append_param(f: Callable[..., Any], param: click.Parameter) -> Callable[..., Any]:
+    params: list[click.Parameter] = f.__dict__.setdefault("__click_params__", [])
+    params.append(param)
+    return f
+
+
+_SURROGATE_RE = re.compile(r"[\udc80-\udcff]")
+
+
+class _Group(PromobotGroup):
+    """The top-level group: refuses arguments that are not UTF-8 before anything runs.
+
+    Python hands such bytes over as lone surrogates (``\\udcff``), which no file, JSON
+    document or forge can store: a comment body like that is invalid input (exit 1), never
+    a crash halfway through writing it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for i, arg in enumerate(args, start=1):
+            bad = _SURROGATE_RE.search(arg)
+            if bad is not None:
+                byte = ord(bad.group()) - 0xDC00
+                raise click.ClickException(
+                    f"argument {i} is not valid UTF-8 (byte 0x{byte:02x} at position {bad.start()}) — "
+                    "pass text encoded as UTF-8"
+                )
+        return super().parse_args(ctx, args)
 
 
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110}
+    cls=_Group,
+    invoke_without_command=True,  # so that `promobot --version --output json` reaches the callback
+    no_args_is_help=True,
+    subcommand_metavar="COMMAND [ARGS]...",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "terminal_width": 110},
 )
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=".",
-    help="The GitOps repository (a git checkout with environments/).",
-)
-@click.option(
-    "--forge",
-    type=click.Choice(["local", "github"]),
-    default=None,
-    help="Where pull requests live. Default: github inside GitHub Actions or with "
-    "GITHUB_REPOSITORY and a token set, else local (kept in .git/).",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(OUTPUTS),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts (one document on stdout), markdown for job summaries.",
-)
-@click.option(
-    "--as",
-    "actor",
-    metavar="LOGIN",
-    default=None,
-    help="Act as LOGIN (local forge; default: git's user.name).",
-)
-@click.option(
-    "--now", callback=_parse_now, default=None, hidden=True, help="Pretend it is this time (tests)."
-)
+@_with_group_options
 @click.option("-v", "--verbose", is_flag=True, help="Log what promobot does to stderr.")
-@click.version_option(package_name="promobot", prog_name="promobot")
+@click.option(
+    "--version",
+    is_flag=True,
+    help="Show the version (and the commit when run from a checkout) and exit; JSON with --output json.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -264,11 +419,14 @@ def cli(
     actor: str | None,
     now: datetime | None,
     verbose: bool,
+    version: bool,
 ) -> None:
     """promobot: promote ML models through environments with gated, reviewed pull requests.
 
     \b
-    Quick tour on the example repository:
+    Start a GitOps repository, then tour it:
+      promobot init --example ../promobot-demo      a new repository with the example models
+      cd ../promobot-demo
       promobot status                               what runs where, drift, open PRs
       promobot diff fraud-detector --to staging     preview a promotion; changes nothing
       promobot promote fraud-detector --to staging  open the promotion PR and post its gates
@@ -277,12 +435,19 @@ def cli(
       promobot pr comment 1 /promote --as alice     slash-commands work locally too
       promobot rollback fraud-detector --env prod   undo a bad release with a revert commit
 
+    Global options (--repo, --forge, --output, --as) work before or after the command name.
     Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr
-    )
+    _configure_logging(verbose)
     ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
+    if version:
+        if ctx.obj.json:
+            click.echo(json.dumps(_version().to_json()))
+        else:
+            click.echo(_version().text())
+        ctx.exit(0)
+    if ctx.invoked_subcommand is None:
+        raise click.UsageError("Missing command.", ctx)
 
 
 @cli.command()
@@ -496,7 +661,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip()))
+        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 
@@ -638,18 +803,26 @@ def show(opts: Options, number: int) -> None:
 
 @pr.command("review")
 @click.argument("number", type=int, metavar="PR")
-@click.option("--approve", "state", flag_value="APPROVED", help="Approve the current head.")
-@click.option("--request-changes", "state", flag_value="CHANGES_REQUESTED", help="Request changes.")
-@click.option("--comment", "state", flag_value="COMMENTED", help="Comment without a verdict.")
+@click.option("--approve", is_flag=True, help="Approve the current head.")
+@click.option("--request-changes", is_flag=True, help="Request changes.")
+@click.option("--comment", "comment_", is_flag=True, help="Comment without a verdict.")
 @click.option("--body", default="", help="Review text.")
 @as_option
 @pass_opts
-def review(opts: Options, number: int, state: str | None, body: str) -> None:
+def review(
+    opts: Options, number: int, approve: bool, request_changes: bool, comment_: bool, body: str
+) -> None:
     """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
     from bot import router
 
-    if state is None:
-        raise click.UsageError("choose one of --approve, --request-changes, --comment")
+    chosen = [
+        s
+        for s, on in (("APPROVED", approve), ("CHANGES_REQUESTED", request_changes), ("COMMENTED", comment_))
+        if on
+    ]
+    if len(chosen) != 1:  # two verdicts at once is a contradiction, not "the last one wins"
+        raise click.UsageError("choose exactly one of --approve, --request-changes, --comment")
+    state = chosen[0]
     with errors(opts):
         ctx = build_context(opts)
         forge = _local(ctx)
@@ -742,6 +915,9 @@ def main() -> None:
     try:
         code = cli.main(prog_name="promobot", standalone_mode=False)
     except click.UsageError as exc:
+        if exc.ctx is not None and exc.message == exc.ctx.get_help():  # bare `promobot`: help is the answer
+            click.echo(exc.message, err=True)
+            sys.exit(2)
         if exc.ctx is not None:
             click.echo(exc.ctx.get_usage(), err=True)
         command = exc.ctx.command_path if exc.ctx is not None else "promobot"

@@ -89,3 +89,19 @@ class OutageError(BotError):
     """The forge or git remote failed in a way promobot cannot fix; re-run the same event."""
 
     exit_code = 3
+
+
+# ---------------------------------------------------------------- model registry (MLflow)
+
+
+class RegistryError(BotError):
+    """The model registry refused a request; names the endpoint and the registry's error code."""
+
+    def __init__(self, what: str, hint: str | None = None, *, endpoint: str, error_code: str | None) -> None:
+        super().__init__(what, hint)
+        self.endpoint = endpoint
+        self.error_code = error_code
+
+
+class RegistryUnavailable(OutageError):
+    """The model registry could not be reached, timed out or failed (5xx): re-run later."""

@@ -30,6 +30,8 @@ from bot.core.model import (
 
 if TYPE_CHECKING:
     from bot.core.gates import ArtifactCheck, CommandOutcome
+    from bot.core.promql import Evidence, PrometheusGate
+    from bot.core.providers import PrometheusProvider
 
 
 class Forge(Protocol):
@@ -192,7 +194,15 @@ class Workspace(Protocol):
     def delete_branch(self, branch: str) -> None: ...
 
     def history(self, path: str, *, ref: str) -> list[HistoryEntry]:
-        """Commits on ``ref`` that changed ``path``, newest first, trailers parsed."""
+        """Commits on ``ref`` that changed ``path``, newest first (graph order), trailers parsed."""
+        ...
+
+    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
+        """``history`` of several paths merged in graph order (one entry per path a commit changed).
+
+        ``cached`` lets a read-only command reuse a validated on-disk cache of the log;
+        decisions never pass it.
+        """
         ...
 
     def commit_time(self, sha: str) -> int:
@@ -207,9 +217,13 @@ class Workspace(Protocol):
 
 
 class GateRunner(Protocol):
-    """The two gates that reach outside: artifact fetches and custom commands."""
+    """The gates that reach outside: artifact fetches, custom commands, live data (Prometheus)."""
 
-    def verify_artifact(self, uri: str, digest: str, *, max_bytes: int, timeout: float) -> ArtifactCheck: ...
+    def verify_artifact(
+        self, uri: str, digest: str, *, max_bytes: int, timeout: float, ref: str | None = None
+    ) -> ArtifactCheck:
+        """Hash the artifact; a repository ``file:`` artifact is read at commit ``ref``."""
+        ...
 
     def run_command(
         self,
@@ -224,9 +238,31 @@ class GateRunner(Protocol):
         """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
         ...
 
+    def prometheus(
+        self,
+        provider: PrometheusProvider,
+        gate: PrometheusGate,
+        query: str,
+        traffic_query: str | None,
+        *,
+        start: float,
+        end: float,
+    ) -> Evidence | str:
+        """Run one prometheus gate's rendered queries over ``[start, end]`` (unix seconds).
+
+        An outage (or a provider variable that is not set) is ``Evidence.error``: pending.
+        A query Prometheus refuses comes back as a string, the gate's failure reason.
+        """
+        ...
+
 
 class Cache(Protocol):
-    """A persistent key-value cache (parsed manifests keyed by blob id)."""
+    """A persistent key-value cache for read-only commands (parsed manifests keyed by blob id).
+
+    Values are JSON data (tuples come back as lists) and may come from elsewhere: whoever
+    reads one checks its shape and treats a malformed value as a miss. Decisions (promote,
+    gates, rollback) never read it.
+    """
 
     def get(self, key: str) -> Any | None: ...
 

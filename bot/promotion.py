@@ -24,12 +24,13 @@ from bot.app import (
 from bot.core import approvals as approvals_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
-from bot.core import render, trailers
+from bot.core import promql, render, trailers
 from bot.core.marker import PrState, WriteRecord, parse_record, parse_state, render_record
 from bot.core.model import (
     CHECK_NAMES,
     LABEL_HOLD,
     EnvironmentPolicy,
+    Gate,
     GateOutcome,
     GateResult,
     Manifest,
@@ -57,6 +58,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
+from bot.core.promql import Evidence, PrometheusGate
 from bot.core.rejected import find_rejection, load_rejected
 from bot.errors import Blocked, BotError, ConflictError, ForgeError, ManifestError, OutageError, UsageError
 
@@ -127,7 +129,11 @@ def _gate_inputs(
     spec = gates_core.needs_artifact(gates)
     if spec is not None and candidate is not None and ctx.gates is not None:
         artifact = ctx.gates.verify_artifact(
-            candidate.artifact_uri, candidate.artifact_digest, max_bytes=spec.max_bytes, timeout=spec.timeout
+            candidate.artifact_uri,
+            candidate.artifact_digest,
+            max_bytes=spec.max_bytes,
+            timeout=spec.timeout,
+            ref=base_sha,  # the commit the gates judge, never the working tree (like command gates)
         )
     commands = {}
     if candidate is not None and ctx.gates is not None:
@@ -140,6 +146,9 @@ def _gate_inputs(
                 from_env=state.from_ or "",
                 to_env=state.to,
             )
+    prometheus = _prometheus_evidence(
+        ctx, gates, policy=policy, state=state, candidate=candidate, incumbent=incumbent
+    )
     became = None
     if candidate is not None and state.from_ and any(g.kind == "soak" for g in gates):
         became = _became_current(ctx, base_sha, state.from_, state.model, candidate.version)
@@ -156,7 +165,49 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        prometheus=prometheus,
+        action=state.action,
+        from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
+        and not source_env.from_,
     )
+
+
+def _prometheus_evidence(
+    ctx: Context,
+    gates: Sequence[Gate],
+    *,
+    policy: Policy,
+    state: PrState,
+    candidate: Manifest | None,
+    incumbent: Manifest | None,
+) -> dict[PrometheusGate, Evidence | str]:
+    """Query each prometheus gate over its last ``over`` at promobot's clock (README: live data)."""
+    found: dict[PrometheusGate, Evidence | str] = {}
+    if candidate is None or ctx.gates is None:
+        return found
+    end = ctx.now.timestamp()
+    for gate in gates_core.prometheus_gates(gates):
+        env = gate.env or state.from_ or state.to
+        values = {
+            "model": state.model,
+            "version": candidate.version,
+            "env": env,
+            "previous_version": incumbent.version if incumbent is not None else None,
+        }
+        try:
+            query = promql.render(gate.query, values)
+            traffic = promql.render(gate.traffic.query, values) if gate.traffic is not None else None
+        except ValueError as exc:
+            found[gate] = (
+                f"the query uses {{{{ previous_version }}}} but {state.to} runs no version yet"
+                " — compare against a fixed bound instead, or promote without this gate"
+                if values["previous_version"] is None
+                else f"the query cannot be built: {exc}"
+            )
+            continue
+        provider = policy.providers.prometheus[gate.provider]
+        found[gate] = ctx.gates.prometheus(provider, gate, query, traffic, start=end - gate.over, end=end)
+    return found
 
 
 def approvals_for(
@@ -567,7 +618,7 @@ def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, p
     shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
     return [
         f"the pull request also changes {shown} — a {what} may change only {path}; "
-        "remove those commits or re-run promote to rebuild the branch"
+        f"remove those commits or re-run `promobot {action}` to rebuild the branch"
     ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-pytest_plugins = ["tests.emulator.fixtures"]
+pytest_plugins = ["tests.emulator.fixtures", "tests.servers.mlflow", "tests.servers.prometheus"]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "environments"

@@ -144,7 +144,7 @@ def test_status_text_is_an_aligned_table_with_drift(cli: Cli) -> None:
 
 def test_status_cache_is_invalidated_exactly(cli: Cli) -> None:
     assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
-    assert (cli.repo / ".git/promobot/cache.pickle").exists()
+    assert (cli.repo / ".git/promobot/cache.json").exists()
     _edit(cli.repo / BAD_MANIFEST, "version: 1.5.0", "version: 1.5.1")
     commit_all(cli.repo, "bump")
     assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.1"
@@ -176,6 +176,22 @@ def test_history_json_lists_manual_commits_newest_first(cli: Cli) -> None:
         assert key in entries[0]
     ats = [e["at"] for e in entries]
     assert ats == sorted(ats, reverse=True)
+
+
+def test_history_is_newest_first_in_graph_order_under_clock_skew(cli: Cli) -> None:
+    """The newest change is the last commit, not the one with the latest date (a skewed clock)."""
+    _edit(cli.repo / BAD_MANIFEST, "version: 1.5.0", "version: 1.5.1")
+    commit_all(cli.repo, "dev bump", date="2026-11-20T09:00:00Z")
+    _edit(cli.repo / "environments/prod/fraud-detector.yaml", "version: 1.4.1", "version: 1.4.9")
+    commit_all(cli.repo, "prod hand edit", date="2026-11-10T09:00:00Z")  # committed later, clock behind
+    for _ in range(2):  # cold, then through the history cache
+        entries = cli.json("history", "fraud-detector")
+        assert [(e["subject"], e["env"]) for e in entries[:2]] == [
+            ("prod hand edit", "prod"),
+            ("dev bump", "dev"),
+        ]
+        assert entries[0]["version"] == "1.4.9"
+        assert "1.4.1 → 1.4.9" in cli("history", "fraud-detector").stdout.splitlines()[2]
 
 
 def test_history_after_a_merge_has_trailers(cli: Cli) -> None:

@@ -2,8 +2,11 @@
 
 Supported URIs (DESIGN §2–3):
 
-- ``file:relative/path`` (no ``//``): relative to the repository checkout; it must stay inside it
-  once resolved (``..`` and symlinks included);
+- ``file:relative/path`` (no ``//``): a file of the repository. The gates read it from the
+  commit they evaluate (``committed``), never from the working tree, so an uncommitted edit
+  cannot make a gate pass; it must stay inside the repository and be a regular file (a
+  symbolic link is refused). Without ``committed`` it is read from the checkout, resolved
+  (``..`` and symlinks included) inside it;
 - ``file:///abs/path`` (or ``file:/abs/path``, ``file://localhost/abs/path``): an absolute path;
 - ``http://`` and ``https://``: fetched with the standard library, proxies from the environment.
 
@@ -15,8 +18,10 @@ verify it with a command gate.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import posixpath
 import time
 import urllib.error
 import urllib.parse
@@ -44,10 +49,37 @@ class _TooLarge(Exception):
     pass
 
 
+class CommittedFiles(Protocol):
+    """The files of one commit (``file:`` artifacts are read there, never from the working tree)."""
+
+    @property
+    def where(self) -> str:
+        """How a message names the commit, e.g. ``commit 1a2b3c4d5e6f``."""
+        ...
+
+    def stat(self, path: str) -> tuple[str, int] | None:
+        """``(git mode, size)`` of ``path`` in the commit, or None when it is not there."""
+        ...
+
+    def open(self, path: str) -> contextlib.AbstractContextManager[BinaryIO]:
+        """A stream of the file's bytes."""
+        ...
+
+
 def verify_artifact(
-    uri: str, expected_digest: str, *, repo_root: Path, max_bytes: int, timeout: float
+    uri: str,
+    expected_digest: str,
+    *,
+    repo_root: Path,
+    max_bytes: int,
+    timeout: float,
+    committed: CommittedFiles | None = None,
 ) -> ArtifactCheck:
-    """Hash the artifact at ``uri`` and compare it with ``expected_digest`` (``sha256:<hex>``)."""
+    """Hash the artifact at ``uri`` and compare it with ``expected_digest`` (``sha256:<hex>``).
+
+    With ``committed``, a relative ``file:`` artifact is read from that commit (the one the
+    gates evaluate), so an uncommitted or untracked file in the working tree changes nothing.
+    """
     if DIGEST_RE.fullmatch(expected_digest) is None:
         return ArtifactCheck(
             "unsupported",
@@ -57,7 +89,13 @@ def verify_artifact(
     scheme = parts.scheme.lower()
     if scheme == "file":
         return _verify_file(
-            uri, parts, expected_digest, repo_root=repo_root, max_bytes=max_bytes, timeout=timeout
+            uri,
+            parts,
+            expected_digest,
+            repo_root=repo_root,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            committed=committed,
         )
     if scheme in ("http", "https"):
         return _verify_http(uri, expected_digest, max_bytes=max_bytes, timeout=timeout)
@@ -73,6 +111,7 @@ def _verify_file(
     repo_root: Path,
     max_bytes: int,
     timeout: float,
+    committed: CommittedFiles | None = None,
 ) -> ArtifactCheck:
     if parts.netloc not in ("", "localhost"):
         return ArtifactCheck(
@@ -82,6 +121,8 @@ def _verify_file(
     if not raw:
         return ArtifactCheck("missing", f"{uri} names no file; fix artifact.uri")
     relative = not uri[len("file:") :].startswith("/")
+    if relative and committed is not None:
+        return _verify_committed(uri, raw, expected, committed, max_bytes=max_bytes, timeout=timeout)
     if relative:
         root = repo_root.resolve()
         path = (root / raw).resolve()
@@ -102,6 +143,38 @@ def _verify_file(
             return _hash_stream(uri, fh, expected, max_bytes=max_bytes, deadline=deadline, timeout=timeout)
     except OSError as exc:
         return ArtifactCheck("missing", f"{uri}: cannot read {path}: {exc.strerror or exc}")
+
+
+def _verify_committed(
+    uri: str, raw: str, expected: str, committed: CommittedFiles, *, max_bytes: int, timeout: float
+) -> ArtifactCheck:
+    path = posixpath.normpath(raw)
+    if path.startswith("/") or path == ".." or path.startswith("../") or path in ("", "."):
+        return ArtifactCheck(
+            "escapes-repo", f"{uri} resolves outside the repository ({path}); keep file: artifacts inside it"
+        )
+    found = committed.stat(path)
+    if found is None:
+        return ArtifactCheck("missing", f"{uri}: no such file in {committed.where} (commit the artifact)")
+    mode, size = found
+    if mode == "120000":
+        return ArtifactCheck(
+            "missing", f"{uri} is a symbolic link in {committed.where}; commit the file itself"
+        )
+    if mode not in ("100644", "100755"):
+        return ArtifactCheck("missing", f"{uri} is not a regular file in {committed.where}")
+    if size > max_bytes:
+        return ArtifactCheck(
+            "too-large",
+            f"{uri} is {size} bytes, over the {max_bytes}-byte limit; raise artifact max_bytes or verify it"
+            " with a command gate",
+        )
+    deadline = time.monotonic() + timeout
+    try:
+        with committed.open(path) as fh:
+            return _hash_stream(uri, fh, expected, max_bytes=max_bytes, deadline=deadline, timeout=timeout)
+    except OSError as exc:
+        return ArtifactCheck("missing", f"{uri}: cannot read it from {committed.where}: {exc}")
 
 
 def _verify_http(uri: str, expected: str, *, max_bytes: int, timeout: float) -> ArtifactCheck:

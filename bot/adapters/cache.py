@@ -1,26 +1,93 @@
-"""A small persistent cache in ``.git/promobot/``: parsed manifest summaries by blob id.
+"""Small persistent caches in ``.git/promobot/``, stored as JSON and validated on load.
 
-Keys include the blob id, so an entry can never be stale: a changed file is a new blob.
-The file is rewritten atomically and only when something new was added; a corrupt or
-unreadable cache is ignored (and rebuilt), never an error.
+A cache is data that can come from elsewhere (a restored CI cache, a copied ``.git``), so
+it is never code: JSON cannot execute anything when read, unlike the pickle this replaced.
+Every file carries a format name, a format version and the promobot version that wrote
+it; a file that is unreadable, not JSON, of another format or version, or whose shape is
+wrong is ignored and rebuilt, never an error and never trusted. Values are validated
+again by whoever reads them (see ``bot.app``): a malformed entry is a miss.
+
+What the caches may decide is limited too: they speed up read-only commands (``status``,
+``history``); promotion, gates and rollback always read git itself.
+
+Files are rewritten atomically (a temporary file renamed over the old one), and only
+when something changed; a read-only ``.git`` only costs the speed-up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
-import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot import __version__
+
 logger = logging.getLogger(__name__)
 
-_FORMAT = 1
+FORMAT = "promobot-cache"
+VERSION = 2
+"""Bumped whenever the meaning of a stored value changes (1 was the pickle)."""
+FILE_NAME = "cache.json"
+"""The manifest cache in ``.git/promobot/`` (``cache.pickle`` before format 2; removed on write)."""
 MAX_ENTRIES = 200_000
+MAX_BYTES = 256 * 1024 * 1024
+"""A cache file larger than this is not read (it is not ours, or something went wrong)."""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists), so equal values compare equal."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def read_json(path: Path, *, fmt: str, version: int) -> dict[str, Any] | None:
+    """The JSON object in ``path`` when it is ours (format, format version, promobot version); else None."""
+    try:
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_BYTES:
+                return None
+            raw = fh.read()
+        loaded = json.loads(raw)
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    if (
+        not isinstance(loaded, dict)
+        or loaded.get("format") != fmt
+        or loaded.get("version") != version
+        or loaded.get("promobot") != __version__
+    ):
+        return None
+    return loaded
+
+
+def write_json(path: Path, body: dict[str, Any], *, fmt: str, version: int) -> bool:
+    """Atomically replace ``path`` with ``body`` plus the format header; False when it could not."""
+    document = {"format": fmt, "version": version, "promobot": __version__, **body}
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, ensure_ascii=False, separators=(",", ":"))
+        Path(tmp).replace(path)
+        return True
+    except (OSError, TypeError, ValueError) as exc:  # a read-only .git must not break a read command
+        logger.warning("could not write the cache %s: %s", path, exc)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        return False
 
 
 class FileCache:
+    """Key → JSON value, one file; see the module docstring for what is trusted."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._data: dict[str, Any] | None = None
@@ -28,21 +95,9 @@ class FileCache:
 
     def _load(self) -> dict[str, Any]:
         if self._data is None:
-            try:
-                with self.path.open("rb") as fh:
-                    loaded = pickle.load(fh)  # noqa: S301 - our own file inside .git/
-                ok = isinstance(loaded, dict) and loaded.get("format") == _FORMAT
-                self._data = loaded["entries"] if ok else {}
-            except (
-                OSError,
-                EOFError,
-                pickle.UnpicklingError,
-                KeyError,
-                TypeError,
-                AttributeError,
-                ValueError,
-            ):
-                self._data = {}
+            loaded = read_json(self.path, fmt=FORMAT, version=VERSION)
+            entries = loaded.get("entries") if loaded is not None else None
+            self._data = entries if isinstance(entries, dict) else {}
         return self._data
 
     def get(self, key: str) -> Any | None:
@@ -50,8 +105,9 @@ class FileCache:
 
     def put(self, key: str, value: Any) -> None:
         data = self._load()
-        if data.get(key) != value:
-            data[key] = value
+        plain = _plain(value)
+        if data.get(key) != plain:
+            data[key] = plain
             self._dirty = True
 
     def flush(self) -> None:
@@ -61,12 +117,12 @@ class FileCache:
         if len(data) > MAX_ENTRIES:  # keep it bounded: drop the oldest half
             for key in list(data)[: len(data) // 2]:
                 del data[key]
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache-")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump({"format": _FORMAT, "entries": data}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(tmp).replace(self.path)
+        if write_json(self.path, {"entries": data}, fmt=FORMAT, version=VERSION):
             self._dirty = False
-        except OSError as exc:  # a read-only .git must not break `status`
-            logger.warning("could not write the cache %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):  # the pickle of earlier versions: never read, not kept
+                (self.path.parent / "cache.pickle").unlink(missing_ok=True)
+
+    @classmethod
+    def for_repo(cls, git_common_dir: Path) -> FileCache:
+        """The manifest cache of the repository whose common git directory is ``git_common_dir``."""
+        return cls(git_common_dir / "promobot" / FILE_NAME)

@@ -5,7 +5,7 @@ argv list (never a shell string) and counts the processes it starts
 (``GitWorkspace.git_calls``) so that tests can hold the O(1)-processes promises below.
 
 Why ``subprocess`` and not GitPython: importing GitPython alone costs about 70 ms, most
-of the 0.1 s budget of ``promobot history`` (DESIGN §14), and every operation here
+of the time budget of ``promobot history`` (benchmarks/README.md), and every operation here
 needs control over the process environment (a temporary ``GIT_INDEX_FILE``, the
 ``GIT_CONFIG_*`` authentication header, committer identity) that GitPython only
 passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` /
@@ -34,26 +34,31 @@ Choices a user can observe (DESIGN leaves them open):
   same files, the branch still moves (the merge happened) but the files are left as
   they were, and a warning is logged and appended to ``GitWorkspace.warnings``.
   Other worktrees that have the branch checked out are not updated.
-- **History** is one ``git log -p`` process; versions come from the manifest's own
+- **History** is one ``git log --topo-order -p`` process (newest first in graph order,
+  never by commit date); versions come from the manifest's own
   ``version:`` lines in the diff, trailers add the action, PR, approvers and rollback
   target. Commits without promobot trailers are ``manual``; commits that changed a
   manifest without changing its version are listed with ``version ==
-  previous_version``.
+  previous_version``. The read-only ``history`` command may keep the parsed log in
+  ``.git/promobot/history/`` (README: caches); decisions always read git.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, cast
 
+from bot.adapters.cache import read_json, write_json
 from bot.core.model import HistoryEntry, is_valid_name
 from bot.core.trailers import (
     ACTION,
@@ -67,7 +72,7 @@ from bot.core.trailers import (
     VERSION,
     collect_trailers,
 )
-from bot.errors import ConflictError, OutageError, UsageError, WorkspaceError
+from bot.errors import ConflictError, ManifestError, OutageError, UsageError, WorkspaceError
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +198,47 @@ def _check_path(path: str) -> None:
         raise UsageError(
             f"{path!r} is not a valid repository path", "use a relative path like environments/dev/x.yaml"
         )
+
+
+SYMLINK_MODE = "120000"
+GUARDED_DIR = "environments/"
+
+
+def _guarded(path: str) -> bool:
+    """True for a path under ``environments/``, where promobot refuses symbolic links."""
+    return path.startswith(GUARDED_DIR)
+
+
+def _symlink_error(path: str) -> ManifestError:
+    return ManifestError(
+        "this is a symbolic link; promobot reads only regular files under environments/",
+        "replace the link with the file itself (git rm the link, copy the file in, commit)",
+        file=path,
+    )
+
+
+def _tree_modes(data: bytes) -> dict[str, str]:
+    """``{name: mode}`` of a raw tree object (``<mode> <name>\\0<binary id>`` entries).
+
+    Object ids are 20 bytes (SHA-1) or 32 (SHA-256 repositories): the one that parses wins.
+    """
+    for id_len in (20, 32):
+        modes: dict[str, str] = {}
+        pos, size = 0, len(data)
+        try:
+            while pos < size:
+                space = data.index(b" ", pos)
+                nul = data.index(b"\0", space)
+                mode = data[pos:space]
+                if not mode.isdigit():
+                    raise ValueError(mode)
+                modes[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = mode.decode().zfill(6)
+                pos = nul + 1 + id_len
+        except ValueError:
+            continue
+        if pos == size:
+            return modes
+    return {}
 
 
 def _manifest_parts(path: str) -> tuple[str, str]:
@@ -491,9 +537,22 @@ class GitWorkspace:
         rev = self._rev(ref)
         for path in paths:
             _check_path(path)
-        found = self._cat_batch([f"{rev}:{p}" for p in paths])
+        # The parent trees come in the same process: they carry each entry's mode (symlinks).
+        parents = sorted({p.rpartition("/")[0] for p in paths if _guarded(p)})
+        found = self._cat_batch([f"{rev}:{p}" for p in paths] + [f"{rev}:{d}" for d in parents])
+        trees = dict(zip(parents, found[len(paths) :], strict=True))
+        for path, r in zip(paths, found[: len(paths)], strict=True):
+            tree = trees.get(path.rpartition("/")[0])
+            if (
+                r is not None
+                and tree is not None
+                and tree[0] == "tree"
+                and _tree_modes(tree[1]).get(path.rpartition("/")[2]) == SYMLINK_MODE
+            ):
+                raise _symlink_error(path)
         return {
-            p: (r[1] if r is not None and r[0] == "blob" else None) for p, r in zip(paths, found, strict=True)
+            p: (r[1] if r is not None and r[0] == "blob" else None)
+            for p, r in zip(paths, found[: len(paths)], strict=True)
         }
 
     def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
@@ -506,18 +565,30 @@ class GitWorkspace:
         return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
 
     def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
+        """``(kind, id, name)`` of the entries; a symbolic link under ``environments/`` is refused."""
         rev = self._rev(ref)
         args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
         if path:
             _check_path(path)
             args += ["--", path if recursive else f"{path}/"]
-        out = self._run(args).out
+        result = self._run(args, check=False)
+        if result.returncode != 0:
+            low = result.err.lower()
+            if "not a valid object name" in low or "not a tree object" in low:
+                raise UsageError(
+                    f"no such revision: {ref}",
+                    "name a branch, tag or commit that exists (see `git log --oneline --all`)",
+                )
+            raise _error_for(args, result)
+        out = result.out
         entries = []
         for record in out.split("\0"):
             if not record:
                 continue
             meta, _, name = record.partition("\t")
-            _mode, kind, sha = meta.split(" ")
+            mode, kind, sha = meta.split(" ")
+            if mode == SYMLINK_MODE and _guarded(name):
+                raise _symlink_error(name)
             entries.append((kind, sha, name))
         return entries
 
@@ -555,9 +626,42 @@ class GitWorkspace:
         files: dict[str, bytes] = {}
         for name in sorted(set(out.split("\0")) - {""}):
             on_disk = self.root / name
+            if on_disk.is_symlink() and _guarded(name):
+                raise _symlink_error(name)
             if on_disk.is_file() and not on_disk.is_symlink():
                 files[name] = on_disk.read_bytes()
         return files
+
+    def file_at(self, ref: str, path: str) -> tuple[str, int] | None:
+        """``(git mode, size in bytes)`` of the file ``path`` at ``ref``; None when absent or a directory."""
+        _check_path(path)
+        out = self._run(["ls-tree", "-l", "-z", self._rev(ref), "--", path]).out
+        for record in out.split("\0"):
+            meta, _, name = record.partition("\t")
+            fields = meta.split()
+            if name == path and len(fields) == 4 and fields[1] == "blob" and fields[3].isdigit():
+                return fields[0], int(fields[3])
+        return None
+
+    @contextlib.contextmanager
+    def open_file(self, ref: str, path: str) -> Iterator[BinaryIO]:
+        """Stream the content of ``path`` at ``ref`` (one ``git cat-file`` process, never all in memory)."""
+        _check_path(path)
+        self.git_calls += 1
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", f"{self._rev(ref)}:{path}"],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_base_env(),
+        )
+        assert proc.stdout is not None
+        try:
+            yield cast(BinaryIO, proc.stdout)
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
 
     def export(self, ref: str, dest: Path) -> None:
         """Write the files of ``ref`` into the directory ``dest`` (no ``.git``; for command gates).
@@ -904,24 +1008,50 @@ class GitWorkspace:
         """
         return self.history_many([path], ref=ref)
 
-    def history_many(self, paths: Sequence[str], *, ref: str) -> list[HistoryEntry]:
+    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
         """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
 
-        Entries are newest first; a commit that changed two of the paths gives two entries.
+        Entries are newest first in graph order (``git log --topo-order``: a commit before
+        its parents whatever the clocks said); a commit that changed two of the paths gives
+        two entries. With ``cached`` (the read-only ``history`` command, never a decision)
+        the parsed log is kept in ``.git/promobot/history/`` keyed by the paths and the tip
+        it was read at, and extended with ``git log OLD..NEW`` when the old tip is an
+        ancestor of the new one; anything else (a moved or rewritten branch, a corrupt file,
+        another promobot version) reads the whole log again and replaces the file.
         """
         targets = {p: _manifest_parts(p) for p in paths}
         if not targets:
             return []
         self.ensure_history()
         rev = self._rev(ref)
+        if not cached:
+            return _entries(self._log([rev], targets), targets)
+        tip = rev if _SHA_RE.fullmatch(rev) else self.resolve(rev)
+        if tip is None:
+            raise WorkspaceError(f"no such revision {ref!r}", "check the branch name")
+        file = self.git_common_dir() / "promobot" / "history" / _history_file_name(targets)
+        old = _load_history(file, targets)
+        if old is not None and old[0] == tip:
+            return _entries(old[1], targets)
+        commits: list[_LogCommit] | None = None
+        if old is not None:
+            known = self._run(["merge-base", "--is-ancestor", old[0], tip], check=False)
+            if known.returncode == 0:
+                commits = self._log([f"{old[0]}..{tip}"], targets) + old[1]
+        if commits is None:
+            commits = self._log([tip], targets)
+        _save_history(file, tip, targets, commits, new=old is None)
+        return _entries(commits, targets)
+
+    def _log(self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]]) -> list[_LogCommit]:
+        """The commits of ``git log REVS -- TARGETS`` that changed a target, newest first (graph order)."""
         args = [
             "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
-            "log", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
+            "log", "--topo-order", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
             "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
-            "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *targets,
+            "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *targets,
         ]  # fmt: skip
-        commits = _parse_log(self._run(args).out, set(targets))
-        return _entries(commits, targets)
+        return _parse_log(self._run(args).out, set(targets))
 
     def ensure_commit_graph(self, *, max_new_commits: int = 500, ref: str | None = None) -> bool:
         """Keep a commit-graph with changed-path Bloom filters, which makes ``history`` fast.
@@ -973,6 +1103,101 @@ def _has_bloom_filters(graph: Path) -> bool:
         return False
     ids = {table[i : i + 4] for i in range(0, len(table), 12)}
     return b"BIDX" in ids and b"BDAT" in ids
+
+
+HISTORY_FORMAT = "promobot-history"
+HISTORY_VERSION = 1
+"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed)."""
+HISTORY_MAX_FILES = 512
+"""More cached histories than this in ``.git/promobot/history/``: the older half is removed."""
+
+
+def _history_file_name(targets: Mapping[str, object]) -> str:
+    return hashlib.sha256("\n".join(sorted(targets)).encode()).hexdigest()[:40] + ".json"
+
+
+def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[_LogCommit]] | None:
+    """(tip, commits) of a cached log of exactly ``targets``; None unless every field has our shape."""
+    doc = read_json(file, fmt=HISTORY_FORMAT, version=HISTORY_VERSION)
+    if doc is None or doc.get("paths") != sorted(targets):
+        return None
+    tip, rows = doc.get("tip"), doc.get("commits")
+    if not isinstance(tip, str) or _SHA_RE.fullmatch(tip) is None or not isinstance(rows, list):
+        return None
+    commits = []
+    for row in rows:
+        commit = _commit_from_json(row, targets)
+        if commit is None:
+            return None
+        commits.append(commit)
+    return tip, commits
+
+
+def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
+    if not isinstance(row, list) or len(row) != 6:
+        return None
+    sha, at, author, subject, trailers, changes = row
+    if (
+        not isinstance(sha, str)
+        or _SHA_RE.fullmatch(sha) is None
+        or type(at) is not int
+        or not isinstance(author, str)
+        or not isinstance(subject, str)
+        or not isinstance(trailers, dict)
+        or not all(isinstance(v, str) for v in trailers.values())
+        or not isinstance(changes, list)
+    ):
+        return None
+    parsed = []
+    for change in changes:
+        if not isinstance(change, list) or len(change) != 7:
+            return None
+        path, created, deleted, old, new, saw_old, saw_new = change
+        if (
+            path not in targets
+            or not all(type(flag) is bool for flag in (created, deleted, saw_old, saw_new))
+            or not all(v is None or isinstance(v, str) for v in (old, new))
+        ):
+            return None
+        parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))
+    return _LogCommit(sha, at, author, subject, trailers, tuple(parsed))
+
+
+def _save_history(
+    file: Path, tip: str, targets: Mapping[str, object], commits: list[_LogCommit], *, new: bool
+) -> None:
+    rows = [
+        [
+            c.sha,
+            c.at,
+            c.author,
+            c.subject,
+            dict(c.trailers),
+            [[f.path, f.created, f.deleted, f.old, f.new, f.saw_old, f.saw_new] for f in c.changes],
+        ]
+        for c in commits
+    ]
+    if new:
+        _prune_history(file.parent)
+    write_json(
+        file,
+        {"tip": tip, "paths": sorted(targets), "commits": rows},
+        fmt=HISTORY_FORMAT,
+        version=HISTORY_VERSION,
+    )
+
+
+def _prune_history(folder: Path) -> None:
+    """Keep at most ``HISTORY_MAX_FILES`` cached histories: drop the least recently written half."""
+    try:
+        files = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+        if len(files) < HISTORY_MAX_FILES:
+            return
+        files.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in files[: len(files) // 2]:
+            Path(entry.path).unlink(missing_ok=True)
+    except OSError:  # a missing or read-only folder: nothing to prune
+        pass
 
 
 def _parse_log(out: str, paths: set[str]) -> list[_LogCommit]:

@@ -1154,6 +1154,6 @@ def github_setup(
         ws=ws,
         actor=actor or env.get("GITHUB_ACTOR", "").strip() or forge.bot_login,
         gates=LocalGateRunner(ws, environ=gate_env),
-        cache=FileCache(ws.git_common_dir() / "promobot" / "cache.pickle"),
+        cache=FileCache.for_repo(ws.git_common_dir()),
         bot_identity=creds.bot_identity,
     )

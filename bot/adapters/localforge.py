@@ -315,6 +315,12 @@ def _team_key(team: str) -> str:
 
 
 def _check_body(body: str, what: str) -> None:
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: bytes that were not UTF-8
+        raise UsageError(
+            f"the {what} is not valid UTF-8 text (at character {exc.start})", "write it in UTF-8"
+        ) from None
     if len(body) > MAX_BODY_CHARS:
         raise ForgeError(
             f"the {what} is {len(body)} characters long; the forge accepts at most {MAX_BODY_CHARS}",

@@ -220,7 +220,12 @@ class _People:
         if not listed:
             return "not an eligible approver"
         if permission < Permission.WRITE:
-            return f"listed as an approver but has {permission.label} permission, not write"
+            has = (
+                "no access to this repository"
+                if permission == Permission.NONE
+                else f"{permission.label} permission"
+            )
+            return f"listed as an approver but has {has}, not write"
         return None
 
 

@@ -89,9 +89,7 @@ def authorize(
         )
 
     if rule.permission is not None and permission >= rule.permission:
-        return AuthzDecision(
-            True, f"{login} has {permission.label} permission (/{name} needs {rule.permission.label})"
-        )
+        return AuthzDecision(True, f"{_has(login, permission)} (/{name} needs {rule.permission.label})")
     user_teams = {_team_key(t) for t in teams_of_user}
     for team in rule.teams:
         if _team_key(team) in user_teams:

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core import promql
 from bot.core.model import (
     ArtifactGate,
     CommandGate,
@@ -42,6 +43,7 @@ from bot.core.model import (
     Rejection,
     SoakGate,
 )
+from bot.core.promql import PrometheusGate
 
 ArtifactOutcome = Literal[
     "ok", "mismatch", "missing", "too-large", "unreachable", "unsupported", "timeout", "escapes-repo"
@@ -97,6 +99,19 @@ class GateInputs:
     """When ``candidate.version`` became current in ``from`` (git history); None = unknown."""
     artifact: ArtifactCheck | None = None
     commands: Mapping[str, CommandOutcome] = field(default_factory=dict)
+    action: str = "promote"
+    """What the PR does (``promote`` or ``rollback``): hints name the command that rebuilds it."""
+    from_is_first: bool = False
+    """True when ``from_env`` is never promoted into (people or CI write it, e.g. dev)."""
+    prometheus: Mapping[PrometheusGate, promql.Evidence | str] = field(default_factory=dict)
+    """Each prometheus gate's evidence, or why its query could not be built (a failure)."""
+
+
+def _rerun(inputs: GateInputs) -> str:
+    """The command that rebuilds this PR from what the environments run now."""
+    if inputs.action == "rollback":
+        return f"re-run `promobot rollback {inputs.model} --env {inputs.to_env}`"
+    return f"re-run `promobot promote {inputs.model} --to {inputs.to_env}`"
 
 
 # --------------------------------------------------------------------------- entry points
@@ -182,7 +197,12 @@ def _order(inputs: GateInputs) -> GateResult:
             "order",
             "order",
             "failure",
-            f"{inputs.model} is not in {inputs.from_env} — promote it to {inputs.from_env} first",
+            f"{inputs.model} is not in {inputs.from_env} — "
+            + (
+                f"commit environments/{inputs.from_env}/{inputs.model}.yaml first"
+                if inputs.from_is_first
+                else f"run `promobot promote {inputs.model} --to {inputs.from_env}` first"
+            ),
         )
     if cand.version != source.version:
         return GateResult(
@@ -190,7 +210,7 @@ def _order(inputs: GateInputs) -> GateResult:
             "order",
             "failure",
             f"{inputs.from_env} runs {source.version} now, this PR promotes {cand.version}"
-            " — re-run promote to refresh",
+            f" — {_rerun(inputs)} to refresh it",
         )
     return GateResult("order", "order", "success", f"{cand.version} is what {inputs.from_env} runs now")
 
@@ -215,9 +235,9 @@ def _integrity(inputs: GateInputs) -> GateResult:
     moved = source.version != cand.version and "version" in differing
     why = (
         f"{inputs.from_env} runs {source.version} now: it moved on since this PR was built, or someone"
-        " edited the version by hand; re-run promote"
+        f" edited the version by hand; {_rerun(inputs)}"
         if moved
-        else "someone edited the promoted keys by hand; re-run promote"
+        else f"someone edited the promoted keys by hand; {_rerun(inputs)}"
     )
     lines = [f"Differences from `{inputs.from_env}` at the PR's base commit:", ""]
     for path, src_value, pr_value in _leaf_differences(theirs, ours):
@@ -298,6 +318,8 @@ def _policy_gate(gate: Gate, inputs: GateInputs, now: datetime) -> GateResult:
         return _freeze(gate, now)
     if isinstance(gate, ArtifactGate):
         return _artifact(inputs)
+    if isinstance(gate, PrometheusGate):
+        return _prometheus(gate, inputs)
     return _command(gate, inputs)
 
 
@@ -416,7 +438,7 @@ def _soak(gate: SoakGate, inputs: GateInputs, now: datetime) -> GateResult:
             "soak",
             "soak",
             "failure",
-            f"{inputs.from_env} no longer runs {cand.version} (it runs {source.version}) — re-run promote",
+            f"{inputs.from_env} no longer runs {cand.version} (it runs {source.version}) — {_rerun(inputs)}",
         )
     if inputs.became_current_at is None:
         return GateResult(
@@ -644,3 +666,36 @@ def _command(gate: CommandGate, inputs: GateInputs) -> GateResult:
     if code is not None and code < 0:
         return GateResult(name, "command", "failure", f"{gate.name} was killed by signal {-code}", details)
     return GateResult(name, "command", "failure", f"{gate.name} exited {code}", details)
+
+
+# --------------------------------------------------------------------------- prometheus
+
+
+def prometheus_gates(gates: Iterable[Gate]) -> list[PrometheusGate]:
+    """The prometheus gates of this policy: the app gathers their evidence before ``evaluate``."""
+    return [g for g in gates if isinstance(g, PrometheusGate)]
+
+
+def _prometheus(gate: PrometheusGate, inputs: GateInputs) -> GateResult:
+    name = f"prometheus {gate.name}"
+    if inputs.candidate is None:
+        return _not_checked(name, gate.kind)
+    evidence = inputs.prometheus.get(gate)
+    if evidence is None:
+        return GateResult(
+            name=name,
+            kind=gate.kind,
+            result="pending",
+            reason="live data not gathered in this run (no gate runner) — re-run /retest",
+        )
+    if isinstance(evidence, str):
+        return GateResult(name=name, kind=gate.kind, result="failure", reason=evidence)
+    verdict = promql.judge(gate, evidence)
+    query = evidence.query if len(evidence.query) <= 160 else evidence.query[:159] + "…"
+    return GateResult(
+        name=name,
+        kind=gate.kind,
+        result=verdict.result,
+        reason=f"{verdict.reason} · query: {query}",
+        details=verdict.details,
+    )

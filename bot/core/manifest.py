@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from yaml.nodes import MappingNode, ScalarNode
 
 from bot.core import yamlsafe
-from bot.core.model import DIGEST_RE, MODEL_NAME_RE, Manifest
+from bot.core.model import DIGEST_RE, MODEL_NAME_RE, NAME_RULE, Manifest
 from bot.errors import ManifestError, UsageError
 
 if TYPE_CHECKING:  # ruamel is imported where a round trip happens: `status` never pays for it
@@ -62,8 +62,7 @@ def load_manifest(text: str | bytes, *, path: str, expected_name: str | None = N
         raise doc.error(
             ("name",),
             f"model name {name!r} is not valid",
-            "use lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or "
-            "digit, at most 64 characters",
+            NAME_RULE,
         )
     if expected_name is not None and name != expected_name:
         raise doc.error(
@@ -219,6 +218,18 @@ def _mapping(
     return value
 
 
+MAX_METRIC = 1e300
+"""Metrics beyond this (e.g. an integer of hundreds of digits) are refused: arithmetic on them overflows."""
+
+
+def _finite(value: float) -> bool:
+    """True for a number that converts to a finite float of a sane size (never raises)."""
+    try:
+        return math.isfinite(float(value)) and abs(float(value)) <= MAX_METRIC
+    except OverflowError:
+        return False
+
+
 def _metrics(doc: yamlsafe.Document, data: Mapping[str, Any]) -> dict[str, float]:
     metrics = _mapping(doc, data, ("metrics",), required=False)
     for key, value in metrics.items():
@@ -228,9 +239,14 @@ def _metrics(doc: yamlsafe.Document, data: Mapping[str, Any]) -> dict[str, float
                 f"metric {key!r} is {value!r}, not a number",
                 "metrics map names to numbers, e.g. auc: 0.931",
             )
-        if not math.isfinite(value):
+        if not _finite(value):
+            shown = (
+                f"{str(value)[:20]}… ({len(str(value))} digits)" if isinstance(value, int) else repr(value)
+            )
             raise doc.error(
-                ("metrics", key), f"metric {key!r} is {value!r}", "metrics must be finite numbers"
+                ("metrics", key),
+                f"metric {key!r} is {shown}, too large or not finite",
+                f"metrics must be finite numbers below {MAX_METRIC:g}",
             )
     return metrics
 

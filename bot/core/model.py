@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-MODEL_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
-"""DESIGN §2: the only names that may become a path or a branch component."""
+from bot.core.promql import PrometheusGate
+from bot.core.providers import Providers
+
+MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
+"""The only names that may become a path or a branch component (``promobot/<env>/<model>``):
+git refuses ``..`` anywhere in a branch name and a component ending in ``.lock``."""
+NAME_RULE = (
+    "use lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit, "
+    "at most 64 characters, without '..' and not ending in '.lock' (git refuses those in branch names)"
+)
+"""The name rule in words, for error hints."""
 
 ENV_NAME_RE = MODEL_NAME_RE
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -195,7 +204,7 @@ class CommandGate:
         return f"command {self.name}"
 
 
-Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate
+Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate | PrometheusGate
 
 BUILTIN_GATES = ("schema", "order", "integrity", "not-rejected")
 
@@ -238,6 +247,7 @@ class Policy:
     local_keys: tuple[str, ...] = ("serving",)
     rollback: RollbackPolicy = RollbackPolicy()
     commands: Mapping[str, CommandRule] = field(default_factory=dict)
+    providers: Providers = field(default_factory=Providers)  # bot/core/providers.py
 
     @property
     def names(self) -> tuple[str, ...]:

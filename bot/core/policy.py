@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core import yamlsafe
 from bot.core.model import (
     ENV_NAME_RE,
+    NAME_RULE,
     ApprovalPolicy,
     ArtifactGate,
     CommandGate,
@@ -32,12 +33,14 @@ from bot.core.model import (
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.promql import MAX_POINTS, PrometheusGate, TrafficSpec, parse_duration, template_problem
+from bot.core.providers import Providers, parse_providers
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
 KIND = "PromotionPolicy"
 DEFAULT_PATH = "environments/promotion.yaml"
-GATE_TYPES = ("metric", "compare", "soak", "freeze", "artifact", "command")
+GATE_TYPES = ("metric", "compare", "soak", "freeze", "artifact", "command", "prometheus")
 COMMAND_NAMES = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -51,11 +54,35 @@ HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 Path = tuple[str | int, ...]
 
 
+MAX_NUMBER = 1e12
+"""The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
+MAX_INTEGER = 2**63 - 1
+MAX_HOURS = 24 * 365 * 100
+"""Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""Timeouts stop at a week."""
+
+
+def _finite(value: float) -> bool:
+    """True for a number that converts to a finite float (an integer of 400 digits does not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: float) -> str:
+    """A number for a message: an integer of hundreds of digits is cut short."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
+
+
 class _Reader:
     """Typed accessors over the parsed document that fail with a located ``PolicyError``."""
 
     def __init__(self, doc: yamlsafe.Document) -> None:
         self.doc = doc
+        self.providers = Providers()  # set once `providers:` is read; prometheus gates name them
 
     def fail(self, path: Path, what: str, hint: str, *, key: bool = False) -> NoReturn:
         raise self.doc.error(path, what, hint, key=key, cls=PolicyError)
@@ -74,22 +101,44 @@ class _Reader:
         return value
 
     def number(
-        self, value: Any, path: Path, what: str, *, minimum: float | None = None, above: bool = False
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: float | None = None,
+        above: bool = False,
+        maximum: float = MAX_NUMBER,
     ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             self.fail(path, f"{what} must be a number", f"write a number, e.g. {what.split()[-1]}: 1")
         if minimum is not None and (value <= minimum if above else value < minimum):
             relation = "greater than" if above else "at least"
             self.fail(path, f"{what} is {value}, must be {relation} {minimum:g}", "change the number")
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum:g}", "change the number")
         return float(value)
 
-    def integer(self, value: Any, path: Path, what: str, *, minimum: int, hint: str | None = None) -> int:
+    def integer(
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: int,
+        hint: str | None = None,
+        maximum: int = MAX_INTEGER,
+    ) -> int:
         if type(value) is not int:
             self.fail(path, f"{what} must be a whole number", f"write e.g. {minimum}")
         if value < minimum:
             self.fail(
-                path, f"{what} is {value}, must be at least {minimum}", hint or f"write {minimum} or more"
+                path,
+                f"{what} is {_shown(value)}, must be at least {minimum}",
+                hint or f"write {minimum} or more",
             )
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum}", "change the number")
         return value
 
     def boolean(self, value: Any, path: Path, what: str) -> bool:
@@ -119,7 +168,7 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     top = r.mapping(
         doc.data if doc.data is not None else {},
         (),
-        ("apiVersion", "kind", "local_keys", "environments", "rollback", "commands"),
+        ("apiVersion", "kind", "local_keys", "providers", "environments", "rollback", "commands"),
         "the policy",
     )
     for key, want in (("apiVersion", API_VERSION), ("kind", KIND)):
@@ -142,6 +191,8 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
                 )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
+    providers = r.providers = parse_providers(top.get("providers"), r.fail)
+
     if "environments" not in top:
         r.fail((), "environments is missing", "list the environments in promotion order: dev, staging, prod")
     raw_envs = top["environments"]
@@ -154,7 +205,11 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
-        environments=tuple(environments), local_keys=local_keys, rollback=rollback, commands=commands
+        environments=tuple(environments),
+        local_keys=local_keys,
+        rollback=rollback,
+        commands=commands,
+        providers=providers,
     )
 
 
@@ -183,7 +238,7 @@ def _environment(
         r.fail(
             (*path, "name"),
             f"environment name {name!r} is not valid",
-            "use lowercase letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+            NAME_RULE,
         )
     if any(e.name == name for e in earlier):
         r.fail(
@@ -304,8 +359,8 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
-        low = r.number(data["min"], (*where, "min"), "metric min") if "min" in data else None
-        high = r.number(data["max"], (*where, "max"), "metric max") if "max" in data else None
+        low = r.number(data["min"], (*where, "min"), "metric min", maximum=1e300) if "min" in data else None
+        high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
         return MetricGate(name=name, min=low, max=high)
@@ -331,9 +386,15 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         data = r.mapping(body, where, ("hours",), "soak gate")
         if "hours" not in data:
             r.fail(where, "soak gate has no hours", "write e.g. soak: {hours: 24}")
-        return SoakGate(hours=r.number(data["hours"], (*where, "hours"), "soak hours", minimum=0, above=True))
+        return SoakGate(
+            hours=r.number(
+                data["hours"], (*where, "hours"), "soak hours", minimum=0, above=True, maximum=MAX_HOURS
+            )
+        )
     if kind == "freeze":
         return _freeze(r, body, where)
+    if kind == "prometheus":
+        return _prometheus_gate(r, body, where)
     if kind == "artifact":
         data = r.mapping(
             body if body is not None else {"verify": "digest"},
@@ -353,7 +414,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             else ArtifactGate().max_bytes
         )
         timeout = (
-            r.number(data["timeout"], (*where, "timeout"), "timeout", minimum=0, above=True)
+            r.number(
+                data["timeout"], (*where, "timeout"), "timeout", minimum=0, above=True, maximum=MAX_SECONDS
+            )
             if "timeout" in data
             else ArtifactGate().timeout
         )
@@ -376,7 +439,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
     argv = r.strings(run, (*where, "run"), "run", "an argv list, e.g. [python3, checks/smoke.py]")
     if not argv:
         r.fail((*where, "run"), "run is empty", "an argv list, e.g. [python3, checks/smoke.py]")
-    timeout = r.number(data.get("timeout", 300), (*where, "timeout"), "timeout", minimum=0, above=True)
+    timeout = r.number(
+        data.get("timeout", 300), (*where, "timeout"), "timeout", minimum=0, above=True, maximum=MAX_SECONDS
+    )
     return CommandGate(name=name, run=argv, timeout=float(timeout))
 
 
@@ -486,3 +551,102 @@ def _commands(r: _Reader, raw: Any) -> dict[str, CommandRule]:
             r.fail(path, f"commands.{name} allows nobody", "add permission: write (or teams: [...])")
         rules[name] = CommandRule(permission=permission, teams=teams)
     return rules
+
+
+# --------------------------------------------------------------------------- prometheus gates
+
+PROMETHEUS_KEYS = ("name", "provider", "env", "query", "min", "max", "over", "step", "min_points", "traffic")
+
+
+def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False) -> PrometheusGate:
+    """A ``prometheus`` gate; ``window``: a verification check, whose range is the verify window."""
+    keys = tuple(k for k in PROMETHEUS_KEYS if not (window and k == "over"))
+    data = r.mapping(body, where, keys, "prometheus gate" if not window else "prometheus check")
+    name = r.string(data.get("name"), (*where, "name"), "prometheus gate name", "e.g. name: error-rate")
+    if IDENTIFIER_RE.fullmatch(name) is None:
+        r.fail(
+            (*where, "name"),
+            f"prometheus gate name {name!r} is not an identifier",
+            "use letters, digits, _ and -",
+        )
+    provider = r.string(
+        data.get("provider"), (*where, "provider"), "provider", "name a providers.prometheus entry"
+    )
+    if provider not in r.providers.prometheus:
+        known = ", ".join(r.providers.prometheus) or "none yet"
+        r.fail(
+            (*where, "provider"),
+            f"unknown prometheus provider {provider!r}",
+            f"add it under providers.prometheus (defined: {known})",
+        )
+    env: str | None = None
+    if "env" in data:
+        env = r.string(data["env"], (*where, "env"), "env", "name an environment")
+        raw_envs = r.doc.data.get("environments") if isinstance(r.doc.data, dict) else None
+        names = [e.get("name") for e in raw_envs or () if isinstance(e, dict)]
+        if env not in names:
+            r.fail(
+                (*where, "env"),
+                f"unknown environment {env!r} in env",
+                f"name one of {', '.join(map(str, names))}",
+            )
+    query = r.string(data.get("query"), (*where, "query"), "query", "a PromQL query returning one series")
+    problem = template_problem(query)
+    if problem is not None:
+        r.fail(
+            (*where, "query"),
+            f"query has {problem}",
+            "write only the placeholders listed, or remove the braces",
+        )
+    if "min" not in data and "max" not in data:
+        r.fail(where, f"prometheus gate {name!r} has neither min nor max", "add min: and/or max:")
+    low = r.number(data["min"], (*where, "min"), "prometheus min") if "min" in data else None
+    high = r.number(data["max"], (*where, "max"), "prometheus max") if "max" in data else None
+    if low is not None and high is not None and low > high:
+        r.fail(where, f"prometheus gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
+    over = _duration(r, data, where, "over", "1h")
+    step = _duration(r, data, where, "step", "1m")
+    if not window and over / step > MAX_POINTS:
+        r.fail(
+            (*where, "step"),
+            f"over / step is {over / step:.0f} points, Prometheus answers at most {MAX_POINTS}",
+            "use a larger step",
+        )
+    min_points = (
+        r.integer(data["min_points"], (*where, "min_points"), "min_points", minimum=1)
+        if "min_points" in data
+        else 1
+    )
+    traffic = None
+    if "traffic" in data:
+        tpath: Path = (*where, "traffic")
+        raw = r.mapping(data["traffic"], tpath, ("query", "min"), "traffic")
+        tquery = r.string(raw.get("query"), (*tpath, "query"), "traffic query", "e.g. sum(increase(...[2h]))")
+        problem = template_problem(tquery)
+        if problem is not None:
+            r.fail((*tpath, "query"), f"traffic query has {problem}", "write only the placeholders listed")
+        if "min" not in raw:
+            r.fail(tpath, "traffic has no min", "write e.g. traffic: {query: ..., min: 1000}")
+        traffic = TrafficSpec(
+            query=tquery, min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0)
+        )
+    return PrometheusGate(
+        name=name,
+        provider=provider,
+        query=query,
+        env=env,
+        min=low,
+        max=high,
+        over=over,
+        step=step,
+        min_points=min_points,
+        traffic=traffic,
+    )
+
+
+def _duration(r: _Reader, data: Mapping[str, Any], where: Path, key: str, default: str) -> float:
+    value = data.get(key, default)
+    seconds = parse_duration(value)
+    if seconds is None:
+        r.fail((*where, key), f"{key} must be a duration", f"write e.g. {key}: {default} (s, m, h or d)")
+    return seconds

@@ -6,6 +6,7 @@ so the three outputs can never disagree.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,6 +14,32 @@ from typing import Any
 from bot.core.render import RESULT_ICON, code
 
 Row = Sequence[str]
+
+# Escape sequences first (so "ESC ] 52 ; c ; <base64> BEL" goes whole, not just its ESC), then
+# any C0/C1 control character left, except newline and tab. OSC/DCS/APC/PM strings end with
+# BEL or ST (ESC \\, or C1 0x9c) or, unterminated, at the end of the line; CSI sequences
+# (cursor moves, colours) end with a final byte.
+_ESCAPE_RE = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)"  # OSC, DCS, SOS, PM, APC
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI
+    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal(text: str, *, markdown: bool = False) -> str:
+    """``text`` safe to print on a terminal: no escape sequences, no control characters.
+
+    The one place text output is cleaned (the CLI's text emit path, its errors and its log
+    lines): comment bodies, logins and manifest values can carry OSC 52 clipboard writes,
+    OSC 8 links or cursor moves that would rewrite what the reader sees. Newlines and tabs
+    stay; carriage returns go (they rewrite a line). The zero-width space that markdown
+    output puts after ``@`` (so that GitHub does not notify a team) goes too: a terminal
+    has no mentions, and ``@acme/sre`` must read, and copy, as typed. ``markdown`` output
+    (job summaries) keeps it.
+    """
+    cleaned = _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text))
+    return cleaned if markdown else cleaned.replace("\u200b", "")
 
 
 def width(text: str) -> int:

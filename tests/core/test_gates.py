@@ -193,7 +193,10 @@ def test_order_succeeds_when_the_candidate_is_what_from_runs_now() -> None:
 def test_order_fails_naming_both_versions_when_from_moved_on() -> None:
     result = builtin("order", inputs(candidate=manifest("1.4.1"), source=manifest("1.4.2")))
     assert result.result == "failure"
-    assert result.reason == "staging runs 1.4.2 now, this PR promotes 1.4.1 — re-run promote to refresh"
+    assert result.reason == (
+        "staging runs 1.4.2 now, this PR promotes 1.4.1 — re-run `promobot promote fraud-detector --to prod`"
+        " to refresh it"
+    )
 
 
 def test_order_fails_when_the_model_is_not_in_from() -> None:
@@ -232,7 +235,7 @@ def test_integrity_fails_listing_keys_edited_by_hand(candidate: Manifest, keys: 
     assert result.result == "failure"
     assert result.reason.startswith(f"{keys} from staging — ")
     assert "edited" in result.reason and "by hand" in result.reason
-    assert result.reason.endswith("re-run promote")
+    assert result.reason.endswith("re-run `promobot promote fraud-detector --to prod`")
     assert f"`{path}`" in result.details
 
 

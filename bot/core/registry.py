@@ -1,0 +1,90 @@
+"""The model registry as promobot sees it (README "Keep MLflow in step"): names, versions, runs.
+
+A manifest may name its registered model version (``registry: {mlflow: {model, version}}``);
+the registry then follows git. This module holds the registry's data as promobot's own frozen
+values (the MLflow adapter converts MLflow's JSON into them at once) and the rules on names
+that hold before any request is sent: a hostile name never reaches a URL or a request body.
+
+- A registered-model name is ``[A-Za-z0-9][A-Za-z0-9._-]{0,255}`` (MLflow allows more; promobot
+  keeps to names that are safe in a URL, a log line and a comment).
+- A model version is MLflow's: a positive whole number written as a string (``"12"``).
+- An alias is ``[A-Za-z0-9_-]+`` and neither ``latest`` nor ``v<digits>`` (MLflow reserves both).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+REGISTERED_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
+MODEL_VERSION_RE = re.compile(r"^[1-9][0-9]{0,18}$")
+ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+RESERVED_ALIAS_RE = re.compile(r"^(latest|v[0-9]+)$", re.IGNORECASE)
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why ``alias`` cannot be an MLflow alias, or None when it can."""
+    if ALIAS_RE.fullmatch(alias) is None:
+        return f"alias {alias!r} is not valid: use letters, digits, '_' and '-'"
+    if RESERVED_ALIAS_RE.fullmatch(alias) is not None:
+        return f"alias {alias!r} is reserved by MLflow (latest and v<digits> are): choose another"
+    return None
+
+
+def model_problem(name: str) -> str | None:
+    """Why ``name`` is not a registered-model name promobot accepts, or None."""
+    if REGISTERED_MODEL_RE.fullmatch(name) is None:
+        return (
+            f"registered model name {name!r} is not valid: use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit"
+        )
+    return None
+
+
+def version_problem(version: str) -> str | None:
+    """Why ``version`` is not an MLflow model version (a positive whole number as a string), or None."""
+    if MODEL_VERSION_RE.fullmatch(version) is None:
+        return (
+            f"registry version {version!r} is not an MLflow model version: "
+            'write it as a quoted whole number, e.g. "12"'
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRef:
+    """``registry.mlflow`` of a manifest: which registered model version this manifest is."""
+
+    model: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One registered model version as the registry reports it."""
+
+    model: str
+    version: str
+    status: str
+    """READY, PENDING_REGISTRATION or FAILED_REGISTRATION."""
+    run_id: str | None
+    source: str
+    aliases: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    stage: str = "None"
+
+    @property
+    def is_deleted(self) -> bool:
+        """True for a version MLflow keeps only as a deleted record."""
+        return self.stage.lower().startswith("deleted")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A tracking run: its lifecycle and the latest logged value of each metric."""
+
+    run_id: str
+    lifecycle_stage: str
+    metrics: Mapping[str, float]

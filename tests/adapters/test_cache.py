@@ -1,0 +1,118 @@
+"""The manifest cache in .git/promobot/: JSON that cannot run code, validated, versioned, rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+
+from bot import __version__
+from bot.adapters.cache import FILE_NAME, FORMAT, VERSION, FileCache
+from tests.conftest import Cli, commit_all
+
+
+def _cache_file(cli: Cli) -> Path:
+    return cli.repo / ".git" / "promobot" / FILE_NAME
+
+
+def _write(path: Path, entries: object, **header: object) -> None:
+    doc = {"format": FORMAT, "version": VERSION, "promobot": __version__, **header, "entries": entries}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+class _Boom:
+    """Unpickling this creates a file: proof that a pickle would have run code."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.target),))
+
+
+def test_values_round_trip_and_an_unchanged_cache_is_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "promobot" / FILE_NAME
+    cache = FileCache(path)
+    cache.put("m:abc:environments/dev/a.yaml", ("1.0.0", None))
+    cache.flush()
+    doc = json.loads(path.read_text())
+    assert (doc["format"], doc["version"], doc["promobot"]) == (FORMAT, VERSION, __version__)
+    again = FileCache(path)
+    assert again.get("m:abc:environments/dev/a.yaml") == ["1.0.0", None]
+    stamp = path.stat().st_mtime_ns
+    again.put("m:abc:environments/dev/a.yaml", ("1.0.0", None))  # a tuple equals its JSON list
+    again.flush()
+    assert path.stat().st_mtime_ns == stamp
+
+
+def test_a_corrupt_cache_file_is_ignored_and_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    for junk in (b"\x80\x04garbage", b'{"format": "promobot-cache", "version": 2', b"[1, 2]", b"\xff\xfe"):
+        path.write_bytes(junk)
+        cache = FileCache(path)
+        assert cache.get("k") is None
+        cache.put("k", [1])
+        cache.flush()
+        assert FileCache(path).get("k") == [1]
+
+
+def test_a_cache_of_another_format_or_promobot_version_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    for header in ({"version": 1}, {"promobot": "0.0.1"}, {"format": "other"}):
+        _write(path, {"k": ["stale", None]}, **header)
+        assert FileCache(path).get("k") is None
+    _write(path, ["not", "a", "mapping"])
+    assert FileCache(path).get("k") is None
+
+
+def test_a_pickle_in_the_cache_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"format": 1, "entries": {"k": _Boom(marker)}})
+    (tmp_path / FILE_NAME).write_bytes(payload)
+    (tmp_path / "cache.pickle").write_bytes(payload)  # where promobot before format 2 kept it
+    cache = FileCache(tmp_path / FILE_NAME)
+    assert cache.get("k") is None
+    cache.put("k", [1])
+    cache.flush()
+    assert not marker.exists()
+    assert not (tmp_path / "cache.pickle").exists()  # the old pickle is removed, never read
+
+
+def test_status_ignores_malformed_cache_values(cli: Cli) -> None:
+    assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
+    path = _cache_file(cli)
+    entries = json.loads(path.read_text())["entries"]
+    for key in entries:
+        entries[key] = {"version": "6.6.6"} if key.startswith("m:") else [["x"]]
+    _write(path, entries)
+    data = cli.json("status")
+    assert data["models"]["fraud-detector"]["dev"] == "1.5.0"
+    assert data["errors"] == {}
+
+
+def test_status_rebuilds_a_corrupt_cache_file(cli: Cli) -> None:
+    cli.json("status")
+    _cache_file(cli).write_bytes(b"\x00not json")
+    assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
+    assert json.loads(_cache_file(cli).read_text())["format"] == FORMAT
+
+
+def test_a_forged_cache_entry_cannot_unreject_a_version_for_promote(cli: Cli) -> None:
+    rejected = cli.repo / "environments" / "rejected.yaml"
+    rejected.write_text(
+        "rejected:\n"
+        "  - model: fraud-detector\n"
+        '    version: "1.5.0"\n'
+        "    reason: leaks labels\n"
+        "    by: sam\n"
+        '    at: "2026-11-01T09:00:00Z"\n'
+    )
+    commit_all(cli.repo, "reject 1.5.0")
+    key = f"r:{hashlib.sha256(rejected.read_bytes()).hexdigest()}"
+    _write(_cache_file(cli), {key: []})  # a restored cache that says nothing is rejected
+    promoted = cli.json("promote", "fraud-detector", "--to", "staging", actor="alice", expect=None)
+    gate = next(g for g in promoted["gates"] if g["name"] == "not-rejected")
+    assert gate["result"] == "failure" and "leaks labels" in gate["reason"]

@@ -1,0 +1,206 @@
+"""The history cache (.git/promobot/history/): keyed by paths and tip, extended, rebuilt, never trusted.
+
+Every case compares the cached answer with a fresh, uncached ``git log`` of the same tip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import __version__
+from bot.adapters.git import HISTORY_FORMAT, HISTORY_VERSION, GitWorkspace
+from bot.core.model import HistoryEntry
+from tests.adapters.test_git import MANIFEST, commit_file, git, init_repo, manifest
+
+DEV = "environments/dev/fraud.yaml"
+PATHS = [MANIFEST, DEV]
+
+
+@pytest.fixture(autouse=True)
+def isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "global.gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = init_repo(tmp_path / "repo")
+    commit_file(path, DEV, manifest("1.1.0"), "Dev 1.1.0")
+    commit_file(path, MANIFEST, manifest("1.1.0"), "Prod 1.1.0")
+    return path
+
+
+def tip(repo: Path, ref: str = "main") -> str:
+    return git(repo, "rev-parse", ref)
+
+
+def cached(repo: Path, ref: str = "main") -> tuple[list[HistoryEntry], int]:
+    """The cached history at ``ref`` from a new workspace (a new process) and the git processes it ran."""
+    ws = GitWorkspace(repo)
+    ws.git_dir  # noqa: B018 - repository facts, read once per process whatever the command
+    before = ws.git_calls
+    entries = ws.history_many(PATHS, ref=tip(repo, ref), cached=True)
+    return entries, ws.git_calls - before
+
+
+def fresh(repo: Path, ref: str = "main") -> list[HistoryEntry]:
+    return GitWorkspace(repo).history_many(PATHS, ref=tip(repo, ref))
+
+
+def cache_files(repo: Path) -> list[Path]:
+    return sorted((repo / ".git" / "promobot" / "history").glob("*.json"))
+
+
+def the_cache(repo: Path) -> dict[str, object]:
+    [file] = cache_files(repo)
+    doc: dict[str, object] = json.loads(file.read_text())
+    return doc
+
+
+def test_a_warm_history_runs_no_git_process_and_equals_git_log(repo: Path) -> None:
+    cold, cold_calls = cached(repo)
+    assert cold_calls == 1 and cold == fresh(repo)
+    warm, warm_calls = cached(repo)
+    assert warm_calls == 0
+    assert warm == cold
+    doc = the_cache(repo)
+    assert (doc["format"], doc["version"], doc["promobot"], doc["tip"]) == (
+        HISTORY_FORMAT,
+        HISTORY_VERSION,
+        __version__,
+        tip(repo),
+    )
+
+
+def test_a_new_commit_extends_the_cache_with_old_to_new_only(repo: Path) -> None:
+    cached(repo)
+    commit_file(repo, MANIFEST, manifest("1.2.0"), "Prod 1.2.0")
+    commit_file(repo, "README", "unrelated\n", "Docs")
+    entries, calls = cached(repo)
+    assert calls == 2  # merge-base --is-ancestor, then git log OLD..NEW
+    assert entries == fresh(repo)
+    assert (entries[0].version, entries[0].previous_version) == ("1.2.0", "1.1.0")
+    assert the_cache(repo)["tip"] == tip(repo)
+
+
+def test_an_amended_tip_rebuilds_the_cache(repo: Path) -> None:
+    cached(repo)
+    (repo / MANIFEST).write_text(manifest("1.1.1"))
+    git(repo, "commit", "-q", "-a", "--amend", "-m", "Prod 1.1.1 (amended)")
+    entries, _ = cached(repo)
+    assert entries == fresh(repo)
+    assert entries[0].version == "1.1.1" and entries[0].subject == "Prod 1.1.1 (amended)"
+    assert len(entries) == 3
+
+
+def test_a_reset_to_an_older_tip_forgets_the_newer_commits(repo: Path) -> None:
+    commit_file(repo, DEV, manifest("2.0.0"), "Dev 2.0.0")
+    cached(repo)
+    git(repo, "reset", "-q", "--hard", "HEAD~2")
+    entries, _ = cached(repo)
+    assert entries == fresh(repo)
+    assert [e.subject for e in entries] == ["Dev 1.1.0", "Add fraud"]
+
+
+def test_a_corrupt_cache_file_is_rebuilt(repo: Path) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    for junk in (b"\x00\xff not json", b'{"format": "promobot-history"', b""):
+        file.write_bytes(junk)
+        entries, calls = cached(repo)
+        assert calls == 1 and entries == fresh(repo)
+        assert the_cache(repo)["tip"] == tip(repo)
+
+
+def test_a_cache_from_another_promobot_version_is_rebuilt(repo: Path) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    doc = json.loads(file.read_text())
+    doc["commits"][0][3] = "a subject an older promobot parsed differently"
+    for header in ({"promobot": "0.0.1"}, {"version": HISTORY_VERSION - 1}, {"format": "promobot-cache"}):
+        file.write_text(json.dumps({**doc, **header}))
+        entries, calls = cached(repo)
+        assert calls == 1 and entries == fresh(repo)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda c: c.__setitem__(1, "no"),  # at is not an integer
+        lambda c: c[5].append(["environments/prod/other.yaml", False, False, None, "6.6.6", False, True]),
+        lambda c: c.__setitem__(0, "--output=/tmp/x"),  # a sha that is an option
+        lambda c: c[4].__setitem__("Promobot-PR", 7),
+    ],
+    ids=["bad-time", "foreign-path", "bad-sha", "bad-trailer"],
+)
+def test_a_cache_of_the_wrong_shape_is_rebuilt(repo: Path, forge: object) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    doc = json.loads(file.read_text())
+    assert callable(forge)
+    forge(doc["commits"][0])
+    file.write_text(json.dumps(doc))
+    entries, calls = cached(repo)
+    assert calls == 1 and entries == fresh(repo)
+
+
+def test_a_cached_tip_that_is_not_in_the_repository_is_rebuilt(repo: Path) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    doc = json.loads(file.read_text())
+    file.write_text(json.dumps({**doc, "tip": "0123456789" * 4}))
+    entries, calls = cached(repo)
+    assert calls == 2 and entries == fresh(repo)  # the ancestry check fails: a full log
+
+
+def test_rewriting_unrelated_refs_keeps_the_cache(repo: Path) -> None:
+    git(repo, "branch", "side")
+    cached(repo)
+    git(repo, "switch", "-q", "side")
+    commit_file(repo, MANIFEST, manifest("6.6.6"), "Side change")
+    git(repo, "switch", "-q", "main")
+    git(repo, "tag", "v1", "side")
+    entries, calls = cached(repo)
+    assert calls == 0 and entries == fresh(repo)
+    assert "6.6.6" not in {e.version for e in entries}
+
+
+def test_a_merged_side_branch_extends_like_a_full_log(repo: Path) -> None:
+    cached(repo)
+    git(repo, "switch", "-q", "-c", "side")
+    commit_file(repo, DEV, manifest("3.0.0"), "Side dev 3.0.0")
+    git(repo, "switch", "-q", "main")
+    commit_file(repo, MANIFEST, manifest("1.3.0"), "Prod 1.3.0")
+    git(repo, "merge", "-q", "--no-edit", "side")
+    entries, _ = cached(repo)
+    assert entries == fresh(repo)
+    assert {e.subject for e in entries} >= {"Side dev 3.0.0", "Prod 1.3.0"}
+
+
+def test_decisions_never_read_the_cache(repo: Path) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    doc = json.loads(file.read_text())
+    doc["commits"][0][1] = 0  # a well-formed lie: the newest change happened in 1970
+    file.write_text(json.dumps(doc))
+    ws = GitWorkspace(repo)
+    assert ws.history_many(PATHS, ref="main") == fresh(repo)
+    assert ws.history(MANIFEST, ref="main")[0].at.year > 1970
+
+
+def test_the_number_of_cached_histories_is_bounded(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.adapters.git as gitmod
+
+    monkeypatch.setattr(gitmod, "HISTORY_MAX_FILES", 4)
+    ws = GitWorkspace(repo)
+    head = tip(repo)
+    for model in ("a", "b", "c", "d", "e", "f"):
+        ws.history_many([f"environments/prod/{model}.yaml"], ref=head, cached=True)
+        os.utime(cache_files(repo)[0], None)
+    assert 2 <= len(cache_files(repo)) <= 4

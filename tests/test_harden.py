@@ -1,0 +1,302 @@
+"""Issue 10: trust nothing a pusher or a terminal can forge (the adapter, core and CLI items).
+
+Each test reproduces one finding on a real temporary repository and the local forge, and
+shows the fixed behaviour: items 3, 4, 9, 10, 11, 12, 15, 16, 17, 21 and 22.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, commit_all, git
+
+DEV = "environments/dev/fraud-detector.yaml"
+STAGING = "environments/staging/fraud-detector.yaml"
+POLICY = "environments/promotion.yaml"
+ARTIFACT = "environments/artifacts/fraud-detector/1.5.0/model.onnx"
+
+
+def edit(repo: Path, path: str, old: str, new: str) -> None:
+    file = repo / path
+    text = file.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    file.write_text(text.replace(old, new, 1))
+
+
+def gate(data: dict[str, object], name: str) -> dict[str, str]:
+    rows = data["gates"]
+    assert isinstance(rows, list)
+    return next(g for g in rows if g["name"] == name)
+
+
+# --------------------------------------------------------------------------- item 9: huge numbers
+
+
+HUGE = "9" * 400
+
+
+def test_huge_integer_metric_is_invalid_input_with_location_not_a_crash(cli: Cli) -> None:
+    edit(cli.repo, DEV, "recall: 0.821", f"recall: {HUGE}")
+    commit_all(cli.repo, "a metric of 400 digits")
+    result = cli("validate", expect=1)
+    assert re.search(r"environments/dev/fraud-detector\.yaml:\d+:\d+: metric 'recall'", result.stdout)
+    assert "unexpected failure" not in result.output
+    diff = cli("diff", "fraud-detector", "--to", "staging", expect=1)
+    assert re.search(r"error: environments/dev/fraud-detector\.yaml:\d+", diff.stderr)
+    cli("promote", "fraud-detector", "--to", "staging", expect=1)
+
+
+def test_one_huge_metric_never_takes_status_down_for_the_other_models(cli: Cli) -> None:
+    edit(cli.repo, DEV, "recall: 0.821", f"recall: {HUGE}")
+    commit_all(cli.repo, "a metric of 400 digits")
+    data = cli.json("status")
+    assert data["models"]["spam-filter"]["prod"] == "3.1.0"
+    text = cli("status").stdout
+    assert "spam-filter" in text and "environments/dev/fraud-detector.yaml:" in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("soak: {hours: 24}", "soak: {hours: 1e308}"),
+        ("soak: {hours: 24}", f"soak: {{hours: {HUGE}}}"),
+        ("required: 2", f"required: {HUGE}"),
+        ("max_drop: 0.005", f"max_drop: {HUGE}"),
+        ("{name: auc, min: 0.90}", f"{{name: auc, min: {HUGE}}}"),
+        ("timeout: 120}", "timeout: 1e300}"),
+    ],
+)
+def test_huge_numeric_policy_fields_are_refused_by_validate(cli: Cli, old: str, new: str) -> None:
+    edit(cli.repo, POLICY, old, new)
+    commit_all(cli.repo, "a huge policy number")
+    result = cli("validate", expect=1)
+    assert re.search(r"environments/promotion\.yaml:\d+:\d+: ", result.stdout), result.stdout
+    diff = cli("diff", "fraud-detector", "--to", "prod", expect=1)
+    assert "unexpected failure" not in diff.stderr
+    assert re.search(r"error: environments/promotion\.yaml:\d+", diff.stderr)
+
+
+# --------------------------------------------------------------------------- item 12: two verdicts
+
+
+def test_review_with_two_verdicts_is_a_usage_error(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    result = cli("pr", "review", number, "--approve", "--request-changes", actor="carol", expect=2)
+    assert "exactly one of --approve, --request-changes, --comment" in result.stderr
+    cli("pr", "review", number, actor="carol", expect=2)
+    assert cli.json("pr", "show", number)["approvals"]["counted"] == []
+    cli("pr", "review", number, "--approve", actor="carol")
+    assert cli.json("pr", "show", number)["approvals"]["counted"] == ["carol"]
+
+
+# ---------------------------------------------------------------- item 15: artifacts at the commit
+
+
+def test_artifact_gate_reads_the_committed_file_not_the_working_tree(cli: Cli) -> None:
+    (cli.repo / ARTIFACT).write_bytes(b"tampered, uncommitted")
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    assert gate(data, "artifact")["result"] == "success", gate(data, "artifact")
+
+
+def test_artifact_gate_fails_on_a_bad_committed_file_even_if_the_working_tree_is_right(cli: Cli) -> None:
+    good = (cli.repo / ARTIFACT).read_bytes()
+    (cli.repo / ARTIFACT).write_bytes(b"committed garbage")
+    commit_all(cli.repo, "break the artifact")
+    (cli.repo / ARTIFACT).write_bytes(good)  # the working tree has the right bytes, uncommitted
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    row = gate(data, "artifact")
+    assert row["result"] == "failure" and "mismatch" in row["reason"], row
+
+
+def test_artifact_that_is_only_untracked_in_the_working_tree_is_missing(cli: Cli) -> None:
+    content = (cli.repo / ARTIFACT).read_bytes()
+    git(cli.repo, "rm", "-q", "--cached", ARTIFACT)
+    git(cli.repo, "commit", "-q", "-m", "forget the artifact")
+    (cli.repo / ARTIFACT).write_bytes(content)  # still on disk, untracked
+    data = cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    row = gate(data, "artifact")
+    assert row["result"] == "failure" and "no such file in commit" in row["reason"], row
+
+
+# --------------------------------------------------------------------------- item 17: names git refuses
+
+
+@pytest.mark.parametrize("name", ["m.lock", "a..b"])
+def test_validate_refuses_model_names_git_refuses_in_a_branch(cli: Cli, name: str) -> None:
+    text = (cli.repo / DEV).read_text().replace("name: fraud-detector", f"name: {name}")
+    (cli.repo / f"environments/dev/{name}.yaml").write_text(text)
+    result = cli("validate", expect=1)
+    assert f"model name {name!r} is not valid" in result.stdout or name in result.stdout
+    assert "'.lock'" in result.stdout and "branch names" in result.stdout
+    schema = json.loads((Path(__file__).parents[1] / "bot/schemas/manifest.schema.json").read_text())
+    pattern = schema["properties"]["name"]["pattern"]
+    assert re.fullmatch(pattern, name) is None and re.fullmatch(pattern, "fraud-detector")
+
+
+def test_the_model_name_rule_and_git_agree() -> None:
+    from bot.core.model import is_valid_name
+
+    for name in ("m.lock", "a..b", "x.lock", "a...b"):
+        assert not is_valid_name(name)
+    for name in ("m.locks", "lock", "a.b", "v1.2-rc_3"):
+        assert is_valid_name(name)
+        assert git(Path.cwd(), "check-ref-format", f"refs/heads/promobot/prod/{name}") == ""
+
+
+# --------------------------------------------------------------------------- item 10: terminal escapes
+
+HOSTILE = (
+    "\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: write to the reader's clipboard
+    "\x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\"  # OSC 8: a disguised link
+    "\x1b[2A\x1b[2Kapprovals: 2 of 2\r\x9b1m"  # cursor up, erase line, carriage return, C1 CSI
+)
+
+
+def test_text_output_strips_escape_sequences_and_json_stays_faithful(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    cli("pr", "comment", number, HOSTILE, actor="carol")
+    for args in (("pr", "show", number), ("pr", "list")):
+        for output in ("text", "markdown"):
+            out = cli(*args, output=output).stdout
+            assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), repr(out)
+    shown = cli("pr", "show", number).stdout
+    assert "docsapprovals: 2 of 2" in shown and "evil.example" not in shown
+    comments = cli.json("pr", "show", number)["comments"]
+    assert any(c["body"] == HOSTILE for c in comments)  # JSON is faithful
+
+
+def test_error_and_log_lines_are_stripped_too() -> None:
+    from bot.core.report import terminal
+
+    assert terminal("a\x1b]52;c;eA==\x07b\x1b[31mc\x07\x00\x85") == "abc"
+    assert terminal("left\x1b]8;;unterminated\nnext line") == "left\nnext line"
+    assert terminal("@\u200bacme/sre", markdown=True) == "@\u200bacme/sre"
+
+
+# ------------------------------------------------------------------- item 11: bytes that are not UTF-8
+
+
+def test_non_utf8_comment_and_review_bodies_are_input_errors(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    before = cli.json("pr", "show", number)
+    bad = "hi \udcff there"  # how Python hands over the byte 0xff from argv
+    result = cli("pr", "comment", number, bad, actor="carol", expect=1)
+    assert "is not valid UTF-8" in result.stderr and "unexpected failure" not in result.stderr
+    result = cli("pr", "review", number, "--approve", "--body", bad, actor="carol", expect=1)
+    assert "is not valid UTF-8" in result.stderr
+    after = cli.json("pr", "show", number)
+    assert after["comments"] == before["comments"] and after["approvals"] == before["approvals"]
+
+
+def test_the_local_forge_refuses_a_body_that_is_not_utf8(cli: Cli) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.adapters.localforge import LocalForge
+    from bot.errors import UsageError
+
+    number = int(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    forge = LocalForge(GitWorkspace.discover(cli.repo))
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        forge.add_comment(number, login="carol", body="\udcfe")
+
+
+# --------------------------------------------------------------------------- item 21: messages
+
+
+def test_warnings_on_stderr_have_no_logger_name_and_are_not_repeated(cli: Cli) -> None:
+    cli("promote", "--all", "--to", "prod")
+    for number in ("1", "2"):
+        cli("pr", "review", number, "--approve", actor="erin")  # erin counts only through a team
+    err = cli("promote", "--all", "--to", "prod").stderr
+    lines = [line for line in err.splitlines() if "@acme/ml-leads is not known" in line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("warning: approvers: team @acme/ml-leads")
+    assert "bot." not in err
+
+
+def test_no_access_is_said_in_words_not_as_none_permission(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    cli("pr", "review", number, "--approve", actor="carol")
+    cli("pr", "users", "set", "dave", "--permission", "write")  # now unknown users, carol too, have none
+    data = cli.json("pr", "show", number)
+    reasons = [i["reason"] for i in data["approvals"]["ignored"] if i["login"] == "carol"]
+    assert reasons and "no access" in reasons[0], data["approvals"]
+    assert "none permission" not in cli("pr", "show", number).stdout
+
+
+def test_team_names_in_terminal_text_carry_no_zero_width_space(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    cli("pr", "users", "set", "mallory", "--permission", "read")
+    out = cli("pr", "comment", number, "/rollback", actor="mallory").stdout
+    assert "@acme/sre" in out and "\u200b" not in out
+    markdown = cli("pr", "comment", number, "/rollback", actor="mallory", output="markdown").stdout
+    assert "\u200b" in markdown or "@acme/sre" not in markdown  # markdown keeps mentions inert
+
+
+def test_a_file_name_given_as_model_is_named_back_without_yaml_yaml(cli: Cli) -> None:
+    result = cli("promote", "fraud-detector.yaml", "--to", "staging", expect=1)
+    assert ".yaml.yaml" not in result.stderr
+    assert "name the model: fraud-detector" in result.stderr
+
+
+def test_hints_name_the_command_that_fixes_it(cli: Cli) -> None:
+    # The source of a staging PR disappears from dev, which people write and nothing promotes into.
+    staging_pr = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    git(cli.repo, "rm", "-q", DEV)
+    git(cli.repo, "commit", "-q", "-m", "drop fraud-detector from dev")
+    order = gate(cli.json("gates", staging_pr), "order")["reason"]
+    assert "promote it to dev" not in order and f"commit {DEV} first" in order, order
+    # staging moves on after the PR was built: the hint is the exact command, not "re-run promote".
+    git(cli.repo, "reset", "-q", "--hard", "HEAD~1")
+    number = str(cli.json("promote", "fraud-detector", "--to", "prod")["pr"])
+    edit(cli.repo, STAGING, "version: 1.4.2", "version: 1.4.3")
+    commit_all(cli.repo, "staging moved")
+    reasons = " ".join(g["reason"] for g in cli.json("gates", number)["gates"])
+    assert "re-run `promobot promote fraud-detector --to prod`" in reasons
+    assert "re-run promote" not in reasons
+
+
+def test_validate_at_a_missing_revision_says_no_such_revision(cli: Cli) -> None:
+    result = cli("validate", "--ref", "nonexistent", expect=1)
+    assert "no such revision: nonexistent" in result.stderr
+    assert "fsck" not in result.stderr
+
+
+# --------------------------------------------------------------------------- item 16: symbolic links
+
+
+def test_symlinked_manifests_are_refused_by_validate_status_and_promote(cli: Cli, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text((cli.repo / DEV).read_text().replace("version: 1.5.0", "version: 6.6.6"))
+    (cli.repo / DEV).unlink()
+    (cli.repo / DEV).symlink_to(outside)
+    result = cli("validate", expect=1)
+    assert f"{DEV}: this is a symbolic link" in result.stderr
+    commit_all(cli.repo, "a symlinked manifest")
+    assert git(cli.repo, "ls-files", "-s", DEV).startswith("120000")
+    assert f"{DEV}: this is a symbolic link" in cli("validate", "--ref", "HEAD", expect=1).stderr
+    for args in (
+        ("status",),
+        ("promote", "fraud-detector", "--to", "staging"),
+        ("diff", "fraud-detector", "--to", "staging"),
+    ):
+        result = cli(*args, expect=1)
+        assert f"{DEV}: this is a symbolic link" in result.stderr, (args, result.output)
+        assert "6.6.6" not in result.output
+
+
+def test_reading_one_manifest_at_a_commit_refuses_a_symlink(cli: Cli) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.errors import ManifestError
+
+    (cli.repo / "environments/dev/alias.yaml").symlink_to("fraud-detector.yaml")
+    commit_all(cli.repo, "a relative symlink")
+    ws = GitWorkspace.discover(cli.repo)
+    with pytest.raises(ManifestError, match="symbolic link"):
+        ws.read("HEAD", "environments/dev/alias.yaml")
+    before = ws.git_calls
+    assert ws.read("HEAD", DEV) is not None  # regular files still cost one process
+    assert ws.git_calls - before == 1
