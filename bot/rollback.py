@@ -362,8 +362,14 @@ def rollback(
     reason: str | None = None,
     actor: str,
     dry_run: bool = False,
+    authorize: bool = False,
 ) -> RollbackResult:
-    """Roll ``model`` in ``env`` back to the version before (or ``to_version``)."""
+    """Roll ``model`` in ``env`` back to the version before (or ``to_version``).
+
+    ``authorize``: the actor must be allowed ``/rollback`` (``commands.rollback``) to open the
+    PR too, as on the CLI (a direct rollback always needs it; ``/rollback`` is authorised as a
+    command before it gets here).
+    """
     check_model_name(model)
     if to_version is not None and VERSION_RE.fullmatch(to_version) is None:
         raise UsageError(
@@ -379,6 +385,7 @@ def rollback(
             reason=reason,
             actor=actor,
             dry_run=dry_run,
+            authorize=authorize,
         )
     except UsageError:
         # Refused (say, a re-run after an outage found the rollback already done): if the
@@ -406,6 +413,7 @@ def _rollback(
     reason: str | None,
     actor: str,
     dry_run: bool,
+    authorize: bool = False,
 ) -> RollbackResult:
     with ctx.forge.transaction():
         tip = ctx.tip()
@@ -440,6 +448,7 @@ def _rollback(
             reason=reason,
             actor=actor,
             dry_run=dry_run,
+            authorize=authorize,
         )
     env_policy = policy.env(env)
     if (
@@ -544,16 +553,21 @@ def _rollback_pr(
     reason: str | None,
     actor: str,
     dry_run: bool,
+    authorize: bool = False,
 ) -> RollbackResult:
-    from bot import promotion
+    from bot import commands, promotion
 
     branch = rollback_branch(env, model)
     p = _prepare(
         ctx, tip=tip, policy=policy, model=model, env=env, to_version=to_version, reason=reason, actor=actor
     )
+    if authorize and not dry_run:
+        commands.require(ctx, "rollback", actor, policy)
     if p.rejection is not None:
+        # A re-run keeps the entry's time; a new reason (re-targeting with --to changes the
+        # default one) is a new entry, never the old reason under the new target.
         kept = _branch_rejection(ctx, branch, model, p.target.current)
-        if kept is not None and kept != p.rejection:
+        if kept is not None and kept != p.rejection and kept.reason == p.rejection.reason:
             p = _prepare(
                 ctx,
                 tip=tip,

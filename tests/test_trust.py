@@ -274,3 +274,71 @@ def test_a_pr_whose_branch_was_deleted_stays_closed_and_promote_opens_a_new_one(
     assert again["created"] is True and again["pr"] != first["pr"]
     assert cli.json("pr", "show", str(first["pr"]))["state"] == "closed"
     assert cli.json("pr", "show", str(again["pr"]))["state"] == "open"
+
+
+# --------------------------------------------------------------------------- item 13: re-targeting a rollback
+
+
+def test_re_targeting_an_open_rollback_records_the_new_reason(people: Cli) -> None:
+    cli = people
+    promote_142_to_prod(cli)
+    first = cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")
+    assert "rolled back in prod to 1.4.1" in git(cli.repo, "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
+
+    again = cli.json(
+        "rollback", "fraud-detector", "--env", "prod", "--reason", "AUC dropped in prod", actor="sam"
+    )
+
+    assert again["pr"] == first["pr"]
+    (entry,) = load_rejected(git(cli.repo, "show", f"{ROLLBACK_BRANCH}:{REJECTED}") + "\n")
+    assert entry.reason == "AUC dropped in prod"
+
+
+# --------------------------------------------------------------------------- item 20: --now is for previews
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["merge", "1"],
+        ["gates", "1"],
+        ["promote", "fraud-detector", "--to", "prod"],
+        ["rollback", "fraud-detector", "--env", "prod"],
+        ["reject", "fraud-detector", "1.4.2", "--reason", "x"],
+        ["handle-event", "--name", "schedule"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_that_post_or_merge_on_github_refuse_a_pretended_time(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_ACTIONS", "PROMOBOT_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    base = ["--repo", str(example_repo), "--forge", "github", "--now", "2026-11-27T16:00:00Z"]
+
+    refused = CliRunner().invoke(cli, [*base, *args])
+
+    assert refused.exit_code == 2, refused.output
+    assert "--now is only for previews on GitHub" in refused.stderr
+    preview = CliRunner().invoke(cli, [*base, "promote", "fraud-detector", "--to", "prod", "--dry-run"])
+    assert "--now" not in preview.stderr  # refused later, for the missing repository, not the time
+
+
+# ------------------------------------------------- item 19: the CLI authorises like slash-commands
+
+
+def test_cli_gates_and_rollback_are_authorised_like_their_slash_commands(people: Cli) -> None:
+    cli = people
+    number = int(cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")["pr"])
+    refused = cli("gates", str(number), actor="mallory", expect=1)  # a reader may not /retest
+    assert "mallory may not /retest" in refused.stderr
+    promote_142_to_prod(cli)
+    before = git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    refused = cli("rollback", "fraud-detector", "--env", "prod", actor="alice", expect=1)
+    assert "alice may not /rollback" in refused.stderr
+    assert git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    assert cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")["pr"] is not None
