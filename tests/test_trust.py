@@ -342,3 +342,22 @@ def test_cli_gates_and_rollback_are_authorised_like_their_slash_commands(people:
     assert "alice may not /rollback" in refused.stderr
     assert git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)") == before
     assert cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")["pr"] is not None
+
+
+def test_a_rollback_pr_that_conflicts_says_to_re_run_promobot_not_to_update_the_branch(people: Cli) -> None:
+    cli = people
+    promote_142_to_prod(cli)
+    number = int(
+        cli.json("rollback", "fraud-detector", "--env", "prod", "--reason", "auc", actor="sam")["pr"]
+    )
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    # prod still runs 1.4.2, but a hand edit on main touches the lines the rollback changes
+    text = (cli.repo / PROD).read_text().replace("  auc: 0.931\n", "  auc: 0.932\n", 1)
+    (cli.repo / PROD).write_text(text)
+    git(cli.repo, "commit", "-qam", "fix the recorded auc of 1.4.2")
+
+    refused = cli("merge", str(number), actor="dave", expect=1)
+
+    assert "conflicts" in refused.stderr
+    assert "re-run `promobot rollback fraud-detector --env prod`" in refused.stderr
+    assert "update the branch" not in refused.stderr
