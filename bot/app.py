@@ -18,8 +18,9 @@ from bot.core import policy as policies
 from bot.core import rejected as rejections
 from bot.core.model import NAME_RULE, HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
 from bot.core.plan import parse_branch
+from bot.core.providers import MlflowProvider
 from bot.errors import BotError, ManifestError, UsageError
-from bot.ports import Cache, Forge, GateRunner, Workspace
+from bot.ports import Cache, Forge, GateRunner, Registry, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Context:
     actor: str
     gates: GateRunner | None = None
     cache: Cache | None = None
+    registries: Callable[[MlflowProvider], Registry] | None = None
+    """Builds the MLflow client of the policy's provider (README "Keep MLflow in step"); None: no registry."""
     bot_identity: str = "promobot <promobot@users.noreply.github.com>"
     """Author of the commits promobot writes (``Name <email>``)."""
     map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] = field(
@@ -224,9 +227,15 @@ class StatusReport:
     drift: dict[str, list[str]]
     rejected: dict[str, list[str]]
     pull_requests: list[PrSummary]
+    registry: dict[str, dict[str, dict[str, Any]]] | None = None
+    """MLflow aliases vs git (README "Keep MLflow in step"); None without an mlflow provider."""
+    registry_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.registry is not None or self.registry_error is not None:
+            extra = {"registry": self.registry or {}, "registry_error": self.registry_error}
+        return extra | {
             "environments": list(self.environments),
             "models": self.models,
             "errors": self.errors,
@@ -308,7 +317,22 @@ def status(ctx: Context) -> StatusReport:
         if notes:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
-    return StatusReport(policy.names, models, errors, drift, flagged, prs)
+    registry, registry_error = _registry_drift(ctx, sha, policy)
+    return StatusReport(policy.names, models, errors, drift, flagged, prs, registry, registry_error)
+
+
+def _registry_drift(
+    ctx: Context, sha: str, policy: Policy
+) -> tuple[dict[str, dict[str, dict[str, Any]]] | None, str | None]:
+    """Where the MLflow aliases point vs what git says; an outage is reported, not raised."""
+    if not policy.providers.mlflow:
+        return None, None
+    from bot import sync  # only policies with an mlflow provider pay for it
+
+    try:
+        return sync.drift(ctx, sha, policy), None
+    except BotError as exc:
+        return None, exc.message
 
 
 # --------------------------------------------------------------------------- history

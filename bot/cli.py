@@ -202,8 +202,24 @@ def build_context(opts: Options) -> Context:
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache.for_repo(ws.git_common_dir()),
+        registries=mlflow_connector(dict(os.environ)),
         map=process_map,
     )
+
+
+def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
+    """Builds the MLflow client of a policy provider: URI and token from ``environ`` (README
+    "Keep MLflow in step"). The adapter is imported only when a policy names an mlflow provider."""
+
+    def connect(provider: Any) -> Any:
+        from bot.adapters.mlflow import MlflowRegistry
+        from bot.core.providers import resolve_token, resolve_tracking_uri
+
+        return MlflowRegistry(
+            resolve_tracking_uri(provider, environ), token=resolve_token(provider, environ), timeout=10.0
+        )
+
+    return connect
 
 
 def github_context(
@@ -239,6 +255,7 @@ def github_context(
         gates=s.gates,
         cache=s.cache,
         bot_identity=s.bot_identity,
+        registries=mlflow_connector(dict(os.environ if environ is None else environ)),
     )
 
 
@@ -471,6 +488,45 @@ def cli(
         ctx.exit(0)
     if ctx.invoked_subcommand is None:
         raise click.UsageError("Missing command.", ctx)
+
+
+@cli.command()
+@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
+)
+@click.option(
+    "--workflow/--no-workflow",
+    default=True,
+    show_default=True,
+    help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
+)
+@pass_opts
+def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
+    """Make DIR (default: here) a GitOps repository for promobot, in one commit.
+
+    git init when needed; environments/ with a commented promotion.yaml and an empty
+    rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
+    `promobot validate`. Never overwrites: if any of these files exists, nothing is written.
+    """
+    from importlib import metadata
+
+    from bot import scaffold
+    from bot.adapters.git import GitFolder
+
+    with errors(opts):
+        try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
+            direct_url = metadata.distribution("promobot").read_text("direct_url.json")
+        except metadata.PackageNotFoundError:
+            direct_url = None
+        result = scaffold.init(
+            GitFolder(directory, commit_date=opts.now),
+            example=example,
+            workflow=workflow,
+            pin=scaffold.pin_from_direct_url(direct_url),
+            version=_version().version,
+        )
+    emit(opts, result.to_json(), lambda md: result.text())
 
 
 @cli.command()
@@ -724,6 +780,19 @@ def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
         ctx = build_context(opts)
         result = rollback_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
     emit(opts, result, lambda md: result["message"])
+
+
+@cli.command()
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment's aliases.")
+@click.option("--dry-run", is_flag=True, help="Show which aliases would move; change nothing.")
+@pass_opts
+def sync(opts: Options, env: str | None, dry_run: bool) -> None:
+    """Move the MLflow aliases to the versions git says each environment runs."""
+    from bot import sync as sync_uc
+
+    with errors(opts):
+        result = sync_uc.sync(build_context(opts), env=env, dry_run=dry_run)
+    emit(opts, result.to_json(), lambda md: result.text())
 
 
 @cli.command("handle-event")

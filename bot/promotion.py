@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot import sync
 from bot.app import (
     POLICY_PATH,
     REJECTED_PATH,
@@ -146,6 +147,7 @@ def _gate_inputs(
                 from_env=state.from_ or "",
                 to_env=state.to,
             )
+    registry = sync.gate_evidence(ctx, policy, candidate=candidate, incumbent=incumbent, gates=gates)
     prometheus = _prometheus_evidence(
         ctx, gates, policy=policy, state=state, candidate=candidate, incumbent=incumbent
     )
@@ -165,6 +167,7 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        registry=registry,
         prometheus=prometheus,
         action=state.action,
         from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
@@ -1141,6 +1144,8 @@ class MergeResult:
     sha: str | None
     blockers: list[str]
     chained: list[PromoteResult] = field(default_factory=list)
+    registry: sync.FollowResult | None = None
+    """The MLflow alias moved after the merge (README "Keep MLflow in step"); None: no registry."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -1149,6 +1154,7 @@ class MergeResult:
             "sha": self.sha,
             "blockers": self.blockers,
             "chained": [c.to_json() for c in self.chained],
+            "registry": self.registry.to_json() if self.registry else None,
         }
 
 
@@ -1168,6 +1174,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
                 ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
+            done.registry = _follow_registry(ctx, pc, pc.pr.merge_sha)
             done.chained = chain(ctx, pc.state, again=True)
             if pc.state.action in REJECT_ACTIONS:
                 reevaluate_model(ctx, pc.state.model)
@@ -1214,6 +1221,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
         ctx.forge.delete_branch(pc.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
+    result.registry = _follow_registry(ctx, pc, sha)
     result.chained = chain(ctx, pc.state)
     if pc.state.action in REJECT_ACTIONS:
         reevaluate_model(ctx, pc.state.model)
@@ -1242,6 +1250,20 @@ def reevaluate_model(ctx: Context, model: str) -> list[int]:
             continue
         done.append(pr.number)
     return done
+
+
+def _follow_registry(ctx: Context, pc: PrContext, sha: str | None) -> sync.FollowResult | None:
+    """Move the environment's MLflow alias to the merged version (best effort, never raises)."""
+    if pc.state.action not in ("promote", "rollback") or sha is None:
+        return None
+    return sync.follow(
+        ctx,
+        policy=ctx.policy(pc.base_sha),
+        env=pc.state.to,
+        model=pc.state.model,
+        manifest_text=pc.new_text,
+        commit=sha,
+    )
 
 
 def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteResult]:

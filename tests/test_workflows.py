@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 PROMOTION = WORKFLOWS / "promotion.yml"
 CI = WORKFLOWS / "ci.yml"
+RELEASE = WORKFLOWS / "release.yml"
 ACTION = ROOT / "action.yml"
 LINT = ROOT / ".ci" / "lint-workflows.sh"
 ACTIONLINT_DIR = ROOT / ".ci" / "actionlint"
@@ -150,7 +151,11 @@ def test_every_job_lists_only_allowed_scopes_at_read_or_write(path: Path) -> Non
     for job_id, job in load(path)["jobs"].items():
         perms = job.get("permissions")
         assert isinstance(perms, dict), f"{rel(path)} job {job_id} must list its permissions"
-        assert set(perms) <= ALLOWED_JOB_PERMISSIONS, f"{job_id}: {set(perms) - ALLOWED_JOB_PERMISSIONS}"
+        # Trusted publishing needs an OIDC token: release.yml's publish job, and no other.
+        allowed = ALLOWED_JOB_PERMISSIONS | (
+            {"id-token"} if (path, job_id) == (RELEASE, "publish") else set()
+        )
+        assert set(perms) <= allowed, f"{job_id}: {set(perms) - allowed}"
         assert set(perms.values()) <= {"read", "write"}, job_id
 
 
@@ -162,6 +167,77 @@ def test_promotion_job_gets_exactly_the_write_scopes_the_bot_uses() -> None:
 def test_ci_job_only_reads_contents() -> None:
     for job in load(CI)["jobs"].values():
         assert job["permissions"] == {"contents": "read"}
+
+
+# --- release.yml ------------------------------------------------------------------
+
+
+def release_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = load(RELEASE)["jobs"]
+    return jobs
+
+
+def test_release_runs_only_on_version_tags_and_never_cancels_a_release_half_way() -> None:
+    data = load(RELEASE)
+    assert triggers(data) == {"push": {"tags": ["v*.*.*"]}}  # not v1: moving the major tag
+    assert data["concurrency"]["cancel-in-progress"] is False
+
+
+def test_release_jobs_run_build_then_publish_then_the_github_release() -> None:
+    jobs = release_jobs()
+    assert set(jobs) == {"build", "publish", "github-release"}
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["github-release"]["needs"] == "publish"
+    for job_id, job in jobs.items():
+        assert job.get("timeout-minutes"), f"release job {job_id} needs a timeout"
+
+
+def test_only_the_publish_job_gets_an_id_token_and_it_gets_nothing_else() -> None:
+    jobs = release_jobs()
+    assert jobs["publish"]["permissions"] == {"id-token": "write"}
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["github-release"]["permissions"] == {"contents": "write"}
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            if (path, job_id) != (RELEASE, "publish"):
+                assert "id-token" not in job.get("permissions", {}), f"{rel(path)} job {job_id}"
+
+
+def test_publish_uses_trusted_publishing_from_a_protected_environment_with_the_built_files() -> None:
+    job = release_jobs()["publish"]
+    assert job["environment"]["name"] == "pypi"
+    steps = job["steps"]
+    assert "actions/checkout" not in " ".join(str(s.get("uses", "")) for s in steps), (
+        "publish runs no repo code"
+    )
+    download, publish = steps
+    assert download["uses"].startswith("actions/download-artifact@") and download["with"]["name"] == "dist"
+    assert publish["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert set(publish.get("with", {})) <= {"packages-dir"}, "no password or token: trusted publishing"
+
+
+def test_release_build_checks_the_tag_and_changelog_then_runs_the_package_check_with_locked_tools() -> None:
+    runs = [s.get("run", "") for s in release_jobs()["build"]["steps"]]
+    install = next(r for r in runs if "pip install" in r)
+    assert "--require-hashes" in install and "-r requirements/release.txt" in install
+    assert any('.ci/changelog.py notes --tag "$TAG"' in r for r in runs)
+    assert any("bash .ci/package-check.sh dist" in r for r in runs)
+    upload = release_jobs()["build"]["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["with"]["name"] == "dist"
+
+
+def test_the_github_release_notes_come_from_the_changelog() -> None:
+    (create,) = [s for s in release_jobs()["github-release"]["steps"] if "run" in s]
+    assert '.ci/changelog.py notes --tag "$TAG"' in create["run"]
+    assert "gh release create" in create["run"] and "--notes-file" in create["run"]
+    assert "--verify-tag" in create["run"]
+    assert create["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def test_ci_gives_the_changelog_check_the_pull_requests_base() -> None:
+    (job,) = load(CI)["jobs"].values()
+    run = next(s for s in job["steps"] if s.get("run") == "bash .ci/run")
+    assert run["env"]["CHANGELOG_BASE"] == "${{ github.event.pull_request.base.sha }}"
 
 
 # --- pinned actions ---------------------------------------------------------------

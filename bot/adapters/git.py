@@ -1284,3 +1284,130 @@ def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) 
             )
     rows.reverse()
     return rows
+
+
+class GitFolder:
+    """A folder that ``promobot init`` makes a GitOps repository: ``git init`` when needed,
+    the files, one commit of exactly them (``NewRepository`` port).
+
+    All or nothing: files are created exclusively (an existing file is never touched), and
+    on any failure the files written, the folders made and a repository it created are
+    removed again. The commit skips the repository's commit hooks (the files are promobot's
+    own, and a pre-commit hook installed for the new config must not fetch anything);
+    identity as for ``GitWorkspace.commit``.
+    """
+
+    def __init__(self, root: Path, *, commit_date: datetime | None = None) -> None:
+        self.root = Path(root)
+        self.commit_date = commit_date
+
+    @property
+    def path(self) -> str:
+        return str(self.root)
+
+    def _probe(self) -> Path | None:
+        """The folder, or its nearest existing ancestor (git runs there)."""
+        probe = self.root.absolute()
+        while not probe.is_dir():
+            if probe.exists() or probe.parent == probe:
+                return None
+            probe = probe.parent
+        return probe
+
+    def enclosing_repository(self) -> str | None:
+        probe = self._probe()
+        if probe is None:
+            return None
+        result = _spawn(["rev-parse", "--show-toplevel"], cwd=probe)
+        return result.out.strip() or None if result.returncode == 0 else None
+
+    def is_repository(self) -> bool:
+        top = self.enclosing_repository()
+        return top is not None and Path(top).resolve() == self.root.resolve()
+
+    def branch(self) -> str:
+        if self.is_repository():
+            result = _spawn(["symbolic-ref", "--short", "-q", "HEAD"], cwd=self.root)
+            if result.returncode == 0 and result.out.strip():
+                return result.out.strip()
+            raise UsageError(
+                f"{self.root} has a detached HEAD",
+                "check out the branch the GitOps repository should live on, then re-run promobot init",
+            )
+        probe = self._probe() or Path()
+        configured = _spawn(["config", "--get", "init.defaultBranch"], cwd=probe)
+        return configured.out.strip() or "main" if configured.returncode == 0 else "main"
+
+    def existing(self, paths: Sequence[str]) -> list[str]:
+        found: dict[str, None] = {}
+        for path in paths:
+            parts = Path(path).parts
+            for depth in range(1, len(parts) + 1):
+                rel = "/".join(parts[:depth])
+                full = self.root / rel
+                last = depth == len(parts)
+                if full.is_symlink() or (full.exists() and (last or not full.is_dir())):
+                    found[rel] = None
+                    break
+        return list(found)
+
+    def _git(self, args: Sequence[str], env: Mapping[str, str] | None = None) -> _Result:
+        result = _spawn(args, cwd=self.root, env=env)
+        if result.returncode != 0:
+            raise _error_for(args, result)
+        return result
+
+    def create(self, files: Mapping[str, bytes], *, executable: Iterable[str], message: str) -> str:
+        for path in files:
+            _check_path(path)
+        run_x = set(executable)
+        made_dirs: list[Path] = []
+        written: list[Path] = []
+        init_here = not self.is_repository()
+        branch = self.branch()
+        had_git = (self.root / ".git").exists() or (self.root / ".git").is_symlink()
+        try:
+            for folder in reversed([self.root.absolute(), *self.root.absolute().parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    made_dirs.append(folder)
+            if init_here:
+                self._git(["init", "-q", "-b", branch])
+            for path, data in files.items():
+                target = self.root / path
+                for folder in reversed(target.parents):
+                    if not folder.exists():
+                        folder.mkdir()
+                        made_dirs.append(folder)
+                with open(target, "xb") as handle:
+                    written.append(target)
+                    handle.write(data)
+                if path in run_x:
+                    target.chmod(0o755)
+            paths = sorted(files)
+            self._git(["add", "-f", "--", *paths])
+            ws = GitWorkspace(self.root)
+            ws.commit_date = self.commit_date
+            self._git(
+                ["commit", "-q", "--no-verify", "--only", "-m", message, "--", *paths],
+                env=ws._ident_env(None),
+            )
+            return self._git(["rev-parse", "HEAD"]).out.strip()
+        except BaseException:
+            self._undo(files, written, made_dirs, init_here=init_here and not had_git)
+            raise
+
+    def _undo(
+        self, files: Mapping[str, bytes], written: list[Path], made: list[Path], *, init_here: bool
+    ) -> None:
+        if not init_here and written:
+            _spawn(["reset", "-q", "--", *sorted(files)], cwd=self.root)  # unstage what was added
+        if init_here:
+            import shutil
+
+            shutil.rmtree(self.root / ".git", ignore_errors=True)
+        for path in reversed(written):
+            path.unlink(missing_ok=True)
+        for folder in reversed(made):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()

@@ -28,6 +28,7 @@ from bot.core.model import (
     FreezeWindow,
     Gate,
     MetricGate,
+    MetricSource,
     Permission,
     Policy,
     RollbackPolicy,
@@ -35,6 +36,7 @@ from bot.core.model import (
 )
 from bot.core.promql import MAX_POINTS, PrometheusGate, TrafficSpec, parse_duration, template_problem
 from bot.core.providers import Providers, parse_providers
+from bot.core.registry import alias_problem
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
@@ -202,6 +204,15 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     for i, raw in enumerate(raw_envs):
         environments.append(_environment(r, raw, i, environments, raw_envs))
 
+    _registry_rules(r, raw_envs, environments, has_mlflow=bool(providers.mlflow))
+    if len(providers.mlflow) > 1:
+        extra = sorted(providers.mlflow)[1]
+        r.fail(
+            ("providers", "mlflow", extra),
+            "more than one mlflow provider: promobot keeps one model registry in step with git",
+            "list a single mlflow provider",
+            key=True,
+        )
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
@@ -229,7 +240,10 @@ def _environment(
 ) -> EnvironmentPolicy:
     path: Path = ("environments", i)
     env = r.mapping(
-        raw, path, ("name", "from", "auto_promote", "auto_merge", "approvals", "gates"), f"environments[{i}]"
+        raw,
+        path,
+        ("name", "from", "auto_promote", "auto_merge", "approvals", "gates", "registry_alias"),
+        f"environments[{i}]",
     )
     if "name" not in env:
         r.fail(path, f"environments[{i}] has no name", "add `name: <environment>`")
@@ -286,6 +300,17 @@ def _environment(
             f"the first environment {name!r} is never promoted into, so it cannot have gates or auto_*",
             "move these settings to a later environment",
         )
+    registry_alias: str | None = None
+    if "registry_alias" in env:  # README "Keep MLflow in step"
+        registry_alias = r.string(
+            env["registry_alias"],
+            (*path, "registry_alias"),
+            "registry_alias",
+            "e.g. registry_alias: champion",
+        )
+        problem = alias_problem(registry_alias)
+        if problem is not None:
+            r.fail((*path, "registry_alias"), problem, "e.g. registry_alias: champion")
     return EnvironmentPolicy(
         name=name,
         from_=from_,
@@ -293,6 +318,7 @@ def _environment(
         auto_merge=auto_merge,
         approvals=approvals,
         gates=gates,
+        registry_alias=registry_alias,
     )
 
 
@@ -340,6 +366,43 @@ def _approvals(r: _Reader, raw: Any, path: Path, *, minimum: int) -> ApprovalPol
     return ApprovalPolicy(required=required, approvers=approvers)
 
 
+def _registry_rules(
+    r: _Reader, raw_envs: Sequence[Any], environments: Sequence[EnvironmentPolicy], *, has_mlflow: bool
+) -> None:
+    """With an mlflow provider every environment's alias must be valid (its name is the default);
+    ``source: mlflow`` needs one (README "Keep MLflow in step")."""
+    for i, env in enumerate(environments):
+        if has_mlflow and env.registry_alias is None and alias_problem(env.name) is not None:
+            r.fail(
+                ("environments", i, "name"),
+                f"environment {env.name!r} cannot be an MLflow alias ({alias_problem(env.name)})",
+                "set registry_alias: <letters, digits, '_' or '-'> on this environment",
+            )
+        for j, gate in enumerate(env.gates):
+            if getattr(gate, "source", "manifest") == "mlflow" and not has_mlflow:
+                raw_gate = raw_envs[i]["gates"][j]
+                ((kind, _),) = raw_gate.items()
+                r.fail(
+                    ("environments", i, "gates", j, kind, "source"),
+                    f"{kind} gate reads source: mlflow, but the policy has no mlflow provider",
+                    "add providers: {mlflow: {registry: {tracking_uri_env: MLFLOW_TRACKING_URI}}}",
+                )
+
+
+def _metric_source(r: _Reader, data: Mapping[str, Any], where: Path) -> MetricSource:
+    """``source: manifest | mlflow`` of a metric or compare gate (README "Keep MLflow in step")."""
+    value = data.get("source", "manifest")
+    if value == "mlflow":
+        return "mlflow"
+    if value != "manifest":
+        r.fail(
+            (*where, "source"),
+            f"source {value!r} is not known",
+            "write source: mlflow (the registered version's logged metrics) or leave it out (the manifest's)",
+        )
+    return "manifest"
+
+
 def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
     if not isinstance(raw, dict) or len(raw) != 1:
         r.fail(
@@ -355,7 +418,7 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         )
     where: Path = (*path, kind)
     if kind == "metric":
-        data = r.mapping(body, where, ("name", "min", "max"), "metric gate")
+        data = r.mapping(body, where, ("name", "min", "max", "source"), "metric gate")
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
@@ -363,9 +426,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
-        return MetricGate(name=name, min=low, max=high)
+        return MetricGate(name=name, min=low, max=high, source=_metric_source(r, data, where))
     if kind == "compare":
-        data = r.mapping(body, where, ("metric", "max_drop", "max_increase"), "compare gate")
+        data = r.mapping(body, where, ("metric", "max_drop", "max_increase", "source"), "compare gate")
         metric = r.string(
             data.get("metric"), (*where, "metric"), "compare metric", "e.g. {metric: auc, max_drop: 0.005}"
         )
@@ -381,7 +444,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             if "max_increase" in data
             else None
         )
-        return CompareGate(metric=metric, max_drop=drop, max_increase=inc)
+        return CompareGate(
+            metric=metric, max_drop=drop, max_increase=inc, source=_metric_source(r, data, where)
+        )
     if kind == "soak":
         data = r.mapping(body, where, ("hours",), "soak gate")
         if "hours" not in data:
