@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot import sync
+from bot import verify as verifying
 from bot.app import (
     POLICY_PATH,
     REJECTED_PATH,
@@ -26,6 +27,7 @@ from bot.core import approvals as approvals_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
 from bot.core import promql, render, trailers
+from bot.core import verify as verify_core
 from bot.core.marker import PrState, WriteRecord, parse_record, parse_state, render_record
 from bot.core.model import (
     CHECK_NAMES,
@@ -147,6 +149,7 @@ def _gate_inputs(
                 from_env=state.from_ or "",
                 to_env=state.to,
             )
+    verified = _verified_input(ctx, policy, state=state, base_sha=base_sha, candidate=candidate)
     registry = sync.gate_evidence(ctx, policy, candidate=candidate, incumbent=incumbent, gates=gates)
     prometheus = _prometheus_evidence(
         ctx, gates, policy=policy, state=state, candidate=candidate, incumbent=incumbent
@@ -169,10 +172,31 @@ def _gate_inputs(
         commands=commands,
         registry=registry,
         prometheus=prometheus,
+        verified=verified,
         action=state.action,
         from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
         and not source_env.from_,
     )
+
+
+def _verified_input(
+    ctx: Context, policy: Policy, *, state: PrState, base_sha: str, candidate: Manifest | None
+) -> gates_core.VerifiedInput | None:
+    """The candidate's verification in ``from`` when ``from`` has ``verify:`` (README: live data)."""
+    source = policy.env(state.from_) if state.from_ else None
+    if source is None or source.verify is None or state.action != "promote" or candidate is None:
+        return None
+    entries = ctx.ws.history(manifest_path(source.name, state.model), ref=base_sha)
+    brought = verifying.bringing_commit(entries, candidate.version)
+    if brought is None or brought.action not in ("promote", "rollback"):
+        return gates_core.VerifiedInput(
+            None, "it was not brought there by a promotion or rollback — promote it through promobot"
+        )
+    _, until = verify_core.window(source.verify, brought.at)
+    check = verifying.verify_check(ctx, brought.sha)
+    if check is None:
+        return gates_core.VerifiedInput("pending", "not evaluated yet (`promobot verify` runs it)", until)
+    return gates_core.VerifiedInput(check.result, check.title, until)
 
 
 def _prometheus_evidence(
@@ -369,7 +393,7 @@ def assess(
             incumbent = manifests.load_manifest(old_text, path=path, expected_name=state.model)
         except ManifestError as exc:
             incumbent, incumbent_error = None, exc.message
-    skip = frozenset({"soak", "compare"}) if state.action == "rollback" else frozenset()
+    skip = frozenset({"soak", "compare", "verified"}) if state.action == "rollback" else frozenset()
     inputs = _gate_inputs(
         ctx,
         state=state,

@@ -80,6 +80,16 @@ class CommandOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedInput:
+    """What the ``promobot/verify`` check says about the candidate in ``from``."""
+
+    state: Literal["success", "failure", "pending"] | None
+    """None: no verification exists for this version (it did not arrive by promotion/rollback)."""
+    reason: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GateInputs:
     """Everything the gates judge, gathered by the app before ``evaluate``."""
 
@@ -108,6 +118,8 @@ class GateInputs:
     """The MLflow registry's view (None: the policy has no mlflow provider); see bot/core/registry.py."""
     prometheus: Mapping[PrometheusGate, promql.Evidence | str] = field(default_factory=dict)
     """Each prometheus gate's evidence, or why its query could not be built (a failure)."""
+    verified: VerifiedInput | None = None
+    """The candidate's post-deploy verification in ``from`` (None: ``from`` has no verify)."""
 
 
 def _rerun(inputs: GateInputs) -> str:
@@ -142,6 +154,8 @@ def evaluate(
     for kind, judge in builtins:
         if kind not in skip_kinds:
             results.append(judge(inputs))
+    if inputs.verified is not None and "verified" not in skip_kinds:
+        results.append(_verified(inputs, inputs.verified))
     if "registry" not in skip_kinds and inputs.registry is not None and inputs.registry.candidate is not None:
         results.append(_registry(inputs.registry.candidate, inputs.candidate))
     for gate in gates:
@@ -796,4 +810,34 @@ def _prometheus(gate: PrometheusGate, inputs: GateInputs) -> GateResult:
         result=verdict.result,
         reason=f"{verdict.reason} · query: {query}",
         details=verdict.details,
+    )
+
+
+def _verified(inputs: GateInputs, found: VerifiedInput) -> GateResult:
+    """Built-in ``verified``: the candidate's post-deploy verification in ``from`` succeeded."""
+    where = f"in {inputs.from_env}"
+    if inputs.candidate is None:
+        return _not_checked("verified", "verified")
+    version = inputs.candidate.version
+    if found.state == "success":
+        return GateResult("verified", "verified", "success", f"{version} verified {where}: {found.reason}")
+    if found.state == "failure":
+        return GateResult(
+            "verified", "verified", "failure", f"{version} failed verification {where}: {found.reason}"
+        )
+    if found.state is None:
+        return GateResult(
+            "verified",
+            "verified",
+            "pending",
+            f"{version} has no verification {where}: {found.reason}",
+        )
+    until = found.until
+    when = f" (until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if until is not None else ""
+    return GateResult(
+        "verified",
+        "verified",
+        "pending",
+        f"{version} is being verified {where}{when}: {found.reason}",
+        until=until,
     )

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from bot.core.promql import PrometheusGate
 from bot.core.providers import Providers
 from bot.core.registry import RegistryRef
+from bot.core.verify import VerifyPolicy
 
 MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
 """The only names that may become a path or a branch component (``promobot/<env>/<model>``):
@@ -233,6 +234,7 @@ class EnvironmentPolicy:
     auto_merge: bool = False
     approvals: ApprovalPolicy = ApprovalPolicy()
     gates: tuple[Gate, ...] = ()
+    verify: VerifyPolicy | None = None  # post-deploy verification (bot/core/verify.py)
     registry_alias: str | None = None
     """The model-registry alias that follows this environment (None: the environment's name)."""
 

@@ -37,6 +37,7 @@ from bot.core.model import (
 from bot.core.promql import MAX_POINTS, PrometheusGate, TrafficSpec, parse_duration, template_problem
 from bot.core.providers import Providers, parse_providers
 from bot.core.registry import alias_problem
+from bot.core.verify import ON_FAILURE, VerifyPolicy
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
@@ -59,6 +60,8 @@ Path = tuple[str | int, ...]
 MAX_NUMBER = 1e12
 """The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
 MAX_INTEGER = 2**63 - 1
+MAX_METRIC = 1e300
+"""Thresholds compared with metrics and live values go up to what a manifest metric may be."""
 MAX_HOURS = 24 * 365 * 100
 """Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -242,7 +245,7 @@ def _environment(
     env = r.mapping(
         raw,
         path,
-        ("name", "from", "auto_promote", "auto_merge", "approvals", "gates", "registry_alias"),
+        ("name", "from", "auto_promote", "auto_merge", "approvals", "gates", "verify", "registry_alias"),
         f"environments[{i}]",
     )
     if "name" not in env:
@@ -300,6 +303,7 @@ def _environment(
             f"the first environment {name!r} is never promoted into, so it cannot have gates or auto_*",
             "move these settings to a later environment",
         )
+    verify = _verify(r, env["verify"], (*path, "verify")) if env.get("verify") is not None else None
     registry_alias: str | None = None
     if "registry_alias" in env:  # README "Keep MLflow in step"
         registry_alias = r.string(
@@ -318,6 +322,7 @@ def _environment(
         auto_merge=auto_merge,
         approvals=approvals,
         gates=gates,
+        verify=verify,
         registry_alias=registry_alias,
     )
 
@@ -422,8 +427,16 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
-        low = r.number(data["min"], (*where, "min"), "metric min", maximum=1e300) if "min" in data else None
-        high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
+        low = (
+            r.number(data["min"], (*where, "min"), "metric min", maximum=MAX_METRIC)
+            if "min" in data
+            else None
+        )
+        high = (
+            r.number(data["max"], (*where, "max"), "metric max", maximum=MAX_METRIC)
+            if "max" in data
+            else None
+        )
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
         return MetricGate(name=name, min=low, max=high, source=_metric_source(r, data, where))
@@ -665,8 +678,16 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
         )
     if "min" not in data and "max" not in data:
         r.fail(where, f"prometheus gate {name!r} has neither min nor max", "add min: and/or max:")
-    low = r.number(data["min"], (*where, "min"), "prometheus min") if "min" in data else None
-    high = r.number(data["max"], (*where, "max"), "prometheus max") if "max" in data else None
+    low = (
+        r.number(data["min"], (*where, "min"), "prometheus min", maximum=MAX_METRIC)
+        if "min" in data
+        else None
+    )
+    high = (
+        r.number(data["max"], (*where, "max"), "prometheus max", maximum=MAX_METRIC)
+        if "max" in data
+        else None
+    )
     if low is not None and high is not None and low > high:
         r.fail(where, f"prometheus gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
     over = _duration(r, data, where, "over", "1h")
@@ -693,7 +714,8 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
         if "min" not in raw:
             r.fail(tpath, "traffic has no min", "write e.g. traffic: {query: ..., min: 1000}")
         traffic = TrafficSpec(
-            query=tquery, min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0)
+            query=tquery,
+            min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0, maximum=MAX_METRIC),
         )
     return PrometheusGate(
         name=name,
@@ -711,7 +733,55 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
 
 def _duration(r: _Reader, data: Mapping[str, Any], where: Path, key: str, default: str) -> float:
     value = data.get(key, default)
-    seconds = parse_duration(value)
+    try:
+        seconds = parse_duration(value)
+    except OverflowError:  # an integer of hundreds of digits
+        seconds = math.inf
     if seconds is None:
         r.fail((*where, key), f"{key} must be a duration", f"write e.g. {key}: {default} (s, m, h or d)")
+    if not seconds <= MAX_HOURS * 3600:
+        r.fail((*where, key), f"{key} is longer than a century", f"write e.g. {key}: {default}")
     return seconds
+
+
+def _verify(r: _Reader, raw: Any, path: Path) -> VerifyPolicy:
+    """``verify:`` on an environment: checks judged over a window after each merge into it."""
+    data = r.mapping(raw, path, ("delay", "duration", "checks", "on_failure", "max_errors"), "verify")
+    zero = data.get("delay") in (0, "0s", "0m", "0h")
+    delay = 0.0 if zero else _duration(r, data, path, "delay", "10m")
+    duration = _duration(r, data, path, "duration", "2h")
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        r.fail(path, "verify needs a non-empty checks list", "e.g. checks: [{prometheus: {name: ..., ...}}]")
+    checks: list[PrometheusGate] = []
+    for j, item in enumerate(raw_checks):
+        where: Path = (*path, "checks", j)
+        if not isinstance(item, dict) or len(item) != 1 or "prometheus" not in item:
+            r.fail(
+                where, "each verify check is `- prometheus: {...}`", "write the check as a prometheus entry"
+            )
+        check = _prometheus_gate(r, item["prometheus"], (*where, "prometheus"), window=True)
+        if any(c.name == check.name for c in checks):
+            r.fail(
+                (*where, "prometheus", "name"),
+                f"check {check.name!r} is listed twice",
+                "give each a unique name",
+            )
+        if check.step > duration:
+            r.fail(
+                (*where, "prometheus", "step"), "step is longer than verify.duration", "use a smaller step"
+            )
+        checks.append(check)
+    on_failure = data.get("on_failure", "notify")
+    if on_failure not in ON_FAILURE:
+        r.fail(
+            (*path, "on_failure"), f"unknown on_failure {on_failure!r}", f"use one of {', '.join(ON_FAILURE)}"
+        )
+    max_errors = (
+        r.integer(data["max_errors"], (*path, "max_errors"), "max_errors", minimum=1)
+        if "max_errors" in data
+        else 6
+    )
+    return VerifyPolicy(
+        checks=tuple(checks), delay=delay, duration=duration, on_failure=on_failure, max_errors=max_errors
+    )
