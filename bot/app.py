@@ -18,8 +18,9 @@ from bot.core import policy as policies
 from bot.core import rejected as rejections
 from bot.core.model import NAME_RULE, HistoryEntry, Manifest, Policy, PullRequest, Rejection, is_valid_name
 from bot.core.plan import parse_branch
+from bot.core.providers import MlflowProvider
 from bot.errors import BotError, ManifestError, UsageError
-from bot.ports import Cache, Forge, GateRunner, Workspace
+from bot.ports import Cache, Forge, GateRunner, Registry, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Context:
     actor: str
     gates: GateRunner | None = None
     cache: Cache | None = None
+    registries: Callable[[MlflowProvider], Registry] | None = None
+    """Builds the MLflow client of the policy's provider (README "Keep MLflow in step"); None: no registry."""
     bot_identity: str = "promobot <promobot@users.noreply.github.com>"
     """Author of the commits promobot writes (``Name <email>``)."""
     map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] = field(
@@ -84,6 +87,8 @@ class Overview:
     environments: tuple[tuple[str, str | None], ...]
     """``(name, from)`` of every environment, in the policy's order."""
     rejected: tuple[Rejection, ...]
+    mlflow: bool = False
+    """The policy names an MLflow provider (``status`` then compares the registry's aliases)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -95,18 +100,20 @@ def overview(ctx: Context, sha: str) -> Overview:
     warm cache no YAML parse (entries keep the exact text they were parsed from)."""
     raws = ctx.ws.read_many(sha, [POLICY_PATH, REJECTED_PATH])
     policy_raw, rejected_raw = raws.get(POLICY_PATH), raws.get(REJECTED_PATH)
-    envs = _cached_parse(ctx, "p", policy_raw, _outline_from_json) if policy_raw is not None else None
-    if envs is None:
+    outline = _cached_parse(ctx, "p", policy_raw, _outline_from_json) if policy_raw is not None else None
+    if outline is None:
         if policy_raw is None or sha not in ctx._policies:
             ctx._policies[sha] = _load_policy(ctx, policy_raw)
-        envs = tuple((e.name, e.from_) for e in ctx._policies[sha].environments)
-        _cache_parse(ctx, "p", policy_raw, [list(e) for e in envs])
+        policy = ctx._policies[sha]
+        outline = tuple((e.name, e.from_) for e in policy.environments), bool(policy.providers.mlflow)
+        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1]])
+    envs, mlflow = outline
     found = _cached_parse(ctx, "r", rejected_raw, _cached_rejections) if rejected_raw else None
     if found is None:
         found = rejections.load_rejected(rejected_raw, path=REJECTED_PATH)
         if rejected_raw:
             _cache_parse(ctx, "r", rejected_raw, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
-    return Overview(envs, found)
+    return Overview(envs, found, mlflow)
 
 
 def _load_policy(ctx: Context, raw: bytes | None) -> Policy:
@@ -141,20 +148,19 @@ def _cache_parse(ctx: Context, key: str, raw: bytes | None, value: object) -> No
             ctx.cache.put(key, [raw.decode(), value])
 
 
-def _outline_from_json(value: object) -> tuple[tuple[str, str | None], ...] | None:
-    if not isinstance(value, list) or not value:
+def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...], bool] | None:
+    """A cached ``[[[name, from], …], mlflow]``, or None when it is not the shape we write."""
+    if type(value) is not list or len(value) != 2 or type(value[0]) is not list or type(value[1]) is not bool:
         return None
-    out = []
-    for row in value:
-        if (
-            not isinstance(row, list)
-            or len(row) != 2
-            or not isinstance(row[0], str)
-            or not (row[1] is None or isinstance(row[1], str))
-        ):
+    envs = []
+    for row in value[0]:
+        if type(row) is not list or len(row) != 2:
             return None
-        out.append((row[0], row[1]))
-    return tuple(out)
+        name, from_ = row
+        if type(name) is not str or not (from_ is None or type(from_) is str):
+            return None
+        envs.append((name, from_))
+    return (tuple(envs), value[1]) if envs else None
 
 
 def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
@@ -287,9 +293,15 @@ class StatusReport:
     drift: dict[str, list[str]]
     rejected: dict[str, list[str]]
     pull_requests: list[PrSummary]
+    registry: dict[str, dict[str, dict[str, Any]]] | None = None
+    """MLflow aliases vs git (README "Keep MLflow in step"); None without an mlflow provider."""
+    registry_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra: dict[str, Any] = {}
+        if self.registry is not None or self.registry_error is not None:
+            extra = {"registry": self.registry or {}, "registry_error": self.registry_error}
+        return extra | {
             "environments": list(self.environments),
             "models": self.models,
             "errors": self.errors,
@@ -371,7 +383,22 @@ def status(ctx: Context) -> StatusReport:
         if notes:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
-    return StatusReport(over.names, models, errors, drift, flagged, prs)
+    registry, registry_error = _registry_drift(ctx, sha, over)
+    return StatusReport(over.names, models, errors, drift, flagged, prs, registry, registry_error)
+
+
+def _registry_drift(
+    ctx: Context, sha: str, over: Overview
+) -> tuple[dict[str, dict[str, dict[str, Any]]] | None, str | None]:
+    """Where the MLflow aliases point vs what git says; an outage is reported, not raised."""
+    if not over.mlflow:
+        return None, None
+    from bot import sync  # only policies with an mlflow provider pay for it
+
+    try:
+        return sync.drift(ctx, sha, ctx.policy(sha)), None
+    except BotError as exc:
+        return None, exc.message
 
 
 # --------------------------------------------------------------------------- history

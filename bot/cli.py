@@ -170,6 +170,14 @@ def build_context(opts: Options) -> Context:
     from bot.adapters.localforge import LocalForge
 
     forge = LocalForge(ws)
+    branch = forge.pin_default_branch()
+    head = ws.current_branch()
+    if head != branch:
+        click.echo(
+            f"note: HEAD is on {head or 'a detached commit'}, not {branch}; promobot reads and merges "
+            f"into the default branch {branch} (recorded in {forge.state_path})",
+            err=True,
+        )
     actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
     return Context(
         forge=forge,
@@ -178,8 +186,24 @@ def build_context(opts: Options) -> Context:
         actor=actor,
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache.for_repo(ws.git_common_dir()),
+        registries=mlflow_connector(dict(os.environ)),
         map=_process_map,
     )
+
+
+def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
+    """Builds the MLflow client of a policy provider: URI and token from ``environ`` (README
+    "Keep MLflow in step"). The adapter is imported only when a policy names an mlflow provider."""
+
+    def connect(provider: Any) -> Any:
+        from bot.adapters.mlflow import MlflowRegistry
+        from bot.core.providers import resolve_token, resolve_tracking_uri
+
+        return MlflowRegistry(
+            resolve_tracking_uri(provider, environ), token=resolve_token(provider, environ), timeout=10.0
+        )
+
+    return connect
 
 
 def _process_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -223,6 +247,7 @@ def github_context(
         gates=s.gates,
         cache=s.cache,
         bot_identity=s.bot_identity,
+        registries=mlflow_connector(dict(os.environ if environ is None else environ)),
     )
 
 
@@ -458,6 +483,47 @@ def cli(
 
 
 @cli.command()
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
+)
+@click.option(
+    "--workflow/--no-workflow",
+    default=True,
+    show_default=True,
+    help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
+)
+@pass_opts
+def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -> None:
+    """Make DIR (default: --repo, or here) a GitOps repository for promobot, in one commit.
+
+    git init when needed; environments/ with a commented promotion.yaml and an empty
+    rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
+    `promobot validate`. Never overwrites: if any of these files exists, nothing is written.
+    """
+    from importlib import metadata
+
+    from bot import scaffold
+    from bot.adapters.git import GitFolder
+
+    with errors(opts):
+        try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
+            direct_url = metadata.distribution("promobot").read_text("direct_url.json")
+        except metadata.PackageNotFoundError:
+            direct_url = None
+        result = scaffold.init(
+            GitFolder(directory or opts.repo, commit_date=opts.now),
+            example=example,
+            workflow=workflow,
+            pin=scaffold.pin_from_direct_url(direct_url),
+            version=_version().version,
+        )
+    emit(opts, result.to_json(), lambda md: result.text())
+
+
+@cli.command()
 @click.option("--ref", default=None, help="Validate the files committed at REF instead of the working tree.")
 @pass_opts
 def validate(opts: Options, ref: str | None) -> None:
@@ -524,6 +590,7 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         raise click.UsageError("give either MODEL or --all")
     with errors(opts):
         ctx = build_context(opts)
+        _note_uncommitted(ctx, model, to)
         failed: dict[str, str] = {}
         if all_:
             results, failed = promotion.promote_all(ctx, to=to, dry_run=dry_run)
@@ -552,6 +619,55 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
             sys.exit(1)
     else:
         emit(opts, data, lambda md: report.promote(data, markdown=md))
+
+
+def _note_uncommitted(ctx: Context, model: str | None, to: str) -> None:
+    """One line on stderr when the source manifest(s) have uncommitted edits: promote reads commits."""
+    from bot.adapters.git import GitWorkspace
+    from bot.errors import BotError
+
+    ws = ctx.ws
+    if not isinstance(ws, GitWorkspace) or ws.remote is not None or ws.is_bare:
+        return
+    try:
+        env = ctx.policy(ctx.tip()).env(to)
+        if env is None or not env.from_:
+            return
+        where = f"environments/{env.from_}/{model}.yaml" if model else f"environments/{env.from_}/"
+        dirty = ws.uncommitted(where)
+    except BotError:
+        return  # promote itself reports what is wrong with the model, the policy or the branch
+    for path in dirty:
+        click.echo(
+            f"note: {path} has uncommitted changes; promote uses the version committed on "
+            f"{ctx.default_branch} — commit them first to promote them",
+            err=True,
+        )
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment (with verify:).")
+@as_option
+@pass_opts
+def verify(opts: Options, model: str | None, env: str | None) -> None:
+    """Evaluate every open post-deploy verification now (README: Verify with live data)."""
+    from bot import verify as verifying
+
+    with errors(opts):
+        found = verifying.run(build_context(opts), model=model, env=env)
+    data = {"verifications": [verifying.to_json(v) for v in found]}
+    icons = {"success": "✓", "failure": "✗", "pending": "⏳", "inactive": "·"}
+
+    def text(_: bool) -> str:
+        if not found:
+            return "No verifications: no environment with verify: has a promoted or rolled-back version."
+        return "\n".join(
+            f"{icons[v.state]} {v.model} {v.version} in {v.env} ({v.commit[:12]}): {v.state} — {v.reason}"
+            for v in found
+        )
+
+    emit(opts, data, text)
 
 
 @cli.command()
@@ -673,6 +789,41 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
 
 @cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write (created; replaced when promobot site wrote it before).",
+)
+@click.option(
+    "--web-url",
+    default=None,
+    metavar="URL",
+    help="Link marks to this repository's pages (https://github.com/OWNER/NAME). "
+    "Default on GitHub: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.",
+)
+@pass_opts
+def site(opts: Options, out: Path, web_url: str | None) -> None:
+    """Write a static dashboard: index.html (every model × environment) and one page per model."""
+    from bot import site as use_case
+
+    with errors(opts):
+        ctx = build_context(opts)
+        if web_url is None and (opts.forge or _default_forge()) == "github":
+            repo = os.environ.get("GITHUB_REPOSITORY", "")
+            web_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repo}"
+        data = use_case.site(ctx, out=out, web_url=web_url).to_json()
+    emit(
+        opts,
+        data,
+        lambda md: (
+            f"Wrote {data['pages']} pages ({data['models']} models) "
+            f"of commit {data['commit'][:12]} to {data['out']}"
+        ),
+    )
+
+
+@cli.command()
 @click.argument("model")
 @click.argument("version")
 @click.option("--reason", required=True, help="Why this version must never be promoted again.")
@@ -705,6 +856,19 @@ def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
         ctx = build_context(opts)
         result = rollback_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
     emit(opts, result, lambda md: result["message"])
+
+
+@cli.command()
+@click.option("--env", "env", default=None, metavar="ENV", help="Only this environment's aliases.")
+@click.option("--dry-run", is_flag=True, help="Show which aliases would move; change nothing.")
+@pass_opts
+def sync(opts: Options, env: str | None, dry_run: bool) -> None:
+    """Move the MLflow aliases to the versions git says each environment runs."""
+    from bot import sync as sync_uc
+
+    with errors(opts):
+        result = sync_uc.sync(build_context(opts), env=env, dry_run=dry_run)
+    emit(opts, result.to_json(), lambda md: result.text())
 
 
 @cli.command("handle-event")

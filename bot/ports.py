@@ -30,6 +30,9 @@ from bot.core.model import (
 
 if TYPE_CHECKING:
     from bot.core.gates import ArtifactCheck, CommandOutcome
+    from bot.core.promql import Evidence, PrometheusGate
+    from bot.core.providers import PrometheusProvider
+    from bot.core.registry import ModelVersion, Run
 
 
 class Forge(Protocol):
@@ -185,11 +188,14 @@ class Workspace(Protocol):
         """Commits on ``ref`` that changed ``path``, newest first (graph order), trailers parsed."""
         ...
 
-    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
+    ) -> list[HistoryEntry]:
         """``history`` of several paths merged in graph order (one entry per path a commit changed).
 
         ``cached`` lets a read-only command reuse a validated on-disk cache of the log;
-        decisions never pass it.
+        decisions never pass it. ``under``: one folder pathspec for all of the paths (fast
+        for thousands of them).
         """
         ...
 
@@ -205,7 +211,7 @@ class Workspace(Protocol):
 
 
 class GateRunner(Protocol):
-    """The two gates that reach outside: artifact fetches and custom commands."""
+    """The gates that reach outside: artifact fetches, custom commands, live data (Prometheus)."""
 
     def verify_artifact(
         self, uri: str, digest: str, *, max_bytes: int, timeout: float, ref: str | None = None
@@ -226,6 +232,23 @@ class GateRunner(Protocol):
         """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
         ...
 
+    def prometheus(
+        self,
+        provider: PrometheusProvider,
+        gate: PrometheusGate,
+        query: str,
+        traffic_query: str | None,
+        *,
+        start: float,
+        end: float,
+    ) -> Evidence | str:
+        """Run one prometheus gate's rendered queries over ``[start, end]`` (unix seconds).
+
+        An outage (or a provider variable that is not set) is ``Evidence.error``: pending.
+        A query Prometheus refuses comes back as a string, the gate's failure reason.
+        """
+        ...
+
 
 class Cache(Protocol):
     """A persistent key-value cache for read-only commands (parsed manifests keyed by blob id).
@@ -240,3 +263,59 @@ class Cache(Protocol):
     def put(self, key: str, value: Any) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class NewRepository(Protocol):
+    """A folder that ``promobot init`` makes a GitOps repository (all or nothing)."""
+
+    @property
+    def path(self) -> str:
+        """The folder, as the user named it."""
+        ...
+
+    def enclosing_repository(self) -> str | None:
+        """The top level of the git work tree that holds the folder, or None."""
+        ...
+
+    def is_repository(self) -> bool:
+        """Whether the folder is the top level of a git work tree."""
+        ...
+
+    def branch(self) -> str:
+        """The branch the first commit goes on (the current one, or the one ``git init`` will make)."""
+        ...
+
+    def existing(self, paths: Sequence[str]) -> list[str]:
+        """Those of ``paths`` (or their parent folders) that already exist as something else."""
+        ...
+
+    def create(self, files: Mapping[str, bytes], *, executable: Iterable[str], message: str) -> str:
+        """``git init`` when needed, write ``files``, commit exactly them; undo it all on failure.
+
+        Returns the commit's SHA.
+        """
+        ...
+
+
+class Registry(Protocol):
+    """A model registry (MLflow) that follows git: README "Keep MLflow in step".
+
+    Reads return None for "not there"; an unreachable registry raises ``RegistryUnavailable``
+    and a refusal ``RegistryError``. No method retries: a re-run is the retry.
+    """
+
+    def model_version(self, model: str, version: str) -> ModelVersion | None: ...
+
+    def run(self, run_id: str) -> Run | None: ...
+
+    def alias(self, model: str, alias: str) -> ModelVersion | None: ...
+
+    def aliases(self, model: str) -> dict[str, str] | None:
+        """alias → version for every alias of ``model`` (None: no such registered model)."""
+        ...
+
+    def set_alias(self, model: str, alias: str, version: str) -> None: ...
+
+    def delete_alias(self, model: str, alias: str) -> None: ...
+
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None: ...

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bot import sync
+from bot import verify as verifying
 from bot.app import (
     POLICY_PATH,
     REJECTED_PATH,
@@ -24,12 +26,14 @@ from bot.app import (
 from bot.core import approvals as approvals_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
-from bot.core import render, trailers
+from bot.core import promql, render, trailers
+from bot.core import verify as verify_core
 from bot.core.marker import PrState, parse_state
 from bot.core.model import (
     CHECK_NAMES,
     LABEL_HOLD,
     EnvironmentPolicy,
+    Gate,
     GateOutcome,
     GateResult,
     Manifest,
@@ -57,6 +61,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
+from bot.core.promql import Evidence, PrometheusGate
 from bot.core.rejected import find_rejection, load_rejected
 from bot.errors import Blocked, BotError, ForgeError, ManifestError, OutageError, UsageError
 
@@ -144,6 +149,11 @@ def _gate_inputs(
                 from_env=state.from_ or "",
                 to_env=state.to,
             )
+    verified = _verified_input(ctx, policy, state=state, base_sha=base_sha, candidate=candidate)
+    registry = sync.gate_evidence(ctx, policy, candidate=candidate, incumbent=incumbent, gates=gates)
+    prometheus = _prometheus_evidence(
+        ctx, gates, policy=policy, state=state, candidate=candidate, incumbent=incumbent
+    )
     became = None
     if candidate is not None and state.from_ and any(g.kind == "soak" for g in gates):
         became = _became_current(ctx, base_sha, state.from_, state.model, candidate.version)
@@ -160,10 +170,71 @@ def _gate_inputs(
         became_current_at=became,
         artifact=artifact,
         commands=commands,
+        registry=registry,
+        prometheus=prometheus,
+        verified=verified,
         action=state.action,
         from_is_first=(source_env := policy.env(state.from_ or state.to)) is not None
         and not source_env.from_,
     )
+
+
+def _verified_input(
+    ctx: Context, policy: Policy, *, state: PrState, base_sha: str, candidate: Manifest | None
+) -> gates_core.VerifiedInput | None:
+    """The candidate's verification in ``from`` when ``from`` has ``verify:`` (README: live data)."""
+    source = policy.env(state.from_) if state.from_ else None
+    if source is None or source.verify is None or state.action != "promote" or candidate is None:
+        return None
+    entries = ctx.ws.history(manifest_path(source.name, state.model), ref=base_sha)
+    brought = verifying.bringing_commit(entries, candidate.version)
+    if brought is None or brought.action not in ("promote", "rollback"):
+        return gates_core.VerifiedInput(
+            None, "it was not brought there by a promotion or rollback — promote it through promobot"
+        )
+    _, until = verify_core.window(source.verify, brought.at)
+    check = verifying.verify_check(ctx, brought.sha)
+    if check is None:
+        return gates_core.VerifiedInput("pending", "not evaluated yet (`promobot verify` runs it)", until)
+    return gates_core.VerifiedInput(check.result, check.title, until)
+
+
+def _prometheus_evidence(
+    ctx: Context,
+    gates: Sequence[Gate],
+    *,
+    policy: Policy,
+    state: PrState,
+    candidate: Manifest | None,
+    incumbent: Manifest | None,
+) -> dict[PrometheusGate, Evidence | str]:
+    """Query each prometheus gate over its last ``over`` at promobot's clock (README: live data)."""
+    found: dict[PrometheusGate, Evidence | str] = {}
+    if candidate is None or ctx.gates is None:
+        return found
+    end = ctx.now.timestamp()
+    for gate in gates_core.prometheus_gates(gates):
+        env = gate.env or state.from_ or state.to
+        values = {
+            "model": state.model,
+            "version": candidate.version,
+            "env": env,
+            "previous_version": incumbent.version if incumbent is not None else None,
+        }
+        try:
+            query = promql.render(gate.query, values)
+            traffic = promql.render(gate.traffic.query, values) if gate.traffic is not None else None
+        except ValueError as exc:
+            found[gate] = (
+                f"the query uses {{{{ previous_version }}}} but {state.to} runs no version yet"
+                " — compare against a fixed bound instead, or promote without this gate"
+                if values["previous_version"] is None
+                else f"the query cannot be built: {exc}"
+            )
+            continue
+        provider = policy.providers.prometheus[gate.provider]
+        found[gate] = ctx.gates.prometheus(provider, gate, query, traffic, start=end - gate.over, end=end)
+    return found
 
 
 def approvals_for(
@@ -285,7 +356,7 @@ def assess(
             incumbent = manifests.load_manifest(old_text, path=path, expected_name=state.model)
         except ManifestError:
             incumbent = None
-    skip = frozenset({"soak", "compare"}) if state.action == "rollback" else frozenset()
+    skip = frozenset({"soak", "compare", "verified"}) if state.action == "rollback" else frozenset()
     inputs = _gate_inputs(
         ctx,
         state=state,
@@ -983,6 +1054,8 @@ class MergeResult:
     sha: str | None
     blockers: list[str]
     chained: list[PromoteResult] = field(default_factory=list)
+    registry: sync.FollowResult | None = None
+    """The MLflow alias moved after the merge (README "Keep MLflow in step"); None: no registry."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -991,6 +1064,7 @@ class MergeResult:
             "sha": self.sha,
             "blockers": self.blockers,
             "chained": [c.to_json() for c in self.chained],
+            "registry": self.registry.to_json() if self.registry else None,
         }
 
 
@@ -1010,6 +1084,7 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
                 ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
+            done.registry = _follow_registry(ctx, pc, pc.pr.merge_sha)
             done.chained = chain(ctx, pc.state, again=True)
             return done
         if pc.pr.state != "open":
@@ -1048,8 +1123,23 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
         ctx.forge.delete_branch(pc.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
+    result.registry = _follow_registry(ctx, pc, sha)
     result.chained = chain(ctx, pc.state)
     return result
+
+
+def _follow_registry(ctx: Context, pc: PrContext, sha: str | None) -> sync.FollowResult | None:
+    """Move the environment's MLflow alias to the merged version (best effort, never raises)."""
+    if pc.state.action not in ("promote", "rollback") or sha is None:
+        return None
+    return sync.follow(
+        ctx,
+        policy=ctx.policy(pc.base_sha),
+        env=pc.state.to,
+        model=pc.state.model,
+        manifest_text=pc.new_text,
+        commit=sha,
+    )
 
 
 def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteResult]:

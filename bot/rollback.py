@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot import sync
 from bot.app import REJECTED_PATH, Context, check_env, check_model_name, manifest_path
 from bot.core import manifest as manifests
 from bot.core import render, trailers
@@ -196,6 +197,7 @@ class RollbackResult:
     plan: list[str] = field(default_factory=list)
     required_approvals: int = 0
     merged: MergeResult | None = None
+    registry: sync.FollowResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,6 +218,7 @@ class RollbackResult:
             "plan": self.plan,
             "message": self.message,
             "merged": self.merged.to_json() if self.merged else None,
+            "registry": self.registry.to_json() if self.registry else None,
         }
 
     def text(self) -> str:
@@ -423,6 +426,14 @@ def _rollback(
                 dry_run=dry_run,
             )
             if not dry_run and result.sha:
+                result.registry = sync.follow(  # README "Keep MLflow in step"; never raises
+                    ctx,
+                    policy=policy,
+                    env=env,
+                    model=model,
+                    manifest_text=ctx.ws.read(result.sha, manifest_path(env, model)),
+                    commit=result.sha,
+                )
                 _chain_after_direct(
                     ctx, PrState(action="rollback", model=model, to=env, version=result.version)
                 )

@@ -463,12 +463,24 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
 
 def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
     numbers = _open_promobot_prs(ctx)
-    if not numbers:
+    registry = bool(ctx.policy(ctx.tip()).providers.mlflow)
+    if not numbers and not registry:
         return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
     batch = _Batch(event.name, f"schedule: re-evaluated {len(numbers)} open promobot pull request(s)")
     for number in numbers:
         batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
+    if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
+        batch.run("MLflow sync", functools.partial(_sync_line, ctx))
     return batch.finish()
+
+
+def _sync_line(ctx: Context) -> tuple[str, dict[str, Any]]:
+    from bot import sync
+
+    result = sync.sync(ctx)
+    moved = ", ".join(f"{m.alias} of {m.registered_model} → {m.to}" for m in result.moved)
+    line = f"MLflow sync: moved {moved}" if moved else "MLflow sync: every alias is where git says"
+    return line, {"sync": result.to_json()}
 
 
 # --------------------------------------------------------------------------- workflow_dispatch

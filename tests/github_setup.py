@@ -36,7 +36,7 @@ from tests.emulator.server import FAULT_KINDS
 from tests.gitutil import hermetic_git
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "environments"
+EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"  # as tests/conftest.py
 TOKEN = "ghs_workflowTOKEN"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"

@@ -337,3 +337,139 @@ def test_version_of_a_source_tree_comes_from_its_pyproject(tmp_path: Path) -> No
     assert describe(tmp_path).text() == "promobot, version 9.8.7"
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "something-else"\nversion = "1.0"\n')
     assert describe(tmp_path).version == metadata.version("promobot")
+
+
+# --- the changelog and its CI check ---------------------------------------------------------
+
+CHANGELOG_SCRIPT = ROOT / ".ci" / "changelog.py"
+KEEP_A_CHANGELOG = (
+    "# Changelog\n\n## [Unreleased]\n\n### Added\n- a thing\n\n## [0.1.0] - 2026-12-02\n\n- first\n"
+)
+
+
+def changelog_run(repo: Path, *args: str, base: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CHANGELOG_BASE"}
+    if base is not None:
+        env["CHANGELOG_BASE"] = base
+    return subprocess.run(
+        [sys.executable, str(CHANGELOG_SCRIPT), *args], cwd=repo, env=env, capture_output=True, text=True
+    )
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True)
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A repository whose main has bot/ and a CHANGELOG.md, and a branch `work` checked out from it."""
+    repo = init_repo(tmp_path / "project")
+    commit(repo, {"bot/app.py": "x = 1\n", "CHANGELOG.md": KEEP_A_CHANGELOG}, "start")
+    subprocess.run(["git", "checkout", "-q", "-b", "work"], cwd=repo, check=True)
+    return repo
+
+
+def test_changelog_check_fails_a_change_to_bot_without_an_entry_and_names_the_commit(project: Path) -> None:
+    commit(project, {"bot/app.py": "x = 2\n"}, "Change x")
+    done = changelog_run(project, "check", base="main")
+    assert done.returncode == 1
+    assert "Change x" in done.stderr
+    assert "## [Unreleased]" in done.stderr and "Changelog: none" in done.stderr
+
+
+def test_changelog_check_passes_with_an_unreleased_entry(project: Path) -> None:
+    commit(project, {"bot/app.py": "x = 2\n"}, "Change x")
+    commit(project, {"CHANGELOG.md": KEEP_A_CHANGELOG.replace("- a thing\n", "- a thing\n- x is 2\n")}, "Log")
+    done = changelog_run(project, "check", base="main")
+    assert done.returncode == 0, done.stderr
+    assert "Unreleased section records" in done.stdout
+
+
+def test_an_edit_to_a_released_section_is_not_an_entry(project: Path) -> None:
+    commit(
+        project, {"bot/app.py": "x = 2\n", "CHANGELOG.md": KEEP_A_CHANGELOG.replace("- first", "- 1st")}, "x"
+    )
+    assert changelog_run(project, "check", base="main").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("trailer", "passes"),
+    [
+        ("Changelog: none — tests only, no change in behaviour", True),
+        ("Changelog: none (refactor)", True),
+        ("Changelog: none", False),  # says that, but not why
+        ("Changelog: later", False),
+    ],
+    ids=["reason-after-dash", "reason-in-parens", "no-reason", "not-none"],
+)
+def test_a_commit_can_say_why_it_needs_no_entry_with_a_trailer(
+    project: Path, trailer: str, passes: bool
+) -> None:
+    commit(project, {"bot/app.py": "x = 2\n"}, f"Rename x\n\nBody.\n\n{trailer}\n")
+    assert (changelog_run(project, "check", base="main").returncode == 0) is passes
+
+
+def test_changes_outside_bot_need_no_entry(project: Path) -> None:
+    commit(project, {"tests/test_app.py": "def test(): pass\n", "README.md": "hi\n"}, "Docs and tests")
+    assert changelog_run(project, "check", base="main").returncode == 0
+
+
+def test_only_the_branchs_own_commits_are_judged_not_mains_merged_in(project: Path) -> None:
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=project, check=True)
+    commit(project, {"bot/other.py": "y = 1\n"}, "Main moved on without an entry")
+    subprocess.run(["git", "checkout", "-q", "work"], cwd=project, check=True)
+    commit(project, {"bot/app.py": "x = 2\n"}, "Refactor\n\nChangelog: none — refactor, same behaviour\n")
+    subprocess.run(["git", "merge", "-q", "--no-edit", "main"], cwd=project, check=True)
+    done = changelog_run(project, "check", base="main")
+    assert done.returncode == 0, done.stderr
+
+
+def test_without_a_base_the_check_is_skipped_so_old_history_never_fails_ci(project: Path) -> None:
+    commit(project, {"bot/app.py": "x = 2\n"}, "Change x")
+    for base in (None, ""):
+        done = changelog_run(project, "check", base=base)
+        assert done.returncode == 0
+        assert "skipped" in done.stdout
+    # And on this repository itself, as CI runs it in a fresh clone of main.
+    done = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "changelog-check.sh")],
+        env={k: v for k, v in os.environ.items() if k != "CHANGELOG_BASE"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "skipped" in done.stdout
+    assert "bash .ci/changelog-check.sh\n" in CI_RUN.read_text(encoding="utf-8")
+
+
+def test_an_unknown_base_is_a_usage_error_that_says_to_fetch_history(project: Path) -> None:
+    done = changelog_run(project, "check", base="no-such-branch")
+    assert done.returncode == 2
+    assert "fetch-depth: 0" in done.stderr
+
+
+def test_release_notes_are_the_versions_section_and_the_tag_must_name_pyprojects_version(
+    project: Path,
+) -> None:
+    (project / "pyproject.toml").write_text('[project]\nname = "promobot"\nversion = "0.1.0"\n')
+    done = changelog_run(project, "notes", "--tag", "v0.1.0")
+    assert (done.returncode, done.stdout) == (0, "- first\n")
+    wrong = changelog_run(project, "notes", "--tag", "v0.2.0")
+    assert wrong.returncode == 2 and "pyproject.toml's version 0.1.0" in wrong.stderr
+    (project / "pyproject.toml").write_text('[project]\nname = "promobot"\nversion = "0.3.0"\n')
+    missing = changelog_run(project, "notes", "--tag", "v0.3.0")
+    assert missing.returncode == 2 and "no `## [0.3.0]` section" in missing.stderr
+
+
+def test_this_repositorys_changelog_keeps_the_form_the_check_and_the_release_read() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## \[([^\]]+)\]", text, re.MULTILINE)
+    assert headings[0] == "Unreleased"
+    assert "0.1.0" in headings
+    assert "Changelog: none" in text, "the changelog documents the trailer that excuses an entry"

@@ -26,11 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 PROMOTION = WORKFLOWS / "promotion.yml"
 CI = WORKFLOWS / "ci.yml"
+SITE = WORKFLOWS / "site.yml"
+RELEASE = WORKFLOWS / "release.yml"
 ACTION = ROOT / "action.yml"
 LINT = ROOT / ".ci" / "lint-workflows.sh"
 ACTIONLINT_DIR = ROOT / ".ci" / "actionlint"
 
 ALLOWED_JOB_PERMISSIONS = {"contents", "pull-requests", "checks", "statuses", "issues"}
+PAGES_PERMISSIONS = {"pages": "write", "id-token": "write"}
+"""Only site.yml's deploy job gets these (GitHub Pages needs both, and nothing else does)."""
 SHA_PINNED_USES = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\b")
 IGNORE_COMMENT = re.compile(r"zizmor:\s*ignore\[([^\]]*)\]")
@@ -150,7 +154,14 @@ def test_every_job_lists_only_allowed_scopes_at_read_or_write(path: Path) -> Non
     for job_id, job in load(path)["jobs"].items():
         perms = job.get("permissions")
         assert isinstance(perms, dict), f"{rel(path)} job {job_id} must list its permissions"
-        assert set(perms) <= ALLOWED_JOB_PERMISSIONS, f"{job_id}: {set(perms) - ALLOWED_JOB_PERMISSIONS}"
+        if (path, job_id) == (SITE, "deploy"):
+            assert perms == PAGES_PERMISSIONS
+            continue
+        # Trusted publishing needs an OIDC token: release.yml's publish job, and no other.
+        allowed = ALLOWED_JOB_PERMISSIONS | (
+            {"id-token"} if (path, job_id) == (RELEASE, "publish") else set()
+        )
+        assert set(perms) <= allowed, f"{job_id}: {set(perms) - allowed}"
         assert set(perms.values()) <= {"read", "write"}, job_id
 
 
@@ -162,6 +173,78 @@ def test_promotion_job_gets_exactly_the_write_scopes_the_bot_uses() -> None:
 def test_ci_job_only_reads_contents() -> None:
     for job in load(CI)["jobs"].values():
         assert job["permissions"] == {"contents": "read"}
+
+
+# --- release.yml ------------------------------------------------------------------
+
+
+def release_jobs() -> dict[str, Any]:
+    jobs: dict[str, Any] = load(RELEASE)["jobs"]
+    return jobs
+
+
+def test_release_runs_only_on_version_tags_and_never_cancels_a_release_half_way() -> None:
+    data = load(RELEASE)
+    assert triggers(data) == {"push": {"tags": ["v*.*.*"]}}  # not v1: moving the major tag
+    assert data["concurrency"]["cancel-in-progress"] is False
+
+
+def test_release_jobs_run_build_then_publish_then_the_github_release() -> None:
+    jobs = release_jobs()
+    assert set(jobs) == {"build", "publish", "github-release"}
+    assert jobs["publish"]["needs"] == "build"
+    assert jobs["github-release"]["needs"] == "publish"
+    for job_id, job in jobs.items():
+        assert job.get("timeout-minutes"), f"release job {job_id} needs a timeout"
+
+
+def test_only_the_publish_job_gets_an_id_token_and_it_gets_nothing_else() -> None:
+    jobs = release_jobs()
+    assert jobs["publish"]["permissions"] == {"id-token": "write"}
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["github-release"]["permissions"] == {"contents": "write"}
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            # GitHub Pages needs the OIDC token too: site.yml's deploy job (see the site tests).
+            if (path, job_id) not in ((RELEASE, "publish"), (SITE, "deploy")):
+                assert "id-token" not in job.get("permissions", {}), f"{rel(path)} job {job_id}"
+
+
+def test_publish_uses_trusted_publishing_from_a_protected_environment_with_the_built_files() -> None:
+    job = release_jobs()["publish"]
+    assert job["environment"]["name"] == "pypi"
+    steps = job["steps"]
+    assert "actions/checkout" not in " ".join(str(s.get("uses", "")) for s in steps), (
+        "publish runs no repo code"
+    )
+    download, publish = steps
+    assert download["uses"].startswith("actions/download-artifact@") and download["with"]["name"] == "dist"
+    assert publish["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert set(publish.get("with", {})) <= {"packages-dir"}, "no password or token: trusted publishing"
+
+
+def test_release_build_checks_the_tag_and_changelog_then_runs_the_package_check_with_locked_tools() -> None:
+    runs = [s.get("run", "") for s in release_jobs()["build"]["steps"]]
+    install = next(r for r in runs if "pip install" in r)
+    assert "--require-hashes" in install and "-r requirements/release.txt" in install
+    assert any('.ci/changelog.py notes --tag "$TAG"' in r for r in runs)
+    assert any("bash .ci/package-check.sh dist" in r for r in runs)
+    upload = release_jobs()["build"]["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["with"]["name"] == "dist"
+
+
+def test_the_github_release_notes_come_from_the_changelog() -> None:
+    (create,) = [s for s in release_jobs()["github-release"]["steps"] if "run" in s]
+    assert '.ci/changelog.py notes --tag "$TAG"' in create["run"]
+    assert "gh release create" in create["run"] and "--notes-file" in create["run"]
+    assert "--verify-tag" in create["run"]
+    assert create["env"]["GH_TOKEN"] == "${{ github.token }}"
+
+
+def test_ci_gives_the_changelog_check_the_pull_requests_base() -> None:
+    (job,) = load(CI)["jobs"].values()
+    run = next(s for s in job["steps"] if s.get("run") == "bash .ci/run")
+    assert run["env"]["CHANGELOG_BASE"] == "${{ github.event.pull_request.base.sha }}"
 
 
 # --- pinned actions ---------------------------------------------------------------
@@ -445,3 +528,36 @@ def test_lint_script_says_how_to_get_zizmor_when_zizmor_is_missing() -> None:
     assert result.returncode == 2
     assert "zizmor not found" in result.stderr
     assert "pip install" in result.stderr
+
+
+# --- site.yml: the dashboard on GitHub Pages ---------------------------------------------
+
+
+def test_site_workflow_publishes_on_pushes_to_main_and_on_a_schedule() -> None:
+    on = triggers(load(SITE))
+    assert on["push"] == {"branches": ["main"]}
+    assert on["schedule"] and all("cron" in entry for entry in on["schedule"])
+    assert "pull_request" not in on and "pull_request_target" not in on
+
+
+def test_site_build_only_reads_and_only_the_deploy_job_writes_pages() -> None:
+    jobs = load(SITE)["jobs"]
+    assert set(jobs) == {"build", "deploy"}
+    assert set(jobs["build"]["permissions"].values()) == {"read"}
+    assert jobs["deploy"]["permissions"] == PAGES_PERMISSIONS
+    assert jobs["deploy"]["needs"] == "build"
+    assert jobs["deploy"]["environment"]["name"] == "github-pages"
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            if (path, job_id) != (SITE, "deploy"):
+                assert "pages" not in job.get("permissions", {}), f"{rel(path)} {job_id}"
+
+
+def test_site_workflow_renders_with_promobot_and_uses_the_pages_actions_pinned() -> None:
+    build = [s for s in load(SITE)["jobs"]["build"]["steps"]]
+    runs = " ".join(str(s.get("run", "")) for s in build)
+    assert "promobot site --out _site" in runs
+    uses = [str(s.get("uses", "")).split("@")[0] for s in steps_of(SITE)]
+    assert "actions/upload-pages-artifact" in uses and "actions/deploy-pages" in uses
+    (upload,) = [s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@")]
+    assert upload["with"]["path"] == "_site"

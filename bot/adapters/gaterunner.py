@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a g
     from bot.adapters.git import GitWorkspace
     from bot.core.gates import ArtifactCheck, CommandOutcome
     from bot.core.model import CommandGate
+    from bot.core.promql import Evidence, PrometheusGate
+    from bot.core.providers import PrometheusProvider
 
 
 class _Committed:
@@ -76,3 +78,27 @@ class LocalGateRunner:
                 to_env=to_env,
                 base_env=self.environ,
             )
+
+    def prometheus(
+        self,
+        provider: PrometheusProvider,
+        gate: PrometheusGate,
+        query: str,
+        traffic_query: str | None,
+        *,
+        start: float,
+        end: float,
+    ) -> Evidence | str:
+        """Query the provider (headers from this runner's environment); see ``GateRunner``."""
+        from bot.adapters.prometheus import PrometheusClient, PrometheusQueryError, collect
+        from bot.core.promql import Evidence
+        from bot.core.providers import ProviderConfigError
+
+        try:
+            client = PrometheusClient(provider, self.environ)
+        except ProviderConfigError as exc:
+            return Evidence(query=query, start=start, end=end, traffic_query=traffic_query, error=exc.message)
+        try:
+            return collect(client, gate, query, traffic_query, start=start, end=end)
+        except PrometheusQueryError as exc:
+            return exc.message

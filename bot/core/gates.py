@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core import promql
 from bot.core.model import (
     ArtifactGate,
     CommandGate,
@@ -42,6 +43,8 @@ from bot.core.model import (
     Rejection,
     SoakGate,
 )
+from bot.core.promql import PrometheusGate
+from bot.core.registry import RegistryEvidence, RegistryLookup, logged_metrics, same_number
 
 ArtifactOutcome = Literal[
     "ok", "mismatch", "missing", "too-large", "unreachable", "unsupported", "timeout", "escapes-repo"
@@ -77,6 +80,16 @@ class CommandOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedInput:
+    """What the ``promobot/verify`` check says about the candidate in ``from``."""
+
+    state: Literal["success", "failure", "pending"] | None
+    """None: no verification exists for this version (it did not arrive by promotion/rollback)."""
+    reason: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GateInputs:
     """Everything the gates judge, gathered by the app before ``evaluate``."""
 
@@ -101,6 +114,12 @@ class GateInputs:
     """What the PR does (``promote`` or ``rollback``): hints name the command that rebuilds it."""
     from_is_first: bool = False
     """True when ``from_env`` is never promoted into (people or CI write it, e.g. dev)."""
+    registry: RegistryEvidence | None = None
+    """The MLflow registry's view (None: the policy has no mlflow provider); see bot/core/registry.py."""
+    prometheus: Mapping[PrometheusGate, promql.Evidence | str] = field(default_factory=dict)
+    """Each prometheus gate's evidence, or why its query could not be built (a failure)."""
+    verified: VerifiedInput | None = None
+    """The candidate's post-deploy verification in ``from`` (None: ``from`` has no verify)."""
 
 
 def _rerun(inputs: GateInputs) -> str:
@@ -135,6 +154,10 @@ def evaluate(
     for kind, judge in builtins:
         if kind not in skip_kinds:
             results.append(judge(inputs))
+    if inputs.verified is not None and "verified" not in skip_kinds:
+        results.append(_verified(inputs, inputs.verified))
+    if "registry" not in skip_kinds and inputs.registry is not None and inputs.registry.candidate is not None:
+        results.append(_registry(inputs.registry.candidate, inputs.candidate))
     for gate in gates:
         if gate.kind not in skip_kinds:
             results.append(_policy_gate(gate, inputs, now))
@@ -314,6 +337,8 @@ def _policy_gate(gate: Gate, inputs: GateInputs, now: datetime) -> GateResult:
         return _freeze(gate, now)
     if isinstance(gate, ArtifactGate):
         return _artifact(inputs)
+    if isinstance(gate, PrometheusGate):
+        return _prometheus(gate, inputs)
     return _command(gate, inputs)
 
 
@@ -326,9 +351,13 @@ def _metric(gate: MetricGate, inputs: GateInputs) -> GateResult:
     cand = inputs.candidate
     if cand is None:
         return _not_checked(name, "metric")
-    value = cand.metrics.get(gate.name)
+    metrics, unread = _metrics_of(gate.source, cand, inputs, incumbent=False)
+    if metrics is None:
+        return unread or _not_checked(name, "metric")
+    value = metrics.get(gate.name)
     if value is None:
-        return GateResult(name, "metric", "failure", f"metric {gate.name} missing from the manifest")
+        where = "the MLflow run" if gate.source == "mlflow" else "the manifest"
+        return GateResult(name, "metric", "failure", f"metric {gate.name} missing from {where}")
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
         return GateResult(name, "metric", "failure", f"metric {gate.name} is not a number ({value!r})")
     if gate.min is not None and not value >= gate.min:
@@ -341,6 +370,89 @@ def _metric(gate: MetricGate, inputs: GateInputs) -> GateResult:
     if gate.max is not None:
         bounds.append(f"≤ max {_num(gate.max)}")
     return GateResult(name, "metric", "success", f"{gate.name} {_num(value)} {' and '.join(bounds)}".strip())
+
+
+def _metrics_of(
+    source: str,
+    manifest: Manifest,
+    inputs: GateInputs,
+    *,
+    incumbent: bool,
+    name: str = "",
+    kind: str = "metric",
+) -> tuple[Mapping[str, float] | None, GateResult | None]:
+    """The metrics a ``metric``/``compare`` gate reads: the manifest's, or (``source: mlflow``) its run's.
+
+    With ``source: mlflow`` and nothing to read, the second value is the gate's result: pending when
+    the registry is unreachable (never success), failure when the version or run is missing or the
+    policy has no mlflow provider.
+    """
+    if source != "mlflow":
+        return manifest.metrics, None
+    name = name or f"metric {manifest.name}"
+    who = (
+        f"{inputs.to_env}'s manifest ({manifest.version})"
+        if incumbent
+        else f"the candidate ({manifest.version})"
+    )
+    if inputs.registry is None:
+        return None, GateResult(
+            name, kind, "failure", "source: mlflow needs an mlflow provider in the policy's providers"
+        )
+    lookup = inputs.registry.incumbent if incumbent else inputs.registry.candidate
+    if lookup is None or manifest.registry is None:
+        return None, GateResult(
+            name, kind, "failure", f"source: mlflow, but {who} names no registry.mlflow version"
+        )
+    metrics, why = logged_metrics(lookup)
+    if metrics is None:
+        if lookup.unavailable is not None:
+            return None, GateResult(name, kind, "pending", f"{why}; re-run /retest")
+        return None, GateResult(name, kind, "failure", why)
+    return metrics, None
+
+
+def _registry(lookup: RegistryLookup, candidate: Manifest | None) -> GateResult:
+    """The built-in registry gate: the version exists and is READY; its run logged the manifest's metrics."""
+    name = kind = "registry"
+    if candidate is None:
+        return _not_checked(name, kind)
+    ref = lookup.ref
+    where = f"{ref.model} version {ref.version}"
+    if lookup.unavailable is None and lookup.problem is None and lookup.version is not None:
+        status = lookup.version.status
+        if status == "PENDING_REGISTRATION":
+            return GateResult(
+                name, kind, "pending", f"{where} is still registering in MLflow; re-run /retest"
+            )
+        if status != "READY":
+            return GateResult(name, kind, "failure", f"{where} is {status} in MLflow, not READY")
+    no_run = lookup.version is not None and lookup.version.run_id is None and lookup.unavailable is None
+    if no_run and not candidate.metrics:
+        return GateResult(name, kind, "success", f"{where} is READY (no source run, no metrics to compare)")
+    metrics, why = logged_metrics(lookup)
+    if metrics is None:
+        if lookup.unavailable is not None:
+            return GateResult(name, kind, "pending", f"{why}; re-run /retest")
+        return GateResult(name, kind, "failure", why)
+    differ: list[str] = []
+    for key, value in candidate.metrics.items():
+        logged = metrics.get(key)
+        if logged is None:
+            differ.append(f"{key}: the manifest says {_num(value)}, the run logged no {key}")
+        elif not same_number(float(value), logged):
+            differ.append(f"{key}: the manifest says {_num(value)}, the run logged {logged!r}")
+    rows = "\n".join(f"- {line}" for line in differ)
+    if differ:
+        first = differ[0] + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else "")
+        return GateResult(name, kind, "failure", first, details=rows)
+    checked = len(candidate.metrics)
+    return GateResult(
+        name,
+        kind,
+        "success",
+        f"{where} is READY; its run logged the manifest's {checked} metric{'s' if checked != 1 else ''}",
+    )
 
 
 def _short_digest(digest: str) -> str:
@@ -376,7 +488,13 @@ def _compare(gate: CompareGate, inputs: GateInputs) -> GateResult:
                 f"- {inputs.to_env} {inc.version}: `{inc.eval_dataset_uri}` `{inc.eval_dataset_digest}`"
             ),
         )
-    new, old = cand.metrics.get(gate.metric), inc.metrics.get(gate.metric)
+    new_metrics, unread = _metrics_of(gate.source, cand, inputs, incumbent=False, name=name, kind="compare")
+    if new_metrics is None:
+        return unread or _not_checked(name, "compare")
+    old_metrics, unread = _metrics_of(gate.source, inc, inputs, incumbent=True, name=name, kind="compare")
+    if old_metrics is None:
+        return unread or _not_checked(name, "compare")
+    new, old = new_metrics.get(gate.metric), old_metrics.get(gate.metric)
     if new is None:
         return GateResult(
             name, "compare", "failure", f"metric {gate.metric} missing from the candidate ({cand.version})"
@@ -660,3 +778,66 @@ def _command(gate: CommandGate, inputs: GateInputs) -> GateResult:
     if code is not None and code < 0:
         return GateResult(name, "command", "failure", f"{gate.name} was killed by signal {-code}", details)
     return GateResult(name, "command", "failure", f"{gate.name} exited {code}", details)
+
+
+# --------------------------------------------------------------------------- prometheus
+
+
+def prometheus_gates(gates: Iterable[Gate]) -> list[PrometheusGate]:
+    """The prometheus gates of this policy: the app gathers their evidence before ``evaluate``."""
+    return [g for g in gates if isinstance(g, PrometheusGate)]
+
+
+def _prometheus(gate: PrometheusGate, inputs: GateInputs) -> GateResult:
+    name = f"prometheus {gate.name}"
+    if inputs.candidate is None:
+        return _not_checked(name, gate.kind)
+    evidence = inputs.prometheus.get(gate)
+    if evidence is None:
+        return GateResult(
+            name=name,
+            kind=gate.kind,
+            result="pending",
+            reason="live data not gathered in this run (no gate runner) — re-run /retest",
+        )
+    if isinstance(evidence, str):
+        return GateResult(name=name, kind=gate.kind, result="failure", reason=evidence)
+    verdict = promql.judge(gate, evidence)
+    query = evidence.query if len(evidence.query) <= 160 else evidence.query[:159] + "…"
+    return GateResult(
+        name=name,
+        kind=gate.kind,
+        result=verdict.result,
+        reason=f"{verdict.reason} · query: {query}",
+        details=verdict.details,
+    )
+
+
+def _verified(inputs: GateInputs, found: VerifiedInput) -> GateResult:
+    """Built-in ``verified``: the candidate's post-deploy verification in ``from`` succeeded."""
+    where = f"in {inputs.from_env}"
+    if inputs.candidate is None:
+        return _not_checked("verified", "verified")
+    version = inputs.candidate.version
+    if found.state == "success":
+        return GateResult("verified", "verified", "success", f"{version} verified {where}: {found.reason}")
+    if found.state == "failure":
+        return GateResult(
+            "verified", "verified", "failure", f"{version} failed verification {where}: {found.reason}"
+        )
+    if found.state is None:
+        return GateResult(
+            "verified",
+            "verified",
+            "pending",
+            f"{version} has no verification {where}: {found.reason}",
+        )
+    until = found.until
+    when = f" (until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if until is not None else ""
+    return GateResult(
+        "verified",
+        "verified",
+        "pending",
+        f"{version} is being verified {where}{when}: {found.reason}",
+        until=until,
+    )

@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, ScalarNode
 
 from bot.core import yamlsafe
 from bot.core.model import DIGEST_RE, MODEL_NAME_RE, NAME_RULE, Manifest
+from bot.core.registry import RegistryRef, model_problem, version_problem
 from bot.errors import ManifestError, UsageError
 
 if TYPE_CHECKING:  # ruamel is imported where a round trip happens: `status` never pays for it
@@ -41,6 +42,7 @@ KNOWN_KEYS = frozenset(
         "model_card",
         "labels",
         "serving",
+        "registry",
     }
 )
 
@@ -109,6 +111,7 @@ def load_manifest(text: str | bytes, *, path: str, expected_name: str | None = N
                 f'quote the value: {key}: "{doc.source_text(("labels", key)) or value}"',
             )
     _mapping(doc, data, ("serving",), required=False)
+    registry = _registry(doc, data)
 
     return Manifest(
         name=name,
@@ -122,6 +125,7 @@ def load_manifest(text: str | bytes, *, path: str, expected_name: str | None = N
         owner=owner,
         lineage=lineage,
         path=path,
+        registry=registry,
     )
 
 
@@ -249,6 +253,58 @@ def _metrics(doc: yamlsafe.Document, data: Mapping[str, Any]) -> dict[str, float
                 f"metrics must be finite numbers below {MAX_METRIC:g}",
             )
     return metrics
+
+
+# --------------------------------------------------------------------------- registry (MLflow)
+
+
+def _registry(doc: yamlsafe.Document, data: Mapping[str, Any]) -> RegistryRef | None:
+    """``registry: {mlflow: {model, version}}`` — see README "Keep MLflow in step"."""
+    reg = _mapping(doc, data, ("registry",), required=False)
+    if not reg:
+        return None
+    for key in reg:
+        if key != "mlflow":
+            raise doc.error(
+                ("registry", key),
+                f"unknown registry {key!r}",
+                "promobot follows MLflow's model registry: write registry: {mlflow: {model, version}}",
+            )
+    mlflow = _mapping(doc, reg, ("registry", "mlflow"), required=True)
+    for key in mlflow:
+        if key not in ("model", "version"):
+            raise doc.error(
+                ("registry", "mlflow", key),
+                f"unknown key {key!r} in registry.mlflow",
+                "registry.mlflow takes model (the registered model name) and version",
+            )
+    model = _required_str(
+        doc,
+        mlflow,
+        ("registry", "mlflow", "model"),
+        "the registered model's name, e.g. model: fraud-detector",
+    )
+    problem = model_problem(model)
+    if problem is not None:
+        raise doc.error(
+            ("registry", "mlflow", "model"), problem, "rename it to a plain registered-model name"
+        )
+    if "version" not in mlflow:
+        raise doc.error(
+            ("registry", "mlflow"), "registry.mlflow.version is missing", 'add e.g. version: "12"'
+        )
+    raw = mlflow["version"]
+    if not isinstance(raw, str):
+        written = doc.source_text(("registry", "mlflow", "version")) or str(raw)
+        raise doc.error(
+            ("registry", "mlflow", "version"),
+            f"registry.mlflow.version {written} is not a string",
+            f'quote it: version: "{written}"',
+        )
+    problem = version_problem(raw)
+    if problem is not None:
+        raise doc.error(("registry", "mlflow", "version"), problem, "MLflow numbers versions 1, 2, 3 …")
+    return RegistryRef(model=model, version=raw)
 
 
 # --------------------------------------------------------------------------- promotion edit

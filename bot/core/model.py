@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
 
+from bot.core.promql import PrometheusGate
 from bot.core.providers import Providers
+from bot.core.registry import RegistryRef
+from bot.core.verify import VerifyPolicy
 
 MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
 """The only names that may become a path or a branch component (``promobot/<env>/<model>``):
@@ -30,6 +33,7 @@ GateOutcome = Literal["success", "failure", "pending"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 PullState = Literal["open", "closed", "merged"]
 Action = Literal["promote", "rollback"]
+MetricSource = Literal["manifest", "mlflow"]
 
 CHECK_GATES = "promobot/gates"
 CHECK_APPROVALS = "promobot/approvals"
@@ -90,6 +94,8 @@ class Manifest:
     owner: str | None = None
     lineage: Mapping[str, Any] = field(default_factory=dict)
     path: str = ""
+    registry: RegistryRef | None = None
+    """``registry.mlflow`` (README "Keep MLflow in step"): the registered model version, if named."""
 
     def promoted(self, local_keys: tuple[str, ...]) -> dict[str, Any]:
         """The promoted part of the document: every top-level key except local ones."""
@@ -116,6 +122,8 @@ class MetricGate:
     min: float | None = None
     max: float | None = None
     kind: Literal["metric"] = "metric"
+    source: MetricSource = "manifest"
+    """Where the number comes from: the manifest's ``metrics`` or the MLflow run's logged metrics."""
 
     @property
     def label(self) -> str:
@@ -124,7 +132,8 @@ class MetricGate:
             bounds.append(f"≥ {self.min:g}")
         if self.max is not None:
             bounds.append(f"≤ {self.max:g}")
-        return f"metric {self.name} {' and '.join(bounds)}"
+        via = " (mlflow)" if self.source == "mlflow" else ""
+        return f"metric {self.name}{via} {' and '.join(bounds)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,7 @@ class CompareGate:
     max_drop: float | None = None
     max_increase: float | None = None
     kind: Literal["compare"] = "compare"
+    source: MetricSource = "manifest"
 
     @property
     def label(self) -> str:
@@ -141,7 +151,8 @@ class CompareGate:
             limits.append(f"drop ≤ {self.max_drop:g}")
         if self.max_increase is not None:
             limits.append(f"increase ≤ {self.max_increase:g}")
-        return f"compare {self.metric} ({', '.join(limits)})"
+        via = " (mlflow)" if self.source == "mlflow" else ""
+        return f"compare {self.metric}{via} ({', '.join(limits)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +214,9 @@ class CommandGate:
         return f"command {self.name}"
 
 
-Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate
+Gate = MetricGate | CompareGate | SoakGate | FreezeGate | ArtifactGate | CommandGate | PrometheusGate
 
-BUILTIN_GATES = ("schema", "order", "integrity", "not-rejected")
+BUILTIN_GATES = ("schema", "order", "integrity", "not-rejected", "registry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +234,14 @@ class EnvironmentPolicy:
     auto_merge: bool = False
     approvals: ApprovalPolicy = ApprovalPolicy()
     gates: tuple[Gate, ...] = ()
+    verify: VerifyPolicy | None = None  # post-deploy verification (bot/core/verify.py)
+    registry_alias: str | None = None
+    """The model-registry alias that follows this environment (None: the environment's name)."""
+
+    @property
+    def alias(self) -> str:
+        """The registry alias for this environment (``registry_alias``, default its name)."""
+        return self.registry_alias or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,18 +28,22 @@ from bot.core.model import (
     FreezeWindow,
     Gate,
     MetricGate,
+    MetricSource,
     Permission,
     Policy,
     RollbackPolicy,
     SoakGate,
 )
-from bot.core.providers import parse_providers
+from bot.core.promql import MAX_POINTS, PrometheusGate, TrafficSpec, parse_duration, template_problem
+from bot.core.providers import Providers, parse_providers
+from bot.core.registry import alias_problem
+from bot.core.verify import ON_FAILURE, VerifyPolicy
 from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
 KIND = "PromotionPolicy"
 DEFAULT_PATH = "environments/promotion.yaml"
-GATE_TYPES = ("metric", "compare", "soak", "freeze", "artifact", "command")
+GATE_TYPES = ("metric", "compare", "soak", "freeze", "artifact", "command", "prometheus")
 COMMAND_NAMES = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,6 +60,8 @@ Path = tuple[str | int, ...]
 MAX_NUMBER = 1e12
 """The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
 MAX_INTEGER = 2**63 - 1
+MAX_METRIC = 1e300
+"""Thresholds compared with metrics and live values go up to what a manifest metric may be."""
 MAX_HOURS = 24 * 365 * 100
 """Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -81,6 +87,7 @@ class _Reader:
 
     def __init__(self, doc: yamlsafe.Document) -> None:
         self.doc = doc
+        self.providers = Providers()  # set once `providers:` is read; prometheus gates name them
 
     def fail(self, path: Path, what: str, hint: str, *, key: bool = False) -> NoReturn:
         raise self.doc.error(path, what, hint, key=key, cls=PolicyError)
@@ -189,7 +196,7 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
                 )
         local_keys = ("serving", *(k for k in dict.fromkeys(listed) if k != "serving"))
 
-    providers = parse_providers(top.get("providers"), r.fail)
+    providers = r.providers = parse_providers(top.get("providers"), r.fail)
 
     if "environments" not in top:
         r.fail((), "environments is missing", "list the environments in promotion order: dev, staging, prod")
@@ -200,6 +207,15 @@ def load_policy(text: str | bytes, *, path: str = DEFAULT_PATH) -> Policy:
     for i, raw in enumerate(raw_envs):
         environments.append(_environment(r, raw, i, environments, raw_envs))
 
+    _registry_rules(r, raw_envs, environments, has_mlflow=bool(providers.mlflow))
+    if len(providers.mlflow) > 1:
+        extra = sorted(providers.mlflow)[1]
+        r.fail(
+            ("providers", "mlflow", extra),
+            "more than one mlflow provider: promobot keeps one model registry in step with git",
+            "list a single mlflow provider",
+            key=True,
+        )
     rollback = _rollback(r, top.get("rollback"))
     commands = _commands(r, top.get("commands"))
     return Policy(
@@ -227,7 +243,10 @@ def _environment(
 ) -> EnvironmentPolicy:
     path: Path = ("environments", i)
     env = r.mapping(
-        raw, path, ("name", "from", "auto_promote", "auto_merge", "approvals", "gates"), f"environments[{i}]"
+        raw,
+        path,
+        ("name", "from", "auto_promote", "auto_merge", "approvals", "gates", "verify", "registry_alias"),
+        f"environments[{i}]",
     )
     if "name" not in env:
         r.fail(path, f"environments[{i}] has no name", "add `name: <environment>`")
@@ -284,6 +303,18 @@ def _environment(
             f"the first environment {name!r} is never promoted into, so it cannot have gates or auto_*",
             "move these settings to a later environment",
         )
+    verify = _verify(r, env["verify"], (*path, "verify")) if env.get("verify") is not None else None
+    registry_alias: str | None = None
+    if "registry_alias" in env:  # README "Keep MLflow in step"
+        registry_alias = r.string(
+            env["registry_alias"],
+            (*path, "registry_alias"),
+            "registry_alias",
+            "e.g. registry_alias: champion",
+        )
+        problem = alias_problem(registry_alias)
+        if problem is not None:
+            r.fail((*path, "registry_alias"), problem, "e.g. registry_alias: champion")
     return EnvironmentPolicy(
         name=name,
         from_=from_,
@@ -291,6 +322,8 @@ def _environment(
         auto_merge=auto_merge,
         approvals=approvals,
         gates=gates,
+        verify=verify,
+        registry_alias=registry_alias,
     )
 
 
@@ -338,6 +371,43 @@ def _approvals(r: _Reader, raw: Any, path: Path, *, minimum: int) -> ApprovalPol
     return ApprovalPolicy(required=required, approvers=approvers)
 
 
+def _registry_rules(
+    r: _Reader, raw_envs: Sequence[Any], environments: Sequence[EnvironmentPolicy], *, has_mlflow: bool
+) -> None:
+    """With an mlflow provider every environment's alias must be valid (its name is the default);
+    ``source: mlflow`` needs one (README "Keep MLflow in step")."""
+    for i, env in enumerate(environments):
+        if has_mlflow and env.registry_alias is None and alias_problem(env.name) is not None:
+            r.fail(
+                ("environments", i, "name"),
+                f"environment {env.name!r} cannot be an MLflow alias ({alias_problem(env.name)})",
+                "set registry_alias: <letters, digits, '_' or '-'> on this environment",
+            )
+        for j, gate in enumerate(env.gates):
+            if getattr(gate, "source", "manifest") == "mlflow" and not has_mlflow:
+                raw_gate = raw_envs[i]["gates"][j]
+                ((kind, _),) = raw_gate.items()
+                r.fail(
+                    ("environments", i, "gates", j, kind, "source"),
+                    f"{kind} gate reads source: mlflow, but the policy has no mlflow provider",
+                    "add providers: {mlflow: {registry: {tracking_uri_env: MLFLOW_TRACKING_URI}}}",
+                )
+
+
+def _metric_source(r: _Reader, data: Mapping[str, Any], where: Path) -> MetricSource:
+    """``source: manifest | mlflow`` of a metric or compare gate (README "Keep MLflow in step")."""
+    value = data.get("source", "manifest")
+    if value == "mlflow":
+        return "mlflow"
+    if value != "manifest":
+        r.fail(
+            (*where, "source"),
+            f"source {value!r} is not known",
+            "write source: mlflow (the registered version's logged metrics) or leave it out (the manifest's)",
+        )
+    return "manifest"
+
+
 def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
     if not isinstance(raw, dict) or len(raw) != 1:
         r.fail(
@@ -353,17 +423,25 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         )
     where: Path = (*path, kind)
     if kind == "metric":
-        data = r.mapping(body, where, ("name", "min", "max"), "metric gate")
+        data = r.mapping(body, where, ("name", "min", "max", "source"), "metric gate")
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
-        low = r.number(data["min"], (*where, "min"), "metric min", maximum=1e300) if "min" in data else None
-        high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
+        low = (
+            r.number(data["min"], (*where, "min"), "metric min", maximum=MAX_METRIC)
+            if "min" in data
+            else None
+        )
+        high = (
+            r.number(data["max"], (*where, "max"), "metric max", maximum=MAX_METRIC)
+            if "max" in data
+            else None
+        )
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
-        return MetricGate(name=name, min=low, max=high)
+        return MetricGate(name=name, min=low, max=high, source=_metric_source(r, data, where))
     if kind == "compare":
-        data = r.mapping(body, where, ("metric", "max_drop", "max_increase"), "compare gate")
+        data = r.mapping(body, where, ("metric", "max_drop", "max_increase", "source"), "compare gate")
         metric = r.string(
             data.get("metric"), (*where, "metric"), "compare metric", "e.g. {metric: auc, max_drop: 0.005}"
         )
@@ -379,7 +457,9 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             if "max_increase" in data
             else None
         )
-        return CompareGate(metric=metric, max_drop=drop, max_increase=inc)
+        return CompareGate(
+            metric=metric, max_drop=drop, max_increase=inc, source=_metric_source(r, data, where)
+        )
     if kind == "soak":
         data = r.mapping(body, where, ("hours",), "soak gate")
         if "hours" not in data:
@@ -391,6 +471,8 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         )
     if kind == "freeze":
         return _freeze(r, body, where)
+    if kind == "prometheus":
+        return _prometheus_gate(r, body, where)
     if kind == "artifact":
         data = r.mapping(
             body if body is not None else {"verify": "digest"},
@@ -547,3 +629,159 @@ def _commands(r: _Reader, raw: Any) -> dict[str, CommandRule]:
             r.fail(path, f"commands.{name} allows nobody", "add permission: write (or teams: [...])")
         rules[name] = CommandRule(permission=permission, teams=teams)
     return rules
+
+
+# --------------------------------------------------------------------------- prometheus gates
+
+PROMETHEUS_KEYS = ("name", "provider", "env", "query", "min", "max", "over", "step", "min_points", "traffic")
+
+
+def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False) -> PrometheusGate:
+    """A ``prometheus`` gate; ``window``: a verification check, whose range is the verify window."""
+    keys = tuple(k for k in PROMETHEUS_KEYS if not (window and k == "over"))
+    data = r.mapping(body, where, keys, "prometheus gate" if not window else "prometheus check")
+    name = r.string(data.get("name"), (*where, "name"), "prometheus gate name", "e.g. name: error-rate")
+    if IDENTIFIER_RE.fullmatch(name) is None:
+        r.fail(
+            (*where, "name"),
+            f"prometheus gate name {name!r} is not an identifier",
+            "use letters, digits, _ and -",
+        )
+    provider = r.string(
+        data.get("provider"), (*where, "provider"), "provider", "name a providers.prometheus entry"
+    )
+    if provider not in r.providers.prometheus:
+        known = ", ".join(r.providers.prometheus) or "none yet"
+        r.fail(
+            (*where, "provider"),
+            f"unknown prometheus provider {provider!r}",
+            f"add it under providers.prometheus (defined: {known})",
+        )
+    env: str | None = None
+    if "env" in data:
+        env = r.string(data["env"], (*where, "env"), "env", "name an environment")
+        raw_envs = r.doc.data.get("environments") if isinstance(r.doc.data, dict) else None
+        names = [e.get("name") for e in raw_envs or () if isinstance(e, dict)]
+        if env not in names:
+            r.fail(
+                (*where, "env"),
+                f"unknown environment {env!r} in env",
+                f"name one of {', '.join(map(str, names))}",
+            )
+    query = r.string(data.get("query"), (*where, "query"), "query", "a PromQL query returning one series")
+    problem = template_problem(query)
+    if problem is not None:
+        r.fail(
+            (*where, "query"),
+            f"query has {problem}",
+            "write only the placeholders listed, or remove the braces",
+        )
+    if "min" not in data and "max" not in data:
+        r.fail(where, f"prometheus gate {name!r} has neither min nor max", "add min: and/or max:")
+    low = (
+        r.number(data["min"], (*where, "min"), "prometheus min", maximum=MAX_METRIC)
+        if "min" in data
+        else None
+    )
+    high = (
+        r.number(data["max"], (*where, "max"), "prometheus max", maximum=MAX_METRIC)
+        if "max" in data
+        else None
+    )
+    if low is not None and high is not None and low > high:
+        r.fail(where, f"prometheus gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
+    over = _duration(r, data, where, "over", "1h")
+    step = _duration(r, data, where, "step", "1m")
+    if not window and over / step > MAX_POINTS:
+        r.fail(
+            (*where, "step"),
+            f"over / step is {over / step:.0f} points, Prometheus answers at most {MAX_POINTS}",
+            "use a larger step",
+        )
+    min_points = (
+        r.integer(data["min_points"], (*where, "min_points"), "min_points", minimum=1)
+        if "min_points" in data
+        else 1
+    )
+    traffic = None
+    if "traffic" in data:
+        tpath: Path = (*where, "traffic")
+        raw = r.mapping(data["traffic"], tpath, ("query", "min"), "traffic")
+        tquery = r.string(raw.get("query"), (*tpath, "query"), "traffic query", "e.g. sum(increase(...[2h]))")
+        problem = template_problem(tquery)
+        if problem is not None:
+            r.fail((*tpath, "query"), f"traffic query has {problem}", "write only the placeholders listed")
+        if "min" not in raw:
+            r.fail(tpath, "traffic has no min", "write e.g. traffic: {query: ..., min: 1000}")
+        traffic = TrafficSpec(
+            query=tquery,
+            min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0, maximum=MAX_METRIC),
+        )
+    return PrometheusGate(
+        name=name,
+        provider=provider,
+        query=query,
+        env=env,
+        min=low,
+        max=high,
+        over=over,
+        step=step,
+        min_points=min_points,
+        traffic=traffic,
+    )
+
+
+def _duration(r: _Reader, data: Mapping[str, Any], where: Path, key: str, default: str) -> float:
+    value = data.get(key, default)
+    try:
+        seconds = parse_duration(value)
+    except OverflowError:  # an integer of hundreds of digits
+        seconds = math.inf
+    if seconds is None:
+        r.fail((*where, key), f"{key} must be a duration", f"write e.g. {key}: {default} (s, m, h or d)")
+    if not seconds <= MAX_HOURS * 3600:
+        r.fail((*where, key), f"{key} is longer than a century", f"write e.g. {key}: {default}")
+    return seconds
+
+
+def _verify(r: _Reader, raw: Any, path: Path) -> VerifyPolicy:
+    """``verify:`` on an environment: checks judged over a window after each merge into it."""
+    data = r.mapping(raw, path, ("delay", "duration", "checks", "on_failure", "max_errors"), "verify")
+    zero = data.get("delay") in (0, "0s", "0m", "0h")
+    delay = 0.0 if zero else _duration(r, data, path, "delay", "10m")
+    duration = _duration(r, data, path, "duration", "2h")
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        r.fail(path, "verify needs a non-empty checks list", "e.g. checks: [{prometheus: {name: ..., ...}}]")
+    checks: list[PrometheusGate] = []
+    for j, item in enumerate(raw_checks):
+        where: Path = (*path, "checks", j)
+        if not isinstance(item, dict) or len(item) != 1 or "prometheus" not in item:
+            r.fail(
+                where, "each verify check is `- prometheus: {...}`", "write the check as a prometheus entry"
+            )
+        check = _prometheus_gate(r, item["prometheus"], (*where, "prometheus"), window=True)
+        if any(c.name == check.name for c in checks):
+            r.fail(
+                (*where, "prometheus", "name"),
+                f"check {check.name!r} is listed twice",
+                "give each a unique name",
+            )
+        if check.step > duration:
+            r.fail(
+                (*where, "prometheus", "step"), "step is longer than verify.duration", "use a smaller step"
+            )
+        checks.append(check)
+    on_failure = data.get("on_failure", "notify")
+    if on_failure not in ON_FAILURE:
+        r.fail(
+            (*path, "on_failure"), f"unknown on_failure {on_failure!r}", f"use one of {', '.join(ON_FAILURE)}"
+        )
+    max_errors = (
+        r.integer(data["max_errors"], (*path, "max_errors"), "max_errors", minimum=1)
+        if "max_errors" in data
+        else 6
+    )
+    return VerifyPolicy(
+        checks=tuple(checks), delay=delay, duration=duration, on_failure=on_failure, max_errors=max_errors
+    )

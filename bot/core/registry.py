@@ -88,3 +88,52 @@ class Run:
     run_id: str
     lifecycle_stage: str
     metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryLookup:
+    """What the registry said about one manifest's ``registry.mlflow`` (gathered before the gates).
+
+    ``unavailable`` is set when the registry could not be asked (an outage: the gates are pending);
+    ``problem`` when promobot cannot ask it (a provider setting is missing: the gates fail).
+    """
+
+    ref: RegistryRef
+    version: ModelVersion | None = None
+    run: Run | None = None
+    unavailable: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvidence:
+    """The registry's view of the candidate and the incumbent (None: that manifest names no version)."""
+
+    candidate: RegistryLookup | None
+    incumbent: RegistryLookup | None = None
+
+
+REL_TOLERANCE = 1e-9
+"""How close a manifest metric must be to the run's logged value to be "equal"."""
+
+
+def same_number(a: float, b: float) -> bool:
+    """Equal within a relative tolerance of 1e-9 (exactly equal for zero)."""
+    return a == b or abs(a - b) <= REL_TOLERANCE * max(abs(a), abs(b))
+
+
+def logged_metrics(lookup: RegistryLookup) -> tuple[Mapping[str, float] | None, str]:
+    """The run's logged metrics, or None and why they cannot be read (the caller picks the outcome)."""
+    ref = lookup.ref
+    where = f"{ref.model} version {ref.version}"
+    if lookup.problem is not None:
+        return None, lookup.problem
+    if lookup.unavailable is not None:
+        return None, lookup.unavailable
+    if lookup.version is None or lookup.version.is_deleted:
+        return None, f"registered model {where} does not exist in MLflow (missing or deleted)"
+    if lookup.version.run_id is None:
+        return None, f"registered model {where} names no source run"
+    if lookup.run is None or lookup.run.lifecycle_stage == "deleted":
+        return None, f"the source run {lookup.version.run_id} of {where} does not exist (missing or deleted)"
+    return lookup.run.metrics, ""

@@ -91,6 +91,7 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
         for model, notes in data["drift"].items():
             for note in notes:
                 parts.append(f"  {model}: {note}" if not markdown else f"- {code(model)}: {code(note)}")
+    parts.extend(_registry_lines(data, markdown=markdown))
     if data.get("errors"):
         parts.append(
             "Invalid manifests (run `promobot validate`):" if not markdown else "**Invalid manifests**"
@@ -115,6 +116,29 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
             table(["pr", "action", "model", "route", "version", "state"], pr_rows, markdown=markdown)
         )
     return "\n".join(parts)
+
+
+def _registry_lines(data: Mapping[str, Any], *, markdown: bool) -> list[str]:
+    """MLflow alias drift for ``status`` (README "Keep MLflow in step")."""
+    if data.get("registry_error"):
+        return [f"MLflow registry not checked: {data['registry_error']}"]
+    lines = []
+    for model, envs in (data.get("registry") or {}).items():
+        for env, row in envs.items():
+            if row["drift"]:
+                actual = row["version"] or "nothing"
+                note = (
+                    f"alias {row['alias']} of {row['registered_model']} is on {actual}, "
+                    f"git says {row['expected']} (`promobot sync` moves it)"
+                )
+                lines.append(
+                    f"  {model} in {env}: {note}" if not markdown else f"- {code(model)} in {env}: {note}"
+                )
+    if lines:
+        return ["MLflow registry drift:" if not markdown else "**MLflow registry drift**", *lines]
+    if data.get("registry"):
+        return ["MLflow registry: every alias is where git says."]
+    return []
 
 
 def gates(results: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> str:

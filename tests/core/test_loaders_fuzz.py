@@ -21,7 +21,6 @@ import copy
 import math
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,11 +34,11 @@ from bot.core.model import DIGEST_RE, ENV_NAME_RE, MODEL_NAME_RE, Manifest, Poli
 from bot.core.policy import load_policy
 from bot.core.rejected import load_rejected
 from bot.errors import BotError, ManifestError
+from tests.conftest import EXAMPLE
 
 EXAMPLES_ENV = "PROMOBOT_FUZZ_EXAMPLES"
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_MANIFEST = (ROOT / "environments" / "prod" / "fraud-detector.yaml").read_text()
-EXAMPLE_POLICY = (ROOT / "environments" / "promotion.yaml").read_text()
+EXAMPLE_MANIFEST = (EXAMPLE / "prod" / "fraud-detector.yaml").read_text()
+EXAMPLE_POLICY = (EXAMPLE / "promotion.yaml").read_text()
 
 
 def budget(default: int) -> settings:

@@ -10,6 +10,7 @@ import pytest
 from bot.core.model import CommandGate, FreezeGate, MetricGate, Permission, SoakGate
 from bot.core.policy import load_policy
 from bot.errors import ManifestError, PolicyError
+from tests.conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = "environments/promotion.yaml"
@@ -41,7 +42,7 @@ commands:
 
 
 def test_the_example_policy_loads() -> None:
-    policy = load_policy((ROOT / "environments" / "promotion.yaml").read_bytes())
+    policy = load_policy((EXAMPLE / "promotion.yaml").read_bytes())
     assert policy.names == ("dev", "staging", "prod")
     assert [e.from_ for e in policy.environments] == [None, "dev", "staging"]
     assert policy.env("prod") is not None

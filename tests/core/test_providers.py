@@ -22,7 +22,7 @@ from bot.core.providers import (
     resolve_url,
 )
 from bot.errors import PolicyError
-from tests.conftest import Cli
+from tests.conftest import EXAMPLE, Cli
 
 ROOT = Path(__file__).resolve().parents[2]
 PATH = "environments/promotion.yaml"
@@ -90,7 +90,7 @@ def test_a_policy_without_providers_has_none() -> None:
 
 
 def test_the_example_policy_still_loads() -> None:
-    load_policy((ROOT / "environments" / "promotion.yaml").read_bytes(), path=PATH)
+    load_policy((EXAMPLE / "promotion.yaml").read_bytes(), path=PATH)
 
 
 def _prom(body: str) -> str:

@@ -15,6 +15,7 @@ from bot.core.model import Rejection
 from bot.core.policy import load_policy
 from bot.core.rejected import add_rejection, find_rejection, load_rejected, remove_rejection
 from bot.errors import ManifestError
+from tests.conftest import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "bot" / "schemas"
@@ -102,16 +103,14 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def _manifest_files() -> list[Path]:
-    return sorted(
-        p for env in ("dev", "staging", "prod") for p in (ROOT / "environments" / env).glob("*.yaml")
-    )
+    return sorted(p for env in ("dev", "staging", "prod") for p in (EXAMPLE / env).glob("*.yaml"))
 
 
 def test_the_example_repository_has_models_in_every_state() -> None:
     names = {p.stem for p in _manifest_files()}
     assert {"fraud-detector", "churn-predictor", "search-ranker"} <= names
     versions = {
-        env: load_manifest((ROOT / f"environments/{env}/fraud-detector.yaml").read_bytes(), path=env).version
+        env: load_manifest((EXAMPLE / f"{env}/fraud-detector.yaml").read_bytes(), path=env).version
         for env in ("dev", "staging", "prod")
     }
     assert versions == {"dev": "1.5.0", "staging": "1.4.2", "prod": "1.4.1"}
@@ -121,20 +120,20 @@ def test_the_example_repository_has_models_in_every_state() -> None:
 def test_every_example_manifest_passes_schema_and_loader_and_its_artifact_digest(path: Path) -> None:
     import hashlib
 
-    rel = path.relative_to(ROOT).as_posix()
+    rel = path.relative_to(EXAMPLE.parent).as_posix()
     manifest = load_manifest(path.read_bytes(), path=rel, expected_name=path.stem)
     assert list(_validator("manifest").iter_errors(manifest.data)) == []
     assert manifest.artifact_uri.startswith("file:environments/artifacts/")
-    artifact = ROOT / manifest.artifact_uri.removeprefix("file:")
+    artifact = EXAMPLE.parent / manifest.artifact_uri.removeprefix("file:")
     assert "sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest() == manifest.artifact_digest
 
 
 def test_example_policy_and_rejected_pass_their_schemas() -> None:
     for name, file in (("policy", "promotion.yaml"), ("rejected", "rejected.yaml")):
-        data = yamlsafe.load((ROOT / "environments" / file).read_bytes(), path=file)
+        data = yamlsafe.load((EXAMPLE / file).read_bytes(), path=file)
         assert list(_validator(name).iter_errors(data)) == []
-    load_policy((ROOT / "environments" / "promotion.yaml").read_bytes())
-    assert load_rejected((ROOT / "environments" / "rejected.yaml").read_bytes()) == ()
+    load_policy((EXAMPLE / "promotion.yaml").read_bytes())
+    assert load_rejected((EXAMPLE / "rejected.yaml").read_bytes()) == ()
 
 
 DIGEST = "sha256:" + "0" * 64

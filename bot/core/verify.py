@@ -1,0 +1,155 @@
+"""Post-deploy verification, judged purely (README "Verify with live data").
+
+A verification is one (environment, model, version, commit that brought the version to the
+default branch — a promotion's or rollback's squash commit). It starts at that commit's time.
+Each evaluation queries ``start + delay`` to ``min(now, start + delay + duration)``, so a late
+run judges the whole window at once and the same data always gives the same verdict:
+
+- ``failure`` at the first breach of any check (or, once the window is over, too little
+  evidence: "no evidence"; or ``max_errors`` consecutive provider outages);
+- ``success`` once the window is over and every check held;
+- ``pending`` otherwise, with the time the window ends.
+
+The state lives in a ``promobot/verify`` check run on the commit; its summary carries a marker
+with the count of consecutive outages, so the count survives between scheduled runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from bot.core import promql
+from bot.core.promql import Evidence, PrometheusGate
+
+CHECK_VERIFY = "promobot/verify"
+ON_FAILURE = ("rollback", "hold", "notify")
+TRAILER_VERIFICATION = "Promobot-Verification"
+_ERRORS_RE = re.compile(r"<!-- promobot:verify errors=([0-9]{1,6}) -->")
+
+State = Literal["pending", "success", "failure", "inactive"]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPolicy:
+    """``verify:`` on an environment."""
+
+    checks: tuple[PrometheusGate, ...]
+    delay: float = 600.0
+    duration: float = 7200.0
+    on_failure: Literal["rollback", "hold", "notify"] = "notify"
+    max_errors: int = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """One verification and its state after an evaluation."""
+
+    env: str
+    model: str
+    version: str
+    commit: str
+    started: datetime
+    state: State
+    reason: str
+    until: datetime
+    """When the window ends (``start + delay + duration``)."""
+    details: str = ""
+    errors: int = 0
+    """Consecutive provider outages so far."""
+    failed_check: str | None = None
+
+
+def window(policy: VerifyPolicy, started: datetime) -> tuple[datetime, datetime]:
+    """(first moment judged, end of the window)."""
+    begin = started + timedelta(seconds=policy.delay)
+    return begin, begin + timedelta(seconds=policy.duration)
+
+
+def previous_errors(summary: str) -> int:
+    """The outage count an earlier run wrote into the check summary (0 when none)."""
+    match = _ERRORS_RE.search(summary)
+    return int(match.group(1)) if match else 0
+
+
+def marker(errors: int) -> str:
+    return f"<!-- promobot:verify errors={errors} -->"
+
+
+def decide(
+    policy: VerifyPolicy,
+    *,
+    env: str,
+    model: str,
+    version: str,
+    commit: str,
+    started: datetime,
+    now: datetime,
+    evidence: Mapping[PrometheusGate, Evidence | str],
+    errors_before: int,
+) -> Verification:
+    """Judge every check's evidence over the window at ``now`` (see the module docstring).
+
+    ``evidence`` maps a check to what the adapter gathered, or to the reason its query could
+    not be built (a failure). Checks with no entry were not queried: the window has not begun.
+    """
+    begin, end = window(policy, started)
+
+    def made(
+        state: State, reason: str, details: str = "", errors: int = 0, failed: str | None = None
+    ) -> Verification:
+        return Verification(env, model, version, commit, started, state, reason, end, details, errors, failed)
+
+    if now < begin:
+        return made("pending", f"warming up until {_when(begin)}")
+    final = now >= end
+    lines: list[str] = []
+    outage = False
+    pending_reasons: list[str] = []
+    for check in policy.checks:
+        got = evidence.get(check)
+        if got is None:
+            pending_reasons.append(f"{check.name}: not queried")
+            continue
+        if isinstance(got, str):
+            lines.append(f"## {check.name}\n{got}")
+            return made("failure", f"{check.name}: {got}", "\n\n".join(lines), 0, check.name)
+        verdict = promql.judge(check, got, final=final)
+        lines.append(f"## {check.name}: {verdict.result}\n{verdict.reason}\n{verdict.details}")
+        if verdict.result == "failure":
+            return made("failure", f"{check.name}: {verdict.reason}", "\n\n".join(lines), 0, check.name)
+        if got.error is not None:
+            outage = True
+        if verdict.result == "pending" or not final:
+            pending_reasons.append(f"{check.name}: {verdict.reason}")
+    details = "\n\n".join(lines)
+    if outage:
+        errors = errors_before + 1
+        if errors >= policy.max_errors:
+            return made(
+                "failure",
+                f"providers did not answer {errors} times in a row (max_errors {policy.max_errors})",
+                details,
+                errors,
+                next((c.name for c in policy.checks if isinstance(evidence.get(c), Evidence)), None),
+            )
+        return made(
+            "pending",
+            f"provider outage {errors} of {policy.max_errors}: " + "; ".join(pending_reasons),
+            details,
+            errors,
+        )
+    if final and not pending_reasons:
+        return made("success", f"every check held from {_when(begin)} to {_when(end)}", details)
+    return made("pending", f"verifying until {_when(end)}", details)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_values(model: str, version: str, env: str, previous: str | None) -> dict[str, str | None]:
+    return {"model": model, "version": version, "env": env, "previous_version": previous}

@@ -1,0 +1,179 @@
+"""Post-deploy verification end to end on the local forge, against a real Prometheus.
+
+fraud-detector is promoted dev → staging through a reviewed PR merged at 06:00 (the data's start,
+see tests/servers/prometheus.py); staging's `verify:` judges 06:10 → 08:10. `promobot verify`
+at different clocks moves the `promobot/verify` check on the merge commit, and the prod PR's
+built-in `verified` gate follows it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, commit_all
+from tests.servers import free_port
+from tests.servers.prometheus import PrometheusServer
+
+URL_VAR = "PROMOBOT_TEST_PROM_URL"
+AUTH_VAR = "PROMOBOT_TEST_PROM_AUTH"
+MERGED_AT = "2026-11-27T06:00:00Z"
+RATIO = (
+    'sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}",env="{{ env }}",'
+    'code=~"5.."}[5m])) / sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}"}[5m]))'
+)
+POLICY = f"""\
+providers:
+  prometheus:
+    staging-metrics:
+      url_env: {URL_VAR}
+      headers_env: {{Authorization: {AUTH_VAR}}}
+"""
+VERIFY = f"""\
+    verify:
+      delay: 10m
+      duration: 2h
+      max_errors: 2
+      checks:
+        - prometheus:
+            name: error-rate
+            provider: staging-metrics
+            query: {json.dumps(RATIO)}
+            max: 0.01
+            step: 5m
+            min_points: 12
+"""
+
+
+@pytest.fixture
+def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv(URL_VAR, prometheus_server.url)
+    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
+    return people
+
+
+def _merge_into_staging(cli: Cli, version: str) -> str:
+    """Policy with verify on staging; dev runs ``version``; promote and merge at 06:00. The merge SHA."""
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    assert anchor in text
+    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
+    dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
+    dev.write_text(dev.read_text().replace("version: 1.5.0", f"version: {version}", 1))
+    commit_all(cli.repo, f"dev runs fraud-detector {version}; staging verifies live data")
+    opened = cli.json("promote", "fraud-detector", "--to", "staging", now=MERGED_AT)
+    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=MERGED_AT)
+    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=MERGED_AT)
+    assert merged["merged"], merged
+    return str(merged["sha"])
+
+
+def _verify(cli: Cli, now: str, *args: str) -> dict[str, Any]:
+    (one,) = cli.json("verify", *args, now=now)["verifications"]
+    return dict(one)
+
+
+def _check(cli: Cli, sha: str) -> dict[str, Any]:
+    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
+    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
+    return dict(check)
+
+
+def _verified_gate(cli: Cli, now: str) -> dict[str, Any]:
+    data = cli.json("promote", "fraud-detector", "--to", "prod", now=now)
+    (row,) = [g for g in data["gates"] if g["kind"] == "verified"]
+    return dict(row)
+
+
+def test_a_healthy_version_is_pending_in_the_window_then_verified(live: Cli) -> None:
+    sha = _merge_into_staging(live, "1.4.0")
+    early = _verify(live, "2026-11-27T07:00:00Z")
+    assert {k: early[k] for k in ("env", "model", "version", "commit", "state", "until")} == {
+        "env": "staging",
+        "model": "fraud-detector",
+        "version": "1.4.0",
+        "commit": sha,
+        "state": "pending",
+        "until": "2026-11-27T08:10:00Z",
+    }
+    assert early["rollback"] is None
+    assert _check(live, sha)["result"] == "pending"
+    gate = _verified_gate(live, "2026-11-27T07:00:00Z")
+    assert gate["result"] == "pending" and "being verified in staging" in gate["reason"]
+
+    done = _verify(live, "2026-11-27T09:00:00Z")
+    assert done["state"] == "success", done
+    assert _check(live, sha)["result"] == "success"
+    assert _verified_gate(live, "2026-11-27T09:00:00Z")["result"] == "success"
+
+
+def test_a_breach_fails_naming_the_worst_point_and_the_prod_gate_fails(live: Cli) -> None:
+    sha = _merge_into_staging(live, "1.5.0")
+    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure"
+    assert "error-rate" in failed["reason"] and "breaks <= 0.01" in failed["reason"]
+    assert "2026-11-27T08:0" in failed["reason"]  # the worst point is inside the breach
+    check = _check(live, sha)
+    assert check["result"] == "failure" and "worst point" in check["summary"]
+    gate = _verified_gate(live, "2026-11-27T08:30:00Z")
+    assert gate["result"] == "failure" and "failed verification in staging" in gate["reason"]
+
+    forge_before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
+    again = _verify(live, "2026-11-27T09:30:00Z")
+    assert again["state"] == "failure"
+    assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == forge_before  # never twice
+
+
+def test_no_data_stays_pending_then_fails_as_no_evidence(live: Cli) -> None:
+    _merge_into_staging(live, "1.6.0")
+    pending = _verify(live, "2026-11-27T07:00:00Z")
+    assert pending["state"] == "pending"
+    final = _verify(live, "2026-11-27T09:00:00Z")
+    assert final["state"] == "failure" and "no evidence" in final["reason"]
+
+
+def test_an_unreachable_provider_is_pending_then_fails_after_max_errors(
+    live: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sha = _merge_into_staging(live, "1.4.0")
+    secret = "Basic c3VwZXItc2VjcmV0LXZhbHVl"
+    monkeypatch.setenv(URL_VAR, f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv(AUTH_VAR, secret)
+    first = _verify(live, "2026-11-27T07:00:00Z")
+    assert first["state"] == "pending" and "outage 1 of 2" in first["reason"]
+    second = _verify(live, "2026-11-27T07:05:00Z")
+    assert second["state"] == "failure" and "2 times in a row" in second["reason"]
+    forge = (live.repo / ".git" / "promobot" / "forge.json").read_text()
+    assert "c3VwZXItc2VjcmV0LXZhbHVl" not in forge + json.dumps(second) + _check(live, sha)["summary"]
+
+
+def test_before_the_delay_it_is_warming_up(live: Cli) -> None:
+    _merge_into_staging(live, "1.4.0")
+    early = _verify(live, "2026-11-27T06:05:00Z")
+    assert early["state"] == "pending" and "warming up until 2026-11-27T06:10:00Z" in early["reason"]
+
+
+def test_verify_text_output_and_filters(live: Cli) -> None:
+    _merge_into_staging(live, "1.4.0")
+    text = live("verify", "fraud-detector", "--env", "staging", now="2026-11-27T09:00:00Z").stdout
+    assert "✓ fraud-detector 1.4.0 in staging" in text
+    assert live.json("verify", "search-ranker", now="2026-11-27T09:00:00Z")["verifications"] == []
+    out = live("verify", "--env", "prod", expect=1)
+    assert "has no verify: section" in out.stdout + out.stderr
+
+
+def test_a_hand_edited_version_is_not_verified_and_its_prod_gate_says_why(
+    live: Cli, example_repo: Path
+) -> None:
+    _merge_into_staging(live, "1.4.0")
+    staging = example_repo / "environments" / "staging" / "fraud-detector.yaml"
+    staging.write_text(staging.read_text().replace("version: 1.4.0", "version: 1.4.1", 1))
+    commit_all(example_repo, "hand edit", date="2026-11-27T06:30:00Z")
+    assert live.json("verify", now="2026-11-27T09:00:00Z")["verifications"] == []
+    gate = _verified_gate(live, "2026-11-27T09:00:00Z")
+    assert gate["result"] == "pending" and "not brought there by a promotion" in gate["reason"]
