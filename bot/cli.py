@@ -171,6 +171,14 @@ def build_context(opts: Options) -> Context:
     from bot.adapters.parallel import process_map
 
     forge = LocalForge(ws)
+    branch = forge.pin_default_branch()
+    head = ws.current_branch()
+    if head != branch:
+        click.echo(
+            f"note: HEAD is on {head or 'a detached commit'}, not {branch}; promobot reads and merges "
+            f"into the default branch {branch} (recorded in {forge.state_path})",
+            err=True,
+        )
     actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
     return Context(
         forge=forge,
@@ -468,7 +476,9 @@ def cli(
 
 
 @cli.command()
-@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option(
     "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
 )
@@ -479,8 +489,8 @@ def cli(
     help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
 )
 @pass_opts
-def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
-    """Make DIR (default: here) a GitOps repository for promobot, in one commit.
+def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -> None:
+    """Make DIR (default: --repo, or here) a GitOps repository for promobot, in one commit.
 
     git init when needed; environments/ with a commented promotion.yaml and an empty
     rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
@@ -497,7 +507,7 @@ def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
         except metadata.PackageNotFoundError:
             direct_url = None
         result = scaffold.init(
-            GitFolder(directory, commit_date=opts.now),
+            GitFolder(directory or opts.repo, commit_date=opts.now),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),
@@ -573,6 +583,7 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         raise click.UsageError("give either MODEL or --all")
     with errors(opts):
         ctx = build_context(opts)
+        _note_uncommitted(ctx, model, to)
         failed: dict[str, str] = {}
         if all_:
             results, failed = promotion.promote_all(ctx, to=to, dry_run=dry_run)
@@ -601,6 +612,30 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
             sys.exit(1)
     else:
         emit(opts, data, lambda md: report.promote(data, markdown=md))
+
+
+def _note_uncommitted(ctx: Context, model: str | None, to: str) -> None:
+    """One line on stderr when the source manifest(s) have uncommitted edits: promote reads commits."""
+    from bot.adapters.git import GitWorkspace
+    from bot.errors import BotError
+
+    ws = ctx.ws
+    if not isinstance(ws, GitWorkspace) or ws.remote is not None or ws.is_bare:
+        return
+    try:
+        env = ctx.policy(ctx.tip()).env(to)
+        if env is None or not env.from_:
+            return
+        where = f"environments/{env.from_}/{model}.yaml" if model else f"environments/{env.from_}/"
+        dirty = ws.uncommitted(where)
+    except BotError:
+        return  # promote itself reports what is wrong with the model, the policy or the branch
+    for path in dirty:
+        click.echo(
+            f"note: {path} has uncommitted changes; promote uses the version committed on "
+            f"{ctx.default_branch} — commit them first to promote them",
+            err=True,
+        )
 
 
 @cli.command()
@@ -744,6 +779,39 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
         ctx = build_context(opts)
         data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write (created; replaced when promobot site wrote it before).",
+)
+@click.option(
+    "--web-url",
+    default=None,
+    metavar="URL",
+    help="Link marks to this repository's pages (https://github.com/OWNER/NAME). "
+    "Default on GitHub: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.",
+)
+@pass_opts
+def site(opts: Options, out: Path, web_url: str | None) -> None:
+    """Write a static dashboard: index.html (every model × environment) and one page per model."""
+    from bot import site as use_case
+
+    with errors(opts):
+        ctx = build_context(opts)
+        if web_url is None and (opts.forge or _default_forge()) == "github":
+            repo = os.environ.get("GITHUB_REPOSITORY", "")
+            web_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repo}"
+        data = use_case.site(ctx, out=out, web_url=web_url).to_json()
+    emit(
+        opts,
+        data,
+        lambda md: f"Wrote {data['pages']} pages ({data['models']} models) "
+        f"of commit {data['commit'][:12]} to {data['out']}",
+    )
 
 
 @cli.command()

@@ -184,11 +184,14 @@ class Workspace(Protocol):
         """Commits on ``ref`` that changed ``path``, newest first (graph order), trailers parsed."""
         ...
 
-    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
+    ) -> list[HistoryEntry]:
         """``history`` of several paths merged in graph order (one entry per path a commit changed).
 
         ``cached`` lets a read-only command reuse a validated on-disk cache of the log;
-        decisions never pass it.
+        decisions never pass it. ``under``: one folder pathspec for all of the paths (fast
+        for thousands of them).
         """
         ...
 

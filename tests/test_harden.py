@@ -300,3 +300,109 @@ def test_reading_one_manifest_at_a_commit_refuses_a_symlink(cli: Cli) -> None:
     before = ws.git_calls
     assert ws.read("HEAD", DEV) is not None  # regular files still cost one process
     assert ws.git_calls - before == 1
+
+
+# ------------------------------------------------------------------ item 22: uncommitted source edits
+
+
+def test_promote_says_when_the_source_manifest_has_uncommitted_edits(cli: Cli) -> None:
+    edit(cli.repo, DEV, "version: 1.5.0", "version: 1.6.0")  # not committed
+    result = cli("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1, result.stderr
+    assert DEV in notes[0] and "uncommitted" in notes[0] and "commit them first" in notes[0]
+    assert cli.json("promote", "fraud-detector", "--to", "staging", "--dry-run")["version"] == "1.5.0"
+    clean = cli("promote", "spam-filter", "--to", "prod", "--dry-run")
+    assert "note:" not in clean.stderr
+
+
+# ------------------------------------------------------------------ item 4: the pinned default branch
+
+
+def test_promote_builds_and_merges_against_the_default_branch_whatever_head_is(cli: Cli) -> None:
+    git(cli.repo, "checkout", "-q", "-b", "experiment")
+    edit(cli.repo, DEV, "version: 1.5.0", "version: 9.9.9")  # unreviewed, on a side branch
+    side = commit_all(cli.repo, "try something on a side branch")
+    result = cli("promote", "fraud-detector", "--to", "staging", output="json")
+    data = json.loads(result.stdout)
+    assert data["version"] == "1.5.0", data
+    notes = [line for line in result.stderr.splitlines() if "HEAD is on experiment" in line]
+    assert len(notes) == 1 and "default branch main" in notes[0], result.stderr
+    number = str(data["pr"])
+    cli("pr", "review", number, "--approve", actor="carol")  # auto_merge: merges into main
+    assert "version: 1.5.0" in git(cli.repo, "show", f"main:{STAGING}")
+    assert git(cli.repo, "rev-parse", "experiment") == side  # the checked-out side branch did not move
+    assert git(cli.repo, "symbolic-ref", "--short", "HEAD") == "experiment"
+    assert git(cli.repo, "status", "--porcelain") == ""
+    state = json.loads((cli.repo / ".git/promobot/forge.json").read_text())
+    assert state["default_branch"] == "main"
+
+
+def test_the_default_branch_is_recorded_on_first_use_and_then_fixed(cli: Cli) -> None:
+    git(cli.repo, "branch", "-m", "main", "trunk")
+    git(cli.repo, "config", "init.defaultBranch", "trunk")
+    cli("promote", "fraud-detector", "--to", "staging")
+    state = json.loads((cli.repo / ".git/promobot/forge.json").read_text())
+    assert state["default_branch"] == "trunk"
+    git(cli.repo, "config", "--unset", "init.defaultBranch")
+    git(cli.repo, "checkout", "-q", "-b", "main")  # a new branch called main appears and is checked out
+    result = cli("promote", "spam-filter", "--to", "prod", output="json")
+    assert "default branch trunk" in result.stderr
+    assert json.loads(result.stdout)["version"] == "3.2.0"
+    pulls = cli.json("pr", "list")
+    assert {p["model"] for p in pulls} == {"fraud-detector", "spam-filter"}
+
+
+def test_a_dry_run_records_nothing(cli: Cli) -> None:
+    cli("promote", "fraud-detector", "--to", "staging", "--dry-run")
+    assert not (cli.repo / ".git/promobot/forge.json").exists()
+
+
+# ------------------------------------------------------------------ item 3: a merge in a dirty working tree
+
+
+def test_a_merge_under_uncommitted_edits_stages_nothing_and_loses_nothing(cli: Cli) -> None:
+    number = str(cli.json("promote", "fraud-detector", "--to", "staging")["pr"])
+    edit(cli.repo, STAGING, "replicas: 2", "replicas: 3")  # the user's own, uncommitted edit
+    mine = (cli.repo / STAGING).read_text()
+    result = cli("pr", "review", number, "--approve", actor="carol")  # auto_merge merges it now
+    merged = git(cli.repo, "rev-parse", "main")
+    assert git(cli.repo, "rev-parse", "HEAD") == merged
+    assert "version: 1.5.0" in git(cli.repo, "show", f"main:{STAGING}")
+    assert git(cli.repo, "diff", "--cached", "--name-only") == ""  # no staged revert of the merge
+    assert (cli.repo / STAGING).read_text() == mine  # the edit is kept, byte for byte
+    warnings = [line for line in result.stderr.splitlines() if "uncommitted changes" in line]
+    assert len(warnings) == 1, result.stderr
+    line = warnings[0]
+    assert line.startswith("warning: main moved to ") and "bot." not in result.stderr
+    assert STAGING in line and "git cherry-pick -n refs/promobot/saved/" in line
+    # The suggested commands give the merged version with the user's edit on top.
+    saved = re.search(r"git cherry-pick -n (\S+)", line)
+    assert saved is not None
+    git(cli.repo, "restore", "--source=HEAD", "--staged", "--worktree", "--", STAGING)
+    git(cli.repo, "cherry-pick", "-n", saved.group(1))
+    text = (cli.repo / STAGING).read_text()
+    assert "version: 1.5.0" in text and "replicas: 3" in text
+
+
+def test_files_nobody_edited_follow_the_merge_and_edited_ones_stay(cli: Cli) -> None:
+    from bot.adapters.git import GitWorkspace
+
+    ws = GitWorkspace.discover(cli.repo)
+    main = ws.resolve("main")
+    assert main is not None
+    other = "environments/prod/spam-filter.yaml"
+    new = ws.commit(
+        parent=main,
+        files={STAGING: b"merged staging\n", other: b"merged prod\n", "environments/dev/gone.yaml": b"x\n"},
+        message="a merge touching three files",
+    )
+    (cli.repo / STAGING).write_text("my edit\n")
+    ws.update_branch("main", new, expected=main)
+    assert git(cli.repo, "rev-parse", "HEAD") == new
+    assert (cli.repo / other).read_text() == "merged prod\n"  # clean: followed
+    assert (cli.repo / "environments/dev/gone.yaml").read_text() == "x\n"
+    assert (cli.repo / STAGING).read_text() == "my edit\n"  # edited: kept
+    assert git(cli.repo, "diff", "--cached", "--name-only") == ""  # nothing staged
+    assert git(cli.repo, "diff", "--name-only") == STAGING
+    assert len(ws.warnings) == 1 and "uncommitted changes" in ws.warnings[0]

@@ -13,9 +13,12 @@ passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` 
 
 Choices a user can observe (DESIGN leaves them open):
 
-- **Default branch.** The ``default_branch=`` constructor argument wins. Otherwise, in
-  local mode, the branch HEAD points to — unless HEAD is detached or on a
-  ``promobot/…`` branch, then ``main`` or ``master``, whichever exists. In remote mode,
+- **Default branch.** The ``default_branch=`` constructor argument (or
+  ``pin_default_branch``) wins. Otherwise, in local mode, ``init.defaultBranch`` when that
+  branch exists, else ``main`` or ``master``, whichever exists, and only then the branch
+  HEAD points to (unless it is a ``promobot/…`` branch). What is checked out never decides
+  when one of those exists: the local forge records the choice in its state on first
+  use and promobot builds and merges against it whatever HEAD is. In remote mode,
   ``refs/remotes/<remote>/HEAD``, then ``main``/``master`` among the remote-tracking
   branches, then the remote's own HEAD (``git ls-remote --symref``).
 - **Remote mode** (``remote="origin"``): branch names are read from the remote-tracking
@@ -31,8 +34,11 @@ Choices a user can observe (DESIGN leaves them open):
 - **Moving a checked-out branch** (local mode): the working tree follows the way
   ``git checkout``/``git merge --ff-only`` would (``git read-tree -m -u old new``),
   carrying uncommitted changes along when they touch other files. When they touch the
-  same files, the branch still moves (the merge happened) but the files are left as
-  they were, and a warning is logged and appended to ``GitWorkspace.warnings``.
+  same files, the branch still moves (the merge happened): the index and the files
+  nobody edited follow the new commit, the edited files stay exactly as they were (and
+  are saved as a commit under ``refs/promobot/saved/``), nothing is left staged that
+  nobody made, and one line (logged, and appended to ``GitWorkspace.warnings``) says how
+  to re-apply the edits on top of the merge.
   Other worktrees that have the branch checked out are not updated.
 - **History** is one ``git log --topo-order -p`` process (newest first in graph order,
   never by commit date); versions come from the manifest's own
@@ -239,6 +245,11 @@ def _tree_modes(data: bytes) -> dict[str, str]:
         if pos == size:
             return modes
     return {}
+
+
+def _shell_quote(path: str) -> str:
+    """``path`` as a shell word (for commands promobot suggests)."""
+    return path if re.fullmatch(r"[A-Za-z0-9._/@%+=:,-]+", path) else "'" + path.replace("'", "'\\''") + "'"
 
 
 def _manifest_parts(path: str) -> tuple[str, str]:
@@ -463,20 +474,28 @@ class GitWorkspace:
                 f"cannot tell the default branch of remote {self.remote}",
                 "pass the default branch explicitly (it is in the event's repository.default_branch)",
             )
-        head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
-        name = head.out.strip()
-        if head.returncode == 0 and name and not name.startswith("promobot/"):
-            return name
-        for candidate in ("main", "master"):
-            if (
-                self._run(["rev-parse", "--verify", "-q", f"refs/heads/{candidate}"], check=False).returncode
-                == 0
-            ):
+        # Local mode: what the repository calls its default, never merely what is checked out
+        # (a side branch's unreviewed versions must not become "what runs"). The local forge
+        # pins the answer in its state on first use (``pin_default_branch``).
+        configured = self._run(["config", "--get", "init.defaultBranch"], check=False).out.strip()
+        for candidate in (configured, "main", "master"):
+            if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
+        checked_out = self.current_branch()
+        if checked_out and not checked_out.startswith("promobot/"):
+            return checked_out
         raise WorkspaceError(
             "HEAD is detached and there is no main or master branch, so the default branch is unknown",
             "check out the default branch (git switch main) and re-run",
         )
+
+    def _branch_exists(self, branch: str) -> bool:
+        return self._run(["rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False).returncode == 0
+
+    def pin_default_branch(self, branch: str) -> None:
+        """Use ``branch`` as the default branch (the local forge's recorded choice)."""
+        _check_branch(branch)
+        self._default_branch = branch
 
     def current_branch(self) -> str | None:
         """The branch HEAD points to, or None when detached."""
@@ -882,9 +901,10 @@ class GitWorkspace:
             raise ConflictError(
                 f"moving {branch} to {sha[:12]} is not a fast-forward", f"{branch} has new commits; re-run"
             )
-        tree_moved = False
+        tree_moved = checked_out = False
         if current is not None and current != sha and not self.is_bare and self.current_branch() == branch:
-            tree_moved = self._move_worktree(branch, current, sha)
+            checked_out = True
+            tree_moved = self._move_worktree(current, sha)
         args = ["update-ref", "-m", f"promobot: move {branch}", ref, sha]
         if expected is not None:
             args.append(expected)
@@ -895,21 +915,94 @@ class GitWorkspace:
             if tree_moved:
                 self._run(["read-tree", "-m", "-u", sha, current or sha], check=False)
             raise ConflictError(f"branch {branch} moved while promobot was updating it", "re-run")
+        if checked_out and not tree_moved:
+            assert current is not None
+            self._follow_around_edits(branch, current, sha)
 
-    def _move_worktree(self, branch: str, old: str, new: str) -> bool:
-        """Fast-forward the checked-out files from ``old`` to ``new``; False when edits are in the way."""
+    def _move_worktree(self, old: str, new: str) -> bool:
+        """Fast-forward the checked-out files from ``old`` to ``new`` (all or nothing, like
+        ``git merge --ff-only``); False when uncommitted changes are in the way."""
         self._run(["update-index", "-q", "--refresh"], check=False)
-        result = self._run(["read-tree", "-m", "-u", old, new], check=False)
-        if result.returncode == 0:
-            return True
+        return self._run(["read-tree", "-m", "-u", old, new], check=False).returncode == 0
+
+    def _follow_around_edits(self, branch: str, old: str, new: str) -> None:
+        """The checked-out ``branch`` moved from ``old`` to ``new`` under uncommitted changes.
+
+        ``git merge --ff-only`` would refuse; the merge has happened (the forge did it), so
+        the index and the clean files follow ``new`` and the edited files stay exactly as the
+        user left them. Nothing is staged that nobody made (an index still at ``old`` would
+        stage a revert of the merge, which the next ``git commit`` would silently record), and
+        nothing is lost: the edits are also saved as a commit on ``old`` under
+        ``refs/promobot/saved/``, and one line says how to re-apply them on top of ``new``.
+        """
+        env = {"GIT_LITERAL_PATHSPECS": "1"}
+        changed = self._run(["diff-tree", "-r", "-z", "--name-only", "--no-renames", old, new]).out
+        affected = sorted(p for p in changed.split("\0") if p)
+        staged = self._run(["diff-index", "--cached", "-z", "--name-only", old, "--", *affected], env=env)
+        unstaged = self._run(["diff-files", "-z", "--name-only", "--", *affected], env=env)
+        untracked = self._run(["ls-files", "-z", "--others", "--", *affected], env=env)
+        edited = {p for r in (staged, unstaged, untracked) for p in r.out.split("\0") if p}
+        dirty = [p for p in affected if p in edited]
+        clean = [p for p in affected if p not in edited]
+        saved = self._save_edits(old, dirty, staged=[p for p in staged.out.split("\0") if p]) if dirty else ""
+        # The index follows the new commit for every affected path; files nobody edited follow too.
+        if affected:
+            self._run(["reset", "-q", new, "--", *affected], env=env)
+        present = {p for p in clean if (self.root / p).exists() or (self.root / p).is_symlink()}
+        in_new = (
+            set(self._run(["ls-tree", "-r", "-z", "--name-only", new, "--", *clean]).out.split("\0"))
+            if clean
+            else set()
+        )
+        if clean:
+            keep = [p for p in clean if p in in_new]
+            if keep:
+                self._run(
+                    ["checkout-index", "-f", "-z", "--stdin"], stdin="".join(f"{p}\0" for p in keep).encode()
+                )
+            for p in clean:
+                if p not in in_new and p in present:
+                    (self.root / p).unlink()
+        if not dirty:
+            return
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        quoted = " ".join(_shell_quote(p) for p in dirty)
         note = (
-            f"{branch} moved to {new[:12]} but your uncommitted changes touch the same files, so the "
-            "working tree was left as it was (git status shows the new commit as undone) — save your "
-            "edits, then run `git reset --hard` to take the new commit"
+            f"{branch} moved to {new[:12]} (the merge), but your uncommitted changes to {shown} were left "
+            f"as you had them, without the merged change (saved as {saved}) — to take the merge and keep "
+            "your edits: git restore --source=HEAD --staged --worktree -- "
+            f"{quoted} && git cherry-pick -n {saved}"
         )
         logger.warning("%s", note)
         self.warnings.append(note)
-        return False
+
+    def _save_edits(self, old: str, paths: Sequence[str], *, staged: Sequence[str]) -> str:
+        """A commit on ``old`` holding the working-tree content of ``paths``; returns its ref name."""
+        with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run(["read-tree", old], env=env)
+            info = []
+            zero = "0" * len(old)
+            for path in paths:
+                file = self.root / path
+                if file.is_symlink() or not file.is_file():
+                    info.append(f"0 {zero}\t{path}\0")
+                    continue
+                blob = self._run(["hash-object", "-w", "--no-filters", "--", path]).out.strip()
+                mode = "100755" if os.access(file, os.X_OK) else "100644"
+                info.append(f"{mode} {blob}\t{path}\0")
+            if info:
+                self._run(["update-index", "-z", "--index-info"], stdin="".join(info).encode(), env=env)
+            tree = self._run(["write-tree"], env=env).out.strip()
+        message = "promobot: uncommitted changes saved before the checked-out branch moved\n"
+        if staged:
+            message += (
+                "\nStaged before the move (the index was reset to the merge): " + ", ".join(staged) + "\n"
+            )
+        sha = self.commit_tree(tree, [old], message)
+        ref = f"refs/promobot/saved/{sha[:12]}"
+        self._run(["update-ref", ref, sha])
+        return ref
 
     def _push(self, branch: str, sha: str, *, expected: str | None, force: bool) -> None:
         assert self.remote is not None
@@ -976,6 +1069,14 @@ class GitWorkspace:
 
     # ------------------------------------------------------------------ working tree
 
+    def uncommitted(self, path: str) -> list[str]:
+        """Files under ``path`` whose working-tree or staged content differs from HEAD (or untracked)."""
+        _check_path(path.rstrip("/"))
+        out = self._run(
+            ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", path]
+        ).out
+        return sorted({record[3:] for record in out.split("\0") if len(record) > 3})
+
     def is_clean(self) -> bool:
         """True when tracked files and the index match HEAD (untracked files are ignored)."""
         out = self._run(["status", "--porcelain", "--untracked-files=no"]).out
@@ -1008,7 +1109,9 @@ class GitWorkspace:
         """
         return self.history_many([path], ref=ref)
 
-    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
+    ) -> list[HistoryEntry]:
         """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
 
         Entries are newest first in graph order (``git log --topo-order``: a commit before
@@ -1018,6 +1121,9 @@ class GitWorkspace:
         it was read at, and extended with ``git log OLD..NEW`` when the old tip is an
         ancestor of the new one; anything else (a moved or rewritten branch, a corrupt file,
         another promobot version) reads the whole log again and replaces the file.
+        ``under`` (a folder such as ``environments``) limits git by that folder instead of by
+        each path: for thousands of paths (``promobot site``) git matches one pathspec, not
+        thousands per commit (0.2 s instead of 30 s at 3,000 manifests).
         """
         targets = {p: _manifest_parts(p) for p in paths}
         if not targets:
@@ -1025,7 +1131,7 @@ class GitWorkspace:
         self.ensure_history()
         rev = self._rev(ref)
         if not cached:
-            return _entries(self._log([rev], targets), targets)
+            return _entries(self._log([rev], targets, under), targets)
         tip = rev if _SHA_RE.fullmatch(rev) else self.resolve(rev)
         if tip is None:
             raise WorkspaceError(f"no such revision {ref!r}", "check the branch name")
@@ -1037,19 +1143,22 @@ class GitWorkspace:
         if old is not None:
             known = self._run(["merge-base", "--is-ancestor", old[0], tip], check=False)
             if known.returncode == 0:
-                commits = self._log([f"{old[0]}..{tip}"], targets) + old[1]
+                commits = self._log([f"{old[0]}..{tip}"], targets, under) + old[1]
         if commits is None:
-            commits = self._log([tip], targets)
+            commits = self._log([tip], targets, under)
         _save_history(file, tip, targets, commits, new=old is None)
         return _entries(commits, targets)
 
-    def _log(self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]]) -> list[_LogCommit]:
-        """The commits of ``git log REVS -- TARGETS`` that changed a target, newest first (graph order)."""
+    def _log(
+        self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]], under: str | None = None
+    ) -> list[_LogCommit]:
+        """The commits of ``git log REVS -- TARGETS`` (or ``-- UNDER``) that changed a target,
+        newest first (graph order)."""
         args = [
             "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
             "log", "--topo-order", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
             "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
-            "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *targets,
+            "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *([under] if under else targets),
         ]  # fmt: skip
         return _parse_log(self._run(args).out, set(targets))
 

@@ -46,6 +46,9 @@ Local choices (documented for users)
       on the local forge it is the repository's owner, it merges and pushes.
     * ``set_user`` adds the user to the given teams; it never removes memberships
       (``remove_user`` does).
+    * The default branch is pinned in the state (``"default_branch"``) by the first write:
+      ``init.defaultBranch``, else ``main`` / ``master``. Pull requests are built against it
+      and merged into it whatever branch is checked out (``pin_default_branch``).
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ class LocalGit(Protocol):
     def update_branch(self, branch: str, sha: str, *, expected: str | None, force: bool = False) -> None: ...
 
     def delete_branch(self, branch: str) -> None: ...
+
+    def pin_default_branch(self, branch: str) -> None: ...
 
 
 # =========================================================================== storage
@@ -216,6 +221,8 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = _process_lock(path.with_name(LOCK_FILE))
+        self.pins: dict[str, Any] = {}
+        """Keys recorded with the first write that lacks them (e.g. the pinned default branch)."""
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -274,6 +281,8 @@ class StateFile:
             self._write(state)
 
     def _write(self, state: dict[str, Any]) -> None:
+        for key, value in self.pins.items():
+            state.setdefault(key, value)
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         data = (json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -354,6 +363,22 @@ class LocalForge:
         """Hold the forge lock across several calls (re-entrant; see the module docstring)."""
         with self._file.transaction():
             yield self
+
+    def pin_default_branch(self) -> str:
+        """The default branch, as recorded in the state on first use (then fixed, whatever HEAD is).
+
+        Before anything is recorded it is git's answer (``init.defaultBranch``, else ``main`` /
+        ``master``); the first write records it, so a later checkout of a side branch never turns
+        that side branch into "what runs". A read-only command records nothing.
+        """
+        recorded = self._file.read().get("default_branch")
+        if isinstance(recorded, str) and recorded:
+            self._git.pin_default_branch(recorded)
+            branch = recorded
+        else:
+            branch = self._git.default_branch
+        self._file.pins["default_branch"] = branch
+        return branch
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of the raw state (tests compare snapshots around a dry run)."""

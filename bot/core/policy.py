@@ -60,6 +60,8 @@ Path = tuple[str | int, ...]
 MAX_NUMBER = 1e12
 """The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
 MAX_INTEGER = 2**63 - 1
+MAX_METRIC = 1e300
+"""Thresholds compared with metrics and live values go up to what a manifest metric may be."""
 MAX_HOURS = 24 * 365 * 100
 """Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -425,8 +427,16 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
         name = r.string(data.get("name"), (*where, "name"), "metric gate name", "e.g. {name: auc, min: 0.85}")
         if "min" not in data and "max" not in data:
             r.fail(where, f"metric gate {name!r} has neither min nor max", "add min: and/or max:")
-        low = r.number(data["min"], (*where, "min"), "metric min", maximum=1e300) if "min" in data else None
-        high = r.number(data["max"], (*where, "max"), "metric max", maximum=1e300) if "max" in data else None
+        low = (
+            r.number(data["min"], (*where, "min"), "metric min", maximum=MAX_METRIC)
+            if "min" in data
+            else None
+        )
+        high = (
+            r.number(data["max"], (*where, "max"), "metric max", maximum=MAX_METRIC)
+            if "max" in data
+            else None
+        )
         if low is not None and high is not None and low > high:
             r.fail(where, f"metric gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
         return MetricGate(name=name, min=low, max=high, source=_metric_source(r, data, where))
@@ -668,8 +678,16 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
         )
     if "min" not in data and "max" not in data:
         r.fail(where, f"prometheus gate {name!r} has neither min nor max", "add min: and/or max:")
-    low = r.number(data["min"], (*where, "min"), "prometheus min") if "min" in data else None
-    high = r.number(data["max"], (*where, "max"), "prometheus max") if "max" in data else None
+    low = (
+        r.number(data["min"], (*where, "min"), "prometheus min", maximum=MAX_METRIC)
+        if "min" in data
+        else None
+    )
+    high = (
+        r.number(data["max"], (*where, "max"), "prometheus max", maximum=MAX_METRIC)
+        if "max" in data
+        else None
+    )
     if low is not None and high is not None and low > high:
         r.fail(where, f"prometheus gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
     over = _duration(r, data, where, "over", "1h")
@@ -696,7 +714,8 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
         if "min" not in raw:
             r.fail(tpath, "traffic has no min", "write e.g. traffic: {query: ..., min: 1000}")
         traffic = TrafficSpec(
-            query=tquery, min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0)
+            query=tquery,
+            min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0, maximum=MAX_METRIC),
         )
     return PrometheusGate(
         name=name,
@@ -714,9 +733,14 @@ def _prometheus_gate(r: _Reader, body: Any, where: Path, *, window: bool = False
 
 def _duration(r: _Reader, data: Mapping[str, Any], where: Path, key: str, default: str) -> float:
     value = data.get(key, default)
-    seconds = parse_duration(value)
+    try:
+        seconds = parse_duration(value)
+    except OverflowError:  # an integer of hundreds of digits
+        seconds = math.inf
     if seconds is None:
         r.fail((*where, key), f"{key} must be a duration", f"write e.g. {key}: {default} (s, m, h or d)")
+    if not seconds <= MAX_HOURS * 3600:
+        r.fail((*where, key), f"{key} is longer than a century", f"write e.g. {key}: {default}")
     return seconds
 
 
