@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="skip the 10,000-model and 20,000-commit repositories"
     )
+    parser.add_argument("--site-only", action="store_true", help="only `promobot site` beside `status`")
     ns = parser.parse_args()
     ns.work.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
@@ -85,6 +87,9 @@ def main() -> None:
         print(f"{what:<48} {seconds:8.3f} s   {budget}", flush=True)
 
     print(f"median of {ns.runs} runs, python {sys.version.split()[0]}")
+    if ns.site_only:
+        site_vs_status(ns.work, ns.runs, row)
+        return
     subprocess.run([PY, "-m", "bot", "--help"], check=True, stdout=subprocess.DEVNULL, env=ENV)  # warm .pyc
     row("promobot --help", timed([PY, "-m", "bot", "--help"], runs=ns.runs), "≤ 0.25 s")
     sizes = [100, 1000] if ns.quick else [100, 1000, 10000]
@@ -113,6 +118,7 @@ def main() -> None:
     row("promote (opens the PR), 1000 models", t, "≤ 1 s + command/artifact gates")
     t = timed(promobot(path, "promote", "model-0022", "--to", "staging"), runs=ns.runs)
     row("promote again (nothing new), 1000 models", t)
+    site_vs_status(ns.work, ns.runs, row)
     for commits in [1000] if ns.quick else [1000, 20000]:
         for graph in (False, True):
             path = repo(ns.work, 1000, commits, graph=graph)
@@ -122,6 +128,38 @@ def main() -> None:
             t = timed(promobot(path, "history", "model-0000"), runs=ns.runs)
             row(f"history (3 envs), {commits} commits, {'with' if graph else 'without'} graph", t)
     (ns.work / "results.json").write_text(json.dumps(rows, indent=2))
+
+
+def site_vs_status(work: Path, runs: int, row: Callable[[str, float, str], None]) -> None:
+    """`promobot site` on the 1,000-model repository, side by side with `promobot status`.
+
+    Budget (README: the dashboard): site ≤ 2× status, cold (every promobot cache and the earlier
+    site removed before each run) and warm (nothing changed: unchanged model pages are reused).
+    The repository's forge holds the open PR that the promote rows opened.
+        python benchmarks/run.py --site-only   # this pair alone
+    """
+    path = repo(work, 1000, 100, graph=False)
+    out = work / "site-m1000"
+
+    def cold(path: Path = path) -> None:
+        shutil.rmtree(out, ignore_errors=True)  # no earlier site whose pages could be reused
+        state = path / ".git" / "promobot"
+        for item in state.iterdir() if state.is_dir() else []:
+            if item.name == "forge.json":
+                continue
+            if item.is_dir():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
+
+    for label, before in (("cold", cold), ("warm", None)):
+        if before is None:
+            subprocess.run(promobot(path, "site", "--out", str(out)), check=True, stdout=subprocess.DEVNULL)
+        status = timed(promobot(path, "status"), before=before, runs=runs)
+        site = timed(promobot(path, "site", "--out", str(out)), before=before, runs=runs)
+        row(f"status {label}, 1000 models (site's yardstick)", status, "")
+        row(f"site {label}, 1000 models, {sum(1 for _ in (out / 'models').iterdir())} pages", site,
+            f"{site / status:.2f}× status (≤ 2×)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,12 +150,7 @@ def build(ctx: app.Context, *, web_url: str | None = None) -> tuple[views.Site, 
     return site, tip
 
 
-def write_site(files: Mapping[str, str], out: Path) -> None:
-    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
-
-    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``);
-    anything else is refused rather than overwritten.
-    """
+def check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file", "give --out a folder (it is created when missing)")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -161,13 +158,43 @@ def write_site(files: Mapping[str, str], out: Path) -> None:
             f"{out} is not empty and was not written by promobot site",
             "choose an empty or new folder, or one that promobot site wrote before",
         )
+
+
+def previous_keys(out: Path) -> dict[str, str]:
+    """``{page: page_key}`` of the site promobot wrote into ``out`` before (empty when none)."""
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    pages = data.get("pages") if isinstance(data, dict) else None
+    if not isinstance(pages, dict):
+        return {}
+    return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def write_site(
+    files: Mapping[str, str], out: Path, *, keys: Mapping[str, str] | None = None, reuse: Iterable[str] = ()
+) -> None:
+    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
+
+    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
+    with the ``page_key`` of each model page); anything else is refused rather than overwritten.
+    Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
+    """
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
     try:
         (staging / "models").mkdir()
         for name, html in files.items():
             (staging / name).write_text(html, encoding="utf-8")
-        (staging / MARKER).write_text("written by `promobot site`; the folder is replaced on each run\n")
+        for name in reuse:
+            try:
+                os.link(out / name, staging / name)
+            except OSError:
+                shutil.copyfile(out / name, staging / name)
+        marker = {"written_by": "promobot site", "pages": dict(keys or {})}
+        (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -183,7 +210,11 @@ def write_site(files: Mapping[str, str], out: Path) -> None:
 
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``."""
+    check_out(out)
     view, tip = build(ctx, web_url=web_url)
-    files = views.render_site(view)
-    write_site(files, out)
-    return SiteResult(out=out, pages=len(files), models=len(view.models), commit=tip)
+    keys = {page.page: views.page_key(page) for page in view.models}
+    old = previous_keys(out)
+    reuse = frozenset(p for p, key in keys.items() if old.get(p) == key and (out / p).is_file())
+    files = views.render_site(view, map=ctx.map, reuse=reuse)
+    write_site(files, out, keys=keys, reuse=reuse)
+    return SiteResult(out=out, pages=len(files) + len(reuse), models=len(view.models), commit=tip)

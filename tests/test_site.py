@@ -315,3 +315,18 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     assert "<a href='javascript:alert(2)'>click</a>" in tab.js(
         "document.querySelector('section.pr h3').innerText"
     )
+
+
+def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
+    cli: Cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+    before = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    cli("promote", "fraud-detector", "--to", "staging", expect=None)  # an open PR: fraud-detector changes
+    cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")
+    after = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    assert after["search-ranker.html"] == before["search-ranker.html"]  # linked from the last run
+    assert after["fraud-detector.html"] != before["fraud-detector.html"]
+    assert "PR #1" in (out / "models" / "fraud-detector.html").read_text()
+    assert '<time datetime="2026-11-28T10:00:00Z">' in (out / "index.html").read_text()
