@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bot import app, pulls
-from bot.core import manifest as manifests
 from bot.core import site as views
-from bot.core.model import HistoryEntry, Rejection
-from bot.errors import ManifestError, UsageError
+from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +40,32 @@ class SiteResult:
         return {"out": str(self.out), "pages": self.pages, "models": self.models, "commit": self.commit}
 
 
-def verification_states(ctx: app.Context, models: list[str]) -> dict[tuple[str, str], views.Verification]:
-    """The hook for live-data verification (README: verification): (model, env) → its state.
+def verification_states(
+    ctx: app.Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
+) -> dict[tuple[str, str], views.Verification]:
+    """Post-deploy verification (README: verification): (model, env) → its state.
 
-    Nothing records verification results yet, so every cell shows none; when they exist,
-    read them here and the matrix and timeline show them (``bot.core.site.Verification``).
+    For each environment with ``verify:``, the ``promobot/verify`` check on the commit that
+    brought each model's running version (what ``promobot verify`` writes). One forge read
+    per model there; none when no environment verifies.
     """
-    return {}
+    from bot import verify
+
+    envs = [env.name for env in policy.environments if env.verify is not None]
+    out: dict[tuple[str, str], views.Verification] = {}
+    words = {"success": "passed", "failure": "failed", "pending": "pending"}
+    for model, rows in entries.items():
+        for env in envs:
+            bringing = verify.bringing_commit([e for e in rows if e.env == env])
+            if bringing is None or bringing.action == "manual":
+                continue
+            check = verify.verify_check(ctx, bringing.sha)
+            if check is None or check.result not in words:
+                continue
+            out[(model, env)] = views.Verification(
+                words[check.result], views.clip(check.title), at=None, commit=bringing.sha
+            )
+    return out
 
 
 def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
@@ -68,8 +86,9 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
 
 def _histories(
     ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
-) -> dict[str, list[Any]]:
-    """``history`` JSON rows of every model, from ONE git log over environments/."""
+) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
+    """``history`` JSON rows of every model (and the entries, newest first), from ONE git log
+    over environments/."""
     paths = [
         app.manifest_path(env, model)
         for model, row in models.items()
@@ -89,7 +108,34 @@ def _histories(
     for model, rows in by_model.items():
         rows.sort(key=lambda e: e.at, reverse=True)
         out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
-    return out
+    return out, by_model
+
+
+def detail(raw: bytes) -> dict[str, Any] | None:
+    """The keys a model page shows (owner, model_card, artifact) from one manifest.
+
+    Only called on manifests that ``status`` loaded without error at the same blob id (the
+    strict loader already refused oversize files, alias bombs, duplicate keys and non-core
+    tags), so libyaml's safe loader reads it here at a fifth of the strict loader's cost.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(raw, Loader=loader)  # noqa: S506 — a safe loader; see the docstring
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    keep: dict[str, Any] = {
+        k: str(data[k])
+        for k in ("owner", "model_card")
+        if data.get(k) is not None and not isinstance(data[k], dict | list)
+    }
+    artifact = data.get("artifact")
+    if isinstance(artifact, dict) and artifact.get("uri") is not None:
+        keep["artifact"] = {"uri": str(artifact["uri"])}
+    return keep
 
 
 def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[str, Any]) -> dict[str, Any]:
@@ -115,11 +161,9 @@ def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[
     if missing:
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
-            try:
-                m = manifests.load_manifest(contents[blob], path=wanted[model], expected_name=model)
-            except ManifestError:
-                continue  # status reports it as invalid
-            keep = {k: m.data.get(k) for k in ("owner", "model_card", "artifact") if k in m.data}
+            keep = detail(contents[blob])
+            if keep is None:
+                continue
             out[model] = keep
             if ctx.cache:
                 ctx.cache.put(f"site:{blob}", keep)
@@ -135,17 +179,18 @@ def build(ctx: app.Context, *, web_url: str | None = None) -> tuple[views.Site, 
     report = app.status(ctx)
     status = report.to_json()
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
+    histories, entries = _histories(ctx, tip, report.models)
     site = views.build_site(
         status=status,
         sources={env.name: env.from_ for env in policy.environments},
-        histories=_histories(ctx, tip, report.models),
+        histories=histories,
         pulls=_open_pulls(ctx),
         rejections=rejections,
         manifests=_details(ctx, tip, report.environments, report.models),
         now=ctx.now,
         commit=tip,
         web_url=web_url,
-        verifications=verification_states(ctx, list(report.models)),
+        verifications=verification_states(ctx, policy, entries),
     )
     return site, tip
 
@@ -215,6 +260,6 @@ def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResu
     keys = {page.page: views.page_key(page) for page in view.models}
     old = previous_keys(out)
     reuse = frozenset(p for p, key in keys.items() if old.get(p) == key and (out / p).is_file())
-    files = views.render_site(view, map=ctx.map, reuse=reuse)
+    files = views.render_site(view, reuse=reuse)  # ~1 ms a page: a process pool costs more
     write_site(files, out, keys=keys, reuse=reuse)
     return SiteResult(out=out, pages=len(files) + len(reuse), models=len(view.models), commit=tip)

@@ -131,6 +131,8 @@ class Verification:
     """``passed``, ``failed`` or ``pending``."""
     summary: str = ""
     at: str | None = None
+    commit: str | None = None
+    """The commit that brought the verified version (its ``promobot/verify`` check)."""
 
     @property
     def icon(self) -> str:
@@ -410,6 +412,7 @@ def timeline(
     environments: Sequence[str],
     rejections: Sequence[Rejection],
     web_url: str | None,
+    verifications: Mapping[str, Verification] | None = None,
 ) -> Timeline:
     """Marks on one lane per environment, plus a lane for rejections when there are any.
 
@@ -455,6 +458,20 @@ def timeline(
             label += f" — {row['subject']}"
         href = pr_href(web_url, row.get("pr")) or commit_href(web_url, row.get("sha"))
         marks.append(Mark(kind, env, x, lane_y[env], clip(version, 24), clip(label), href))
+        check = (verifications or {}).get(env)
+        if check is not None and check.state == "failed" and check.commit and check.commit == row.get("sha"):
+            label = f"{env}: verification of {version} failed — {check.summary}"
+            marks.append(
+                Mark(
+                    "verification-failed",
+                    env,
+                    x + 24,
+                    lane_y[env],
+                    "",
+                    clip(label),
+                    commit_href(web_url, check.commit),
+                )
+            )
     ticks = []
     last_day = ""
     for at, i in column.items():
@@ -593,7 +610,9 @@ def build_site(
                 header=Header("", "", last, last[:12], commit_href(web, last), web),
                 environments=envs,
                 cells=row.cells,
-                timeline=timeline(history, envs, mine, web),
+                timeline=timeline(
+                    history, envs, mine, web, {env: v for (m, env), v in verifications.items() if m == model}
+                ),
                 events=_event_rows(history, web),
                 pulls=tuple(v for v in views if v.model == model),
                 rejected=tuple(
