@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,6 +154,27 @@ def _login_from(name: str | None) -> str | None:
     return login or None
 
 
+_PREVIEWS = frozenset({"validate", "status", "diff", "history", "list", "show"})
+"""Commands that only read: the hidden ``--now`` may pretend a time for them."""
+
+
+def _refuse_pretended_time(opts: Options) -> None:
+    """On GitHub, ``--now`` is for previews only: real checks, bodies and merges use the real time.
+
+    Otherwise a pretended time would post gate results (soak, freeze) onto real pull requests
+    and could merge through a freeze window. The local forge is a sandbox and keeps it (tests).
+    """
+    command = click.get_current_context(silent=True)
+    if command is None or command.info_name in _PREVIEWS or command.params.get("dry_run"):
+        return
+    _fail(
+        f"--now is only for previews on GitHub: `{command.info_name}` posts checks or merges — "
+        "drop --now (or add --dry-run where the command has it)",
+        2,
+        opts,
+    )
+
+
 def build_context(opts: Options) -> Context:
     """Build the adapters and the use-case context (the composition root)."""
     from bot.adapters.cache import FileCache
@@ -163,12 +184,13 @@ def build_context(opts: Options) -> Context:
 
     forge_kind = opts.forge or _default_forge()
     now = opts.now or datetime.now(UTC)
+    if forge_kind == "github" and opts.now is not None:
+        _refuse_pretended_time(opts)
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
     ws.commit_date = opts.now  # with --now, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
-    from bot.adapters.parallel import process_map
 
     forge = LocalForge(ws)
     branch = forge.pin_default_branch()
@@ -188,7 +210,7 @@ def build_context(opts: Options) -> Context:
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache.for_repo(ws.git_common_dir()),
         registries=mlflow_connector(dict(os.environ)),
-        map=process_map,
+        map=_process_map,
     )
 
 
@@ -205,6 +227,14 @@ def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
         )
 
     return connect
+
+
+def _process_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``process_map`` of ``bot.adapters.parallel``, imported (with multiprocessing) only when a
+    cold ``status`` has manifests to parse: a warm run never pays for it."""
+    from bot.adapters.parallel import process_map
+
+    return process_map(fn, items)
 
 
 def github_context(
@@ -669,11 +699,13 @@ def verify(opts: Options, model: str | None, env: str | None) -> None:
 @pass_opts
 def gates(opts: Options, number: int) -> None:
     """Re-evaluate the gates and approvals of pull request PR and update its checks."""
-    from bot import promotion
+    from bot import commands, promotion
     from bot.core import report
 
     with errors(opts):
-        a = promotion.evaluate_pr(build_context(opts), number)
+        ctx = build_context(opts)
+        commands.require(ctx, "retest", ctx.actor, ctx.policy(ctx.tip()))  # like /retest
+        a = promotion.evaluate_pr(ctx, number)
     gate_rows = [{"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results]
     data = {
         "pr": number,
@@ -754,6 +786,7 @@ def rollback(
             reason=reason,
             actor=ctx.actor,
             dry_run=dry_run,
+            authorize=True,  # like /rollback (README: who may do what)
         )
     data = result.to_json()
     emit(opts, data, lambda md: result.text())
@@ -777,7 +810,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
+        data = app.history_rows(ctx, model, env)
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 
@@ -809,8 +842,10 @@ def site(opts: Options, out: Path, web_url: str | None) -> None:
     emit(
         opts,
         data,
-        lambda md: f"Wrote {data['pages']} pages ({data['models']} models) "
-        f"of commit {data['commit'][:12]} to {data['out']}",
+        lambda md: (
+            f"Wrote {data['pages']} pages ({data['models']} models) "
+            f"of commit {data['commit'][:12]} to {data['out']}"
+        ),
     )
 
 

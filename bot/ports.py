@@ -71,8 +71,22 @@ class Forge(Protocol):
         """Removing a label that is not there is not an error."""
         ...
 
-    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
-        """Create the check ``name`` on ``head_sha``, or update it in place if it exists."""
+    def set_check(
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        record: str | None = None,
+    ) -> None:
+        """Create the check ``name`` on ``head_sha``, or update it in place if it exists.
+
+        ``record`` (when not None) is stored with the check where only promobot's own
+        credentials can write it (GitHub: the check run's ``external_id``); an update without
+        ``record`` keeps the one already there.
+        """
         ...
 
     def list_checks(self, head_sha: str) -> list[CheckRun]: ...
@@ -129,6 +143,10 @@ class Workspace(Protocol):
 
     def read(self, ref: str, path: str) -> bytes | None:
         """File content at ``ref`` without checking anything out; None when absent."""
+        ...
+
+    def read_many(self, ref: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """``read`` of several files in one go (one git process)."""
         ...
 
     def list_dir(self, ref: str, path: str) -> list[str]:
