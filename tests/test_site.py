@@ -19,7 +19,7 @@ import pytest
 
 from bot.core import site as views
 from bot.core.model import Rejection
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import USERS, Cli, commit_all, git
 from tests.servers.chromium import Tab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,25 @@ def tour(cli: Cli) -> None:
     """The README's tour: promote, approve (staging merges, the prod PR opens), roll staging back."""
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
-    cli("rollback", "fraud-detector", "--env", "staging", "--reason", "auc dropped in shadow traffic")
+    for login, (permission, teams) in USERS.items():
+        cli(
+            "pr",
+            "users",
+            "set",
+            login,
+            "--permission",
+            permission,
+            *[a for t in teams for a in ("--team", t)],
+        )
+    cli(
+        "rollback",
+        "fraud-detector",
+        "--env",
+        "staging",
+        "--reason",
+        "auc dropped in shadow traffic",
+        actor="sam",
+    )
     cli("pr", "review", "3", "--approve", actor="carol", now="2026-11-27T11:00:00Z")
     cli("merge", "3", now="2026-11-27T11:00:00Z", expect=None)
 
