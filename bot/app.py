@@ -270,8 +270,7 @@ def _summaries(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class PrSummary:
+class PrSummary(NamedTuple):
     number: int
     action: str
     model: str
@@ -283,8 +282,7 @@ class PrSummary:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class StatusReport:
+class StatusReport(NamedTuple):
     environments: tuple[str, ...]
     models: dict[str, dict[str, str | None]]
     errors: dict[str, str]
@@ -470,8 +468,7 @@ def history_json(entries: list[HistoryEntry], rejected: Sequence[Rejection] = ()
 # --------------------------------------------------------------------------- validate
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     file: str
     line: int | None
     message: str
@@ -480,8 +477,7 @@ class Finding:
         return {"file": self.file, "line": self.line, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
-class ValidationReport:
+class ValidationReport(NamedTuple):
     errors: list[Finding]
     warnings: list[Finding]
     checked: int
