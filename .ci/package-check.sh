@@ -8,8 +8,9 @@
 #      them (`--require-hashes -r requirements/action.txt`, which fails if the lock misses a
 #      dependency), then the wheel alone with --no-deps, then `pip check`;
 #   5. from outside the checkout: `promobot --help`, `--version` (no commit: not a checkout),
-#      and a promotion on the example repository — made by `promobot init --example` when the
-#      installed wheel has `init`, else by git init + a copy of environments/ as the tests do.
+#      and the README tour (status, diff, promote, an approval that merges, history) on the
+#      example repository — made by `promobot init --example` when the installed wheel has
+#      `init`, else by git init + a copy of environments/ as the tests do.
 # Usage: bash .ci/package-check.sh [OUTDIR]   (default: a temporary folder; the release
 # workflow passes dist/ and uploads it). Exit 0 when every check passed, 1 otherwise.
 set -euo pipefail
@@ -41,9 +42,11 @@ shopt -u nullglob
 wheel="${wheels[0]}"
 ls -l "$dist"
 
+echo "   ($((SECONDS - start)) s)"
 echo "== twine check --strict"
 "$python" -m twine check --strict "$wheel" "${sdists[0]}"
 
+echo "   ($((SECONDS - start)) s)"
 echo "== the wheel holds every file tracked under bot/"
 git ls-files bot > "$work/tracked"
 "$python" - "$wheel" "$work/tracked" <<'PY'
@@ -54,19 +57,23 @@ missing = [path for path in tracked if path not in names]
 if missing:
     sys.exit("error: the wheel lacks " + ", ".join(missing)
              + " — widen [tool.setuptools.package-data] in pyproject.toml")
-data = sorted(n for n in names if n.startswith("bot/") and not n.endswith(".py"))
-print(f"{len(tracked)} tracked files all in the wheel; data files: {', '.join(data)}")
+data = [n for n in names if n.startswith("bot/") and not n.endswith(".py")]
+folders = sorted({n.rsplit("/", 1)[0] + "/" for n in data if n.count("/") > 1 and n.split("/")[1] != "templates"})
+print(f"{len(tracked)} tracked files all in the wheel, {len(data)} of them data: py.typed, "
+      f"{', '.join(folders)}, templates/ ({sum(n.startswith('bot/templates/') for n in data)} files)")
 PY
 
+echo "   ($((SECONDS - start)) s)"
 echo "== fresh virtualenv: locked dependencies (--require-hashes), then the wheel (--no-deps)"
 # The venv gets no pip of its own (ensurepip alone takes ~10 s); this pip installs into it.
 venv="$work/venv"
 "$python" -m venv --without-pip "$venv"
 pip_in_venv=("$python" -m pip --python "$venv/bin/python" --disable-pip-version-check)
-"${pip_in_venv[@]}" install --quiet --no-input --require-hashes --only-binary=:all: -r requirements/action.txt
-"${pip_in_venv[@]}" install --quiet --no-input --no-deps "$wheel"
+"${pip_in_venv[@]}" install --quiet --no-input --no-compile --require-hashes --only-binary=:all: -r requirements/action.txt
+"${pip_in_venv[@]}" install --quiet --no-input --no-compile --no-deps "$wheel"
 "${pip_in_venv[@]}" check
 
+echo "   ($((SECONDS - start)) s)"
 echo "== smoke: the installed wheel, run from outside the checkout"
 export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=alice GIT_AUTHOR_EMAIL=alice@example.com
@@ -85,7 +92,7 @@ esac
 demo="$work/demo"
 if "$promobot" init --help > /dev/null 2>&1; then
     echo "example repository: promobot init --example $demo"
-    "$promobot" init --example "$demo"
+    "$promobot" init --example "$demo" > "$work/init.log" 2>&1 || { cat "$work/init.log" >&2; fail "promobot init --example failed"; }
 else
     echo "example repository: git init + a copy of environments/ (this wheel has no \`init\`)"
     git init -q -b main "$demo"
@@ -93,10 +100,14 @@ else
     git -C "$demo" add -A
     git -C "$demo" commit -q -m "Example GitOps repository"
 fi
-# A Friday morning outside every example freeze window (the tests' clock).
-now=2026-11-27T10:00:00Z
-"$promobot" --repo "$demo" --forge local --now "$now" promote fraud-detector --to staging
-"$promobot" --repo "$demo" --forge local --now "$now" pr show 1 > /dev/null
-[ "$(git -C "$demo" branch --list 'promobot/staging/fraud-detector')" != "" ] \
-    || fail "the promotion opened no branch promobot/staging/fraud-detector"
+# The README tour on the local forge, at a Friday morning outside every example freeze window
+# (the tests' clock): status, diff, a promotion, carol's approval merges it and chains prod.
+tour() { "$promobot" --repo "$demo" --forge local --now 2026-11-27T10:00:00Z "$@"; }
+tour status > /dev/null
+tour diff fraud-detector --to staging > /dev/null
+tour promote fraud-detector --to staging
+tour pr review 1 --approve --as carol
+state="$(tour --output json pr show 1 | "$python" -c 'import json, sys; print(json.load(sys.stdin)["state"])')"
+[ "$state" = merged ] || fail "promotion PR #1 is $state after carol's approval, expected merged"
+tour history fraud-detector
 echo "package check: passed in $((SECONDS - start)) s"

@@ -154,6 +154,27 @@ def _login_from(name: str | None) -> str | None:
     return login or None
 
 
+_PREVIEWS = frozenset({"validate", "status", "diff", "history", "list", "show"})
+"""Commands that only read: the hidden ``--now`` may pretend a time for them."""
+
+
+def _refuse_pretended_time(opts: Options) -> None:
+    """On GitHub, ``--now`` is for previews only: real checks, bodies and merges use the real time.
+
+    Otherwise a pretended time would post gate results (soak, freeze) onto real pull requests
+    and could merge through a freeze window. The local forge is a sandbox and keeps it (tests).
+    """
+    command = click.get_current_context(silent=True)
+    if command is None or command.info_name in _PREVIEWS or command.params.get("dry_run"):
+        return
+    _fail(
+        f"--now is only for previews on GitHub: `{command.info_name}` posts checks or merges — "
+        "drop --now (or add --dry-run where the command has it)",
+        2,
+        opts,
+    )
+
+
 def build_context(opts: Options) -> Context:
     """Build the adapters and the use-case context (the composition root)."""
     from bot.adapters.cache import FileCache
@@ -163,6 +184,8 @@ def build_context(opts: Options) -> Context:
 
     forge_kind = opts.forge or _default_forge()
     now = opts.now or datetime.now(UTC)
+    if forge_kind == "github" and opts.now is not None:
+        _refuse_pretended_time(opts)
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
@@ -476,7 +499,9 @@ def cli(
 
 
 @cli.command()
-@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "directory", metavar="[DIR]", required=False, type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option(
     "--example", is_flag=True, help="Add the example models, policy and artifacts of the README tour."
 )
@@ -487,8 +512,8 @@ def cli(
     help="Write .github/workflows/promotion.yml (promobot's action pinned by commit SHA).",
 )
 @pass_opts
-def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
-    """Make DIR (default: here) a GitOps repository for promobot, in one commit.
+def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -> None:
+    """Make DIR (default: --repo, or here) a GitOps repository for promobot, in one commit.
 
     git init when needed; environments/ with a commented promotion.yaml and an empty
     rejected.yaml; JSON Schemas for editors; the GitHub workflow; a pre-commit hook running
@@ -505,7 +530,7 @@ def init(opts: Options, directory: Path, example: bool, workflow: bool) -> None:
         except metadata.PackageNotFoundError:
             direct_url = None
         result = scaffold.init(
-            GitFolder(directory, commit_date=opts.now),
+            GitFolder(directory or opts.repo, commit_date=opts.now),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),
@@ -667,11 +692,13 @@ def verify(opts: Options, model: str | None, env: str | None) -> None:
 @pass_opts
 def gates(opts: Options, number: int) -> None:
     """Re-evaluate the gates and approvals of pull request PR and update its checks."""
-    from bot import promotion
+    from bot import commands, promotion
     from bot.core import report
 
     with errors(opts):
-        a = promotion.evaluate_pr(build_context(opts), number)
+        ctx = build_context(opts)
+        commands.require(ctx, "retest", ctx.actor, ctx.policy(ctx.tip()))  # like /retest
+        a = promotion.evaluate_pr(ctx, number)
     gate_rows = [{"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results]
     data = {
         "pr": number,
@@ -752,6 +779,7 @@ def rollback(
             reason=reason,
             actor=ctx.actor,
             dry_run=dry_run,
+            authorize=True,  # like /rollback (README: who may do what)
         )
     data = result.to_json()
     emit(opts, data, lambda md: result.text())
@@ -777,6 +805,41 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
         ctx = build_context(opts)
         data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write (created; replaced when promobot site wrote it before).",
+)
+@click.option(
+    "--web-url",
+    default=None,
+    metavar="URL",
+    help="Link marks to this repository's pages (https://github.com/OWNER/NAME). "
+    "Default on GitHub: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY.",
+)
+@pass_opts
+def site(opts: Options, out: Path, web_url: str | None) -> None:
+    """Write a static dashboard: index.html (every model × environment) and one page per model."""
+    from bot import site as use_case
+
+    with errors(opts):
+        ctx = build_context(opts)
+        if web_url is None and (opts.forge or _default_forge()) == "github":
+            repo = os.environ.get("GITHUB_REPOSITORY", "")
+            web_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repo}"
+        data = use_case.site(ctx, out=out, web_url=web_url).to_json()
+    emit(
+        opts,
+        data,
+        lambda md: (
+            f"Wrote {data['pages']} pages ({data['models']} models) "
+            f"of commit {data['commit'][:12]} to {data['out']}"
+        ),
+    )
 
 
 @cli.command()

@@ -71,8 +71,22 @@ class Forge(Protocol):
         """Removing a label that is not there is not an error."""
         ...
 
-    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
-        """Create the check ``name`` on ``head_sha``, or update it in place if it exists."""
+    def set_check(
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        record: str | None = None,
+    ) -> None:
+        """Create the check ``name`` on ``head_sha``, or update it in place if it exists.
+
+        ``record`` (when not None) is stored with the check where only promobot's own
+        credentials can write it (GitHub: the check run's ``external_id``); an update without
+        ``record`` keeps the one already there.
+        """
         ...
 
     def list_checks(self, head_sha: str) -> list[CheckRun]: ...
@@ -184,11 +198,14 @@ class Workspace(Protocol):
         """Commits on ``ref`` that changed ``path``, newest first (graph order), trailers parsed."""
         ...
 
-    def history_many(self, paths: Sequence[str], *, ref: str, cached: bool = False) -> list[HistoryEntry]:
+    def history_many(
+        self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
+    ) -> list[HistoryEntry]:
         """``history`` of several paths merged in graph order (one entry per path a commit changed).
 
         ``cached`` lets a read-only command reuse a validated on-disk cache of the log;
-        decisions never pass it.
+        decisions never pass it. ``under``: one folder pathspec for all of the paths (fast
+        for thousands of them).
         """
         ...
 

@@ -28,7 +28,7 @@ from bot.core import gates as gates_core
 from bot.core import manifest as manifests
 from bot.core import promql, render, trailers
 from bot.core import verify as verify_core
-from bot.core.marker import PrState, parse_state
+from bot.core.marker import PrState, WriteRecord, parse_record, parse_state, render_record
 from bot.core.model import (
     CHECK_NAMES,
     LABEL_HOLD,
@@ -63,7 +63,7 @@ from bot.core.plan import (
 )
 from bot.core.promql import Evidence, PrometheusGate
 from bot.core.rejected import find_rejection, load_rejected
-from bot.errors import Blocked, BotError, ForgeError, ManifestError, OutageError, UsageError
+from bot.errors import Blocked, BotError, ConflictError, ForgeError, ManifestError, OutageError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +244,45 @@ def approvals_for(
     return _approvals(ctx, pr, pr.head_sha, env, state, policy)
 
 
+def write_record(ctx: Context, sha: str | None) -> WriteRecord | None:
+    """promobot's write record on commit ``sha`` — None when promobot did not write it.
+
+    The record lives on promobot's own checks of the commit (GitHub: the check run's
+    ``external_id``), which nobody else's credentials can write; commit authors, committers,
+    trailers and the PR body are text any pusher can type (SECURITY.md). Free on GitHub:
+    the checks of a commit are read once per run and needed for readiness anyway.
+    """
+    if sha is None:
+        return None
+    for check in ctx.forge.list_checks(sha):
+        if check.by_promobot:
+            found = parse_record(check.record)
+            if found is not None:
+                return found
+    return None
+
+
+def rebuild_hint(state: PrState) -> str:
+    """The command that rebuilds the branch of a promobot PR like ``state``'s."""
+    if state.action == "rollback":
+        return f"re-run `promobot rollback {state.model} --env {state.to}` to rebuild it"
+    if state.action == "reject":
+        return f"re-run `promobot reject {state.model} {state.version} --reason …` to rebuild it"
+    if state.action == "unreject":
+        return f"re-run `promobot unreject {state.model} {state.version}` to rebuild it"
+    return (
+        f"re-run `promobot promote {state.model} --to {state.to}` (or `/retest` after a rebuild) "
+        "to rebuild it"
+    )
+
+
+def foreign_blockers(ctx: Context, state: PrState, head_sha: str | None) -> list[str]:
+    """A PR head promobot did not write is never ready: bot branches carry only promobot's commits."""
+    if head_sha is None or write_record(ctx, head_sha) is not None:
+        return []
+    return [f"this branch carries commits promobot did not write — {rebuild_hint(state)}"]
+
+
 def _approvals(
     ctx: Context,
     pr: PullRequest | None,
@@ -290,17 +329,14 @@ def _approvals(
 
 
 def _pushers(ctx: Context, pr: PullRequest | None, head_sha: str | None) -> frozenset[str]:
-    """Who put commits on the PR's branch; the forge is asked only when someone besides the bot did.
+    """Who put commits on the PR's branch; the forge is asked only when promobot did not write the head.
 
-    When every commit on the branch is authored and committed by the bot's identity, the
-    forge (which maps the same commit identities to accounts) could only answer "the bot".
+    A head with promobot's write record is promobot's one commit on the default branch, so
+    nobody else pushed. Commit identities are never taken as evidence: anyone can type the
+    bot's name into a commit. Otherwise the PR is not ready anyway (``foreign_blockers``);
+    the forge's list still keeps whoever pushed from approving.
     """
-    if pr is None or head_sha is None:
-        return frozenset()
-    bot_name = ctx.bot_identity.split("<", 1)[0].strip()
-    fork = ctx.ws.merge_base(ctx.tip(), head_sha)
-    people = ctx.ws.commit_authors(fork, head_sha) if fork else {}
-    if people and all(set(p.split("\0")) == {bot_name} for p in people.values()):
+    if pr is None or head_sha is None or write_record(ctx, head_sha) is not None:
         return frozenset()
     return ctx.forge.pushers(pr.number)
 
@@ -351,11 +387,12 @@ def assess(
     except ManifestError as exc:
         candidate, candidate_error = None, exc.message
     incumbent = None
+    incumbent_error = None
     if old_text is not None:
         try:
             incumbent = manifests.load_manifest(old_text, path=path, expected_name=state.model)
-        except ManifestError:
-            incumbent = None
+        except ManifestError as exc:
+            incumbent, incumbent_error = None, exc.message
     skip = frozenset({"soak", "compare", "verified"}) if state.action == "rollback" else frozenset()
     inputs = _gate_inputs(
         ctx,
@@ -370,10 +407,15 @@ def assess(
         skip_kinds=skip,
     )
     results = gates_core.evaluate(env.gates, inputs, now=ctx.now, skip_kinds=skip)
+    if incumbent_error is not None and state.action == "promote":
+        results = _fail_closed_on_incumbent(ctx, results, path, incumbent_error)
     verdict = _approvals(ctx, pr, head_sha, env, state, policy)
-    blockers = readiness_blockers(ctx, pr, head_sha, results, verdict)
+    blockers = foreign_blockers(ctx, state, head_sha)
+    blockers += readiness_blockers(ctx, pr, head_sha, results, verdict)
     if head_sha is not None:
         blockers += scope_blockers(ctx, base_sha=base_sha, head_sha=head_sha, action=state.action, path=path)
+        if state.action == "rollback":
+            blockers += rollback_blockers(ctx, state=state, base_sha=base_sha, head_sha=head_sha, path=path)
     checks = make_checks(results, verdict, blockers)
     versions = _versions(ctx, base_sha, policy, state.model)
     body = render.pr_body(
@@ -409,6 +451,21 @@ def assess(
         checks=checks,
         body=body,
     )
+
+
+def _fail_closed_on_incumbent(
+    ctx: Context, results: list[GateResult], path: str, error: str
+) -> list[GateResult]:
+    """An incumbent manifest that exists but does not load is not "no incumbent": compare fails.
+
+    (A rollback may still replace a broken manifest: it runs no compare gates.) Without a
+    compare gate the promotion is blocked by a gate of its own, so nothing passes silently.
+    """
+    reason = f"{path} on {ctx.default_branch} does not load — fix it first: {error}"
+    out = [GateResult(r.name, r.kind, "failure", reason) if r.kind == "compare" else r for r in results]
+    if not any(r.kind == "compare" for r in results):
+        out.append(GateResult("incumbent", "compare", "failure", reason))
+    return out
 
 
 def _versions(ctx: Context, sha: str, policy: Policy, model: str) -> dict[str, str | None]:
@@ -492,7 +549,7 @@ def assess_rejection(
 
     policy = ctx.policy(base_sha)
     verdict = _approvals(ctx, pr, head_sha, None, state, policy)
-    blockers = readiness_blockers(ctx, pr, head_sha, [], verdict)
+    blockers = foreign_blockers(ctx, state, head_sha) + readiness_blockers(ctx, pr, head_sha, [], verdict)
     blockers += _rejection_content_blockers(
         ctx, state=state, base_sha=base_sha, head_sha=head_sha, new_text=new_text
     )
@@ -590,6 +647,47 @@ def scope_blockers(ctx: Context, *, base_sha: str, head_sha: str, action: str, p
         f"the pull request also changes {shown} — a {what} may change only {path}; "
         f"remove those commits or re-run `promobot {action}` to rebuild the branch"
     ]
+
+
+def rollback_blockers(ctx: Context, *, state: PrState, base_sha: str, head_sha: str, path: str) -> list[str]:
+    """A rollback PR rolls back the version its branch was built on, and rejects only that one.
+
+    The branch forks from the default branch where the environment ran the bad version. It
+    is ready only while the environment still runs it (a later merge makes it stale), and its
+    only change to rejected.yaml is the entry promobot adds for that version: a hand edit
+    could otherwise unreject other versions or leave the file invalid (``rejected.yaml`` on
+    the head must load, as the schema gate requires of the base).
+    """
+    fork = ctx.ws.merge_base(base_sha, head_sha) or base_sha
+    bad = _version_of(ctx.ws.read(fork, path), path, state.model)
+    now = _version_of(ctx.ws.read(base_sha, path), path, state.model)
+    blockers = []
+    if bad is not None and now != bad:
+        blockers.append(
+            f"stale: {state.to} now runs {state.model} {now or 'nothing'}, not {bad} that this rollback "
+            f"rolls back — {rebuild_hint(state)}"
+        )
+    try:
+        head = load_rejected(ctx.ws.read(head_sha, REJECTED_PATH))
+    except ManifestError as exc:
+        why = f"{REJECTED_PATH} on the branch does not load: {exc.message}"
+        return [*blockers, f"{why} — {rebuild_hint(state)}"]
+    before = ctx.rejected(fork)
+    own = (state.model, bad)
+
+    def others(entries: Sequence[Rejection]) -> list[Rejection]:
+        return [r for r in entries if (r.model, r.version) != own]
+
+    kept = find_rejection(before, state.model, bad or "")  # already rejected: must stay as it is
+    if others(before) != others(head) or (
+        kept is not None and find_rejection(head, state.model, bad or "") != kept
+    ):
+        what = f"{state.model} {bad}" if bad else "the rolled-back version"
+        blockers.append(
+            f"the branch changes other entries of {REJECTED_PATH} — a rollback may only add {what}; "
+            f"{rebuild_hint(state)}"
+        )
+    return blockers
 
 
 def make_checks(
@@ -700,7 +798,9 @@ def _branch_state(ctx: Context, branch: str, path: str, base_sha: str) -> Branch
         return BranchState(None, pr=pr)
     content = ctx.ws.read(sha, path)
     commits = ctx.ws.commits_between(base_sha, sha)
-    only_bot = len(commits) == 1 and ctx.ws.is_ancestor(f"{sha}~1", base_sha)
+    only_bot = (
+        len(commits) == 1 and ctx.ws.is_ancestor(f"{sha}~1", base_sha) and write_record(ctx, sha) is not None
+    )
     if only_bot:
         old = ctx.ws.blob_ids(f"{sha}~1", "environments")
         now = ctx.ws.blob_ids(sha, "environments")
@@ -770,8 +870,15 @@ def promote(
     from_: str | None = None,
     dry_run: bool = False,
     auto_merge: bool = True,
+    chained_from: PrState | None = None,
 ) -> PromoteResult:
-    """Open or refresh the promotion PR of ``model`` into ``to`` and post its checks."""
+    """Open or refresh the promotion PR of ``model`` into ``to`` and post its checks.
+
+    ``chained_from``: the merged PR upstream whose merge opens this one (``chain``). Its
+    requester asks for this promotion too — never ``ctx.actor``, who is then whoever
+    merged upstream (say, the reviewer whose approval auto-merged it) and must stay free
+    to approve here.
+    """
     check_model_name(model)
     with ctx.forge.transaction():
         c = candidate(ctx, model=model, to=to, from_=from_)
@@ -801,11 +908,12 @@ def promote(
             if bstate.pr is not None:
                 result.note += f" (pull request #{bstate.pr.number} is still open — `/cancel` it)"
             return result
-        requester = ctx.actor
-        if bstate.pr is not None:
-            marker = parse_state(bstate.pr.body)
-            if marker is not None and marker.version == source.version and marker.requester:
-                requester = marker.requester
+        requester = ctx.actor if chained_from is None else (chained_from.requester or ctx.forge.bot_login)
+        if bstate.pr is not None and _version_of(bstate.content, path, model) == source.version:
+            # The same version again: whoever asked first stays the requester (promobot's record).
+            first = write_record(ctx, bstate.sha)
+            if first is not None and first.requester:
+                requester = first.requester
         state = PrState(
             action="promote",
             model=model,
@@ -840,6 +948,7 @@ def promote(
             labels=labels_for("promote", to),
             state=bstate,
             checks=a.checks,
+            record=render_record(requester),
         )
         result.results, result.blockers, result.ready = a.results, a.blockers, a.ready
         result.created, result.changed = plan.created, plan.commit_needed
@@ -890,6 +999,7 @@ def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | No
                 result=action.result,
                 title=action.title,
                 summary=action.summary,
+                record=action.record,
             )
     return number, head
 
@@ -996,13 +1106,14 @@ def _asdict(state: PrState) -> dict[str, Any]:
 
 
 def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:
-    """Who asked for this PR: the bot's own head-commit trailer wins over the (editable) body."""
-    try:
-        message = ctx.ws.commit_message(pr.head_sha)
-    except BotError:  # a head commit git cannot read just means "unknown"
-        return marker.requester
-    found = trailers.parse_trailers(message).get("Promobot-Requested-By")
-    return found or marker.requester
+    """Who asked for this PR: promobot's write record on the head says so.
+
+    Never trailers or identities of the head commit. A head promobot did not write has no
+    record and is never ready (``foreign_blockers``); only then the (editable) body's marker
+    names the requester, which can keep a reviewer from counting but never make one count.
+    """
+    record = write_record(ctx, pr.head_sha)
+    return record.requester if record is not None else marker.requester
 
 
 def assess_pr(ctx: Context, pc: PrContext) -> Assessment:
@@ -1029,10 +1140,13 @@ def assess_pr(ctx: Context, pc: PrContext) -> Assessment:
     )
 
 
-def evaluate_pr(ctx: Context, number: int, *, post: bool = True) -> Assessment:
-    """Re-evaluate gates, approvals and readiness of PR ``number`` and update its checks and body."""
+def evaluate_pr(ctx: Context, number: int, *, post: bool = True, pr: PullRequest | None = None) -> Assessment:
+    """Re-evaluate gates, approvals and readiness of PR ``number`` and update its checks and body.
+
+    ``pr`` is the PR as just read from the forge, when the caller has it (saves a request).
+    """
     with ctx.forge.transaction():
-        pc = pr_context(ctx, number)
+        pc = pr_context(ctx, number, pr=pr)
         if pc.pr.state != "open":
             raise Blocked(f"pull request #{number} is {pc.pr.state}", "nothing to evaluate")
         a = assess_pr(ctx, pc)
@@ -1086,6 +1200,8 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             done = MergeResult(number, True, pc.pr.merge_sha, [])
             done.registry = _follow_registry(ctx, pc, pc.pr.merge_sha)
             done.chained = chain(ctx, pc.state, again=True)
+            if pc.state.action in REJECT_ACTIONS:
+                reevaluate_model(ctx, pc.state.model)
             return done
         if pc.pr.state != "open":
             return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
@@ -1119,13 +1235,45 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             message = rollback_message(pc.state, extra=extra, ctx=ctx)
             title = f"{message.splitlines()[0]} (#{number})"
         body = message.split("\n", 1)[1].lstrip("\n") if "\n" in message else ""
-        sha = ctx.forge.merge(number, sha=pc.pr.head_sha, title=title, message=body)
+        try:
+            sha = ctx.forge.merge(number, sha=pc.pr.head_sha, title=title, message=body)
+        except ConflictError as exc:
+            if ctx.forge.get_pr(number).head_sha != pc.pr.head_sha:
+                raise  # the head moved: the new head is evaluated on its own
+            # A promobot branch is rebuilt by promobot, never updated by hand (that makes it foreign).
+            raise ConflictError(exc.what, f"nothing was merged; {rebuild_hint(pc.state)}") from exc
         ctx.forge.delete_branch(pc.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
     result.registry = _follow_registry(ctx, pc, sha)
     result.chained = chain(ctx, pc.state)
+    if pc.state.action in REJECT_ACTIONS:
+        reevaluate_model(ctx, pc.state.model)
     return result
+
+
+def reevaluate_model(ctx: Context, model: str) -> list[int]:
+    """After rejected.yaml changed: re-evaluate every open promotion / rollback PR of ``model`` now.
+
+    Their not-rejected gate reads rejected.yaml from the default branch; without this a PR of
+    a just-rejected version would stay ready until someone re-ran its gates. Best effort: the
+    change is already on the default branch, and a PR missed here is re-evaluated by its next
+    event (``/retest``, the schedule). Returns the PR numbers re-evaluated.
+    """
+    done = []
+    for pr in ctx.forge.list_prs(state="open"):
+        ref = parse_branch(pr.head_branch)
+        if ref is None or ref.is_rejection or ref.model != model:
+            continue
+        try:
+            evaluate_pr(ctx, pr.number, pr=pr)
+        except OutageError:
+            raise
+        except BotError as exc:
+            logger.warning("re-evaluating #%d after rejected.yaml changed failed: %s", pr.number, exc.message)
+            continue
+        done.append(pr.number)
+    return done
 
 
 def _follow_registry(ctx: Context, pc: PrContext, sha: str | None) -> sync.FollowResult | None:
@@ -1162,7 +1310,7 @@ def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteR
             continue
         if nxt.auto_promote:
             try:
-                chained.append(promote(ctx, model=state.model, to=nxt.name))
+                chained.append(promote(ctx, model=state.model, to=nxt.name, chained_from=state))
             except UsageError as exc:
                 logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
     return chained

@@ -45,9 +45,11 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
         elif check.name in checks:
             foreign.append(check.name)
     approvals: dict[str, Any] = {"required": None, "counted": [], "ignored": [], "blocking": []}
+    requester = None
     if ref is not None and marker is not None:
         try:
             pc = promotion.pr_context(ctx, number)
+            requester = pc.state.requester  # promobot's record (the body's marker is editable)
             policy = ctx.policy(pc.base_sha)
             env = policy.env(pc.state.to) if pc.state.to else None
             if env is not None or pc.state.action in REJECT_ACTIONS:
@@ -78,7 +80,7 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
         "to": (ref.env or None) if ref else None,
         "version": ref.version if ref and ref.version else marker.version if marker else None,
         "previous_version": marker.previous_version if marker else None,
-        "requester": marker.requester if marker else None,
+        "requester": requester,
         "action": ref.action if ref else None,
         "checks": checks,
         "foreign_checks": foreign,

@@ -39,7 +39,7 @@ from bot.core import manifest as manifests
 from bot.core import render, trailers
 from bot.core import rollback as core
 from bot.core.manifest import VERSION_RE
-from bot.core.marker import PrState, parse_state, render_state
+from bot.core.marker import PrState, parse_state, render_record, render_state
 from bot.core.model import Manifest, Policy, Rejection
 from bot.core.plan import (
     BranchState,
@@ -329,9 +329,12 @@ def _commit_direct(ctx: Context, build: Callable[[str], tuple[Mapping[str, bytes
 
 
 def _branch_keeps(ctx: Context, branch: str, tip: str, files: Mapping[str, bytes]) -> tuple[str | None, bool]:
-    """(branch tip, True when it is exactly one commit on ``tip`` carrying ``files`` and nothing else)."""
+    """(branch tip, True when it is exactly one commit promobot wrote on ``tip`` carrying ``files``
+    and nothing else)."""
+    from bot.promotion import write_record
+
     sha = ctx.ws.resolve(branch)
-    if sha is None or ctx.ws.resolve(f"{sha}~1") != tip:
+    if sha is None or ctx.ws.resolve(f"{sha}~1") != tip or write_record(ctx, sha) is None:
         return sha, False
     old = ctx.ws.blob_ids(tip, "environments")
     new = ctx.ws.blob_ids(sha, "environments")
@@ -362,8 +365,14 @@ def rollback(
     reason: str | None = None,
     actor: str,
     dry_run: bool = False,
+    authorize: bool = False,
 ) -> RollbackResult:
-    """Roll ``model`` in ``env`` back to the version before (or ``to_version``)."""
+    """Roll ``model`` in ``env`` back to the version before (or ``to_version``).
+
+    ``authorize``: the actor must be allowed ``/rollback`` (``commands.rollback``) to open the
+    PR too, as on the CLI (a direct rollback always needs it; ``/rollback`` is authorised as a
+    command before it gets here).
+    """
     check_model_name(model)
     if to_version is not None and VERSION_RE.fullmatch(to_version) is None:
         raise UsageError(
@@ -379,6 +388,7 @@ def rollback(
             reason=reason,
             actor=actor,
             dry_run=dry_run,
+            authorize=authorize,
         )
     except UsageError:
         # Refused (say, a re-run after an outage found the rollback already done): if the
@@ -406,6 +416,7 @@ def _rollback(
     reason: str | None,
     actor: str,
     dry_run: bool,
+    authorize: bool = False,
 ) -> RollbackResult:
     with ctx.forge.transaction():
         tip = ctx.tip()
@@ -448,6 +459,7 @@ def _rollback(
             reason=reason,
             actor=actor,
             dry_run=dry_run,
+            authorize=authorize,
         )
     env_policy = policy.env(env)
     if (
@@ -552,16 +564,21 @@ def _rollback_pr(
     reason: str | None,
     actor: str,
     dry_run: bool,
+    authorize: bool = False,
 ) -> RollbackResult:
-    from bot import promotion
+    from bot import commands, promotion
 
     branch = rollback_branch(env, model)
     p = _prepare(
         ctx, tip=tip, policy=policy, model=model, env=env, to_version=to_version, reason=reason, actor=actor
     )
+    if authorize and not dry_run:
+        commands.require(ctx, "rollback", actor, policy)
     if p.rejection is not None:
+        # A re-run keeps the entry's time; a new reason (re-targeting with --to changes the
+        # default one) is a new entry, never the old reason under the new target.
         kept = _branch_rejection(ctx, branch, model, p.target.current)
-        if kept is not None and kept != p.rejection:
+        if kept is not None and kept != p.rejection and kept.reason == p.rejection.reason:
             p = _prepare(
                 ctx,
                 tip=tip,
@@ -576,10 +593,10 @@ def _rollback_pr(
     pr = ctx.forge.find_pr(branch)
     sha, keep = _branch_keeps(ctx, branch, tip, p.files)
     requester = actor
-    if pr is not None and keep:
-        marker = parse_state(pr.body)
-        if marker is not None and marker.requester and marker.version == p.target.version:
-            requester = marker.requester
+    if pr is not None and keep:  # the kept commit names who asked first (promobot's record, not the body)
+        first = promotion.write_record(ctx, sha)
+        if first is not None and first.requester:
+            requester = first.requester
     state = PrState(
         action="rollback",
         model=model,
@@ -617,6 +634,7 @@ def _rollback_pr(
         labels=labels_for("rollback", env),
         state=BranchState(sha, p.new_text if keep else None, keep, pr),
         checks=a.checks,
+        record=render_record(requester),
     )
     result = _result(p, direct=False, dry_run=dry_run)
     result.pr = pr.number if pr is not None else None
@@ -826,13 +844,6 @@ def rejection_body(
     return "\n".join(lines) + "\n"
 
 
-def _branch_requester(ctx: Context, sha: str) -> str | None:
-    try:
-        return trailers.parse_trailers(ctx.ws.commit_message(sha)).get(trailers.REQUESTED_BY) or None
-    except BotError:
-        return None
-
-
 def _edit_rejected(
     ctx: Context,
     *,
@@ -858,19 +869,22 @@ def _edit_rejected(
 
         out["sha"] = _commit_direct(ctx, make)
         out["message"] = f"{subject}: committed {out['sha'][:12]} on {ctx.default_branch}."
+        out["reevaluated"] = promotion.reevaluate_model(ctx, model)
         return out
     branch = rejected_branch(model, version, remove=state.action == "unreject")
     new_text = build(tip).encode("utf-8")
     sha = ctx.ws.resolve(branch)
     pr = ctx.forge.find_pr(branch)
+    record = promotion.write_record(ctx, sha)
     keep = (
         sha is not None
+        and record is not None
         and ctx.ws.resolve(f"{sha}~1") == tip
         and set(ctx.ws.changed_files(tip, sha)) == {REJECTED_PATH}
         and ctx.ws.read(sha, REJECTED_PATH) == new_text
     )
-    if keep and sha is not None:  # the kept commit names who asked first
-        first = _branch_requester(ctx, sha)
+    if keep and record is not None:  # the kept commit names who asked first (promobot's record)
+        first = record.requester
         if first and first != state.requester:
             state = PrState(state.action, model, "", version, requester=first)
             message = rejection_message(state, entry)
@@ -896,6 +910,7 @@ def _edit_rejected(
         labels=labels_for(state.action, ""),
         state=BranchState(sha, new_text if keep else None, keep, pr),
         checks=a.checks,
+        record=render_record(state.requester),
     )
     number, _ = promotion.apply(ctx, plan.actions)
     out["pr"] = number if number is not None else (pr.number if pr else None)

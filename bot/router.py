@@ -67,8 +67,9 @@ from bot.core.events import (
     ScheduleEvent,
     UnknownEvent,
 )
+from bot.core.marker import PrState
 from bot.core.model import is_valid_name
-from bot.core.plan import parse_branch
+from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
 from bot.errors import Blocked, BotError, UsageError
 
@@ -224,12 +225,16 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
     ref = parse_branch(event.head_branch)
     assert ref is not None  # ignore_reason made sure
     if ref.is_rejection:
+        from bot import promotion
+
+        # rejected.yaml changed on the default branch: the model's open PRs are judged again now.
+        again = promotion.reevaluate_model(ctx, ref.model) if event.base_branch == ctx.default_branch else []
         return Outcome(
             event.name,
             True,
             f"#{event.number} merged: a {ref.action} of {code(ref.model)} {code(ref.version)}; "
-            "nothing to chain",
-            {"pr": event.number},
+            f"nothing to chain; re-evaluated {len(again)} open pull request(s) of {code(ref.model)}",
+            {"pr": event.number, "reevaluated": again},
         )
     if ref.action != "promote":
         return Outcome(
@@ -257,8 +262,9 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
             {"pr": event.number, "chained": []},
         )
     batch = _Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain")
+    upstream = _merged_state(ctx, event.number, ref)
     for target in targets:
-        work = functools.partial(_promote_line, ctx, ref.model, target)
+        work = functools.partial(_promote_line, ctx, ref.model, target, upstream)
         batch.run(f"promote {ref.model} to {target}", work)
     return batch.finish({"pr": event.number})
 
@@ -327,10 +333,26 @@ class _Batch:
         return outcome
 
 
-def _promote_line(ctx: Context, model: str, to: str) -> tuple[str, dict[str, Any]]:
+def _merged_state(ctx: Context, number: int, ref: BranchRef) -> PrState:
+    """What the merged promotion PR ``number`` was about, with its requester (promobot's record).
+
+    The chained PRs keep that requester: the event's sender merged or approved upstream and
+    must stay free to approve downstream.
+    """
     from bot import promotion
 
-    result = promotion.promote(ctx, model=model, to=to)
+    try:
+        return promotion.pr_context(ctx, number).state
+    except UsageError:  # not promobot's after all: nobody's request is known
+        return PrState(action="promote", model=ref.model, to=ref.env, version="-")
+
+
+def _promote_line(
+    ctx: Context, model: str, to: str, upstream: PrState | None = None
+) -> tuple[str, dict[str, Any]]:
+    from bot import promotion
+
+    result = promotion.promote(ctx, model=model, to=to, chained_from=upstream)
     if result.note is not None:
         return f"{code(model)} → {code(to)}: {result.note}", result.to_json()
     verb = "opened" if result.created else ("updated" if result.changed else "re-evaluated")

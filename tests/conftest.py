@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-pytest_plugins = ["tests.emulator.fixtures", "tests.servers.mlflow", "tests.servers.prometheus"]
+pytest_plugins = [
+    "tests.emulator.fixtures",
+    "tests.servers.chromium",
+    "tests.servers.mlflow",
+    "tests.servers.prometheus",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"

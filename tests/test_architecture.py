@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,33 @@ def test_help_does_not_import_pygithub_gitpython_or_jinja2() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*[\s>/]")
+
+
+@pytest.mark.parametrize(
+    "path", [BOT / "site.py", BOT / "core" / "site.py"], ids=lambda p: str(p.relative_to(BOT))
+)
+def test_the_site_builds_no_html_in_python(path: Path) -> None:
+    """`promobot site`: the use case and view-model hold data; only templates/site/ writes HTML."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    tags = [
+        f"{path.name}:{node.lineno}: {node.value[:60]!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and _HTML_TAG.search(node.value)
+    ]
+    assert tags == []
+    assert (BOT / "templates" / "site" / "index.html.j2").is_file()
+    assert (BOT / "templates" / "site" / "model.html.j2").is_file()

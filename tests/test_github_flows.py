@@ -194,7 +194,12 @@ def test_with_a_personal_access_token_the_checks_are_commit_statuses(hub: Hub) -
 
     head = hub.emu.head_sha(number)
     assert hub.emu.state.check_runs == {}
-    assert {(s.context, s.sha) for s in hub.emu.state.statuses} == {(name, head) for name in CHECK_NAMES}
+    # promobot's write record (SECURITY.md rule 15) is a status of its own: statuses have no external id
+    expected = {(name, head) for name in CHECK_NAMES} | {("promobot/record", head)}
+    assert {(s.context, s.sha) for s in hub.emu.state.statuses} == expected
+    record = next(s for s in hub.emu.state.statuses if s.context == "promobot/record")
+    assert record.description == "promobot:wrote requested-by=alice"
+    assert promotion.write_record(hub.context(), head) is not None
 
 
 def _shown(requests: list[RequestRecord], hub: Hub) -> str:

@@ -82,6 +82,18 @@ def test_init_makes_a_folder_that_does_not_exist_yet(tmp_path: Path) -> None:
     assert tracked(tmp_path / "a" / "b") == BASE_FILES
 
 
+def test_without_dir_init_uses_repo_or_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init("--repo", str(tmp_path / "by-repo"))
+    assert tracked(tmp_path / "by-repo") == BASE_FILES
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    out = init().stdout
+    assert tracked(tmp_path / "here") == BASE_FILES
+    assert "  promobot validate" in out  # no --repo to type when it is the current folder
+
+
 def test_init_into_an_existing_repository_commits_only_its_own_files(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "existing")
     (repo / "README.md").write_text("# models\n")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from bot.core import gates
 from bot.core.manifest import load_manifest
 from bot.core.promql import PrometheusGate, moment
-from tests.conftest import Cli, commit_all
+from tests.conftest import EXAMPLE, Cli, commit_all
 from tests.servers import free_port
 from tests.servers.prometheus import BREACH_START, PrometheusServer
 
@@ -189,9 +188,8 @@ def test_validate_refuses_an_unknown_placeholder_and_provider(cli: Cli) -> None:
 
 
 def test_without_a_gate_runner_the_gate_is_pending_never_success() -> None:
-    root = Path(__file__).resolve().parents[1]
     manifest = load_manifest(
-        (root / "environments" / "staging" / "fraud-detector.yaml").read_bytes(),
+        (EXAMPLE / "staging" / "fraud-detector.yaml").read_bytes(),
         path="environments/staging/fraud-detector.yaml",
     )
     gate = PrometheusGate(name="e", provider="p", query="q", max=1)

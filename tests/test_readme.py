@@ -95,3 +95,17 @@ def test_readme_command_2_is_the_test_command_with_the_test_extra() -> None:
     lines = block[1].splitlines()
     second = lines[next(i for i, line in enumerate(lines) if line.startswith("# 2.")) + 1]
     assert "pip install -e '.[test]'" in second and "pytest" in second
+
+
+def test_no_test_reads_the_checkouts_environments() -> None:
+    """Tests copy the packaged example (tests/conftest.py EXAMPLE): whatever a user did in the checkout
+    (an old README tour moved its environments/) never changes what the tests see."""
+    pattern = re.compile(r"""(?:ROOT|parents\[\d+\]|parent\.parent)\s*/\s*(?:f?["'])environments\b""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in (ROOT / "tests", ROOT / "benchmarks")
+        for path in sorted(folder.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

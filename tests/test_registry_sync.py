@@ -329,3 +329,29 @@ def test_an_outage_at_any_call_of_merge_and_move_converges_on_re_run(
     assert srv.alias(name, "champion") == "2"
     assert srv.tags(name, "2")["promobot.prod.commit"] == tip
     assert again["sha"] == tip
+
+
+def test_the_scheduled_run_moves_aliases_a_failed_run_left_behind(rig: Rig, tmp_path: Path) -> None:
+    srv, name = rig.server, rig.registered
+    rig.json("sync")
+    srv.call("POST", "registered-models/alias", {"name": name, "alias": "champion", "version": "2"})
+    payload = tmp_path / "schedule.json"
+    payload.write_text(json.dumps({"schedule": "*/30 * * * *"}))
+    out = rig.json("handle-event", "--name", "schedule", "--payload", str(payload))
+    assert "MLflow sync: moved champion" in out["summary"]
+    assert srv.alias(name, "champion") == "1"
+
+
+# --------------------------------------------------------------------------- no provider: inert
+
+
+def test_without_a_provider_registry_mlflow_is_inert_and_the_example_needs_no_server(cli: Cli) -> None:
+    """The README tour: the example names a registry version but lists no provider."""
+    promoted = cli.json("promote", "churn-predictor", "--to", "staging")
+    assert "registry" not in [g["kind"] for g in promoted["gates"]]
+    staged = git(
+        cli.repo, "show", "promobot/staging/churn-predictor:environments/staging/churn-predictor.yaml"
+    )
+    assert 'mlflow: {model: churn-predictor, version: "3"}' in staged  # a promoted key
+    assert "registry" not in cli.json("status")
+    assert cli.json("sync") == {"moved": [], "unchanged": 0, "dry_run": False}

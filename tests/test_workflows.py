@@ -26,12 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 PROMOTION = WORKFLOWS / "promotion.yml"
 CI = WORKFLOWS / "ci.yml"
+SITE = WORKFLOWS / "site.yml"
 RELEASE = WORKFLOWS / "release.yml"
 ACTION = ROOT / "action.yml"
 LINT = ROOT / ".ci" / "lint-workflows.sh"
 ACTIONLINT_DIR = ROOT / ".ci" / "actionlint"
 
 ALLOWED_JOB_PERMISSIONS = {"contents", "pull-requests", "checks", "statuses", "issues"}
+PAGES_PERMISSIONS = {"pages": "write", "id-token": "write"}
+"""Only site.yml's deploy job gets these (GitHub Pages needs both, and nothing else does)."""
 SHA_PINNED_USES = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\b")
 IGNORE_COMMENT = re.compile(r"zizmor:\s*ignore\[([^\]]*)\]")
@@ -151,6 +154,9 @@ def test_every_job_lists_only_allowed_scopes_at_read_or_write(path: Path) -> Non
     for job_id, job in load(path)["jobs"].items():
         perms = job.get("permissions")
         assert isinstance(perms, dict), f"{rel(path)} job {job_id} must list its permissions"
+        if (path, job_id) == (SITE, "deploy"):
+            assert perms == PAGES_PERMISSIONS
+            continue
         # Trusted publishing needs an OIDC token: release.yml's publish job, and no other.
         allowed = ALLOWED_JOB_PERMISSIONS | (
             {"id-token"} if (path, job_id) == (RELEASE, "publish") else set()
@@ -199,7 +205,8 @@ def test_only_the_publish_job_gets_an_id_token_and_it_gets_nothing_else() -> Non
     assert jobs["github-release"]["permissions"] == {"contents": "write"}
     for path in workflow_files():
         for job_id, job in load(path)["jobs"].items():
-            if (path, job_id) != (RELEASE, "publish"):
+            # GitHub Pages needs the OIDC token too: site.yml's deploy job (see the site tests).
+            if (path, job_id) not in ((RELEASE, "publish"), (SITE, "deploy")):
                 assert "id-token" not in job.get("permissions", {}), f"{rel(path)} job {job_id}"
 
 
@@ -521,3 +528,36 @@ def test_lint_script_says_how_to_get_zizmor_when_zizmor_is_missing() -> None:
     assert result.returncode == 2
     assert "zizmor not found" in result.stderr
     assert "pip install" in result.stderr
+
+
+# --- site.yml: the dashboard on GitHub Pages ---------------------------------------------
+
+
+def test_site_workflow_publishes_on_pushes_to_main_and_on_a_schedule() -> None:
+    on = triggers(load(SITE))
+    assert on["push"] == {"branches": ["main"]}
+    assert on["schedule"] and all("cron" in entry for entry in on["schedule"])
+    assert "pull_request" not in on and "pull_request_target" not in on
+
+
+def test_site_build_only_reads_and_only_the_deploy_job_writes_pages() -> None:
+    jobs = load(SITE)["jobs"]
+    assert set(jobs) == {"build", "deploy"}
+    assert set(jobs["build"]["permissions"].values()) == {"read"}
+    assert jobs["deploy"]["permissions"] == PAGES_PERMISSIONS
+    assert jobs["deploy"]["needs"] == "build"
+    assert jobs["deploy"]["environment"]["name"] == "github-pages"
+    for path in workflow_files():
+        for job_id, job in load(path)["jobs"].items():
+            if (path, job_id) != (SITE, "deploy"):
+                assert "pages" not in job.get("permissions", {}), f"{rel(path)} {job_id}"
+
+
+def test_site_workflow_renders_with_promobot_and_uses_the_pages_actions_pinned() -> None:
+    build = [s for s in load(SITE)["jobs"]["build"]["steps"]]
+    runs = " ".join(str(s.get("run", "")) for s in build)
+    assert "promobot site --out _site" in runs
+    uses = [str(s.get("uses", "")).split("@")[0] for s in steps_of(SITE)]
+    assert "actions/upload-pages-artifact" in uses and "actions/deploy-pages" in uses
+    (upload,) = [s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@")]
+    assert upload["with"]["path"] == "_site"

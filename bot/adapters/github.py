@@ -46,7 +46,9 @@ Checks
     not completed as pending. ``by_promobot`` is True only for check runs of our app
     (``github-actions`` for ``GITHUB_TOKEN`` — which also owns workflow jobs' checks, so
     a job named ``promobot/ready`` would pass as ours: use a GitHub App to be strict)
-    and statuses created by ``bot_login``.
+    and statuses created by ``bot_login``. A check's ``record`` (promobot's note that it
+    wrote the commit, SECURITY.md) is the run's ``external_id``; with commit statuses it is
+    the description of a ``promobot/record`` status.
 
 Pushers
     ``pushers`` reads the PR's commits (GitHub lists at most 250) and returns the logins
@@ -120,6 +122,8 @@ DEFAULT_SECONDS_BETWEEN_WRITES = 1.0
 MAX_ATTEMPTS = 3
 MAX_RETRY_AFTER = 60.0
 STATUS_DESCRIPTION_MAX = 140
+RECORD_STATUS = "promobot/record"
+"""In commit-status mode: the status that carries what a check run keeps in ``external_id``."""
 CHECK_TEXT_MAX = 65535
 BODY_MAX = 65536
 TEAM_RE = re.compile(r"^@?([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
@@ -759,6 +763,7 @@ class GitHubForge:
                     title=str(output.get("title") or ""),
                     summary=str(output.get("summary") or ""),
                     by_promobot=self._is_ours(run),
+                    record=str(run.get("external_id") or ""),
                 )
             )
         if not self.statuses_mode and any(self._is_ours(run) for run in runs):
@@ -777,20 +782,39 @@ class GitHubForge:
                     result=_status_result(str(status.get("state") or "")),
                     title=str(status.get("description") or ""),
                     by_promobot=creator == self._bot_login.lower(),
+                    # A status has no external id: the record is a status of its own.
+                    record=str(status.get("description") or "") if context == RECORD_STATUS else "",
                 )
             )
         return checks
 
-    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
-        """PATCH our check run ``name`` on ``head_sha``, or POST one; statuses after a 403."""
+    def set_check(
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        record: str | None = None,
+    ) -> None:
+        """PATCH our check run ``name`` on ``head_sha``, or POST one; statuses after a 403.
+
+        ``record`` goes into the run's ``external_id`` (statuses: a ``promobot/record`` status
+        whose description is the record).
+        """
         if self.statuses_mode:
             self._set_status(head_sha, name, result, title)
+            if record is not None:
+                self._set_status(head_sha, RECORD_STATUS, "success", record)
             return
         output = {
             "title": _truncate(title, 1000) or name,
             "summary": _truncate(summary, CHECK_TEXT_MAX) or "-",
         }
         fields: dict[str, Any] = {"name": name, "output": output}
+        if record is not None:
+            fields["external_id"] = record
         if result == "pending":
             fields["status"] = "in_progress"
         else:
@@ -803,6 +827,7 @@ class GitHubForge:
                 and (existing.get("status") == "completed") == (result != "pending")
                 and old.get("title") == output["title"]
                 and old.get("summary") == output["summary"]
+                and (record is None or existing.get("external_id") == record)
             ):
                 return
             url = f"{self._repo_url}/check-runs/{int(existing['id'])}"
@@ -835,6 +860,8 @@ class GitHubForge:
                 )
                 self.statuses_mode = True
                 self._set_status(head_sha, name, result, title)
+                if record is not None:
+                    self._set_status(head_sha, RECORD_STATUS, "success", record)
                 return
             raise self._error(exc, f"create check {name} on {head_sha[:12]}") from exc
         runs = [r for r in self._runs.get(head_sha, []) if r.get("id") != data.get("id")]

@@ -360,9 +360,25 @@ class LocalForge:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[LocalForge]:
-        """Hold the forge lock across several calls (re-entrant; see the module docstring)."""
+        """Hold the forge lock across several calls (re-entrant; see the module docstring).
+
+        On entry, a PR whose branch was deleted is recorded as closed, as GitHub closes it at
+        once: re-creating the branch later (the next ``promote``) must not reopen it.
+        """
         with self._file.transaction():
+            self._close_vanished()
             yield self
+
+    def _close_vanished(self) -> None:
+        vanished = [
+            rec
+            for rec in self._file.read()["pulls"].values()
+            if rec["state"] == "open" and self._live(rec)[0] == "closed"
+        ]
+        if vanished:
+            with self._file.mutate() as state:
+                for rec in vanished:
+                    self._sync(state["pulls"][str(rec["number"])])
 
     def pin_default_branch(self) -> str:
         """The default branch, as recorded in the state on first use (then fixed, whatever HEAD is).
@@ -668,9 +684,24 @@ class LocalForge:
 
     # ------------------------------------------------------------------ checks
 
-    def set_check(self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str) -> None:
+    def set_check(
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        record: str | None = None,
+    ) -> None:
         self._put_check(
-            head_sha=head_sha, name=name, result=result, title=title, summary=summary, app=PROMOBOT_APP
+            head_sha=head_sha,
+            name=name,
+            result=result,
+            title=title,
+            summary=summary,
+            app=PROMOBOT_APP,
+            record=record,
         )
 
     def add_foreign_check(
@@ -689,7 +720,15 @@ class LocalForge:
         self._put_check(head_sha=head_sha, name=name, result=result, title=title, summary=summary, app=app)
 
     def _put_check(
-        self, *, head_sha: str, name: str, result: GateOutcome, title: str, summary: str, app: str
+        self,
+        *,
+        head_sha: str,
+        name: str,
+        result: GateOutcome,
+        title: str,
+        summary: str,
+        app: str,
+        record: str | None = None,
     ) -> None:
         if result not in OUTCOMES:
             raise UsageError(f"{result!r} is not a check result", "use success, failure or pending")
@@ -697,6 +736,8 @@ class LocalForge:
             for check in state["checks"]:
                 if (check["app"], check["name"], check["head_sha"]) == (app, name, head_sha):
                     check.update(result=result, title=title, summary=summary)
+                    if record is not None:
+                        check["record"] = record
                     return
             state["checks"].append(
                 {
@@ -706,6 +747,7 @@ class LocalForge:
                     "result": result,
                     "title": title,
                     "summary": summary,
+                    "record": record or "",
                 }
             )
 
@@ -718,6 +760,7 @@ class LocalForge:
                 title=c["title"],
                 summary=c["summary"],
                 by_promobot=c["app"] == PROMOBOT_APP,
+                record=str(c.get("record") or ""),
             )
             for c in self._file.read()["checks"]
             if c["head_sha"] == head_sha

@@ -5,7 +5,11 @@ about and who asked for it; reply markers (``<!-- promobot:reply 1234 -->``) nam
 comment a reply answers, so a redelivered event never replies twice.
 
 Markers are only trusted in text the bot itself wrote; the JSON is escaped so that
-no value can close the HTML comment early.
+no value can close the HTML comment early. A PR body is editable by anyone with write
+access, so the state marker is a description, never evidence: who asked for a PR and
+whether promobot wrote its head commit come from the *write record* (``render_record``),
+which promobot stores on its own checks of each commit it writes — on GitHub the check
+run's ``external_id``, which only promobot's credentials can set (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -89,6 +93,35 @@ def parse_state(body: str | None) -> PrState | None:
     if not isinstance(state.version, str) or not _VERSION_RE.match(state.version):
         return None
     return state
+
+
+WROTE = "promobot:wrote"
+"""The write record's prefix: promobot wrote the commit this check is on."""
+_REQUESTER_RE = re.compile(r"^[^\s]{1,100}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRecord:
+    """What promobot noted about a commit it wrote: that it wrote it, and who asked."""
+
+    requester: str | None = None
+
+
+def render_record(requester: str | None) -> str:
+    """``promobot:wrote`` or ``promobot:wrote requested-by=LOGIN``."""
+    if requester and _REQUESTER_RE.match(requester):
+        return f"{WROTE} requested-by={requester}"
+    return WROTE
+
+
+def parse_record(text: str) -> WriteRecord | None:
+    """The write record in ``text``, or None when ``text`` is not one (never raises)."""
+    if text == WROTE:
+        return WriteRecord()
+    prefix = f"{WROTE} requested-by="
+    if text.startswith(prefix) and _REQUESTER_RE.match(text[len(prefix) :]):
+        return WriteRecord(text[len(prefix) :])
+    return None
 
 
 def reply_marker(comment_id: int) -> str:

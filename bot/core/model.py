@@ -333,6 +333,9 @@ class CheckRun:
     title: str = ""
     summary: str = ""
     by_promobot: bool = True
+    record: str = ""
+    """What promobot recorded on the check when it created it (GitHub: the check run's
+    ``external_id``); only meaningful when ``by_promobot``. See ``bot.core.marker.WROTE``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,6 +174,8 @@ class SetCheck:
     result: GateOutcome
     title: str
     summary: str
+    record: str | None = None
+    """promobot's write record (``marker.render_record``) for a commit the plan writes."""
 
     def describe(self) -> str:
         on = "the new commit" if self.sha == HEAD else self.sha[:12]
@@ -191,11 +193,12 @@ class Checks:
     approvals: tuple[GateOutcome, str, str]
     ready: tuple[GateOutcome, str, str]
 
-    def actions(self, sha: str) -> list[SetCheck]:
+    def actions(self, sha: str, *, record: str | None = None) -> list[SetCheck]:
+        """The three checks on ``sha``; ``record`` (each carries it) when the plan wrote ``sha``."""
         return [
-            SetCheck(sha, CHECK_GATES, *self.gates),
-            SetCheck(sha, CHECK_APPROVALS, *self.approvals),
-            SetCheck(sha, CHECK_READY, *self.ready),
+            SetCheck(sha, CHECK_GATES, *self.gates, record=record),
+            SetCheck(sha, CHECK_APPROVALS, *self.approvals, record=record),
+            SetCheck(sha, CHECK_READY, *self.ready, record=record),
         ]
 
 
@@ -208,7 +211,8 @@ class BranchState:
     content: bytes | None = None
     """The target manifest on the branch tip."""
     only_bot_change: bool = False
-    """The branch is one commit on the default branch's tip, touching only the target manifest."""
+    """The branch is one commit promobot wrote (its write record says so) on the default
+    branch's tip, touching only the target manifest."""
     pr: PullRequest | None = None
 
     def carries(self, content: bytes) -> bool:
@@ -239,11 +243,13 @@ def plan_pr_update(
     labels: Sequence[str],
     state: BranchState,
     checks: Checks,
+    record: str,
 ) -> PromotionPlan:
     """Open or refresh the one PR for ``branch`` so that it carries ``new_text`` at ``path``.
 
     The branch is rebuilt from ``base_sha`` only when its content differs (or it has
     foreign commits); an unchanged branch gets no commit, and an existing PR no second PR.
+    The checks of a commit the plan writes carry ``record`` (promobot's write record).
     """
     actions: list[Action] = []
     files: dict[str, bytes | None] = {path: new_text, **(extra_files or {})}
@@ -262,7 +268,7 @@ def plan_pr_update(
         missing = tuple(label for label in labels if label not in pr.labels)
         if missing:
             actions.append(AddLabels(pr.number, missing))
-    actions.extend(checks.actions(head))
+    actions.extend(checks.actions(head, record=None if up_to_date else record))
     return PromotionPlan(actions=actions, created=pr is None, commit_needed=not up_to_date)
 
 

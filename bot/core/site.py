@@ -1,0 +1,669 @@
+"""The dashboard's view-model: what ``promobot site`` shows, decided in pure code.
+
+The use case (``bot/site.py``) gathers the read-side data — ``status``, ``history`` and the
+open pull requests, in their JSON shapes (README: CLI) — and this module turns it into plain
+dataclasses that the templates under ``bot/templates/site/`` only lay out. Nothing here builds
+HTML: every string that came from a manifest, a commit, a PR or a comment stays a plain ``str``
+and the templates escape it (jinja2 autoescaping). Links are built here from validated parts
+only (a web URL checked once, PR numbers, hex SHAs), so no ``javascript:`` URL can be made.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from bot.core.model import Rejection, is_valid_name
+
+if TYPE_CHECKING:
+    import jinja2
+
+WEB_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._-]+){2}$")
+SHA_RE = re.compile(r"^[0-9a-f]{7,64}$")
+SAFE_LINK_RE = re.compile(r"^https://[^\s<>\"'`]+$")
+MAX_LANE_MARKS = 40
+"""The timeline draws at most this many moments (the newest); the table below it lists all."""
+MAX_TEXT = 300
+
+ACTIONS: dict[str, tuple[str, str]] = {
+    # kind: (icon, word) — colour is never the only signal
+    "promote": ("▲", "promoted"),
+    "rollback": ("↺", "rolled back"),
+    "manual": ("✎", "edited by hand"),
+    "rejected": ("✕", "rejected"),
+    "verification-failed": ("⚠", "verification failed"),
+}
+RESULTS: dict[str | None, tuple[str, str]] = {
+    "success": ("✓", "passed"),
+    "failure": ("✕", "failed"),
+    "pending": ("◔", "pending"),
+    None: ("?", "not posted"),
+}
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source expression that allows exactly one inline ``<script>`` or ``<style>`` body."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def content_security_policy(script: str | None, style: str) -> str:
+    """A strict policy for the generated pages: nothing loads, only our one script and one style run.
+
+    ``frame-ancestors``, ``report-uri`` and ``sandbox`` are not allowed in a ``<meta>`` policy
+    (browsers ignore them with a console error), so they are left out.
+    """
+    scripts = csp_hash(script) if script is not None else "'none'"
+    return (
+        "default-src 'none'; "
+        f"script-src {scripts}; "
+        f"style-src {csp_hash(style)}; "
+        "img-src data:; "
+        "base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
+def clip(value: object, limit: int = MAX_TEXT) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_web_url(url: str | None) -> str | None:
+    """The repository's web address (``https://github.com/owner/name``), or None when unusable."""
+    if not url:
+        return None
+    url = url.rstrip("/")
+    return url if WEB_URL_RE.fullmatch(url) else None
+
+
+def pr_href(web_url: str | None, number: int | None) -> str | None:
+    if web_url is None or number is None or not isinstance(number, int) or number <= 0:
+        return None
+    return f"{web_url}/pull/{number}"
+
+
+def commit_href(web_url: str | None, sha: str | None) -> str | None:
+    if web_url is None or not sha or not SHA_RE.fullmatch(sha):
+        return None
+    return f"{web_url}/commit/{sha}"
+
+
+def safe_link(value: object) -> str | None:
+    """``value`` as a link target when it is a plain https URL, else None (shown as text only)."""
+    text = str(value) if isinstance(value, str) else ""
+    return text if SAFE_LINK_RE.fullmatch(text) and len(text) <= 2000 else None
+
+
+def when(at: str | None) -> str:
+    """``2026-11-27T10:00:00Z`` → ``2026-11-27 10:00 UTC`` (text as given when unparsable)."""
+    if not at:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return clip(at, 40)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --------------------------------------------------------------------------- view-model
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """Live-data verification of one model in one environment (README: verification).
+
+    The hook the dashboard leaves for it: ``build_site(verifications=…)`` puts one on a cell
+    and the matrix shows it; ``failed`` history rows become ⚠ marks on the timeline.
+    """
+
+    state: str
+    """``passed``, ``failed`` or ``pending``."""
+    summary: str = ""
+    at: str | None = None
+
+    @property
+    def icon(self) -> str:
+        return {"passed": "✓", "failed": "⚠", "pending": "◔"}.get(self.state, "?")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a table: cells of plain text, and an optional link per cell."""
+
+    cells: tuple[str, ...]
+    links: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    name: str
+    result: str | None
+    reason: str
+
+    @property
+    def icon(self) -> str:
+        return RESULTS.get(self.result, RESULTS[None])[0]
+
+    @property
+    def word(self) -> str:
+        return RESULTS.get(self.result, RESULTS[None])[1]
+
+
+@dataclass(frozen=True, slots=True)
+class PullView:
+    number: int
+    title: str
+    action: str
+    model: str
+    route: str
+    version: str
+    to: str | None
+    ready: bool | None
+    href: str | None
+    blockers: tuple[str, ...] = ()
+    gates: tuple[Gate, ...] = ()
+    checks: tuple[Gate, ...] = ()
+    approvals_required: int | None = None
+    approvals_counted: tuple[str, ...] = ()
+    approvals_ignored: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def page(self) -> str | None:
+        return page_name(self.model) if is_valid_name(self.model) else None
+
+    @property
+    def state_word(self) -> str:
+        return {True: "ready", False: "blocked", None: "not evaluated"}[self.ready]
+
+    @property
+    def state_icon(self) -> str:
+        return {True: "✓", False: "⊘", None: "?"}[self.ready]
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    env: str
+    version: str | None
+    invalid: str | None = None
+    """The manifest's error, when it does not load."""
+    rejected: str | None = None
+    """The reason, when the version running here is in rejected.yaml."""
+    drift: str | None = None
+    """How this environment differs from its source (``None``: in sync, or no source)."""
+    pull: PullView | None = None
+    verification: Verification | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRow:
+    model: str
+    page: str
+    cells: tuple[Cell, ...]
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        out = []
+        if any(c.drift for c in self.cells):
+            out.append("drift")
+        if any(c.pull for c in self.cells):
+            out.append("open-pr")
+        if any(c.rejected for c in self.cells):
+            out.append("rejected")
+        if any(c.invalid for c in self.cells):
+            out.append("invalid")
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    kind: str
+    env: str
+    x: int
+    y: int
+    version: str
+    label: str
+    """Everything the mark means, in words (the SVG title element: a tooltip, read by screen readers)."""
+    href: str | None
+
+    @property
+    def icon(self) -> str:
+        return ACTIONS.get(self.kind, ("•", self.kind))[0]
+
+    @property
+    def css(self) -> str:
+        return self.kind if self.kind in ACTIONS else "other"
+
+    @property
+    def word(self) -> str:
+        return ACTIONS.get(self.kind, ("•", self.kind))[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    name: str
+    y: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    x: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    width: int
+    height: int
+    lanes: tuple[Lane, ...]
+    marks: tuple[Mark, ...]
+    ticks: tuple[Tick, ...]
+    left: int
+    shown: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedView:
+    version: str
+    reason: str
+    by: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    generated_at: str
+    generated_iso: str
+    commit: str
+    commit_short: str
+    commit_href: str | None
+    repository: str | None
+    """The web address the links point into (None on the local forge)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPage:
+    model: str
+    page: str
+    header: Header
+    environments: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    timeline: Timeline
+    events: tuple[Row, ...]
+    pulls: tuple[PullView, ...]
+    rejected: tuple[RejectedView, ...]
+    details: tuple[tuple[str, str, str | None], ...]
+    """(key, value, link) from the manifest of the first environment that has the model."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    header: Header
+    environments: tuple[str, ...]
+    sources: tuple[tuple[str, str | None], ...]
+    rows: tuple[ModelRow, ...]
+    pulls: tuple[PullView, ...]
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    index: IndexPage
+    models: tuple[ModelPage, ...]
+
+
+# --------------------------------------------------------------------------- building
+
+
+def page_name(model: str) -> str:
+    """The model page's path inside the site (model names are already safe path parts)."""
+    return f"models/{model}.html"
+
+
+_GATE_ROW_RE = re.compile(r"^\|\s*(.+?)\s*\|\s*(?:\S+\s+)?(success|failure|pending)\s*\|\s*(.*?)\s*\|\s*$")
+_MD_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def _unmarkdown(cell: str) -> str:
+    text = cell.strip()
+    if len(text) >= 2 and text.startswith("`") and text.endswith("`"):
+        text = text[1:-1]
+    return _MD_ESCAPE_RE.sub(r"\1", text)
+
+
+def gate_rows(summary: str) -> tuple[Gate, ...]:
+    """The gate table of a ``promobot/gates`` check summary (promobot wrote it) as rows."""
+    gates = []
+    for line in summary.splitlines():
+        found = _GATE_ROW_RE.match(line.strip())
+        if found and found.group(1) not in ("gate", "---"):
+            gates.append(
+                Gate(clip(_unmarkdown(found.group(1)), 80), found.group(2), clip(_unmarkdown(found.group(3))))
+            )
+    return tuple(gates)
+
+
+def blocker_lines(summary: str) -> tuple[str, ...]:
+    """The ``- …`` lines of a ``promobot/ready`` check summary (its blockers)."""
+    return tuple(
+        clip(_unmarkdown(line.strip()[2:])) for line in summary.splitlines() if line.strip().startswith("- ")
+    )
+
+
+def pull_view(pr: Mapping[str, Any], web_url: str | None) -> PullView:
+    """A view of one open PR from ``pr show``'s JSON plus ``check_summaries`` (name → summary)."""
+    summaries: Mapping[str, str] = pr.get("check_summaries") or {}
+    approvals: Mapping[str, Any] = pr.get("approvals") or {}
+    checks = tuple(Gate(name, result, "") for name, result in (pr.get("checks") or {}).items())
+    ready_result = (pr.get("checks") or {}).get("promobot/ready")
+    ready = {"success": True, "failure": False, "pending": False}.get(ready_result or "")
+    action = str(pr.get("action") or "")
+    src, dst = pr.get("from"), pr.get("to")
+    if action == "promote":
+        route = f"{src or '?'} → {dst or '?'}"
+    elif action == "rollback":
+        route = f"roll back {dst or '?'}"
+    else:
+        route = action or "?"
+    return PullView(
+        number=int(pr["number"]),
+        title=clip(pr.get("title")),
+        action=action,
+        model=str(pr.get("model") or ""),
+        route=clip(route, 80),
+        version=clip(pr.get("version") or "?", 80),
+        to=dst,
+        ready=ready,
+        href=pr_href(web_url, pr.get("number")),
+        blockers=blocker_lines(summaries.get("promobot/ready", "")) if ready is False else (),
+        gates=gate_rows(summaries.get("promobot/gates", "")),
+        checks=checks,
+        approvals_required=approvals.get("required"),
+        approvals_counted=tuple(str(x) for x in approvals.get("counted") or ()),
+        approvals_ignored=tuple(
+            (str(i.get("login")), clip(i.get("reason"))) for i in approvals.get("ignored") or ()
+        ),
+    )
+
+
+def _drift(version: str | None, source: str | None, source_version: str | None) -> str | None:
+    if source is None or source_version is None or source_version == version:
+        return None
+    if version is None:
+        return f"not here yet; {source} runs {source_version}"
+    return f"{source} runs {source_version}"
+
+
+def timeline(
+    history: Sequence[Mapping[str, Any]],
+    environments: Sequence[str],
+    rejections: Sequence[Rejection],
+    web_url: str | None,
+) -> Timeline:
+    """Marks on one lane per environment, plus a lane for rejections when there are any.
+
+    The x axis is ordinal (one column per moment, oldest left): promotions minutes apart stay
+    apart, and months without change take no room. The newest ``MAX_LANE_MARKS`` moments show.
+    """
+    lanes = list(environments)
+    events: list[tuple[str, str, str, Mapping[str, Any] | None, Rejection | None]] = []
+    for entry in history:
+        if entry.get("env") not in lanes:
+            continue
+        kind = str(entry.get("action") or "manual")
+        events.append((str(entry.get("at") or ""), kind, str(entry["env"]), entry, None))
+    for item in rejections:
+        events.append((item.at, "rejected", "rejected", None, item))
+    if rejections:
+        lanes.append("rejected")
+    moments = sorted({at for at, *_ in events})
+    total = len(moments)
+    moments = moments[-MAX_LANE_MARKS:]
+    column = {at: i for i, at in enumerate(moments)}
+    left, step, top, lane_h = 96, 64, 34, 48
+    width = left + step * max(len(moments), 1) + 24
+    lane_y = {name: top + i * lane_h for i, name in enumerate(lanes)}
+    height = top + lane_h * len(lanes) + 8
+    marks = []
+    for at, kind, env, row, rej in events:
+        if at not in column:
+            continue
+        x = left + step * column[at] + step // 2
+        if rej is not None:
+            label = f"{rej.version} rejected on {when(rej.at)} by {rej.by}: {rej.reason}"
+            marks.append(Mark("rejected", env, x, lane_y[env], clip(rej.version, 24), clip(label), None))
+            continue
+        assert row is not None
+        version = str(row.get("version") or "—")
+        previous = row.get("previous_version")
+        word = ACTIONS.get(kind, ("•", kind))[1]
+        label = f"{env}: {word} {previous or '—'} → {version} on {when(at)}"
+        if row.get("pr"):
+            label += f" (#{row['pr']})"
+        if row.get("subject"):
+            label += f" — {row['subject']}"
+        href = pr_href(web_url, row.get("pr")) or commit_href(web_url, row.get("sha"))
+        marks.append(Mark(kind, env, x, lane_y[env], clip(version, 24), clip(label), href))
+    ticks = []
+    last_day = ""
+    for at, i in column.items():
+        day = when(at)[:10]
+        if day != last_day:
+            ticks.append(Tick(left + step * i + step // 2, day[5:]))
+            last_day = day
+    return Timeline(
+        width=width,
+        height=height,
+        lanes=tuple(Lane(name, lane_y[name]) for name in lanes),
+        marks=tuple(marks),
+        ticks=tuple(ticks),
+        left=left,
+        shown=len(moments),
+        total=total,
+    )
+
+
+def _event_rows(history: Sequence[Mapping[str, Any]], web_url: str | None) -> tuple[Row, ...]:
+    rows = []
+    for row in history:
+        kind = str(row.get("action") or "manual")
+        icon, word = ACTIONS.get(kind, ("•", kind))
+        pr = row.get("pr")
+        sha = str(row.get("sha") or "")
+        rejected = row.get("rejected")
+        version = str(row.get("version") or "—") + (" (rejected)" if rejected else "")
+        rows.append(
+            Row(
+                (
+                    when(row.get("at")),
+                    str(row.get("env") or ""),
+                    f"{icon} {word}",
+                    clip(f"{row.get('previous_version') or '—'} → {version}", 120),
+                    f"#{pr}" if pr else "",
+                    sha[:12],
+                    clip(row.get("subject")),
+                ),
+                (None, None, None, None, pr_href(web_url, pr), commit_href(web_url, sha), None),
+            )
+        )
+    return tuple(rows)
+
+
+def _details(manifest: Mapping[str, Any] | None) -> tuple[tuple[str, str, str | None], ...]:
+    if not manifest:
+        return ()
+    out = []
+    for key in ("owner", "model_card"):
+        value = manifest.get(key)
+        if value is not None and not isinstance(value, dict | list):
+            out.append((key, clip(value), safe_link(value)))
+    artifact = manifest.get("artifact")
+    if isinstance(artifact, dict) and artifact.get("uri") is not None:
+        out.append(("artifact", clip(artifact.get("uri")), None))
+    return tuple(out)
+
+
+def build_site(
+    *,
+    status: Mapping[str, Any],
+    sources: Mapping[str, str | None],
+    histories: Mapping[str, Sequence[Mapping[str, Any]]],
+    pulls: Sequence[Mapping[str, Any]],
+    rejections: Sequence[Rejection],
+    manifests: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    commit: str,
+    web_url: str | None = None,
+    verifications: Mapping[tuple[str, str], Verification] | None = None,
+) -> Site:
+    """The whole site's view-model.
+
+    ``status``: ``promobot status`` JSON; ``sources``: environment → the environment it is
+    promoted from; ``histories``: model → ``promobot history`` JSON rows (newest first);
+    ``pulls``: ``promobot pr show`` JSON of each open PR, with ``check_summaries`` added;
+    ``manifests``: model → the parsed manifest shown on its page; ``verifications``: the hook
+    for live-data verification, (model, env) → state.
+    """
+    web = check_web_url(web_url)
+    envs = tuple(status["environments"])
+    header = Header(
+        generated_at=now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated_iso=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        commit=commit,
+        commit_short=commit[:12],
+        commit_href=commit_href(web, commit),
+        repository=web,
+    )
+    reasons = {(r.model, r.version): r for r in rejections}
+    invalid: dict[tuple[str, str], str] = {}
+    for path, err in (status.get("errors") or {}).items():
+        parts = str(path).split("/")
+        if len(parts) == 3 and parts[2].endswith(".yaml"):
+            invalid[(parts[2][: -len(".yaml")], parts[1])] = clip(err)
+    views = sorted((pull_view(p, web) for p in pulls), key=lambda v: v.number)
+    by_target: dict[tuple[str, str], PullView] = {}
+    for view in views:
+        if view.to:
+            by_target.setdefault((view.model, view.to), view)
+    verifications = verifications or {}
+    rejected_by_model: dict[str, list[Rejection]] = {}
+    for item in rejections:
+        rejected_by_model.setdefault(item.model, []).append(item)
+    rows = []
+    pages = []
+    for model, versions in status["models"].items():
+        cells = []
+        for env in envs:
+            version = versions.get(env)
+            source = sources.get(env)
+            rej = reasons.get((model, version)) if version else None
+            cells.append(
+                Cell(
+                    env=env,
+                    version=clip(version, 40) if version is not None else None,
+                    invalid=invalid.get((model, env)),
+                    rejected=clip(rej.reason) if rej else None,
+                    drift=_drift(version, source, versions.get(source) if source else None),
+                    pull=by_target.get((model, env)),
+                    verification=verifications.get((model, env)),
+                )
+            )
+        row = ModelRow(model, page_name(model), tuple(cells))
+        rows.append(row)
+        history = histories.get(model, ())
+        mine = rejected_by_model.get(model, [])
+        pages.append(
+            ModelPage(
+                model=model,
+                page=row.page,
+                header=header,
+                environments=envs,
+                cells=row.cells,
+                timeline=timeline(history, envs, mine, web),
+                events=_event_rows(history, web),
+                pulls=tuple(v for v in views if v.model == model),
+                rejected=tuple(
+                    RejectedView(clip(r.version, 80), clip(r.reason), clip(r.by, 80), when(r.at))
+                    for r in sorted(mine, key=lambda r: r.at, reverse=True)
+                ),
+                details=_details(manifests.get(model)),
+            )
+        )
+    counts = {
+        "models": len(rows),
+        "drift": sum(1 for r in rows if "drift" in r.flags),
+        "open": len(views),
+        "rejected": sum(1 for r in rows if "rejected" in r.flags),
+    }
+    index = IndexPage(
+        header=header,
+        environments=envs,
+        sources=tuple((env, sources.get(env)) for env in envs),
+        rows=tuple(rows),
+        pulls=tuple(views),
+        counts=counts,
+    )
+    return Site(index, tuple(pages))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@cache
+def _env() -> jinja2.Environment:
+    import jinja2  # lazily: `promobot --help` must not import it
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("bot", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+    )
+
+
+def _asset(name: str) -> str:
+    env = _env()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, f"site/{name}")
+    return source
+
+
+def render_site(site: Site) -> dict[str, str]:
+    """``{path inside the site: HTML}`` for the index and every model page.
+
+    The one script (the model-name filter) and the one stylesheet are the package's own files,
+    inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
+    """
+    import markupsafe
+
+    env = _env()
+    style = _asset("site.css")
+    script = _asset("filter.js")
+    # The package's own files (not data): inlined as they are, allowed by their hashes.
+    common = {"style": markupsafe.Markup(style)}  # noqa: S704
+    out = {
+        "index.html": env.get_template("site/index.html.j2").render(
+            page=site.index,
+            header=site.index.header,
+            root="",
+            script=markupsafe.Markup(script),  # noqa: S704
+            csp=content_security_policy(script, style),
+            **common,
+        )
+    }
+    model_template = env.get_template("site/model.html.j2")
+    model_csp = content_security_policy(None, style)
+    for page in site.models:
+        out[page.page] = model_template.render(
+            page=page, header=page.header, root="../", script=None, csp=model_csp, **common
+        )
+    return out

@@ -1,0 +1,172 @@
+"""Issue 10 on GitHub (the emulator): promobot believes only what it wrote and what GitHub authenticates.
+
+The twins of tests/test_trust.py items 1, 2, 5 and 6: on GitHub commit identities are no
+more authenticated than locally, and a PR body is editable by anyone with write access.
+"""
+
+from __future__ import annotations
+
+from bot import commands, promotion, rollback, router
+from bot.adapters.github import ACTIONS_LOGIN
+from tests.test_github_flows import BOT_EMAIL, Hub, git
+from tests.test_github_flows import hub as hub
+
+PROD = "environments/prod/fraud-detector.yaml"
+REJECTED = "environments/rejected.yaml"
+PROD_BRANCH = "promobot/prod/fraud-detector"
+ROLLBACK_BRANCH = "promobot/rollback/prod/fraud-detector"
+FOREIGN = "this branch carries commits promobot did not write"
+
+
+def push(hub: Hub, branch: str, path: str, old: str, new: str, *, name: str, email: str, message: str) -> str:
+    """Push a commit to ``branch`` under any identity: what anyone with write access can do."""
+    work = hub.clone.parent / "pusher"
+    if not work.exists():
+        git(hub.clone.parent, "clone", "-q", str(hub.emu.git_dir), str(work))
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
+    text = (work / path).read_text()
+    assert old in text, f"{old!r} not in {path}"
+    (work / path).write_text(text.replace(old, new, 1))
+    git(work, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-am", message)
+    git(work, "push", "-q", "origin", f"HEAD:{branch}")
+    return git(work, "rev-parse", "HEAD")
+
+
+def ready_check(hub: Hub, sha: str) -> str | None:
+    runs = [r for r in hub.emu.state.check_runs.values() if r.name == "promobot/ready" and r.head_sha == sha]
+    return max(runs, key=lambda r: r.id).conclusion if runs else None
+
+
+def merged_prod_142(hub: Hub) -> None:
+    result = promotion.promote(hub.context("alice"), model="fraud-detector", to="prod")
+    assert result.pr is not None
+    hub.emu.submit_review(result.pr, "carol", "APPROVE")
+    hub.emu.submit_review(result.pr, "dave", "APPROVE")
+    assert promotion.merge(hub.context("erin"), result.pr, actor="erin").merged
+
+
+def test_github_an_edited_body_does_not_change_who_requested_the_promotion(hub: Hub) -> None:
+    number = promotion.promote(hub.context("dave"), model="fraud-detector", to="prod").pr
+    assert number is not None
+    hub.emu.add_token("ghp_dave", "dave")
+    pull = hub.emu.github("ghp_dave").get_repo("acme/models").get_pull(number)
+    pull.edit(body=pull.body.replace('"requester":"dave"', '"requester":"erin"'))
+    assert '"requester":"erin"' in hub.emu.state.pulls[number].body
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    hub.emu.submit_review(number, "dave", "APPROVE")
+
+    outcome = router.on_review(hub.context(), number)
+
+    assert isinstance(outcome, router.Outcome) and outcome.detail["ready"] is False
+    a = promotion.evaluate_pr(hub.context(), number)
+    assert a.state.requester == "dave" and a.verdict.counted == ("carol",)
+    assert ready_check(hub, hub.emu.head_sha(number)) != "success"
+
+
+def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None:
+    number = promotion.promote(hub.context("dave"), model="fraud-detector", to="prod").pr
+    assert number is not None
+    # dave (the requester) pushes as github-actions[bot] and names erin in a trailer
+    head = push(
+        hub,
+        PROD_BRANCH,
+        PROD,
+        "  replicas: 6\n",
+        "  replicas: 0\n",
+        name=ACTIONS_LOGIN,
+        email=BOT_EMAIL,
+        message="Promote fraud-detector 1.4.2 to prod\n\nPromobot-Requested-By: erin\n",
+    )
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    hub.emu.submit_review(number, "dave", "APPROVE")
+
+    outcome = router.on_review(hub.context(), number)
+
+    assert isinstance(outcome, router.Outcome) and outcome.detail["ready"] is False
+    assert ready_check(hub, head) != "success"
+    comment = hub.emu.comment(number, "erin", "/promote")
+    done = commands.handle_comment(
+        hub.context("erin"), number=number, comment_id=comment.id, author="erin", body=comment.body
+    )
+    assert not done.merged and done.reply is not None and FOREIGN in done.reply
+    assert hub.emu.state.pulls[number].state == "open"
+    # rebuilt by promobot: the hand edit is gone, and whoever rebuilt it asked for it
+    again = promotion.promote(hub.context("erin"), model="fraud-detector", to="prod")
+    assert again.changed and FOREIGN not in " ".join(again.blockers)
+    assert promotion.pr_context(hub.context(), number).state.requester == "erin"
+    assert "replicas: 6" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
+
+
+def test_github_a_rollback_pr_with_an_invalid_rejected_yaml_is_not_ready(hub: Hub) -> None:
+    merged_prod_142(hub)
+    rb = rollback.rollback(
+        hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
+    )
+    assert rb.pr is not None
+    push(
+        hub,
+        ROLLBACK_BRANCH,
+        REJECTED,
+        "rejected:",
+        "rejected: {",
+        name="erin",
+        email="erin@example.com",
+        message="tidy",
+    )
+    hub.emu.submit_review(rb.pr, "carol", "APPROVE")
+
+    a = promotion.evaluate_pr(hub.context(), rb.pr)
+
+    assert not a.ready
+    assert any(
+        "on the branch does not load" in b and "promobot rollback fraud-detector" in b for b in a.blockers
+    )
+    main = hub.main()
+    assert not promotion.merge(hub.context("dave"), rb.pr, actor="dave").merged
+    assert hub.main() == main
+
+
+def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:
+    merged_prod_142(hub)
+    rb = rollback.rollback(
+        hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
+    )
+    assert rb.pr is not None and not rb.ready
+    hub.emu.submit_review(rb.pr, "carol", "APPROVE")
+    assert promotion.evaluate_pr(hub.context(), rb.pr).ready
+    push(
+        hub,
+        "main",
+        PROD,
+        "version: 1.4.2",
+        "version: 1.4.3",
+        name="alice",
+        email="alice@example.com",
+        message="prod runs 1.4.3",
+    )
+
+    a = promotion.evaluate_pr(hub.context(), rb.pr)
+
+    assert not a.ready
+    assert any(b.startswith("stale:") and "now runs fraud-detector 1.4.3, not 1.4.2" in b for b in a.blockers)
+    assert ready_check(hub, hub.emu.head_sha(rb.pr)) != "success"
+
+
+def test_github_a_direct_reject_re_evaluates_the_open_prs_of_the_model(hub: Hub) -> None:
+    hub.emu.add_user("sam", "maintain")
+    hub.emu.add_team("@acme/sre", ["erin", "sam"])
+    number = promotion.promote(hub.context("alice"), model="fraud-detector", to="prod").pr
+    assert number is not None
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    hub.emu.submit_review(number, "dave", "APPROVE")
+    assert promotion.evaluate_pr(hub.context(), number).ready
+    head = hub.emu.head_sha(number)
+    assert ready_check(hub, head) == "success"
+
+    out = rollback.reject(
+        hub.context("sam"), model="fraud-detector", version="1.4.2", reason="leaks", actor="sam", direct=True
+    )
+
+    assert ready_check(hub, head) == "failure"
+    assert out["reevaluated"] == [number]

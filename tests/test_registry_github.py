@@ -1,0 +1,151 @@
+"""MLflow follows git on the GitHub path: the GitHub forge against the emulator, a real MLflow.
+
+The emulated ``acme/models`` holds the example repository with an mlflow provider added and
+fraud-detector's staging and prod manifests naming their registered versions. Reviews and a
+``/promote`` comment merge the prod PR: the ``prod`` alias moves to the merged version, tagged
+with the squash commit; a direct rollback moves it back; a manifest whose metrics differ from
+its run's is blocked by the registry gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bot import commands, promotion, rollback, router
+from bot.adapters.github import ACTIONS_LOGIN
+from bot.app import Context
+from bot.cli import github_context
+from bot.core.manifest import load_manifest
+from tests.emulator import Emulator
+from tests.github_setup import seed_emulator
+from tests.gitutil import hermetic_git
+from tests.servers.mlflow import MlflowServer
+from tests.test_github_flows import BOT_EMAIL, NOW, TOKEN
+
+MLFLOW_TOKEN = "mlflow-gh-token-Xy7-never-printed"
+PROVIDER = """
+providers:
+  mlflow:
+    registry:
+      tracking_uri_env: PROMOBOT_TEST_MLFLOW_URI
+      token_env: PROMOBOT_TEST_MLFLOW_TOKEN
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
+
+
+class RegistryHub:
+    def __init__(self, emu: Emulator, clone: Path, server: MlflowServer, registered: str) -> None:
+        self.emu, self.clone, self.server, self.registered = emu, clone, server, registered
+
+    def context(self, actor: str = "alice") -> Context:
+        environ = {
+            "GITHUB_REPOSITORY": "acme/models",
+            "GITHUB_API_URL": self.emu.url,
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_ACTOR": actor,
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "PROMOBOT_TEST_MLFLOW_URI": self.server.url,
+            "PROMOBOT_TEST_MLFLOW_TOKEN": MLFLOW_TOKEN,
+        }
+        return github_context(repo=self.clone, actor=None, now=NOW, environ=environ, sleep=lambda _: None)
+
+    def main(self) -> str:
+        return git(self.clone, "--git-dir", str(self.emu.git_dir), "rev-parse", "main")
+
+    def merge_prod(self, number: int) -> commands.CommentOutcome:
+        self.emu.submit_review(number, "carol", "APPROVE")
+        self.emu.submit_review(number, "dave", "APPROVE")
+        router.on_review(self.context(), number)
+        comment = self.emu.comment(number, "erin", "/promote")
+        return commands.handle_comment(
+            self.context("erin"), number=number, comment_id=comment.id, author="erin", body=comment.body
+        )
+
+
+def _name_registry(clone: Path, env: str, registered: str, version: str, *, auc: float | None = None) -> None:
+    path = clone / "environments" / env / "fraud-detector.yaml"
+    text = path.read_text()
+    if auc is not None:
+        text = text.replace("  auc: ", f"  auc: {auc}  # was ", 1)
+    text = text.replace(
+        "\nserving:", f'\nregistry:\n  mlflow: {{model: {registered}, version: "{version}"}}\n\nserving:', 1
+    )
+    path.write_text(text)
+
+
+@pytest.fixture
+def reg_hub(
+    github_emulator: Emulator, mlflow_server: MlflowServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> RegistryHub:
+    emu = github_emulator
+    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
+    seed_emulator(emu)
+    clone = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
+    git(clone, "config", "user.name", "alice")
+    git(clone, "config", "user.email", "alice@example.com")
+    registered = "gh-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    versions = {}
+    for env in ("prod", "staging"):  # prod runs 1.4.1 (registered version 1), staging 1.4.2 (2)
+        raw = (clone / "environments" / env / "fraud-detector.yaml").read_bytes()
+        metrics = dict(load_manifest(raw, path=env).metrics)
+        versions[env] = mlflow_server.version(registered, {k: float(v) for k, v in metrics.items()})
+        _name_registry(clone, env, registered, versions[env])
+    policy = clone / "environments" / "promotion.yaml"
+    policy.write_text(policy.read_text().replace("\nenvironments:\n", PROVIDER + "\nenvironments:\n", 1))
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "MLflow follows git")
+    git(clone, "push", "-q", "origin", "main")
+    git(clone, "config", "user.name", ACTIONS_LOGIN)
+    git(clone, "config", "user.email", BOT_EMAIL)
+    hub = RegistryHub(emu, clone, mlflow_server, registered)
+    mlflow_server.call(
+        "POST", "registered-models/alias", {"name": registered, "alias": "prod", "version": versions["prod"]}
+    )
+    assert versions == {"prod": "1", "staging": "2"}
+    return hub
+
+
+def test_github_promote_merge_moves_the_alias_and_a_direct_rollback_moves_it_back(
+    reg_hub: RegistryHub,
+) -> None:
+    srv, name = reg_hub.server, reg_hub.registered
+    result = promotion.promote(reg_hub.context(), model="fraud-detector", to="prod")
+    assert result.pr is not None
+    gates = {g.kind: g for g in result.results}
+    assert gates["registry"].result == "success", gates["registry"].reason
+
+    done = reg_hub.merge_prod(result.pr)
+    assert done.merged, done.reply
+    merge_sha = reg_hub.main()
+    assert srv.alias(name, "prod") == "2"
+    assert srv.tags(name, "2")["promobot.prod.commit"] == merge_sha
+
+    back = rollback.rollback(
+        reg_hub.context("erin"), model="fraud-detector", env="prod", direct=True, reason="bad", actor="erin"
+    )
+    assert back.sha is not None and back.version == "1.4.1"
+    assert srv.alias(name, "prod") == "1"
+    assert srv.tags(name, "1")["promobot.prod.commit"] == back.sha
+    everything = " ".join(c.body for c in reg_hub.emu.state.comments.values())
+    assert MLFLOW_TOKEN not in everything
+
+
+def test_github_registry_gate_blocks_metrics_that_differ_from_the_run(reg_hub: RegistryHub) -> None:
+    path = reg_hub.clone / "environments" / "staging" / "fraud-detector.yaml"
+    path.write_text(path.read_text().replace("  auc: ", "  auc: 0.999  # was ", 1))
+    git(reg_hub.clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
+    git(reg_hub.clone, "push", "-q", "origin", "main")
+    result = promotion.promote(reg_hub.context(), model="fraud-detector", to="prod")
+    row = next(g for g in result.results if g.kind == "registry")
+    assert row.result == "failure" and "0.999" in row.reason
+    assert result.pr is not None
+    done = reg_hub.merge_prod(result.pr)
+    assert not done.merged
+    assert reg_hub.server.alias(reg_hub.registered, "prod") == "1"

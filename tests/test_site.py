@@ -1,0 +1,317 @@
+"""`promobot site`: the static dashboard, its view-model, and the pages in a real headless Chromium.
+
+The browser tests read the rendered DOM of the example repository after the README tour (a
+promotion merged, one open, one rollback), type in the filter, feed hostile strings through a
+manifest, a commit message and a PR title, and write screenshots at 360 and 1440 px under the
+test's temporary folder. ``PROMOBOT_REFRESH_SCREENSHOT=1`` also copies the 1440 px index and
+model page into ``docs/`` (the README's pictures).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core import site as views
+from bot.core.model import Rejection
+from tests.conftest import Cli, commit_all, git
+from tests.servers.chromium import Tab
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PWN = "window.__pwned = (window.__pwned || 0) + 1"
+HOSTILE = f'<img src=x onerror="{PWN}"></script><script>{PWN}</script>'
+
+
+def tour(cli: Cli) -> None:
+    """The README's tour: promote, approve (staging merges, the prod PR opens), roll staging back."""
+    cli("promote", "fraud-detector", "--to", "staging", expect=None)
+    cli("pr", "review", "1", "--approve", actor="carol")
+    cli("rollback", "fraud-detector", "--env", "staging", "--reason", "auc dropped in shadow traffic")
+    cli("pr", "review", "3", "--approve", actor="carol", now="2026-11-27T11:00:00Z")
+    cli("merge", "3", now="2026-11-27T11:00:00Z", expect=None)
+
+
+@pytest.fixture
+def toured(cli: Cli, tmp_path: Path) -> Path:
+    tour(cli)
+    out = tmp_path / "site"
+    cli("site", "--out", str(out), now="2026-11-27T12:00:00Z")
+    return out
+
+
+def url(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+# --------------------------------------------------------------------------- files and CLI
+
+
+def test_site_writes_one_page_per_model_with_a_strict_csp(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    data = cli.json("site", "--out", str(out))
+    models = cli.json("status")["models"]
+    assert data["models"] == len(models) and data["pages"] == len(models) + 1
+    assert sorted(p.name for p in (out / "models").iterdir()) == sorted(f"{m}.html" for m in models)
+    index = (out / "index.html").read_text()
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', index)
+    assert csp is not None
+    policy = csp.group(1).replace("&#39;", "'")
+    script = re.search(r"<script>(.*?)</script>", index, re.S)
+    style = re.search(r"<style>(.*?)</style>", index, re.S)
+    assert script is not None and style is not None
+    assert index.count("<script") == 1  # one inline script, no src
+    assert f"script-src {views.csp_hash(script.group(1))};" in policy
+    assert f"style-src {views.csp_hash(style.group(1))};" in policy
+    assert policy.startswith("default-src 'none';")
+    page = (out / "models" / "fraud-detector.html").read_text()
+    assert "<script" not in page and "script-src &#39;none&#39;" in page
+    for html in (index, page):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", html.replace('href="data:,"', "")), (
+            "a page loads or links something outside itself"
+        )
+    assert (
+        '<time datetime="2026-11-27T10:00:00Z">2026-11-27 10:00 UTC</time>' in index
+    )  # --now, not the wall clock
+    assert git(cli.repo, "rev-parse", "HEAD")[:12] in index
+
+
+def test_site_replaces_its_own_folder_and_refuses_anyone_elses(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+    (out / "models" / "gone.html").write_text("stale")
+    cli("site", "--out", str(out))
+    assert not (out / "models" / "gone.html").exists()  # replaced whole, nothing stale left
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    result = cli("site", "--out", str(other), expect=1)
+    assert "error:" in result.stderr and "not written by promobot site" in result.stderr
+    assert (other / "notes.txt").read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".promobot-site")] == []
+
+
+def test_site_links_marks_to_github_when_the_forge_is_github(cli: Cli, tmp_path: Path) -> None:
+    tour(cli)
+    out = tmp_path / "site"
+    cli("site", "--out", str(out), "--web-url", "https://github.com/acme/models")
+    page = (out / "models" / "fraud-detector.html").read_text()
+    assert 'href="https://github.com/acme/models/pull/1"' in page  # the merged promotion
+    assert 'href="https://github.com/acme/models/pull/3"' in page  # the rollback
+    assert 'href="https://github.com/acme/models/pull/2"' in page  # the open PR
+    sha = git(cli.repo, "rev-list", "--max-parents=0", "HEAD")
+    assert f'href="https://github.com/acme/models/commit/{sha}"' in page  # a commit without a PR
+    plain = tmp_path / "plain"
+    cli("site", "--out", str(plain), "--web-url", "javascript:alert(1)//x/y")
+    assert "javascript:" not in (plain / "models" / "fraud-detector.html").read_text()
+
+
+# --------------------------------------------------------------------------- the view-model
+
+
+def test_gate_rows_and_blockers_come_from_promobots_check_summaries() -> None:
+    summary = (
+        "| gate | result | reason |\n| --- | :---: | --- |\n"
+        "| `schema` | ✅ success | the manifest is valid |\n"
+        "| `metric latency_p95_ms` | ❌ failure | latency\\_p95\\_ms 90 > max 80 |\n"
+        "| `soak` | ⏳ pending | soaking until 2026-11-28 |\n"
+    )
+    assert views.gate_rows(summary) == (
+        views.Gate("schema", "success", "the manifest is valid"),
+        views.Gate("metric latency_p95_ms", "failure", "latency_p95_ms 90 > max 80"),
+        views.Gate("soak", "pending", "soaking until 2026-11-28"),
+    )
+    assert views.blocker_lines("- gate soak: pending\n- approvals: 0 of 2") == (
+        "gate soak: pending",
+        "approvals: 0 of 2",
+    )
+
+
+def test_links_are_built_only_from_validated_parts() -> None:
+    assert views.check_web_url("https://github.com/acme/models/") == "https://github.com/acme/models"
+    for bad in ("javascript:alert(1)", "https://github.com/acme", "https://x/a/b?q=<", "data:text/html,x"):
+        assert views.check_web_url(bad) is None
+    web = "https://github.com/acme/models"
+    assert views.commit_href(web, "abc123def") == f"{web}/commit/abc123def"
+    assert views.commit_href(web, "abc;rm") is None and views.pr_href(web, -1) is None
+    assert views.safe_link("https://example.com/card.md") == "https://example.com/card.md"
+    assert views.safe_link("javascript:alert(1)") is None and views.safe_link("https://x/ y") is None
+
+
+def _minimal(**extra: object) -> views.Site:
+    status = {
+        "environments": ["dev", "prod"],
+        "models": {"m": {"dev": "2.0", "prod": "1.0"}},
+        "errors": {},
+    }
+    args: dict[str, object] = {
+        "status": status,
+        "sources": {"dev": None, "prod": "dev"},
+        "histories": {},
+        "pulls": [],
+        "rejections": [Rejection("m", "1.0", "broke", "sam", "2026-11-02T00:00:00Z")],
+        "manifests": {},
+        "now": datetime(2026, 11, 27, 10, tzinfo=UTC),
+        "commit": "a" * 40,
+    }
+    args.update(extra)
+    return views.build_site(**args)  # type: ignore[arg-type]
+
+
+def test_cells_carry_drift_rejection_and_the_verification_hook() -> None:
+    site = _minimal(verifications={("m", "prod"): views.Verification("failed", "error rate 4% > 1%")})
+    dev, prod = site.index.rows[0].cells
+    assert (dev.drift, prod.drift) == (None, "dev runs 2.0")
+    assert prod.rejected == "broke" and dev.rejected is None
+    assert prod.verification is not None and dev.verification is None
+    html = views.render_site(site)["index.html"]
+    assert 'data-verification="failed"' in html and "⚠ verification failed" in html
+    assert "error rate 4% &gt; 1%" in html
+    assert site.index.rows[0].flags == ("drift", "rejected")
+
+
+def test_the_timeline_keeps_the_newest_moments_and_says_so() -> None:
+    history = [
+        {"at": f"2026-11-{day:02d}T09:00:00Z", "env": "dev", "action": "promote", "version": f"1.{day}",
+         "previous_version": None, "pr": day, "sha": "b" * 40, "subject": "s"}
+        for day in range(1, 31)
+    ] * 2  # fmt: skip
+    history += [{"at": f"2026-10-{d:02d}T09:00:00Z", "env": "prod", "action": "manual", "version": "0"}
+                for d in range(1, 20)]  # fmt: skip
+    line = views.timeline(history, ["dev", "prod"], [], "https://github.com/a/b")
+    assert line.shown == views.MAX_LANE_MARKS < line.total
+    assert all(
+        m.href and m.href.startswith("https://github.com/a/b/pull/") for m in line.marks if m.env == "dev"
+    )
+    xs = sorted({m.x for m in line.marks})
+    assert len(xs) == views.MAX_LANE_MARKS and xs[0] > line.left
+
+
+def test_templates_autoescape() -> None:
+    env = views._env()
+    assert env.autoescape is True
+    assert "&lt;b&gt;" in env.from_string("{{ x }}").render(x="<b>")
+
+
+# --------------------------------------------------------------------------- a real browser
+
+
+def _versions(tab: Tab) -> dict[str, dict[str, str]]:
+    return tab.js(
+        "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
+        " Object.fromEntries([...r.querySelectorAll('td[data-env]')].map(c => [c.dataset.env,"
+        " c.dataset.version]))]))"
+    )
+
+
+def test_the_tour_site_shows_the_merged_promotion_the_open_pr_and_the_rollback(
+    toured: Path, tab: Tab, tmp_path: Path
+) -> None:
+    tab.open(url(toured / "index.html"))
+    assert tab.problems() == []
+    assert _versions(tab) == {
+        "churn-predictor": {"dev": "0.3.0", "staging": "", "prod": ""},
+        "fraud-detector": {"dev": "1.5.0", "staging": "1.4.2", "prod": "1.4.1"},
+        "search-ranker": {"dev": "2.1.0", "staging": "2.1.0", "prod": "2.1.0"},
+        "spam-filter": {"dev": "3.2.0", "staging": "3.2.0", "prod": "3.1.0"},
+    }
+    fraud = "tr[data-model=fraud-detector]"
+    assert "✕ rejected" in tab.js(f"document.querySelector('{fraud} td[data-env=dev]').innerText")
+    prod = tab.js(f"document.querySelector('{fraud} td[data-env=prod]').innerText")
+    assert "PR #2" in prod and "1.4.2" in prod and "blocked" in prod and "approvals: 0 of 2" in prod
+    assert "drift" in prod and "staging runs 1.4.2" in prod
+    assert "Generated 2026-11-27 12:00 UTC" in tab.js("document.getElementById('generated').innerText")
+    shots = [tab.screenshot(tmp_path / f"index-{w}.png", width=w) for w in (360, 1440)]
+
+    tab.open(url(toured / "models" / "fraud-detector.html"))
+    assert tab.problems() == []
+    marks = tab.js(
+        "[...document.querySelectorAll('svg g.mark')]"
+        ".map(g => [g.dataset.kind, g.dataset.env, g.dataset.version])"
+    )
+    assert ["promote", "staging", "1.5.0"] in marks  # the merged promotion (#1)
+    assert ["rollback", "staging", "1.4.2"] in marks  # the rollback (#3)
+    assert ["rejected", "rejected", "1.5.0"] in marks  # and the version it rejected
+    titles = tab.js("[...document.querySelectorAll('svg g.mark title')].map(t => t.textContent)")
+    assert any("promoted 1.4.2 → 1.5.0" in t and "(#1)" in t for t in titles)
+    assert any("rolled back 1.5.0 → 1.4.2" in t and "(#3)" in t for t in titles)
+    open_pr = tab.js("document.querySelector('section.pr[data-pr=\"2\"]').innerText")
+    assert "Promote fraud-detector 1.4.2 to prod" in open_pr and "0 of 2" in open_pr
+    gates = tab.js("[...document.querySelectorAll('section.pr tr[data-gate]')].map(r => r.dataset.gate)")
+    assert {"schema", "order", "soak", "freeze"} <= set(gates)
+    assert "pending" in tab.js("document.querySelector('tr[data-gate=soak]').innerText")
+    rejected = tab.js("document.querySelector('tr[data-rejected=\"1.5.0\"]').innerText")
+    assert "auc dropped in shadow traffic" in rejected
+    shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
+    narrow = tab.js("document.documentElement.scrollWidth")
+    tab.viewport(360)
+    assert tab.js("document.documentElement.scrollWidth") <= 360, f"horizontal scroll at 360 px ({narrow})"
+    for shot in shots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+    if os.environ.get("PROMOBOT_REFRESH_SCREENSHOT") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "index-1440.png", DOCS / "site.png")
+        shutil.copyfile(tmp_path / "fraud-detector-1440.png", DOCS / "site-model.png")
+
+
+def test_the_index_is_readable_at_360_px(toured: Path, tab: Tab) -> None:
+    tab.open(url(toured / "index.html"), width=360)
+    assert tab.js("document.documentElement.scrollWidth") <= 360
+    label = tab.js("getComputedStyle(document.querySelector('td[data-env=prod]'), '::before').content")
+    assert label == '"prod"'  # each cell names its environment when the matrix becomes cards
+
+
+def test_filtering_by_model_name_hides_the_other_models(toured: Path, tab: Tab) -> None:
+    tab.open(url(toured / "index.html"))
+    visible = (
+        "[...document.querySelectorAll('tr[data-model]')].filter(r => !r.hidden).map(r => r.dataset.model)"
+    )
+    assert len(tab.js(visible)) == 4
+    tab.type_into("#filter", "fraud")
+    assert tab.js(visible) == ["fraud-detector"]
+    assert tab.js("document.getElementById('filter-count').textContent") == "1 of 4 models shown"
+    tab.type_into("#filter", "zzz")
+    assert tab.js(visible) == []
+    assert tab.problems() == []
+
+
+def test_hostile_strings_render_as_text_and_run_nothing(
+    example_repo: Path, make_cli: type[Cli], tab: Tab, tmp_path: Path
+) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.adapters.localforge import LocalForge
+
+    cli = make_cli(example_repo)
+    manifest = example_repo / "environments" / "dev" / "fraud-detector.yaml"
+    card = "javascript:alert(document.domain)"
+    text = manifest.read_text().replace("owner:", f"model_card: '{card}'\nowner:", 1)
+    manifest.write_text(text.replace('owner: "@acme/fraud-ml"', f"owner: '{HOSTILE}'"))
+    commit_all(example_repo, f"tune {HOSTILE} [x](javascript:alert(1))", date="2026-11-20T09:00:00Z")
+    cli("promote", "spam-filter", "--to", "prod", expect=None)
+    forge = LocalForge(GitWorkspace.discover(example_repo))
+    forge.update_pr(1, title=f"Promote {HOSTILE} <a href='javascript:alert(2)'>click</a>")
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+
+    for page in ("index.html", "models/fraud-detector.html", "models/spam-filter.html"):
+        tab.open(url(out / page))
+        assert tab.js("window.__pwned === undefined"), f"{page}: a hostile string ran"
+        assert tab.js("document.querySelectorAll('img, iframe, object, embed').length") == 0
+        assert tab.js("document.querySelectorAll('script').length") == (1 if page == "index.html" else 0)
+        hrefs = tab.js("[...document.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+        assert not [h for h in hrefs if h and h.strip().lower().startswith(("javascript:", "data:"))]
+        assert tab.problems() == [], page
+    tab.open(url(out / "models" / "fraud-detector.html"))
+    body = tab.js("document.body.innerText")
+    assert HOSTILE in body  # the owner, shown as the text it is
+    assert card in body  # model_card: text, not a link
+    assert "tune <img src=x" in body  # the commit message in the history table
+    tab.open(url(out / "models" / "spam-filter.html"))
+    assert "<a href='javascript:alert(2)'>click</a>" in tab.js(
+        "document.querySelector('section.pr h3').innerText"
+    )

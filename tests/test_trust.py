@@ -1,0 +1,363 @@
+"""Issue 10: promobot believes only what it wrote itself and what the forge authenticates.
+
+Regression tests on the local forge (the GitHub twins are in tests/test_github_trust.py):
+commit identities, trailers and PR bodies are text any pusher can type.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.core.rejected import load_rejected
+from bot.core.trailers import parse_trailers
+from tests.conftest import Cli, git
+
+PROD = "environments/prod/fraud-detector.yaml"
+STAGING = "environments/staging/fraud-detector.yaml"
+REJECTED = "environments/rejected.yaml"
+PROD_BRANCH = "promobot/prod/fraud-detector"
+ROLLBACK_BRANCH = "promobot/rollback/prod/fraud-detector"
+FOREIGN = "this branch carries commits promobot did not write"
+
+
+def forge_commit(
+    repo: Path, branch: str, path: str, old: str, new: str, *, name: str, email: str, message: str
+) -> str:
+    """Commit an edit on ``branch`` under any identity and message: what any pusher can do."""
+    git(repo, "checkout", "-q", branch)
+    try:
+        target = repo / path
+        text = target.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        target.write_text(text.replace(old, new, 1))
+        git(repo, "add", "-A")
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
+            "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
+        }
+        subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True, env=env)
+        return git(repo, "rev-parse", "HEAD")
+    finally:
+        git(repo, "checkout", "-q", "main")
+
+
+def pr_blockers(cli: Cli, number: int, actor: str = "erin") -> list[str]:
+    return list(cli.json("merge", str(number), actor=actor, expect=1)["blockers"])
+
+
+# --------------------------------------------------------------------------- item 1: forged bot identity
+
+BOT_IDENTITIES = [
+    ("promobot", "promobot@users.noreply.github.com"),
+    ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com"),
+]
+
+
+@pytest.mark.parametrize(("name", "email"), BOT_IDENTITIES, ids=["promobot", "github-actions"])
+def test_a_commit_that_wears_the_bots_identity_is_a_human_push_and_blocks_the_merge(
+    people: Cli, name: str, email: str
+) -> None:
+    cli = people
+    number = int(cli.json("promote", "fraud-detector", "--to", "prod", actor="dave")["pr"])
+    main = git(cli.repo, "rev-parse", "main")
+    # dave (the requester) scales prod to zero under the bot's name and names erin as requester
+    forge_commit(
+        cli.repo,
+        PROD_BRANCH,
+        PROD,
+        "  replicas: 6\n",
+        "  replicas: 0\n",
+        name=name,
+        email=email,
+        message="Promote fraud-detector 1.4.2 to prod\n\nPromobot-Requested-By: erin\n",
+    )
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    cli("pr", "review", str(number), "--approve", actor="dave")
+
+    shown = cli.json("pr", "show", str(number))
+    assert shown["requester"] == "dave"  # promobot's record, not the trailer
+    assert shown["approvals"]["counted"] == ["carol"]
+    assert {"login": "dave", "reason": "requested this promotion"} in shown["approvals"]["ignored"]
+    assert shown["checks"]["promobot/ready"] != "success"
+    blockers = pr_blockers(cli, number)
+    assert any(b.startswith(FOREIGN) and "promobot promote fraud-detector --to prod" in b for b in blockers)
+    assert git(cli.repo, "rev-parse", "main") == main
+
+    # re-running promote rebuilds the branch from promobot's own commit: the edit is gone
+    again = cli.json("promote", "fraud-detector", "--to", "prod", actor="dave")
+    assert again["changed"] is True
+    assert "replicas: 6" in git(cli.repo, "show", f"{PROD_BRANCH}:{PROD}")
+    assert not any(b.startswith(FOREIGN) for b in again["blockers"])
+
+
+def test_the_requester_of_the_squash_commit_is_promobots_record_not_the_head_trailer(people: Cli) -> None:
+    cli = people
+    number = int(cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")["pr"])
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    cli("pr", "review", str(number), "--approve", actor="dave")
+    merged = cli.json("merge", str(number), actor="erin")
+    assert merged["merged"] is True
+    found = parse_trailers(git(cli.repo, "log", "-1", "--format=%B", "main"))
+    assert found["Promobot-Requested-By"] == "alice"
+
+
+# --------------------------------------------------------------------------- items 2 and 5: rollback PRs
+
+
+def promote_142_to_prod(cli: Cli) -> str:
+    """fraud-detector 1.4.2 (staging) merged into prod (1.4.1) through a reviewed PR; the merge SHA."""
+    opened = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
+    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol")
+    cli("pr", "review", str(opened["pr"]), "--approve", actor="dave")
+    merged = cli.json("merge", str(opened["pr"]), actor="carol")
+    assert merged["merged"], merged
+    git(cli.repo, "reset", "-q", "--hard", "main")
+    return str(merged["sha"])
+
+
+def rejected_on(repo: Path, ref: str = "main") -> list[tuple[str, str]]:
+    return [(r.model, r.version) for r in load_rejected(git(repo, "show", f"{ref}:{REJECTED}") + "\n")]
+
+
+@pytest.mark.parametrize("edit", ["unreject-others", "invalid"])
+def test_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(people: Cli, edit: str) -> None:
+    cli = people
+    cli("reject", "spam-filter", "3.2.0", "--reason", "bad scores", "--direct", actor="sam")
+    promote_142_to_prod(cli)
+    number = int(
+        cli.json("rollback", "fraud-detector", "--env", "prod", "--reason", "auc", actor="sam")["pr"]
+    )
+    on_branch = git(cli.repo, "show", f"{ROLLBACK_BRANCH}:{REJECTED}") + "\n"
+    assert "spam-filter" in on_branch and "fraud-detector" in on_branch
+    start = on_branch[on_branch.index("  - model: spam-filter") :]
+    end = start.index("  - model: fraud-detector")
+    old, new = (start[:end], "") if edit == "unreject-others" else ("rejected:", "rejected: {")
+    forge_commit(
+        cli.repo,
+        ROLLBACK_BRANCH,
+        REJECTED,
+        old,
+        new,
+        name="sam",
+        email="sam@example.com",
+        message="tidy rejected.yaml",
+    )
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    main = git(cli.repo, "rev-parse", "main")
+
+    blockers = pr_blockers(cli, number, actor="dave")
+
+    expected = "changes other entries of" if edit == "unreject-others" else "on the branch does not load"
+    assert any(expected in b and "promobot rollback fraud-detector --env prod" in b for b in blockers), (
+        blockers
+    )
+    assert git(cli.repo, "rev-parse", "main") == main
+    assert rejected_on(cli.repo) == [("spam-filter", "3.2.0")]
+
+
+def test_a_rollback_pr_goes_stale_when_the_environment_moves_on(people: Cli) -> None:
+    cli = people
+    promote_142_to_prod(cli)
+    number = int(
+        cli.json("rollback", "fraud-detector", "--env", "prod", "--reason", "auc", actor="sam")["pr"]
+    )
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] == "success"
+    # prod moves on: a later change lands on main (here by hand; a merged promotion alike)
+    text = (cli.repo / PROD).read_text().replace("version: 1.4.2", "version: 1.4.3", 1)
+    (cli.repo / PROD).write_text(text)
+    git(cli.repo, "commit", "-qam", "prod runs 1.4.3")
+
+    gates = cli.json("gates", str(number), actor="sam")
+    assert gates["ready"] is False
+    stale = [b for b in gates["blockers"] if b.startswith("stale:")]
+    assert stale and "now runs fraud-detector 1.4.3, not 1.4.2" in stale[0]
+    assert "re-run `promobot rollback fraud-detector --env prod`" in stale[0]
+    assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] != "success"
+    blockers = pr_blockers(cli, number, actor="dave")
+    assert any(b.startswith("stale:") for b in blockers)
+    assert "version: 1.4.3" in git(cli.repo, "show", f"main:{PROD}")
+    assert rejected_on(cli.repo) == []
+
+
+# ------------------------------------------------------------- item 6: reject re-evaluates at once
+
+
+@pytest.mark.parametrize("route", ["direct", "pr"])
+def test_rejecting_a_version_re_evaluates_its_open_prs_at_once(people: Cli, route: str) -> None:
+    cli = people
+    number = int(cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")["pr"])
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    cli("pr", "review", str(number), "--approve", actor="dave")
+    assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] == "success"
+
+    if route == "direct":
+        cli("reject", "fraud-detector", "1.4.2", "--reason", "leaks labels", "--direct", actor="sam")
+    else:
+        opened = cli.json("reject", "fraud-detector", "1.4.2", "--reason", "leaks labels", actor="sam")
+        cli("pr", "review", str(opened["pr"]), "--approve", actor="carol")
+        assert cli.json("merge", str(opened["pr"]), actor="dave")["merged"] is True
+
+    checks = cli.json("pr", "show", str(number))["checks"]
+    assert checks["promobot/ready"] == "failure" and checks["promobot/gates"] == "failure"
+
+    cli("unreject", "fraud-detector", "1.4.2", "--direct", actor="sam")
+    assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] == "success"
+
+
+# --------------------------------------------------------------------------- item 7: chained requester
+
+
+def test_the_reviewer_whose_approval_merged_upstream_may_approve_the_chained_pr(people: Cli) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "staging", actor="alice")
+    merged = cli.json("pr", "review", "1", "--approve", actor="carol")  # auto-merge, then the prod PR opens
+    prod = cli.json("pr", "show", "2")
+    assert prod["head_branch"] == PROD_BRANCH, merged
+    assert prod["requester"] == "alice"  # the upstream requester, never the reviewer
+    cli("pr", "review", "2", "--approve", actor="carol")
+    cli("pr", "review", "2", "--approve", actor="dave")
+    assert cli.json("pr", "show", "2")["approvals"]["counted"] == ["carol", "dave"]
+
+
+# --------------------------------------------------------------------------- item 8: a broken incumbent
+
+
+def test_an_incumbent_that_does_not_load_fails_the_compare_gates(cli: Cli) -> None:
+    text = (cli.repo / PROD).read_text().replace("kind: ModelDeployment", "kind: Nonsense", 1)
+    (cli.repo / PROD).write_text(text)
+    git(cli.repo, "commit", "-qam", "break prod by hand")
+
+    result = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice", expect=None)
+
+    assert "gates" in result, result
+    compare = [g for g in result["gates"] if g["kind"] == "compare"]
+    assert compare and all(g["result"] == "failure" for g in compare)
+    assert all(PROD in g["reason"] and "does not load" in g["reason"] for g in compare)
+    assert result["ready"] is False
+
+
+# ------------------------------------------------------- item 21 (part): an honest /promote reply
+
+
+def test_promote_on_a_merged_pr_does_not_claim_to_open_a_pr_that_already_existed(people: Cli) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "staging", actor="alice")
+    cli("pr", "review", "1", "--approve", actor="carol")  # auto-merge, then the prod PR #2 opens
+    assert cli.json("pr", "show", "2")["state"] == "open"
+
+    reply = cli.json("pr", "comment", "1", "/promote", actor="erin")["reply"]
+
+    assert "Opened #2" not in reply
+    assert "already merged as" in reply and "#2" in reply and "already open" in reply
+
+
+# ----------------------------------------------------------------- item 18: a closed PR stays closed
+
+
+def test_a_pr_whose_branch_was_deleted_stays_closed_and_promote_opens_a_new_one(people: Cli) -> None:
+    cli = people
+    first = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
+    git(cli.repo, "branch", "-D", PROD_BRANCH)  # deleted by hand: the forge closes the PR
+
+    again = cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")
+
+    assert again["created"] is True and again["pr"] != first["pr"]
+    assert cli.json("pr", "show", str(first["pr"]))["state"] == "closed"
+    assert cli.json("pr", "show", str(again["pr"]))["state"] == "open"
+
+
+# --------------------------------------------------------------------------- item 13: re-targeting a rollback
+
+
+def test_re_targeting_an_open_rollback_records_the_new_reason(people: Cli) -> None:
+    cli = people
+    promote_142_to_prod(cli)
+    first = cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")
+    assert "rolled back in prod to 1.4.1" in git(cli.repo, "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
+
+    again = cli.json(
+        "rollback", "fraud-detector", "--env", "prod", "--reason", "AUC dropped in prod", actor="sam"
+    )
+
+    assert again["pr"] == first["pr"]
+    (entry,) = load_rejected(git(cli.repo, "show", f"{ROLLBACK_BRANCH}:{REJECTED}") + "\n")
+    assert entry.reason == "AUC dropped in prod"
+
+
+# --------------------------------------------------------------------------- item 20: --now is for previews
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["merge", "1"],
+        ["gates", "1"],
+        ["promote", "fraud-detector", "--to", "prod"],
+        ["rollback", "fraud-detector", "--env", "prod"],
+        ["reject", "fraud-detector", "1.4.2", "--reason", "x"],
+        ["handle-event", "--name", "schedule"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_that_post_or_merge_on_github_refuse_a_pretended_time(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_ACTIONS", "PROMOBOT_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    base = ["--repo", str(example_repo), "--forge", "github", "--now", "2026-11-27T16:00:00Z"]
+
+    refused = CliRunner().invoke(cli, [*base, *args])
+
+    assert refused.exit_code == 2, refused.output
+    assert "--now is only for previews on GitHub" in refused.stderr
+    preview = CliRunner().invoke(cli, [*base, "promote", "fraud-detector", "--to", "prod", "--dry-run"])
+    assert "--now" not in preview.stderr  # refused later, for the missing repository, not the time
+
+
+# ------------------------------------------------- item 19: the CLI authorises like slash-commands
+
+
+def test_cli_gates_and_rollback_are_authorised_like_their_slash_commands(people: Cli) -> None:
+    cli = people
+    number = int(cli.json("promote", "fraud-detector", "--to", "prod", actor="alice")["pr"])
+    refused = cli("gates", str(number), actor="mallory", expect=1)  # a reader may not /retest
+    assert "mallory may not /retest" in refused.stderr
+    promote_142_to_prod(cli)
+    before = git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    refused = cli("rollback", "fraud-detector", "--env", "prod", actor="alice", expect=1)
+    assert "alice may not /rollback" in refused.stderr
+    assert git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    assert cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")["pr"] is not None
+
+
+def test_a_rollback_pr_that_conflicts_says_to_re_run_promobot_not_to_update_the_branch(people: Cli) -> None:
+    cli = people
+    promote_142_to_prod(cli)
+    number = int(
+        cli.json("rollback", "fraud-detector", "--env", "prod", "--reason", "auc", actor="sam")["pr"]
+    )
+    cli("pr", "review", str(number), "--approve", actor="carol")
+    # prod still runs 1.4.2, but a hand edit on main touches the lines the rollback changes
+    text = (cli.repo / PROD).read_text().replace("  auc: 0.931\n", "  auc: 0.932\n", 1)
+    (cli.repo / PROD).write_text(text)
+    git(cli.repo, "commit", "-qam", "fix the recorded auc of 1.4.2")
+
+    refused = cli("merge", str(number), actor="dave", expect=1)
+
+    assert "conflicts" in refused.stderr
+    assert "re-run `promobot rollback fraud-detector --env prod`" in refused.stderr
+    assert "update the branch" not in refused.stderr
