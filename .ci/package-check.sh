@@ -8,8 +8,9 @@
 #      them (`--require-hashes -r requirements/action.txt`, which fails if the lock misses a
 #      dependency), then the wheel alone with --no-deps, then `pip check`;
 #   5. from outside the checkout: `promobot --help`, `--version` (no commit: not a checkout),
-#      and a promotion on the example repository — made by `promobot init --example` when the
-#      installed wheel has `init`, else by git init + a copy of environments/ as the tests do.
+#      and the README tour (status, diff, promote, an approval that merges, history) on the
+#      example repository — made by `promobot init --example` when the installed wheel has
+#      `init`, else by git init + a copy of environments/ as the tests do.
 # Usage: bash .ci/package-check.sh [OUTDIR]   (default: a temporary folder; the release
 # workflow passes dist/ and uploads it). Exit 0 when every check passed, 1 otherwise.
 set -euo pipefail
@@ -99,10 +100,14 @@ else
     git -C "$demo" add -A
     git -C "$demo" commit -q -m "Example GitOps repository"
 fi
-# A Friday morning outside every example freeze window (the tests' clock).
-now=2026-11-27T10:00:00Z
-"$promobot" --repo "$demo" --forge local --now "$now" promote fraud-detector --to staging
-"$promobot" --repo "$demo" --forge local --now "$now" pr show 1 > /dev/null
-[ "$(git -C "$demo" branch --list 'promobot/staging/fraud-detector')" != "" ] \
-    || fail "the promotion opened no branch promobot/staging/fraud-detector"
+# The README tour on the local forge, at a Friday morning outside every example freeze window
+# (the tests' clock): status, diff, a promotion, carol's approval merges it and chains prod.
+tour() { "$promobot" --repo "$demo" --forge local --now 2026-11-27T10:00:00Z "$@"; }
+tour status > /dev/null
+tour diff fraud-detector --to staging > /dev/null
+tour promote fraud-detector --to staging
+tour pr review 1 --approve --as carol
+state="$(tour --output json pr show 1 | "$python" -c 'import json, sys; print(json.load(sys.stdin)["state"])')"
+[ "$state" = merged ] || fail "promotion PR #1 is $state after carol's approval, expected merged"
+tour history fraud-detector
 echo "package check: passed in $((SECONDS - start)) s"

@@ -6,12 +6,12 @@ The write-side use cases live beside this module (``bot.promotion``, ``bot.comma
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.core import manifest as manifests
 from bot.core import policy as policies
@@ -74,24 +74,93 @@ class Context:
             self._policies[sha] = policies.load_policy(raw, path=POLICY_PATH)
         return self._policies[sha]
 
-    def rejected(self, sha: str, *, cached: bool = False) -> tuple[Rejection, ...]:
-        """rejected.yaml at ``sha``.
+    def rejected(self, sha: str) -> tuple[Rejection, ...]:
+        """rejected.yaml at ``sha``, parsed from git (decisions never read a cache; the read-only
+        commands use ``overview``)."""
+        return rejections.load_rejected(self.ws.read(sha, REJECTED_PATH), path=REJECTED_PATH)
 
-        With ``cached`` (read-only commands: ``status``, ``history``) it is parsed once per
-        content through ``self.cache``; decisions (promote, gates, rollback) always parse the
-        file itself, so a cache file that came from elsewhere cannot unreject a version.
-        """
-        raw = self.ws.read(sha, REJECTED_PATH)
-        key = f"r:{hashlib.sha256(raw).hexdigest()}" if raw and cached and self.cache else None
-        if key and self.cache:
-            hit = _cached_rejections(self.cache.get(key))
-            if hit is not None:
-                return hit
-        found = rejections.load_rejected(raw, path=REJECTED_PATH)
-        if key and self.cache:
-            self.cache.put(key, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
-            self.cache.flush()
-        return found
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What the read-only commands need of promotion.yaml and rejected.yaml."""
+
+    environments: tuple[tuple[str, str | None], ...]
+    """``(name, from)`` of every environment, in the policy's order."""
+    rejected: tuple[Rejection, ...]
+    mlflow: bool = False
+    """The policy names an MLflow provider (``status`` then compares the registry's aliases)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.environments)
+
+
+def overview(ctx: Context, sha: str) -> Overview:
+    """promotion.yaml's environments and rejected.yaml at ``sha``: one git process, and on a
+    warm cache no YAML parse (entries keep the exact text they were parsed from)."""
+    raws = ctx.ws.read_many(sha, [POLICY_PATH, REJECTED_PATH])
+    policy_raw, rejected_raw = raws.get(POLICY_PATH), raws.get(REJECTED_PATH)
+    outline = _cached_parse(ctx, "p", policy_raw, _outline_from_json) if policy_raw is not None else None
+    if outline is None:
+        if policy_raw is None or sha not in ctx._policies:
+            ctx._policies[sha] = _load_policy(ctx, policy_raw)
+        policy = ctx._policies[sha]
+        outline = tuple((e.name, e.from_) for e in policy.environments), bool(policy.providers.mlflow)
+        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1]])
+    envs, mlflow = outline
+    found = _cached_parse(ctx, "r", rejected_raw, _cached_rejections) if rejected_raw else None
+    if found is None:
+        found = rejections.load_rejected(rejected_raw, path=REJECTED_PATH)
+        if rejected_raw:
+            _cache_parse(ctx, "r", rejected_raw, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
+    return Overview(envs, found, mlflow)
+
+
+def _load_policy(ctx: Context, raw: bytes | None) -> Policy:
+    if raw is None:
+        raise UsageError(
+            f"no {POLICY_PATH} on {ctx.default_branch}",
+            "run promobot in a GitOps repository with a promotion policy (see README: formats)",
+        )
+    return policies.load_policy(raw, path=POLICY_PATH)
+
+
+_T = TypeVar("_T")
+
+
+def _cached_parse(
+    ctx: Context, key: str, raw: bytes | None, read: Callable[[object], _T | None]
+) -> _T | None:
+    """The cached parse of ``raw`` under ``key``: only when the entry holds exactly this text."""
+    hit = ctx.cache.get(key) if ctx.cache and raw is not None else None
+    if not isinstance(hit, list) or len(hit) != 2 or not isinstance(hit[0], str):
+        return None
+    try:
+        same = raw is not None and hit[0] == raw.decode()
+    except UnicodeDecodeError:
+        return None
+    return read(hit[1]) if same else None
+
+
+def _cache_parse(ctx: Context, key: str, raw: bytes | None, value: object) -> None:
+    if ctx.cache and raw is not None:
+        with contextlib.suppress(UnicodeDecodeError):  # not UTF-8: parsed (and refused) every time
+            ctx.cache.put(key, [raw.decode(), value])
+
+
+def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...], bool] | None:
+    """A cached ``[[[name, from], …], mlflow]``, or None when it is not the shape we write."""
+    if type(value) is not list or len(value) != 2 or type(value[0]) is not list or type(value[1]) is not bool:
+        return None
+    envs = []
+    for row in value[0]:
+        if type(row) is not list or len(row) != 2:
+            return None
+        name, from_ = row
+        if type(name) is not str or not (from_ is None or type(from_) is str):
+            return None
+        envs.append((name, from_))
+    return (tuple(envs), value[1]) if envs else None
 
 
 def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
@@ -108,13 +177,11 @@ def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
 
 def _cached_summary(value: object) -> ManifestSummary | None:
     """A cached (version, error) pair, or None when the entry is missing or not the shape we write."""
-    if (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(v is None or isinstance(v, str) for v in value)
-        and (value[0] is None) != (value[1] is None)
-    ):
-        return ManifestSummary(value[0], value[1])
+    if type(value) is not list or len(value) != 2:
+        return None
+    version, error = value
+    if (type(version) is str and error is None) or (version is None and type(error) is str):
+        return ManifestSummary(version, error)
     return None
 
 
@@ -172,10 +239,11 @@ def summarize(job: tuple[str, str, bytes]) -> tuple[str | None, str | None]:
         return None, exc.message
 
 
-def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, ManifestSummary]]:
-    """``{model: {env: summary}}`` for every manifest at ``sha``, parsed once per blob id."""
-    ids = ctx.ws.blob_ids(sha, ENV_DIR)
-    envs = set(policy.names)
+def _summaries(
+    ctx: Context, ids: Mapping[str, str], names: Sequence[str]
+) -> dict[str, dict[str, ManifestSummary]]:
+    """``{model: {env: summary}}`` for every manifest in ``ids`` (path → blob id), parsed once per blob."""
+    envs = set(names)
     wanted: dict[str, tuple[str, str]] = {}
     for path in ids:
         parts = path.split("/")
@@ -198,8 +266,6 @@ def _summaries(ctx: Context, sha: str, policy: Policy) -> dict[str, dict[str, Ma
             found[path] = ManifestSummary(version, error)
             if ctx.cache:
                 ctx.cache.put(f"m:{ids[path]}:{path}", [version, error])
-        if ctx.cache:
-            ctx.cache.flush()
     out: dict[str, dict[str, ManifestSummary]] = {}
     for path, (env, model) in wanted.items():
         out.setdefault(model, {})[env] = found[path]
@@ -287,50 +353,50 @@ def pr_summaries(ctx: Context, prs: list[PullRequest]) -> list[PrSummary]:
 
 def status(ctx: Context) -> StatusReport:
     sha = ctx.tip()
-    policy = ctx.policy(sha)
-    table = _summaries(ctx, sha, policy)
-    rejected = ctx.rejected(sha, cached=True)
-    bad = {(r.model, r.version): r for r in rejected}
+    over = overview(ctx, sha)
+    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), over.names)
+    if ctx.cache:
+        ctx.cache.flush()
+    bad = {(r.model, r.version): r for r in over.rejected}
     models: dict[str, dict[str, str | None]] = {}
     errors: dict[str, str] = {}
     drift: dict[str, list[str]] = {}
     flagged: dict[str, list[str]] = {}
     for model in sorted(table):
         row = table[model]
-        models[model] = {env: (row[env].version if env in row else None) for env in policy.names}
+        models[model] = {env: (row[env].version if env in row else None) for env in over.names}
         for env, summary in row.items():
             if summary.error:
                 errors[manifest_path(env, model)] = summary.error
             if summary.version and (model, summary.version) in bad:
                 flagged.setdefault(model, []).append(env)
         notes = []
-        for target in policy.environments:
-            broken = {target.from_, target.name} & {env for env, s in row.items() if s.error}
-            if target.from_ is None or broken:  # an invalid manifest is reported, not compared
-                continue
-            src, dst = models[model].get(target.from_), models[model].get(target.name)
+        for name, from_ in over.environments:
+            if from_ is None or any(row[e].error for e in (from_, name) if e in row):
+                continue  # an invalid manifest is reported, not compared
+            src, dst = models[model].get(from_), models[model].get(name)
             if src is not None and src != dst:
                 if dst is None:
-                    notes.append(f"{target.name} does not have it yet ({target.from_} runs {src})")
+                    notes.append(f"{name} does not have it yet ({from_} runs {src})")
                 else:
-                    notes.append(f"{target.name} runs {dst}, {target.from_} runs {src}")
+                    notes.append(f"{name} runs {dst}, {from_} runs {src}")
         if notes:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
-    registry, registry_error = _registry_drift(ctx, sha, policy)
-    return StatusReport(policy.names, models, errors, drift, flagged, prs, registry, registry_error)
+    registry, registry_error = _registry_drift(ctx, sha, over)
+    return StatusReport(over.names, models, errors, drift, flagged, prs, registry, registry_error)
 
 
 def _registry_drift(
-    ctx: Context, sha: str, policy: Policy
+    ctx: Context, sha: str, over: Overview
 ) -> tuple[dict[str, dict[str, dict[str, Any]]] | None, str | None]:
     """Where the MLflow aliases point vs what git says; an outage is reported, not raised."""
-    if not policy.providers.mlflow:
+    if not over.mlflow:
         return None, None
     from bot import sync  # only policies with an mlflow provider pay for it
 
     try:
-        return sync.drift(ctx, sha, policy), None
+        return sync.drift(ctx, sha, ctx.policy(sha)), None
     except BotError as exc:
         return None, exc.message
 
@@ -347,8 +413,23 @@ def history(ctx: Context, model: str, env: str | None = None) -> list[HistoryEnt
     """
     check_model_name(model)
     sha = ctx.tip()
-    policy = ctx.policy(sha)
-    envs = [check_env(policy, env)] if env else list(policy.names)
+    return _history(ctx, sha, overview(ctx, sha), model, env)
+
+
+def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[str, Any]]:
+    """``history`` as DESIGN §9 rows, each saying whether its version is rejected now."""
+    check_model_name(model)
+    sha = ctx.tip()
+    over = overview(ctx, sha)
+    if ctx.cache:
+        ctx.cache.flush()
+    return history_json(_history(ctx, sha, over, model, env), over.rejected)
+
+
+def _history(ctx: Context, sha: str, over: Overview, model: str, env: str | None) -> list[HistoryEntry]:
+    if env is not None and env not in over.names:
+        check_env(ctx.policy(sha), env)  # raises, naming the environments
+    envs = [env] if env else list(over.names)
     entries = ctx.ws.history_many([manifest_path(name, model) for name in envs], ref=sha, cached=True)
     if not entries and not any(ctx.ws.read(sha, manifest_path(n, model)) for n in envs):
         raise UsageError(

@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -191,7 +191,6 @@ def build_context(opts: Options) -> Context:
     ws = GitWorkspace.discover(opts.repo)
     ws.commit_date = opts.now  # with --now, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
-    from bot.adapters.parallel import process_map
 
     forge = LocalForge(ws)
     branch = forge.pin_default_branch()
@@ -211,7 +210,7 @@ def build_context(opts: Options) -> Context:
         gates=LocalGateRunner(ws, environ=dict(os.environ)),
         cache=FileCache.for_repo(ws.git_common_dir()),
         registries=mlflow_connector(dict(os.environ)),
-        map=process_map,
+        map=_process_map,
     )
 
 
@@ -228,6 +227,14 @@ def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
         )
 
     return connect
+
+
+def _process_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``process_map`` of ``bot.adapters.parallel``, imported (with multiprocessing) only when a
+    cold ``status`` has manifests to parse: a warm run never pays for it."""
+    from bot.adapters.parallel import process_map
+
+    return process_map(fn, items)
 
 
 def github_context(
@@ -803,7 +810,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_json(app.history(ctx, model, env), rejected=ctx.rejected(ctx.tip(), cached=True))
+        data = app.history_rows(ctx, model, env)
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 

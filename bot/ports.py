@@ -145,6 +145,10 @@ class Workspace(Protocol):
         """File content at ``ref`` without checking anything out; None when absent."""
         ...
 
+    def read_many(self, ref: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """``read`` of several files in one go (one git process)."""
+        ...
+
     def list_dir(self, ref: str, path: str) -> list[str]:
         """Names of the files directly in ``path`` at ``ref`` (empty when absent)."""
         ...

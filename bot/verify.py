@@ -17,10 +17,12 @@ from datetime import datetime
 from bot.app import Context, check_env, check_model_name, manifest_path
 from bot.core import promql
 from bot.core import verify as verify_core
-from bot.core.model import CheckRun, EnvironmentPolicy, HistoryEntry, Policy
+from bot.core.marker import parse_state
+from bot.core.model import LABEL_HOLD, CheckRun, EnvironmentPolicy, HistoryEntry, Policy
 from bot.core.promql import Evidence, PrometheusGate
+from bot.core.render import code, plain
 from bot.core.verify import CHECK_VERIFY, Verification, VerifyPolicy
-from bot.errors import UsageError
+from bot.errors import BotError, NotAuthorized, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,11 @@ def verify_one(
     )
     title = result.reason if len(result.reason) <= 200 else result.reason[:199] + "…"
     summary = f"{verify_core.marker(result.errors)}\n{_summary(result)}"
+    rollback: dict[str, object] | None = None
+    if result.state == "failure":
+        # Act before recording the failure: a run that dies in between acts again next time,
+        # and every action below finds what an earlier run already did (never twice).
+        rollback = on_failure(ctx, policy, env, result, brought)
     if existing is None or (existing.result, existing.title, existing.summary) != (
         result.state,
         title,
@@ -116,7 +123,103 @@ def verify_one(
         ctx.forge.set_check(
             head_sha=brought.sha, name=CHECK_VERIFY, result=result.state, title=title, summary=summary
         )
+    if rollback is not None:
+        _ROLLBACKS[result.commit] = rollback
+    if result.state in ("success", "failure"):
+        refresh_downstream(ctx, result)  # their verified gate just changed
     return result
+
+
+_ROLLBACKS: dict[str, dict[str, object]] = {}
+"""Rollbacks this process started, by the failed verification's commit (for ``to_json``)."""
+BOT_REQUESTER = "promobot"
+
+
+def on_failure(
+    ctx: Context, policy: Policy, env: EnvironmentPolicy, result: Verification, brought: HistoryEntry
+) -> dict[str, object] | None:
+    """``on_failure`` of a verification that just failed: rollback, hold or notify.
+
+    A rollback's own failed verification only notifies: promobot never rolls back a rollback.
+    """
+    assert env.verify is not None
+    action = env.verify.on_failure
+    if brought.action == "rollback" and action == "rollback":
+        action = "notify"
+    check = result.failed_check or "verify"
+    done: dict[str, object] | None = None
+    if action == "rollback":
+        from bot import rollback as rollbacks
+
+        reason = f"{verify_core.REASON_PREFIX}{check}"
+        try:
+            outcome = rollbacks.rollback(
+                ctx,
+                model=result.model,
+                env=result.env,
+                direct=policy.rollback.direct,
+                reason=reason,
+                actor=BOT_REQUESTER,
+            )
+        except NotAuthorized:  # direct rollbacks are for authorised users: the bot opens a PR instead
+            outcome = rollbacks.rollback(
+                ctx, model=result.model, env=result.env, direct=False, reason=reason, actor=BOT_REQUESTER
+            )
+        done = {"pr": outcome.pr, "sha": outcome.sha}
+    downstream = _downstream_prs(ctx, result)
+    if action == "hold":
+        for number in downstream:
+            ctx.forge.add_labels(number, [LABEL_HOLD])
+    _comment_once(ctx, brought, result, action, done)
+    return done
+
+
+def refresh_downstream(ctx: Context, result: Verification) -> None:
+    """Re-evaluate the open promotion PRs of this version out of ``result.env`` (best effort)."""
+    from bot import promotion  # not at the top: promotion imports this module for the verified gate
+
+    for number in _downstream_prs(ctx, result):
+        try:
+            promotion.evaluate_pr(ctx, number)
+        except BotError as exc:  # the next event refreshes it
+            logger.warning("could not refresh #%s after the verification: %s", number, exc.message)
+
+
+def _downstream_prs(ctx: Context, result: Verification) -> list[int]:
+    found = []
+    for pr in ctx.forge.list_prs(state="open"):
+        state = parse_state(pr.body)
+        if (
+            state is not None
+            and state.action == "promote"
+            and state.model == result.model
+            and state.from_ == result.env
+            and state.version == result.version
+        ):
+            found.append(pr.number)
+    return found
+
+
+def _comment_once(
+    ctx: Context, brought: HistoryEntry, result: Verification, action: str, done: dict[str, object] | None
+) -> None:
+    """Tell the promotion PR that brought the version (once: the comment carries a marker)."""
+    if brought.pr is None:
+        return
+    mark = f"<!-- promobot:verify-failed {result.commit} -->"
+    if any(mark in c.body for c in ctx.forge.list_comments(brought.pr)):
+        return
+    if action == "rollback" and done is not None:
+        what = f"promobot rolled it back (#{done['pr']})" if done.get("pr") else "promobot rolled it back"
+    elif action == "hold":
+        what = "downstream promotions are on hold"
+    else:
+        what = "no automatic action (on_failure: notify)"
+    ctx.forge.comment(
+        brought.pr,
+        f"{mark}\n❌ Post-deploy verification of {code(result.version)} in {code(result.env)} failed: "
+        f"{plain(result.reason)}\n\n{what}.",
+    )
 
 
 def gather(
@@ -159,6 +262,7 @@ def _summary(result: Verification) -> str:
 
 
 def to_json(result: Verification) -> dict[str, object]:
+    rollback = _ROLLBACKS.get(result.commit)
     return {
         "env": result.env,
         "model": result.model,
@@ -167,5 +271,5 @@ def to_json(result: Verification) -> dict[str, object]:
         "state": result.state,
         "reason": result.reason,
         "until": result.until.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "rollback": None,
+        "rollback": rollback,
     }

@@ -151,6 +151,20 @@ def test_promote_merge_moves_the_alias_and_rollback_moves_it_back(rig: Rig) -> N
     assert all(TOKEN not in out for out in rig.outputs)
 
 
+def test_a_rollback_pr_merged_moves_the_alias_back(rig: Rig) -> None:
+    srv, name = rig.server, rig.registered
+    promoted = rig.json("promote", "fraud-detector", "--to", "prod")
+    rig.json("merge", str(promoted["pr"]))
+    assert srv.alias(name, "champion") == "2"
+    back = rig.json("rollback", "fraud-detector", "--env", "prod")
+    assert back["pr"] is not None and srv.alias(name, "champion") == "2"  # not merged yet
+    rig.cli("pr", "review", str(back["pr"]), "--approve", actor="carol")
+    merged = rig.json("merge", str(back["pr"]))
+    assert merged["merged"] is True
+    assert srv.alias(name, "champion") == "1"
+    assert srv.tags(name, "1")["promobot.prod.commit"] == merged["sha"]
+
+
 def test_a_manifest_whose_metrics_differ_from_the_run_is_blocked_by_the_registry_gate(rig: Rig) -> None:
     rig.write("dev", "2.0.1", rig.versions["2"], 0.95, "dev: 2.0.1 claims auc 0.95")
     promoted = rig.json("promote", "fraud-detector", "--to", "prod")

@@ -259,6 +259,7 @@ def test_ci_runs_the_package_check_and_it_installs_the_wheel_the_way_the_action_
         "--no-deps",
         "init --example",
         "promote",
+        "--approve",
     ):
         assert part in script
 

@@ -177,3 +177,70 @@ def test_a_hand_edited_version_is_not_verified_and_its_prod_gate_says_why(
     assert live.json("verify", now="2026-11-27T09:00:00Z")["verifications"] == []
     gate = _verified_gate(live, "2026-11-27T09:00:00Z")
     assert gate["result"] == "pending" and "not brought there by a promotion" in gate["reason"]
+
+
+def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_red(live: Cli) -> None:
+    policy = live.repo / "environments" / "promotion.yaml"
+    sha = _merge_into_staging(live, "1.5.0")
+    policy.write_text(
+        policy.read_text().replace(
+            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
+        )
+    )
+    commit_all(live.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
+    prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
+    assert live.json("pr", "show", str(prod["pr"]))["checks"]["promobot/gates"] == "pending"
+
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is not None
+    number = failed["rollback"]["pr"]
+    rollback = live.json("pr", "show", str(number))
+    assert "promobot:rollback" in rollback["labels"]
+    assert rollback["title"] == 'Revert "Promote fraud-detector 1.5.0 to staging (#1)"'
+    original = live.json("pr", "show", "1")
+    assert sum("Post-deploy verification of" in c["body"] for c in original["comments"]) == 1
+    assert live.json("pr", "show", str(prod["pr"]))["checks"]["promobot/gates"] == "failure"  # refreshed
+
+    forge_before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
+    again = _verify(live, "2026-11-27T09:00:00Z")
+    assert again["state"] == "failure"
+    assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == forge_before  # never twice
+    assert [p["number"] for p in live.json("pr", "list") if p["action"] == "rollback"] == [number]
+
+    live("pr", "review", str(number), "--approve", actor="sam", now="2026-11-27T09:00:00Z")
+    merged = live.json("merge", str(number), actor="sam", now="2026-11-27T09:00:00Z")
+    assert merged["merged"], merged
+    message = subprocess_log(live.repo, merged["sha"])
+    assert "Promobot-Verification: failed error-rate" in message
+    assert "Promobot-Requested-By: promobot" in message
+    assert "1.5.0" in (live.repo / "environments" / "rejected.yaml").read_text()
+    assert sha in message  # the revert names the bad commit
+
+    # The rollback's own verification (1.4.2 has no data here) fails as "no evidence" and only notifies.
+    after = _verify(live, "2026-11-27T12:00:00Z")
+    assert after["version"] == "1.4.2" and after["state"] == "failure" and after["rollback"] is None
+    assert [p["number"] for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+
+
+def subprocess_log(repo: Path, sha: str) -> str:
+    from tests.conftest import git
+
+    return git(repo, "log", "-1", "--format=%B", sha)
+
+
+def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path) -> None:
+    from tests.test_handle_event import handle
+
+    sha = _merge_into_staging(live, "1.4.0")
+    scheduled = handle(live, tmp_path, "schedule", {"schedule": "*/30 * * * *"}, now="2026-11-27T07:00:00Z")
+    assert "verify: `fraud-detector` `1.4.0` in `staging`: pending" in scheduled["summary"]
+    assert _check(live, sha)["result"] == "pending"
+    dispatched = handle(
+        live,
+        tmp_path,
+        "workflow_dispatch",
+        {"inputs": {"action": "verify", "model": "fraud-detector"}, "sender": {"login": "alice"}},
+        now="2026-11-27T09:00:00Z",
+    )
+    assert dispatched["handled"] is True and "success" in dispatched["summary"]
+    assert _check(live, sha)["result"] == "success"

@@ -44,6 +44,8 @@ def terminal(text: str, *, markdown: bool = False) -> str:
 
 def width(text: str) -> int:
     """Columns ``text`` takes in a terminal: emoji such as ✅ ❌ ⏳ take two."""
+    if text.isascii():  # most cells (a status table has thousands): one column per character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 

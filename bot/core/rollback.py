@@ -29,6 +29,7 @@ from bot.core import trailers
 from bot.core.manifest import VERSION_RE, apply_promotion
 from bot.core.model import HistoryEntry, Rejection
 from bot.core.rejected import add_rejection, find_rejection
+from bot.core.verify import verification_trailer
 from bot.errors import UsageError
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -176,6 +177,9 @@ def rollback_message(
     if requester:
         pairs.append((trailers.REQUESTED_BY, requester))
     pairs.extend(extra)
+    verification = verification_trailer(reason)  # a rollback promobot started after a failed verify
+    if verification is not None:
+        pairs.append(verification)
     return trailers.build_message(
         revert_subject(bad_subject, model=model, version=bad_version, env=env), body, pairs
     )

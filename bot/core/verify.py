@@ -28,6 +28,18 @@ from bot.core.promql import Evidence, PrometheusGate
 CHECK_VERIFY = "promobot/verify"
 ON_FAILURE = ("rollback", "hold", "notify")
 TRAILER_VERIFICATION = "Promobot-Verification"
+REASON_PREFIX = "post-deploy verification failed: "
+"""The reason of a rollback promobot starts itself; its commit gets ``Promobot-Verification``."""
+
+
+def verification_trailer(reason: str | None) -> tuple[str, str] | None:
+    """``(Promobot-Verification, failed <check>)`` for the reason of a verification rollback."""
+    if reason is None or not reason.startswith(REASON_PREFIX):
+        return None
+    words = reason[len(REASON_PREFIX) :].split()
+    return (TRAILER_VERIFICATION, f"failed {words[0] if words else 'verify'}")
+
+
 _ERRORS_RE = re.compile(r"<!-- promobot:verify errors=([0-9]{1,6}) -->")
 
 State = Literal["pending", "success", "failure", "inactive"]

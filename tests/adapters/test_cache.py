@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -100,19 +99,41 @@ def test_status_rebuilds_a_corrupt_cache_file(cli: Cli) -> None:
     assert json.loads(_cache_file(cli).read_text())["format"] == FORMAT
 
 
+REJECTION = (
+    "rejected:\n"
+    "  - model: fraud-detector\n"
+    '    version: "1.5.0"\n'
+    "    reason: leaks labels\n"
+    "    by: sam\n"
+    '    at: "2026-11-01T09:00:00Z"\n'
+)
+
+
 def test_a_forged_cache_entry_cannot_unreject_a_version_for_promote(cli: Cli) -> None:
     rejected = cli.repo / "environments" / "rejected.yaml"
-    rejected.write_text(
-        "rejected:\n"
-        "  - model: fraud-detector\n"
-        '    version: "1.5.0"\n'
-        "    reason: leaks labels\n"
-        "    by: sam\n"
-        '    at: "2026-11-01T09:00:00Z"\n'
-    )
+    rejected.write_text(REJECTION)
     commit_all(cli.repo, "reject 1.5.0")
-    key = f"r:{hashlib.sha256(rejected.read_bytes()).hexdigest()}"
-    _write(_cache_file(cli), {key: []})  # a restored cache that says nothing is rejected
+    cli.json("status")
+    path = _cache_file(cli)
+    entries = json.loads(path.read_text())["entries"]
+    assert entries["r"][0] == REJECTION
+    entries["r"] = [REJECTION, []]  # a restored cache that says nothing is rejected
+    _write(path, entries)
     promoted = cli.json("promote", "fraud-detector", "--to", "staging", actor="alice", expect=None)
     gate = next(g for g in promoted["gates"] if g["name"] == "not-rejected")
     assert gate["result"] == "failure" and "leaks labels" in gate["reason"]
+
+
+def test_status_rereads_the_policy_and_rejections_when_their_text_changes(cli: Cli) -> None:
+    first = cli.json("status")
+    assert first["environments"] == ["dev", "staging", "prod"] and first["rejected"] == {}
+    (cli.repo / "environments" / "rejected.yaml").write_text(REJECTION)
+    policy = cli.repo / "environments" / "promotion.yaml"
+    policy.write_text(
+        policy.read_text().replace("  - name: staging", "  - name: qa\n    from: dev\n  - name: staging", 1)
+    )
+    commit_all(cli.repo, "reject 1.5.0, add qa")
+    data = cli.json("status")
+    assert data["environments"] == ["dev", "qa", "staging", "prod"]
+    assert data["rejected"] == {"fraud-detector": ["dev"]}
+    assert data["drift"]["fraud-detector"][0] == "qa does not have it yet (dev runs 1.5.0)"
