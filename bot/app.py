@@ -292,11 +292,15 @@ class StatusReport(NamedTuple):
     registry: dict[str, dict[str, dict[str, Any]]] | None = None
     """MLflow aliases vs git (README "Keep MLflow in step"); None without an mlflow provider."""
     registry_error: str | None = None
+    verification: dict[str, dict[str, str | None]] | None = None
+    """Post-deploy verification state per model × environment with verify: (None: no verify)."""
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.registry is not None or self.registry_error is not None:
             extra = {"registry": self.registry or {}, "registry_error": self.registry_error}
+        if self.verification is not None:
+            extra["verification"] = self.verification
         return extra | {
             "environments": list(self.environments),
             "models": self.models,
@@ -380,7 +384,33 @@ def status(ctx: Context) -> StatusReport:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
     registry, registry_error = _registry_drift(ctx, sha, over)
-    return StatusReport(over.names, models, errors, drift, flagged, prs, registry, registry_error)
+    verification = _verification_states(ctx, sha, models)
+    return StatusReport(
+        over.names, models, errors, drift, flagged, prs, registry, registry_error, verification
+    )
+
+
+def _verification_states(
+    ctx: Context, sha: str, models: dict[str, dict[str, str | None]]
+) -> dict[str, dict[str, str | None]] | None:
+    """``{model: {env: state | None}}`` for environments with verify: (README: Verify with live data)."""
+    envs = [e.name for e in ctx.policy(sha).environments if e.verify is not None]
+    if not envs:
+        return None
+    from bot import verify  # only policies with verify: pay for it
+
+    out: dict[str, dict[str, str | None]] = {}
+    for model, row in models.items():
+        out[model] = {}
+        for env in envs:
+            state: str | None = None
+            if row.get(env) is not None:
+                brought = verify.bringing_commit(ctx.ws.history(manifest_path(env, model), ref=sha))
+                if brought is not None and brought.action in ("promote", "rollback"):
+                    check = verify.verify_check(ctx, brought.sha)
+                    state = check.result if check is not None else "pending"
+            out[model][env] = state
+    return out
 
 
 def _registry_drift(

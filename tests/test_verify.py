@@ -244,3 +244,18 @@ def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path
     )
     assert dispatched["handled"] is True and "success" in dispatched["summary"]
     assert _check(live, sha)["result"] == "success"
+
+
+def test_status_json_shows_verification_per_model_and_environment(live: Cli) -> None:
+    _merge_into_staging(live, "1.4.0")
+    assert live.json("status", now="2026-11-27T07:00:00Z")["verification"]["fraud-detector"] == {
+        "staging": "pending"
+    }
+    _verify(live, "2026-11-27T09:00:00Z")
+    status = live.json("status", now="2026-11-27T09:00:00Z")
+    assert status["verification"]["fraud-detector"] == {"staging": "success"}
+    assert status["verification"]["spam-filter"] == {"staging": None}  # a hand-written version
+
+
+def test_status_json_has_no_verification_key_without_verify(cli: Cli) -> None:
+    assert "verification" not in cli.json("status")
