@@ -166,7 +166,37 @@ def rows(work: Path, *, quick: bool) -> list[Row]:
                     limit=start,
                 )
             )
-    return out
+    return out + site_rows(work)
+
+
+def site_rows(work: Path) -> list[Row]:
+    """`promobot site` on the 1,000-model repository: within 2× `status`, cold and warm.
+
+    Cold removes every promobot cache and the earlier site (nothing to reuse); warm changes
+    nothing, so every model page is reused and only the index is rendered again.
+    `python benchmarks/run.py --quick --only site` measures these rows and their limits.
+    """
+    path = repo(work, 1000, 100, graph=False)
+    state = path / ".git" / "promobot"
+    out = work / "site-m1000"
+    site = promobot(path, "site", "--out", str(out))
+    return [
+        Row(
+            "site cold, 1,000 models",
+            site,
+            remove(out, state / "cache.json", state / "history"),
+            2.0,
+            True,
+            "status cold, 1,000 models",
+        ),
+        Row(
+            "site warm, 1,000 models",
+            site,
+            budget=2.0,
+            budget_is_ratio=True,
+            limit="status warm, 1,000 models",
+        ),
+    ]
 
 
 def fmt_budget(row: Row, limit: Row | None) -> tuple[str, bool | None]:

@@ -227,17 +227,13 @@ def _execute(
     if name == "promote":
         result = promotion.merge(ctx, number, actor=author, pr=pr)
         if result.merged:
-            verb = "already merged" if pr.state == "merged" else "merged"
-            text = f"{verb} as {render.code((result.sha or '')[:12])}."
+            text = f"merged as {render.code((result.sha or '')[:12])}."
             for chained in result.chained:
                 if chained.pr is not None:
+                    # Worded the same whether this run or an earlier one opened it: a re-run
+                    # (redelivery, outage, /promote on the merged PR) says the same thing.
                     what = f"promote {render.code(chained.model)} to {render.code(chained.to)}"
-                    if chained.created:
-                        text += f"\n\nOpened #{chained.pr}: {what}."
-                    elif chained.changed:
-                        text += f"\n\nUpdated #{chained.pr}: {what}."
-                    else:
-                        text += f"\n\n#{chained.pr} ({what}) was already open and up to date."
+                    text += f"\n\nNext: #{chained.pr} ({what})."
             return text, True, {"merged": True, "sha": result.sha}
         return promotion.blockers_reply(number, result.blockers), False, {"blockers": result.blockers}
     if name == "rollback":

@@ -1198,7 +1198,10 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
             if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
                 ctx.forge.delete_branch(pc.pr.head_branch)
             done = MergeResult(number, True, pc.pr.merge_sha, [])
-            done.registry = _follow_registry(ctx, pc, pc.pr.merge_sha)
+            if pc.state.action in ("promote", "rollback"):  # the alias follows git as it is now
+                done.registry = sync.follow_current(
+                    ctx, policy=ctx.policy(pc.base_sha), env=pc.state.to, model=pc.state.model
+                )
             done.chained = chain(ctx, pc.state, again=True)
             if pc.state.action in REJECT_ACTIONS:
                 reevaluate_model(ctx, pc.state.model)

@@ -486,14 +486,26 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
 def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
     numbers = _open_promobot_prs(ctx)
     registry = bool(ctx.policy(ctx.tip()).providers.mlflow)
-    if not numbers and not registry:
+    verifying = any(e.verify is not None for e in ctx.policy(ctx.tip()).environments)
+    if not numbers and not registry and not verifying:
         return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
     batch = _Batch(event.name, f"schedule: re-evaluated {len(numbers)} open promobot pull request(s)")
+    if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
+        batch.run("verify", functools.partial(_verify_line, ctx, None, None))
     for number in numbers:
         batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
     if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
         batch.run("MLflow sync", functools.partial(_sync_line, ctx))
     return batch.finish()
+
+
+def _verify_line(ctx: Context, model: str | None, env: str | None) -> tuple[str, dict[str, Any]]:
+    from bot import verify
+
+    found = verify.run(ctx, model=model, env=env)
+    states = ", ".join(f"{code(v.model)} {code(v.version)} in {code(v.env)}: {v.state}" for v in found)
+    line = f"verify: {states}" if states else "verify: no open verifications"
+    return line, {"verifications": [verify.to_json(v) for v in found]}
 
 
 def _sync_line(ctx: Context) -> tuple[str, dict[str, Any]]:
@@ -518,6 +530,11 @@ def _require_inputs(event: DispatchEvent, names: tuple[str, ...]) -> None:
 
 
 def _on_dispatch(ctx: Context, event: DispatchEvent) -> Outcome:
+    if event.action == "verify":  # model and env are optional filters here
+        line, detail = _verify_line(
+            dataclasses.replace(ctx, actor=event.actor or ctx.actor), event.model, event.env
+        )
+        return Outcome(event.name, True, f"workflow_dispatch: {line}", detail)
     _require_inputs(event, ("model", "env"))
     assert event.model is not None and event.env is not None
     actor = event.actor or ctx.actor

@@ -8,19 +8,20 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot import app, pulls
-from bot.core import manifest as manifests
 from bot.core import site as views
-from bot.core.model import HistoryEntry, Rejection
-from bot.errors import ManifestError, UsageError
+from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,32 @@ class SiteResult:
         return {"out": str(self.out), "pages": self.pages, "models": self.models, "commit": self.commit}
 
 
-def verification_states(ctx: app.Context, models: list[str]) -> dict[tuple[str, str], views.Verification]:
-    """The hook for live-data verification (README: verification): (model, env) → its state.
+def verification_states(
+    ctx: app.Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
+) -> dict[tuple[str, str], views.Verification]:
+    """Post-deploy verification (README: verification): (model, env) → its state.
 
-    Nothing records verification results yet, so every cell shows none; when they exist,
-    read them here and the matrix and timeline show them (``bot.core.site.Verification``).
+    For each environment with ``verify:``, the ``promobot/verify`` check on the commit that
+    brought each model's running version (what ``promobot verify`` writes). One forge read
+    per model there; none when no environment verifies.
     """
-    return {}
+    from bot import verify
+
+    envs = [env.name for env in policy.environments if env.verify is not None]
+    out: dict[tuple[str, str], views.Verification] = {}
+    words = {"success": "passed", "failure": "failed", "pending": "pending"}
+    for model, rows in entries.items():
+        for env in envs:
+            bringing = verify.bringing_commit([e for e in rows if e.env == env])
+            if bringing is None or bringing.action == "manual":
+                continue
+            check = verify.verify_check(ctx, bringing.sha)
+            if check is None or check.result not in words:
+                continue
+            out[(model, env)] = views.Verification(
+                words[check.result], views.clip(check.title), at=None, commit=bringing.sha
+            )
+    return out
 
 
 def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
@@ -66,8 +86,9 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
 
 def _histories(
     ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
-) -> dict[str, list[Any]]:
-    """``history`` JSON rows of every model, from ONE git log over environments/."""
+) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
+    """``history`` JSON rows of every model (and the entries, newest first), from ONE git log
+    over environments/."""
     paths = [
         app.manifest_path(env, model)
         for model, row in models.items()
@@ -87,7 +108,34 @@ def _histories(
     for model, rows in by_model.items():
         rows.sort(key=lambda e: e.at, reverse=True)
         out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
-    return out
+    return out, by_model
+
+
+def detail(raw: bytes) -> dict[str, Any] | None:
+    """The keys a model page shows (owner, model_card, artifact) from one manifest.
+
+    Only called on manifests that ``status`` loaded without error at the same blob id (the
+    strict loader already refused oversize files, alias bombs, duplicate keys and non-core
+    tags), so libyaml's safe loader reads it here at a fifth of the strict loader's cost.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(raw, Loader=loader)  # noqa: S506 — a safe loader; see the docstring
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    keep: dict[str, Any] = {
+        k: str(data[k])
+        for k in ("owner", "model_card")
+        if data.get(k) is not None and not isinstance(data[k], dict | list)
+    }
+    artifact = data.get("artifact")
+    if isinstance(artifact, dict) and artifact.get("uri") is not None:
+        keep["artifact"] = {"uri": str(artifact["uri"])}
+    return keep
 
 
 def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,11 +161,9 @@ def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[
     if missing:
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
-            try:
-                m = manifests.load_manifest(contents[blob], path=wanted[model], expected_name=model)
-            except ManifestError:
-                continue  # status reports it as invalid
-            keep = {k: m.data.get(k) for k in ("owner", "model_card", "artifact") if k in m.data}
+            keep = detail(contents[blob])
+            if keep is None:
+                continue
             out[model] = keep
             if ctx.cache:
                 ctx.cache.put(f"site:{blob}", keep)
@@ -133,27 +179,23 @@ def build(ctx: app.Context, *, web_url: str | None = None) -> tuple[views.Site, 
     report = app.status(ctx)
     status = report.to_json()
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
+    histories, entries = _histories(ctx, tip, report.models)
     site = views.build_site(
         status=status,
         sources={env.name: env.from_ for env in policy.environments},
-        histories=_histories(ctx, tip, report.models),
+        histories=histories,
         pulls=_open_pulls(ctx),
         rejections=rejections,
         manifests=_details(ctx, tip, report.environments, report.models),
         now=ctx.now,
         commit=tip,
         web_url=web_url,
-        verifications=verification_states(ctx, list(report.models)),
+        verifications=verification_states(ctx, policy, entries),
     )
     return site, tip
 
 
-def write_site(files: Mapping[str, str], out: Path) -> None:
-    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
-
-    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``);
-    anything else is refused rather than overwritten.
-    """
+def check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file", "give --out a folder (it is created when missing)")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -161,13 +203,43 @@ def write_site(files: Mapping[str, str], out: Path) -> None:
             f"{out} is not empty and was not written by promobot site",
             "choose an empty or new folder, or one that promobot site wrote before",
         )
+
+
+def previous_keys(out: Path) -> dict[str, str]:
+    """``{page: page_key}`` of the site promobot wrote into ``out`` before (empty when none)."""
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    pages = data.get("pages") if isinstance(data, dict) else None
+    if not isinstance(pages, dict):
+        return {}
+    return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def write_site(
+    files: Mapping[str, str], out: Path, *, keys: Mapping[str, str] | None = None, reuse: Iterable[str] = ()
+) -> None:
+    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
+
+    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
+    with the ``page_key`` of each model page); anything else is refused rather than overwritten.
+    Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
+    """
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
     try:
         (staging / "models").mkdir()
         for name, html in files.items():
             (staging / name).write_text(html, encoding="utf-8")
-        (staging / MARKER).write_text("written by `promobot site`; the folder is replaced on each run\n")
+        for name in reuse:
+            try:
+                os.link(out / name, staging / name)
+            except OSError:
+                shutil.copyfile(out / name, staging / name)
+        marker = {"written_by": "promobot site", "pages": dict(keys or {})}
+        (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -183,7 +255,11 @@ def write_site(files: Mapping[str, str], out: Path) -> None:
 
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``."""
+    check_out(out)
     view, tip = build(ctx, web_url=web_url)
-    files = views.render_site(view)
-    write_site(files, out)
-    return SiteResult(out=out, pages=len(files), models=len(view.models), commit=tip)
+    keys = {page.page: views.page_key(page) for page in view.models}
+    old = previous_keys(out)
+    reuse = frozenset(p for p, key in keys.items() if old.get(p) == key and (out / p).is_file())
+    files = views.render_site(view, reuse=reuse)  # ~1 ms a page: a process pool costs more
+    write_site(files, out, keys=keys, reuse=reuse)
+    return SiteResult(out=out, pages=len(files) + len(reuse), models=len(view.models), commit=tip)

@@ -198,6 +198,24 @@ def follow(
     return FollowResult(moved=move)
 
 
+def follow_current(ctx: Context, *, policy: Policy, env: str, model: str) -> FollowResult | None:
+    """Like :func:`follow`, for what ``env`` runs now at the default branch's tip.
+
+    A re-run on an already merged PR uses this: the environment may have moved on since that
+    merge, and the alias must follow git as it is now, never an older merge.
+    """
+    tip = ctx.tip()
+    text = ctx.ws.read(tip, manifest_path(env, model))
+    if text is None or not policy.providers.mlflow:
+        return None
+    try:
+        version = manifests.load_manifest(text, path=manifest_path(env, model), expected_name=model).version
+    except ManifestError:
+        return None
+    commit = _brought_by(ctx, tip, env, model, version)
+    return follow(ctx, policy=policy, env=env, model=model, manifest_text=text, commit=commit)
+
+
 def _brought_by(ctx: Context, sha: str, env: str, model: str, version: str) -> str:
     """The commit that made ``version`` what ``env`` runs (the newest one that changed it)."""
     entries = ctx.ws.history(manifest_path(env, model), ref=sha)

@@ -6,8 +6,12 @@ more authenticated than locally, and a PR body is editable by anyone with write 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot import commands, promotion, rollback, router
 from bot.adapters.github import ACTIONS_LOGIN
+from tests.emulator import Emulator
+from tests.github_setup import pr_payload, setup_hub
 from tests.test_github_flows import BOT_EMAIL, Hub, git
 from tests.test_github_flows import hub as hub
 
@@ -170,3 +174,42 @@ def test_github_a_direct_reject_re_evaluates_the_open_prs_of_the_model(hub: Hub)
 
     assert ready_check(hub, head) == "failure"
     assert out["reevaluated"] == [number]
+
+
+def _merge_by_hand(hub: Hub, number: int, login: str) -> None:
+    """``login`` merges PR ``number`` with GitHub's button (squash), not through promobot."""
+    hub.emu.add_token(f"ghp_{login}", login)
+    hub.emu.github(f"ghp_{login}").get_repo("acme/models").get_pull(number).merge(merge_method="squash")
+
+
+def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re_evaluates(
+    github_emulator: Emulator, tmp_path: Path
+) -> None:
+    h = setup_hub(github_emulator, tmp_path / "work")
+    staging = promotion.promote(h.context("alice"), model="fraud-detector", to="staging")
+    assert staging.pr == 1 and not staging.ready
+    h.emu.submit_review(1, "bob", "APPROVE")
+    _merge_by_hand(h, 1, "erin")
+
+    h.deliver("pull_request", pr_payload(h, "closed", 1), actor="erin")
+
+    prod = promotion.pr_context(h.context(), 2)
+    assert prod.pr.head_branch == PROD_BRANCH
+    assert prod.state.requester == "alice"  # never erin, who merged upstream
+
+    rejected = rollback.reject(
+        h.context("erin"), model="fraud-detector", version="1.5.0", reason="x", actor="erin"
+    )
+    h.emu.submit_review(rejected["pr"], "carol", "APPROVE")
+    _merge_by_hand(h, rejected["pr"], "carol")
+    before = [r.id for r in h.emu.state.check_runs.values() if r.head_sha == prod.pr.head_sha]
+
+    outcome = h.deliver("pull_request", pr_payload(h, "closed", rejected["pr"]), actor="carol")
+
+    assert outcome.detail["reevaluated"] == [2]
+    gates = [
+        r
+        for r in h.emu.state.check_runs.values()
+        if r.head_sha == prod.pr.head_sha and r.name == "promobot/gates"
+    ]
+    assert [r.conclusion for r in gates] == ["failure"] and before

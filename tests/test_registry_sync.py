@@ -159,8 +159,10 @@ def test_a_rollback_pr_merged_moves_the_alias_back(rig: Rig) -> None:
     back = rig.json("rollback", "fraud-detector", "--env", "prod")
     assert back["pr"] is not None and srv.alias(name, "champion") == "2"  # not merged yet
     rig.cli("pr", "review", str(back["pr"]), "--approve", actor="carol")
-    merged = rig.json("merge", str(back["pr"]))
-    assert merged["merged"] is True
+    text = rig.run("merge", str(back["pr"]))
+    assert f"MLflow: alias champion of {name} moved 2 → 1." in text
+    merged = rig.json("merge", str(back["pr"]))  # a re-run: already merged, alias already right
+    assert merged["merged"] is True and merged["registry"] == {"moved": None, "error": None}
     assert srv.alias(name, "champion") == "1"
     assert srv.tags(name, "1")["promobot.prod.commit"] == merged["sha"]
 
@@ -335,14 +337,14 @@ def test_an_outage_at_any_call_of_merge_and_move_converges_on_re_run(
     first = rig.cli("merge", str(promoted["pr"]), output="json", expect=None)
     assert first.exit_code in (0, 1), first.stderr
     assert proxy.count >= failing, proxy.seen
-    # Re-run the same merge (finishes what the first began), then the scheduled sync.
+    # Re-run the same merge: it finishes what the first began, the alias included.
     again = rig.json("merge", str(promoted["pr"]))
     assert again["merged"] is True
-    rig.json("sync")
     tip = git(rig.repo, "rev-parse", "main")
+    assert again["sha"] == tip
     assert srv.alias(name, "champion") == "2"
     assert srv.tags(name, "2")["promobot.prod.commit"] == tip
-    assert again["sha"] == tip
+    assert [m for m in rig.json("sync")["moved"] if m["env"] == "prod"] == []  # nothing left for sync
 
 
 def test_the_scheduled_run_moves_aliases_a_failed_run_left_behind(rig: Rig, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from bot.core import site as views
 from bot.core.model import Rejection
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import USERS, Cli, commit_all, git
 from tests.servers.chromium import Tab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,25 @@ def tour(cli: Cli) -> None:
     """The README's tour: promote, approve (staging merges, the prod PR opens), roll staging back."""
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
-    cli("rollback", "fraud-detector", "--env", "staging", "--reason", "auc dropped in shadow traffic")
+    for login, (permission, teams) in USERS.items():
+        cli(
+            "pr",
+            "users",
+            "set",
+            login,
+            "--permission",
+            permission,
+            *[a for t in teams for a in ("--team", t)],
+        )
+    cli(
+        "rollback",
+        "fraud-detector",
+        "--env",
+        "staging",
+        "--reason",
+        "auc dropped in shadow traffic",
+        actor="sam",
+    )
     cli("pr", "review", "3", "--approve", actor="carol", now="2026-11-27T11:00:00Z")
     cli("merge", "3", now="2026-11-27T11:00:00Z", expect=None)
 
@@ -315,3 +333,50 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     assert "<a href='javascript:alert(2)'>click</a>" in tab.js(
         "document.querySelector('section.pr h3').innerText"
     )
+
+
+def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
+    cli: Cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+    before = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    cli("promote", "fraud-detector", "--to", "staging", expect=None)  # an open PR: fraud-detector changes
+    cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")
+    after = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    assert after["search-ranker.html"] == before["search-ranker.html"]  # linked from the last run
+    assert after["fraud-detector.html"] != before["fraud-detector.html"]
+    assert "PR #1" in (out / "models" / "fraud-detector.html").read_text()
+    assert '<time datetime="2026-11-28T10:00:00Z">' in (out / "index.html").read_text()
+
+
+def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, tmp_path: Path) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.adapters.localforge import LocalForge
+    from tests.test_verify import POLICY, VERIFY
+
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
+    commit_all(cli.repo, "staging verifies live data")
+    cli("promote", "fraud-detector", "--to", "staging", expect=None)
+    cli("pr", "review", "1", "--approve", actor="carol")
+    merged = git(cli.repo, "rev-parse", "main")
+    forge = LocalForge(GitWorkspace.discover(cli.repo))
+    forge.set_check(
+        head_sha=merged,
+        name="promobot/verify",
+        result="failure",
+        title="error-rate 0.04 > max 0.01",
+        summary="",
+    )
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+    index = (out / "index.html").read_text()
+    assert 'data-verification="failed"' in index and "⚠ verification failed" in index
+    assert "error-rate 0.04 &gt; max 0.01" in index
+    page = (out / "models" / "fraud-detector.html").read_text()
+    assert 'data-kind="verification-failed" data-env="staging"' in page
+    assert "verification of 1.5.0 failed — error-rate 0.04 &gt; max 0.01" in page
+    assert "data-verification" not in (out / "models" / "spam-filter.html").read_text()

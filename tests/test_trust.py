@@ -258,7 +258,7 @@ def test_promote_on_a_merged_pr_does_not_claim_to_open_a_pr_that_already_existed
     reply = cli.json("pr", "comment", "1", "/promote", actor="erin")["reply"]
 
     assert "Opened #2" not in reply
-    assert "already merged as" in reply and "#2" in reply and "already open" in reply
+    assert "merged as" in reply and "Next: #2 (promote `fraud-detector` to `prod`)" in reply
 
 
 # ----------------------------------------------------------------- item 18: a closed PR stays closed

@@ -226,3 +226,36 @@ def subprocess_log(repo: Path, sha: str) -> str:
     from tests.conftest import git
 
     return git(repo, "log", "-1", "--format=%B", sha)
+
+
+def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path) -> None:
+    from tests.test_handle_event import handle
+
+    sha = _merge_into_staging(live, "1.4.0")
+    scheduled = handle(live, tmp_path, "schedule", {"schedule": "*/30 * * * *"}, now="2026-11-27T07:00:00Z")
+    assert "verify: `fraud-detector` `1.4.0` in `staging`: pending" in scheduled["summary"]
+    assert _check(live, sha)["result"] == "pending"
+    dispatched = handle(
+        live,
+        tmp_path,
+        "workflow_dispatch",
+        {"inputs": {"action": "verify", "model": "fraud-detector"}, "sender": {"login": "alice"}},
+        now="2026-11-27T09:00:00Z",
+    )
+    assert dispatched["handled"] is True and "success" in dispatched["summary"]
+    assert _check(live, sha)["result"] == "success"
+
+
+def test_status_json_shows_verification_per_model_and_environment(live: Cli) -> None:
+    _merge_into_staging(live, "1.4.0")
+    assert live.json("status", now="2026-11-27T07:00:00Z")["verification"]["fraud-detector"] == {
+        "staging": "pending"
+    }
+    _verify(live, "2026-11-27T09:00:00Z")
+    status = live.json("status", now="2026-11-27T09:00:00Z")
+    assert status["verification"]["fraud-detector"] == {"staging": "success"}
+    assert status["verification"]["spam-filter"] == {"staging": None}  # a hand-written version
+
+
+def test_status_json_has_no_verification_key_without_verify(cli: Cli) -> None:
+    assert "verification" not in cli.json("status")

@@ -113,11 +113,11 @@ def test_workflow_dispatch_takes_action_choice_model_env_and_optional_version() 
     inputs = triggers(load(PROMOTION))["workflow_dispatch"]["inputs"]
     assert set(inputs) == {"action", "model", "env", "version"}
     assert inputs["action"]["type"] == "choice"
-    assert inputs["action"]["options"] == ["promote", "rollback"]
+    assert inputs["action"]["options"] == ["promote", "rollback", "verify"]
     assert inputs["action"]["required"] is True
-    for name in ("model", "env"):
+    for name in ("model", "env"):  # promote and rollback check them; verify takes them as filters
         assert inputs[name]["type"] == "string"
-        assert inputs[name]["required"] is True
+        assert inputs[name]["required"] is False
     assert inputs["version"]["type"] == "string"
     assert inputs["version"]["required"] is False
     for spec in inputs.values():

@@ -46,7 +46,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review", "closed"})
 REVIEW_ACTIONS = frozenset({"submitted", "dismissed"})
-DISPATCH_ACTIONS = ("promote", "rollback")
+DISPATCH_ACTIONS = ("promote", "rollback", "verify")
 
 
 # --------------------------------------------------------------------------- events
@@ -459,7 +459,7 @@ def _dispatch(p: Mapping[str, Any]) -> DispatchEvent:
     if action is not None:
         action = action.lower()
         if action not in DISPATCH_ACTIONS:
-            raise _Invalid(f"inputs.action is {action[:40]!r}; it must be promote or rollback")
+            raise _Invalid(f"inputs.action is {action[:40]!r}; it must be promote, rollback or verify")
     model = _input(inputs, "model")
     if model is not None and not is_valid_name(model):
         raise _Invalid(

@@ -181,10 +181,26 @@ def promote(data: Mapping[str, Any], *, markdown: bool = False) -> str:
 def merge(data: Mapping[str, Any]) -> str:
     if data["merged"]:
         out = [f"Merged #{data['pr']} as {str(data['sha'])[:12]}."]
+        out.extend(registry_follow(data.get("registry")))
         for chained in data.get("chained", []):
             out.append(f"Chained: {promote(chained)}")
         return "\n".join(out)
     return f"#{data['pr']} is not ready to merge:\n" + "\n".join(f"  - {b}" for b in data["blockers"])
+
+
+def registry_follow(follow: Mapping[str, Any] | None) -> list[str]:
+    """What happened to the MLflow alias after a merge (README "Keep MLflow in step")."""
+    if not follow:
+        return []
+    if follow.get("error"):
+        return [f"MLflow alias not moved: {follow['error']} — `promobot sync` (or the schedule) moves it."]
+    moved = follow.get("moved")
+    if moved:
+        return [
+            f"MLflow: alias {moved['alias']} of {moved['registered_model']} moved "
+            f"{moved['from'] or '(none)'} → {moved['to']}."
+        ]
+    return ["MLflow: the alias was already on this version."]
 
 
 def history(entries: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> str:

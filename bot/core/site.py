@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import pickle
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -101,6 +102,7 @@ def safe_link(value: object) -> str | None:
     return text if SAFE_LINK_RE.fullmatch(text) and len(text) <= 2000 else None
 
 
+@cache
 def when(at: str | None) -> str:
     """``2026-11-27T10:00:00Z`` → ``2026-11-27 10:00 UTC`` (text as given when unparsable)."""
     if not at:
@@ -129,6 +131,8 @@ class Verification:
     """``passed``, ``failed`` or ``pending``."""
     summary: str = ""
     at: str | None = None
+    commit: str | None = None
+    """The commit that brought the verified version (its ``promobot/verify`` check)."""
 
     @property
     def icon(self) -> str:
@@ -408,6 +412,7 @@ def timeline(
     environments: Sequence[str],
     rejections: Sequence[Rejection],
     web_url: str | None,
+    verifications: Mapping[str, Verification] | None = None,
 ) -> Timeline:
     """Marks on one lane per environment, plus a lane for rejections when there are any.
 
@@ -453,6 +458,20 @@ def timeline(
             label += f" — {row['subject']}"
         href = pr_href(web_url, row.get("pr")) or commit_href(web_url, row.get("sha"))
         marks.append(Mark(kind, env, x, lane_y[env], clip(version, 24), clip(label), href))
+        check = (verifications or {}).get(env)
+        if check is not None and check.state == "failed" and check.commit and check.commit == row.get("sha"):
+            label = f"{env}: verification of {version} failed — {check.summary}"
+            marks.append(
+                Mark(
+                    "verification-failed",
+                    env,
+                    x + 24,
+                    lane_y[env],
+                    "",
+                    clip(label),
+                    commit_href(web_url, check.commit),
+                )
+            )
     ticks = []
     last_day = ""
     for at, i in column.items():
@@ -581,14 +600,19 @@ def build_site(
         rows.append(row)
         history = histories.get(model, ())
         mine = rejected_by_model.get(model, [])
+        last = str(history[0].get("sha") or "") if history else ""
         pages.append(
             ModelPage(
                 model=model,
                 page=row.page,
-                header=header,
+                # No clock and no tip here: a model page changes only when its model does, so
+                # an unchanged page is reused rather than rendered again (see page_key).
+                header=Header("", "", last, last[:12], commit_href(web, last), web),
                 environments=envs,
                 cells=row.cells,
-                timeline=timeline(history, envs, mine, web),
+                timeline=timeline(
+                    history, envs, mine, web, {env: v for (m, env), v in verifications.items() if m == model}
+                ),
                 events=_event_rows(history, web),
                 pulls=tuple(v for v in views if v.model == model),
                 rejected=tuple(
@@ -630,6 +654,20 @@ def _env() -> jinja2.Environment:
     )
 
 
+def page_key(page: ModelPage) -> str:
+    """What a model page's HTML depends on: its view-model and the templates (sha256)."""
+    digest = hashlib.sha256(_templates_digest().encode())
+    digest.update(pickle.dumps(page, protocol=5))  # deterministic for these frozen values; fast
+    return digest.hexdigest()
+
+
+@cache
+def _templates_digest() -> str:
+    names = ("base.html.j2", "macros.html.j2", "model.html.j2", "site.css")
+    return hashlib.sha256("\0".join(_asset(n) for n in names).encode("utf-8")).hexdigest()
+
+
+@cache
 def _asset(name: str) -> str:
     env = _env()
     assert env.loader is not None
@@ -637,33 +675,57 @@ def _asset(name: str) -> str:
     return source
 
 
-def render_site(site: Site) -> dict[str, str]:
+def render_model_page(page: ModelPage) -> str:
+    """One model page's HTML (module-level, so a process pool can spread 1,000 of them)."""
+    import markupsafe
+
+    style = _asset("site.css")
+    return (
+        _env()
+        .get_template("site/model.html.j2")
+        .render(
+            page=page,
+            header=page.header,
+            root="../",
+            script=None,
+            csp=content_security_policy(None, style),
+            style=markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
+        )
+    )
+
+
+def render_site(
+    site: Site,
+    *,
+    map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
+    reuse: frozenset[str] = frozenset(),
+) -> dict[str, str]:
     """``{path inside the site: HTML}`` for the index and every model page.
 
     The one script (the model-name filter) and the one stylesheet are the package's own files,
     inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
+    ``map`` spreads the model pages over processes (the CLI's pool); templates are compiled
+    first, so forked workers share them. Pages named in ``reuse`` are left out: the caller
+    keeps their previous HTML (same ``page_key``).
     """
     import markupsafe
 
     env = _env()
     style = _asset("site.css")
     script = _asset("filter.js")
-    # The package's own files (not data): inlined as they are, allowed by their hashes.
-    common = {"style": markupsafe.Markup(style)}  # noqa: S704
     out = {
         "index.html": env.get_template("site/index.html.j2").render(
             page=site.index,
             header=site.index.header,
             root="",
-            script=markupsafe.Markup(script),  # noqa: S704
+            script=markupsafe.Markup(script),  # noqa: S704 — the package's own script
             csp=content_security_policy(script, style),
-            **common,
+            style=markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
         )
     }
-    model_template = env.get_template("site/model.html.j2")
-    model_csp = content_security_policy(None, style)
-    for page in site.models:
-        out[page.page] = model_template.render(
-            page=page, header=page.header, root="../", script=None, csp=model_csp, **common
-        )
+    env.get_template("site/model.html.j2")  # compiled before any fork
+    pages = [p for p in site.models if p.page not in reuse]
+    htmls = map(render_model_page, pages) if map is not None else [render_model_page(p) for p in pages]
+    for page, html in zip(pages, htmls, strict=True):
+        out[page.page] = html
     return out

@@ -349,7 +349,7 @@ HOSTILE_DISPATCH = [
         {"action": "rollback", "model": "fraud-detector", "env": "prod", "version": "1.0 && id"},
         "inputs.version",
     ),
-    ({"action": "deploy", "model": "fraud-detector", "env": "prod"}, "promote or rollback"),
+    ({"action": "deploy", "model": "fraud-detector", "env": "prod"}, "promote, rollback or verify"),
     ({"action": "promote", "model": 5, "env": "prod"}, "inputs.model must be a string"),
 ]
 

@@ -114,3 +114,48 @@ def test_the_json_schema_accepts_the_gate_and_refuses_what_it_can_see() -> None:
     for name, text, *_ in CASES:
         if name in ("bad-over", "min-points-zero", "traffic-no-min", "unknown-key", "bad-name", "no-bounds"):
             assert not schema.is_valid(yaml.safe_load(text)), name
+
+
+def test_the_examples_commented_live_data_blocks_validate_when_uncommented() -> None:
+    """environments/promotion.yaml shows providers.prometheus and verify on staging, commented out."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out: list[str] = []
+    block = ""
+    for line in (root / "environments" / "promotion.yaml").read_text().splitlines():
+        if line == "# providers:":
+            out.append("providers:")
+            continue
+        if line.startswith("#   prometheus:"):
+            block = "prometheus"
+        elif line.startswith("#   verify:"):
+            block = "verify"
+        elif not line.startswith("#  "):
+            block = ""
+        if block == "prometheus":
+            out.append(line[2:])
+        elif block == "verify":
+            out.append(" " + line[1:])
+        else:
+            out.append(line)
+    policy = load_policy("\n".join(out) + "\n", path=PATH)
+    staging = policy.env("staging")
+    assert staging is not None and staging.verify is not None
+    assert staging.verify.on_failure == "rollback" and staging.verify.checks[0].name == "error-rate"
+    assert staging.verify.delay == 600 and staging.verify.duration == 7200
+    assert "staging-metrics" in policy.providers.prometheus
+
+
+def test_the_readme_example_policy_validates() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Verify with live data", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    policy = load_policy("apiVersion: promobot/v1\nkind: PromotionPolicy\n" + block[1], path=PATH)
+    staging, prod = policy.env("staging"), policy.env("prod")
+    assert staging is not None and staging.verify is not None and staging.verify.on_failure == "rollback"
+    assert prod is not None and prod.gates[0].kind == "prometheus"

@@ -55,8 +55,6 @@ GOOD = (
     registry:
       tracking_uri: http://127.0.0.1:5000
       token_env: MLFLOW_TRACKING_TOKEN
-    other:
-      tracking_uri_env: MLFLOW_TRACKING_URI
 """
     + TAIL
 )
@@ -77,7 +75,6 @@ def test_both_kinds_parse_into_frozen_values_with_defaults() -> None:
         "registry": MlflowProvider(
             name="registry", tracking_uri="http://127.0.0.1:5000", token_env="MLFLOW_TRACKING_TOKEN"
         ),
-        "other": MlflowProvider(name="other", tracking_uri_env="MLFLOW_TRACKING_URI"),
     }
     with pytest.raises(AttributeError):
         prom["prod_metrics"].timeout = 1.0  # type: ignore[misc]
@@ -215,7 +212,8 @@ def test_settings_resolve_from_the_environment() -> None:
     assert resolve_url(prod, ENV) == "http://127.0.0.1:9090"
     assert resolve_headers(staging, ENV) == {"Authorization": SECRET, "X-Scope-OrgID": "acme"}
     assert resolve_headers(prod, ENV) == {}
-    registry, other = providers.mlflow["registry"], providers.mlflow["other"]
+    registry = providers.mlflow["registry"]
+    other = MlflowProvider(name="other", tracking_uri_env="MLFLOW_TRACKING_URI")
     assert resolve_tracking_uri(registry, ENV) == "http://127.0.0.1:5000"
     assert resolve_tracking_uri(other, ENV) == "http://127.0.0.1:5000"
     assert resolve_token(registry, ENV) == "tok"
