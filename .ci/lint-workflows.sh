@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lints the GitHub Actions files with zizmor and actionlint, offline (DESIGN.md §11).
+# Lints the GitHub Actions files with zizmor and actionlint, offline (docs/reference.md §11).
 #
 # Usage: bash .ci/lint-workflows.sh [FILE ...]
 #   With no FILE: .github/workflows/*.yml, .github/workflows/*.yaml and action.yml

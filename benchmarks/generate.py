@@ -1,18 +1,18 @@
-"""Generate a synthetic GitOps repository for promobot's benchmarks (DESIGN §14).
+"""Generate a synthetic GitOps repository for promobot's benchmarks (reference §14).
 
     python benchmarks/generate.py OUT_DIR --models N --commits C [--unrelated F] [--seed S]
         [--hot-share X] [--commit-graph] [--no-repack]
 
 Builds, in one ``git fast-import`` process:
 
-- ``environments/promotion.yaml`` (dev → staging → prod, the DESIGN §3 policy without
+- ``environments/promotion.yaml`` (dev → staging → prod, the reference §3 policy without
   command or artifact gates) and ``environments/rejected.yaml``;
 - N models × 3 environments of realistic manifests (metrics, eval_dataset, lineage,
   serving, comments) that a strict loader accepts;
 - F unrelated files under ``src/``;
 - C commits after the initial one: CI-style dev bumps (no trailers, so ``manual`` in
   ``promobot history``), promotions dev → staging and staging → prod, and rollbacks in
-  prod, all carrying the DESIGN §8 trailers except the dev bumps. ``model-0000`` gets
+  prod, all carrying the reference §8 trailers except the dev bumps. ``model-0000`` gets
   ``--hot-share`` of them (default 5 %, about 1,000 of 20,000) so that ``promobot
   history model-0000`` has many entries.
 

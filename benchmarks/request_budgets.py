@@ -1,4 +1,4 @@
-"""GitHub API requests per event, counted at the emulator (DESIGN §14 request budgets).
+"""GitHub API requests per event, counted at the emulator (reference §14 request budgets).
 
     python benchmarks/request_budgets.py
 

@@ -443,7 +443,7 @@ def history(ctx: Context, model: str, env: str | None = None) -> list[HistoryEnt
 
 
 def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[str, Any]]:
-    """``history`` as DESIGN §9 rows, each saying whether its version is rejected now."""
+    """``history`` as reference §9 rows, each saying whether its version is rejected now."""
     check_model_name(model)
     sha = ctx.tip()
     over = overview(ctx, sha)
@@ -466,7 +466,7 @@ def _history(ctx: Context, sha: str, over: Overview, model: str, env: str | None
 
 
 def history_json(entries: list[HistoryEntry], rejected: Sequence[Rejection] = ()) -> list[dict[str, Any]]:
-    """DESIGN §9 history rows; with ``rejected`` (rejected.yaml at the tip), each row also says
+    """reference §9 history rows; with ``rejected`` (rejected.yaml at the tip), each row also says
     whether the version it brought is rejected: ``{"reason", "by", "at"}`` or None."""
     bad = {(r.model, r.version): r for r in rejected}
 

@@ -2,7 +2,7 @@
 
 Each command reads its options, builds the adapters (this is the only module that
 does), calls one use case and prints the result as text, JSON or markdown. Errors
-become ``error: <what> — <what to do>`` on stderr with the exit codes of DESIGN §9:
+become ``error: <what> — <what to do>`` on stderr with the exit codes of reference §9:
 0 done, 1 refused/blocked/invalid, 2 usage, 3 unexpected failure.
 """
 

@@ -1,6 +1,6 @@
 """Use cases: roll a model back in one environment, and keep the known-bad list (rejected.yaml).
 
-Both routes of DESIGN §4 step 7 build the same commit (``_prepare``): the manifest with
+Both routes of reference §4 step 7 build the same commit (``_prepare``): the manifest with
 the restored version's promoted keys and the current local keys, plus rejected.yaml
 when ``rollback.reject_version`` is true, with a revert-form message and the rollback
 trailers.

@@ -5,7 +5,7 @@ calls :func:`dispatch`; ``promobot pr review`` / ``pr comment`` on the local for
 same use cases (``on_review``, ``commands.handle_comment``), so both forges follow one
 code path.
 
-Routing (DESIGN §4, §11):
+Routing (reference §4, §11):
 
 * ``pull_request`` opened / synchronize / reopened / ready_for_review on a promobot branch
   → gates + approvals + ready (and ``auto_merge`` when ready); closed and merged → the

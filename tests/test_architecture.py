@@ -1,4 +1,4 @@
-"""The import rules of DESIGN §12: bot/core is pure, click stops at bot/cli.py, heavy imports are lazy."""
+"""The import rules of reference §12: bot/core is pure, click stops at bot/cli.py, heavy imports are lazy."""
 
 from __future__ import annotations
 

@@ -232,10 +232,10 @@ class _RacingForge(GitHubForge):
         return super().merge(number, sha=sha, title=title, message=message)
 
 
-# DESIGN §14 request budgets, asserted exactly: a review event ≤ 8, a /promote that merges ≤ 12
+# reference §14 request budgets, asserted exactly: a review event ≤ 8, a /promote that merges ≤ 12
 # (with two approvers named by login, whose current permission is still checked).
-REVIEW_CEILING = 8  # DESIGN §14
-PROMOTE_CEILING = 12  # DESIGN §14
+REVIEW_CEILING = 8  # reference §14
+PROMOTE_CEILING = 12  # reference §14
 
 
 def test_github_context_reads_the_workflow_environment(hub: Hub) -> None:

@@ -1,4 +1,4 @@
-"""The security rules of DESIGN §3, §5, §7 and §11 as tests (issue 7, item 6).
+"""The security rules of reference §3, §5, §7 and §11 as tests (issue 7, item 6).
 
 One test per rule that is not already tested elsewhere; each would fail if its rule were
 broken. Rules that already have a test are not repeated here; SECURITY.md maps every

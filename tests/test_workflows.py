@@ -1,4 +1,4 @@
-"""The GitHub Actions contract of DESIGN.md §11, checked on the files themselves.
+"""The GitHub Actions contract of docs/reference.md §11, checked on the files themselves.
 
 Owns the checks on .github/workflows/*.yml, action.yml, .ci/actionlint/ and
 .ci/lint-workflows.sh: triggers and their types, least-privilege permissions,

@@ -1,6 +1,6 @@
 """Artifact verification: stream a model artifact through sha256 and compare with its manifest digest.
 
-Supported URIs (DESIGN §2–3):
+Supported URIs (reference §2–3):
 
 - ``file:relative/path`` (no ``//``): a file of the repository. The gates read it from the
   commit they evaluate (``committed``), never from the working tree, so an uncommitted edit

@@ -1,6 +1,6 @@
 """Command gates: run a policy command (argv, no shell) with a timeout and a token-free environment.
 
-DESIGN §3: the command runs from the base branch's checkout (the caller passes it as ``cwd``),
+reference §3: the command runs from the base branch's checkout (the caller passes it as ``cwd``),
 gets the candidate manifest as a JSON file named by ``PROMOBOT_MANIFEST`` plus
 ``PROMOBOT_MODEL``, ``PROMOBOT_FROM`` and ``PROMOBOT_TO``, and never sees a token: every variable
 whose name looks like a credential is dropped. The process runs in its own session; when it

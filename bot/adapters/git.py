@@ -11,7 +11,7 @@ needs control over the process environment (a temporary ``GIT_INDEX_FILE``, the
 passes through anyway. Failures become ``WorkspaceError`` (or ``ConflictError`` /
 ``OutageError``) carrying git's stderr and a hint.
 
-Choices a user can observe (DESIGN leaves them open):
+Choices a user can observe (the reference leaves them open):
 
 - **Default branch.** The ``default_branch=`` constructor argument (or
   ``pin_default_branch``) wins. Otherwise, in local mode, ``init.defaultBranch`` when that

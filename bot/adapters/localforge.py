@@ -1,6 +1,6 @@
 """The local forge: pull requests, reviews, comments, checks, labels and users kept in ``.git/``.
 
-DESIGN §10 "local". It implements ``bot.ports.Forge`` with GitHub's semantics, so that
+reference §10 "local". It implements ``bot.ports.Forge`` with GitHub's semantics, so that
 anyone can try promobot with no GitHub account, and so that app-level tests have a fast,
 faithful fake. Branches, heads and merges are real git, done through ``GitWorkspace``;
 everything else lives in ONE JSON file, ``<git-common-dir>/promobot/forge.json``.

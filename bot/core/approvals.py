@@ -1,4 +1,4 @@
-"""Approval counting: PR reviews + approval policy + head SHA → an ``ApprovalVerdict`` (DESIGN §5).
+"""Approval counting: PR reviews + approval policy + head SHA → an ``ApprovalVerdict`` (reference §5).
 
 Pure: the app fetches reviews, pushers, team members and permissions through the forge
 (``logins_to_check`` and ``teams_to_resolve`` say what to fetch) and hands them in.

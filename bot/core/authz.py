@@ -1,4 +1,4 @@
-"""Command authorisation: may this person run this slash-command here? (DESIGN §3 ``commands``, §7).
+"""Command authorisation: may this person run this slash-command here? (reference §3 ``commands``, §7).
 
 Pure: the app looks up the commenter's repository permission and teams and hands them
 in, together with the ``commands`` rules of the **base-branch** policy.
@@ -29,7 +29,7 @@ READ_ONLY_COMMANDS = ("status", "help")
 """Allowed to anyone with read permission when the policy has no rule for them."""
 
 COMMAND_ORDER = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
-"""DESIGN §7's order, used by ``allowed_commands`` (other rule names follow, sorted)."""
+"""reference §7's order, used by ``allowed_commands`` (other rule names follow, sorted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ def allowed_commands(
     rules: Mapping[str, CommandRule],
     bot_login: str,
 ) -> list[str]:
-    """The commands ``login`` may run here (for ``/help``), in DESIGN §7 order, others after, sorted."""
+    """The commands ``login`` may run here (for ``/help``), in reference §7 order, others after, sorted."""
     names = {_normalise(k) for k in rules} | set(READ_ONLY_COMMANDS)
     ordered = [c for c in COMMAND_ORDER if c in names] + sorted(names - set(COMMAND_ORDER))
     return [

@@ -1,4 +1,4 @@
-"""Validation gates: the built-in and policy gates of DESIGN §3, judged purely.
+"""Validation gates: the built-in and policy gates of reference §3, judged purely.
 
 Everything the gates need is gathered beforehand into :class:`GateInputs` (manifests,
 rejections, when the version reached ``from``, the artifact check, command outcomes);

@@ -1,4 +1,4 @@
-"""Model manifests (DESIGN §2): strict loading into ``Manifest`` and the promotion edit.
+"""Model manifests (reference §2): strict loading into ``Manifest`` and the promotion edit.
 
 ``load_manifest`` validates a manifest and points at ``file:line:column`` of the first
 problem with a hint. ``apply_promotion`` is the round-trip edit behind promotions and
@@ -55,7 +55,7 @@ def load_manifest(text: str | bytes, *, path: str, expected_name: str | None = N
     doc = yamlsafe.parse(text, path=path)
     data = doc.data
     if not isinstance(data, dict):
-        raise doc.error((), "a manifest must be a YAML mapping", "start from the example in DESIGN §2")
+        raise doc.error((), "a manifest must be a YAML mapping", "start from the example in reference §2")
     _expect_const(doc, data, "apiVersion", API_VERSION)
     _expect_const(doc, data, "kind", KIND)
 

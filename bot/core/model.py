@@ -81,7 +81,7 @@ class Permission(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """A validated model manifest (DESIGN §2). ``data`` is the whole document as plain data."""
+    """A validated model manifest (reference §2). ``data`` is the whole document as plain data."""
 
     name: str
     version: str
@@ -351,7 +351,7 @@ class GateResult:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One commit that changed a manifest, newest first in lists (DESIGN §8–9)."""
+    """One commit that changed a manifest, newest first in lists (reference §8–9)."""
 
     sha: str
     at: datetime

@@ -1,4 +1,4 @@
-"""The promotion policy (DESIGN §3): ``environments/promotion.yaml`` → ``Policy``.
+"""The promotion policy (reference §3): ``environments/promotion.yaml`` → ``Policy``.
 
 Validation is strict: an unknown key anywhere is an error, because a typo
 (``gates`` → ``gate``) must never silently disable a gate. Every error points at

@@ -15,7 +15,7 @@ from the diff):
 
 The rollback commit message is in git's revert form (``Revert "<subject>"``, blank
 line, ``This reverts commit <sha>.``), an optional reason paragraph, and the
-DESIGN §8 rollback trailers.
+reference §8 rollback trailers.
 """
 
 from __future__ import annotations

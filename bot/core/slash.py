@@ -1,4 +1,4 @@
-"""The slash-command grammar (DESIGN §7): a comment body → commands to run, a refusal, or nothing.
+"""The slash-command grammar (reference §7): a comment body → commands to run, a refusal, or nothing.
 
 ``parse(body)`` answers one of three ways:
 
@@ -54,7 +54,7 @@ ArgKind = Literal["none", "version", "reason"]
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    """What one slash-command looks like and does (one row of the table in DESIGN §7)."""
+    """What one slash-command looks like and does (one row of the table in reference §7)."""
 
     name: str
     usage: str

@@ -1,4 +1,4 @@
-"""Commit trailers (DESIGN §8): writing them into commit messages and reading them back.
+"""Commit trailers (reference §8): writing them into commit messages and reading them back.
 
 Pure: no git, no I/O. ``parse_trailers`` follows git's own rules (``git
 interpret-trailers``) closely enough for the audit trail:

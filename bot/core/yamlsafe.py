@@ -1,7 +1,7 @@
 """Strict YAML parsing for ``environments/**``: the one place those files are read.
 
 PyYAML's C parser (``CSafeLoader``, or the pure-Python ``SafeLoader`` when libyaml is
-missing) with a YAML 1.2 core schema and the checks DESIGN §2 asks for:
+missing) with a YAML 1.2 core schema and the checks reference §2 asks for:
 
 - input over 1 MiB, or not UTF-8, is refused before parsing;
 - duplicate mapping keys are an error (reported at the second occurrence);

@@ -1,4 +1,4 @@
-"""Tests for bot.core.approvals: every DESIGN §5 rule, with the reason each decision gives."""
+"""Tests for bot.core.approvals: every reference §5 rule, with the reason each decision gives."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Manifest loading: every rejection DESIGN §2 lists, with file, line, column and a hint."""
+"""Manifest loading: every rejection reference §2 lists, with file, line, column and a hint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Policy loading: defaults, fan-out, and every rejection DESIGN §3 lists, located and hinted."""
+"""Policy loading: defaults, fan-out, and every rejection reference §3 lists, located and hinted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for the slash-command grammar (DESIGN §7): what runs, what is refused, what is ignored."""
+"""Tests for the slash-command grammar (reference §7): what runs, what is refused, what is ignored."""
 
 from __future__ import annotations
 

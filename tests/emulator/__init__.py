@@ -1,4 +1,4 @@
-"""A stateful GitHub REST emulator for tests (DESIGN.md §13).
+"""A stateful GitHub REST emulator for tests (docs/reference.md §13).
 
 Serves the parts of GitHub's REST API promobot uses on loopback, over a real bare git
 repository, with fault injection and OpenAPI conformance checks. Start it with
