@@ -1,4 +1,4 @@
-"""Post-deploy verification: ``promobot verify [MODEL] [--env ENV]`` and the scheduled run.
+"""Post-deploy verification (reference §15): ``promobot verify [MODEL] [--env ENV]`` and the schedule.
 
 For every environment with ``verify:`` and every model in it, the verification is the commit
 that brought the running version to the default branch (a promotion's or a rollback's squash

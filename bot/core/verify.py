@@ -1,4 +1,4 @@
-"""Post-deploy verification, judged purely (README "Verify with live data").
+"""Post-deploy verification, judged purely (reference §15; README "Verify with live data").
 
 A verification is one (environment, model, version, commit that brought the version to the
 default branch — a promotion's or rollback's squash commit). It starts at that commit's time.
