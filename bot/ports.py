@@ -265,8 +265,10 @@ class GateRunner(Protocol):
         model: str,
         from_env: str,
         to_env: str,
+        extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
-        """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
+        """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code); ``extra_env``
+        (``PROMOBOT_*`` of a verification check) is added to its environment."""
         ...
 
     def prometheus(
