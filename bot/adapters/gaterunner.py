@@ -68,6 +68,7 @@ class LocalGateRunner:
         model: str,
         from_env: str,
         to_env: str,
+        extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
         from bot.adapters.commands import run_command_gate
 
@@ -82,6 +83,7 @@ class LocalGateRunner:
                 from_env=from_env,
                 to_env=to_env,
                 base_env=self.environ,
+                extra_env=extra_env,
             )
 
     def prometheus(
