@@ -573,8 +573,10 @@ def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
         f"{waiting} waiting for people or a later time"
     )
     for pr, reason in due:
+        before = len(batch.items)
         batch.run(f"#{pr.number}", functools.partial(_evaluate_line, ctx, pr.number, event.name, pr))
-        batch.items[-1]["due"] = reason
+        if len(batch.items) > before:  # not left for the next run
+            batch.items[-1]["due"] = reason
     if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
         batch.run("MLflow sync", functools.partial(_sync_line, ctx))
     return batch.finish({"open": len(prs), "due": len(due), "waiting": waiting})
