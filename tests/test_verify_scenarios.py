@@ -190,3 +190,19 @@ def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> 
     before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
     _verify(live, "2026-11-27T07:45:00Z")  # the same run again: same data, same records
     assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
+
+
+def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: Cli) -> None:
+    _merge(
+        live,
+        "1.5.0",
+        verify=VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: hold\n"),
+    )
+    prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is None
+    shown = live.json("pr", "show", str(prod["pr"]))
+    assert "promobot:hold" in shown["labels"] and shown["checks"]["promobot/gates"] == "failure"
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+    (note,) = [c["body"] for c in live.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
+    assert "downstream promotions are on hold" in note
