@@ -7,8 +7,10 @@ squash/merge commits with ``git merge-tree --write-tree`` + ``git commit-tree``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,7 @@ class GitRepo:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._refs: dict[str, str] | None = None
         self._env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
             "GIT_CONFIG_NOSYSTEM": "1",
@@ -91,8 +94,21 @@ class GitRepo:
         return self.ref_sha(f"refs/heads/{branch}")
 
     def ref_sha(self, full_ref: str) -> str | None:
+        if self._refs is not None and full_ref.startswith("refs/"):
+            return self._refs.get(full_ref)
         out = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", full_ref, check=False)
         return out.strip() or None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read every ref once (one process) and answer ``ref_sha`` from that until the block
+        ends or the emulator moves a ref itself. For one request, under the state lock: with
+        1,000 open PRs a request would otherwise start a ``git rev-parse`` per PR."""
+        self._refs = dict(self.refs("refs/"))
+        try:
+            yield
+        finally:
+            self._refs = None
 
     def refs(self, prefix: str = "refs/") -> list[tuple[str, str]]:
         out = self.run("for-each-ref", "--format=%(refname) %(objectname)", prefix)
@@ -100,6 +116,7 @@ class GitRepo:
 
     def update_ref(self, full_ref: str, new: str, *, old: str | None) -> bool:
         """Compare-and-swap: ``old`` None means "must not exist yet". False when it lost."""
+        self._refs = None
         proc = subprocess.run(
             ["git", "--git-dir", str(self.path), "update-ref", full_ref, new, old or ZERO_SHA],
             capture_output=True,
@@ -110,6 +127,7 @@ class GitRepo:
         return proc.returncode == 0
 
     def delete_ref(self, full_ref: str, *, old: str) -> bool:
+        self._refs = None
         proc = subprocess.run(
             ["git", "--git-dir", str(self.path), "update-ref", "-d", full_ref, old],
             capture_output=True,

@@ -470,7 +470,7 @@ class Emulator:
             path=path[len(API_PREFIX) :],
         )
         api = routes.Api(self.state, self.render)
-        with self.state.lock:
+        with self.state.lock, self.state.git.snapshot():
             try:
                 if "owner" in params and (
                     f"{params['owner']}/{params['repo']}".lower() != self.state.full_name.lower()

@@ -413,8 +413,12 @@ class RepoState:
     def sync(self) -> None:
         """Close open PRs whose head branch was deleted (also by a plain ``git push --delete``)."""
         with self.lock:
-            for pull in self.pulls.values():
-                if pull.state == "open" and self.git.branch_sha(pull.head_ref) is None:
+            open_pulls = [pull for pull in self.pulls.values() if pull.state == "open"]
+            if not open_pulls:
+                return
+            heads = {name for name, _ in self.git.refs("refs/heads/")}  # one process, not one per PR
+            for pull in open_pulls:
+                if f"refs/heads/{pull.head_ref}" not in heads:
                     self._close(pull)
 
     def _close(self, pull: Pull) -> None:
