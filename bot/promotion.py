@@ -437,7 +437,7 @@ def assess(
     )
     due = due_core.next_change(results, ready=not blockers, auto_merge=env.auto_merge)
     body = with_due(
-        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, due=due
+        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, pr=pr, due=due
     )
     return Assessment(
         state=state,
@@ -477,17 +477,22 @@ def with_due(
     policy: Policy,
     model: str,
     head_sha: str | None,
+    pr: PullRequest | None,
     due: due_core.Next,
 ) -> str:
     """``body`` with the due marker the scheduled run reads (``bot.core.due``).
 
     ``head_sha`` None: the plan writes a new head; ``apply`` puts its SHA in the marker.
     """
+    flags = (
+        due_core.pr_flags(draft=pr.draft, labels=pr.labels, hold_label=LABEL_HOLD) if pr is not None else ()
+    )
     marker = due_core.render_due(
         due_core.Due(
             next=due,
             inputs=model_inputs(ctx, base_sha, policy, model),
             head=head_sha or due_core.HEAD_PLACEHOLDER,
+            flags=flags,
         )
     )
     return body.rstrip("\n") + "\n" + marker + "\n"
@@ -615,7 +620,7 @@ def assess_rejection(
     )
     due = due_core.next_change([], ready=not blockers, auto_merge=False)
     body = with_due(
-        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, due=due
+        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, pr=pr, due=due
     )
     return Assessment(
         state=state,

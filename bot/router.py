@@ -72,7 +72,7 @@ from bot.core.events import (
     UnknownEvent,
 )
 from bot.core.marker import PrState
-from bot.core.model import PullRequest, is_valid_name
+from bot.core.model import LABEL_HOLD, PullRequest, is_valid_name
 from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
 from bot.errors import Blocked, BotError, RateLimited, UsageError
@@ -562,8 +562,9 @@ def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
         ref = parse_branch(pr.head_branch)
         assert ref is not None
         inputs = promotion.model_inputs(ctx, tip, policy, ref.model, blob_ids)
+        flags = due_core.pr_flags(draft=pr.draft, labels=pr.labels, hold_label=LABEL_HOLD)
         reason = due_core.due_reason(
-            due_core.parse_due(pr.body), head_sha=pr.head_sha, inputs=inputs, now=ctx.now
+            due_core.parse_due(pr.body), head_sha=pr.head_sha, inputs=inputs, now=ctx.now, flags=flags
         )
         if reason is not None:
             due.append((pr, reason))

@@ -204,3 +204,17 @@ def test_a_run_cut_by_the_rate_limit_fails_visibly_and_the_next_run_finishes(bus
     after, _ = scheduled_run(busy, NOW + timedelta(hours=2, minutes=30))
     assert [i["item"] for i in after.detail["items"]] == ["#28", "#29", "#30"]
     assert [gates_check(busy, n) for n in (28, 29, 30)] == ["success"] * 3
+
+
+def test_a_hold_label_added_or_removed_by_hand_is_caught_up(busy: Busy) -> None:
+    with busy.emu.state.lock:
+        busy.emu.state.pulls[5].labels.append("promobot:hold")  # no event promobot handles
+
+    outcome, _ = scheduled_run(busy, NOW + timedelta(minutes=30))
+
+    assert [(i["item"], i["due"]) for i in outcome.detail["items"]] == [
+        ("#5", "the draft state or the hold label changed")
+    ]
+    marker = due_core.parse_due(busy.emu.state.pulls[5].body)
+    assert marker is not None and marker.flags == ("hold",)
+    assert scheduled_run(busy, NOW + timedelta(minutes=45))[0].detail["due"] == 0

@@ -4,7 +4,7 @@ A scheduled run re-evaluates only what the clock (or the world outside git) can 
 changed (reference §11 "Scheduled runs"). Every evaluation writes a due marker into the
 PR body it renders, next to the state marker::
 
-    <!-- promobot:due {"head":"<sha>","inputs":"<digest>","next":"2026-11-28T09:00:00Z","v":1} -->
+    <!-- promobot:due {"flags":["hold"],"head":"<sha>","inputs":"<digest>","next":"never","v":1} -->
 
 * ``next`` — ``"never"`` when only people can move the PR on (reviews, comments, pushes
   and labels arrive as their own events); ``"always"`` when something outside git can
@@ -16,6 +16,8 @@ PR body it renders, next to the state marker::
   run recomputes it locally (no request) and evaluates the PR when it differs, so a push
   whose event was lost is caught up.
 * ``head`` — the PR head the evaluation judged; another head means someone pushed.
+* ``flags`` — ``draft`` and ``hold`` as the evaluation saw them: turning a PR into a draft
+  or removing the hold label by hand sends no event promobot handles.
 
 The marker is a hint written only by promobot into a body anyone with write access can
 edit, so it may only ever make a scheduled run do *more* work: a marker that is missing,
@@ -50,6 +52,7 @@ EXTERNAL_KINDS = frozenset({"prometheus", "registry", "command", "artifact"})
 """Gates that read the world outside git: when they did not pass, every scheduled run retries."""
 
 Next = datetime | Literal["never", "always"]
+FLAGS = frozenset({"draft", "hold"})
 
 _DUE_RE = re.compile(r"<!-- promobot:due (\{[^<>]{0,400}\}) -->")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -64,6 +67,9 @@ class Due:
     next: Next
     inputs: str
     head: str | None = None
+    flags: tuple[str, ...] = ()
+    """What of the PR itself the evaluation saw that no routed event reports: ``draft``
+    (converting to a draft has no event promobot handles) and ``hold`` (a label removed by hand)."""
 
 
 def next_change(results: Sequence[GateResult], *, ready: bool, auto_merge: bool) -> Next:
@@ -114,6 +120,8 @@ def render_due(due: Due) -> str:
     }
     if due.head is not None:
         data["head"] = due.head
+    if due.flags:
+        data["flags"] = sorted(due.flags)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return f"<!-- promobot:due {text} -->"
 
@@ -131,7 +139,9 @@ def parse_due(body: str | None) -> Due | None:
         return None
     if not isinstance(data, dict) or data.get("v") != DUE_VERSION:
         return None
-    nxt, inputs, head = data.get("next"), data.get("inputs"), data.get("head")
+    nxt, inputs, head, flags = data.get("next"), data.get("inputs"), data.get("head"), data.get("flags", [])
+    if not isinstance(flags, list) or not all(f in FLAGS for f in flags) or len(set(flags)) != len(flags):
+        return None
     if not isinstance(inputs, str) or not _DIGEST_RE.match(inputs):
         return None
     if head is not None and (not isinstance(head, str) or not _SHA_RE.match(head)):
@@ -146,10 +156,17 @@ def parse_due(body: str | None) -> Due | None:
             return None
     else:
         return None
-    return Due(when, inputs, head)
+    return Due(when, inputs, head, tuple(sorted(flags)))
 
 
-def due_reason(due: Due | None, *, head_sha: str, inputs: str, now: datetime) -> str | None:
+def pr_flags(*, draft: bool, labels: Iterable[str], hold_label: str) -> tuple[str, ...]:
+    """The ``flags`` of a PR as the forge shows it (see ``Due.flags``)."""
+    return tuple(sorted((["draft"] if draft else []) + (["hold"] if hold_label in labels else [])))
+
+
+def due_reason(
+    due: Due | None, *, head_sha: str, inputs: str, now: datetime, flags: tuple[str, ...] = ()
+) -> str | None:
     """Why a scheduled run must evaluate this PR now, or None when the marker vouches it need not."""
     if due is None:
         return "no current due marker"
@@ -157,6 +174,8 @@ def due_reason(due: Due | None, *, head_sha: str, inputs: str, now: datetime) ->
         return "the head changed since the last evaluation"
     if due.inputs != inputs:
         return "the policy, rejected.yaml or the model's manifests changed"
+    if tuple(sorted(flags)) != due.flags:
+        return "the draft state or the hold label changed"
     if due.next == "always":
         return "waits on something outside git"
     if due.next == "never":

@@ -15,6 +15,7 @@ from bot.core.due import (
     model_inputs,
     next_change,
     parse_due,
+    pr_flags,
     render_due,
 )
 from bot.core.model import GateResult
@@ -136,3 +137,16 @@ def test_the_inputs_cover_the_policy_the_rejections_and_every_environment_of_the
     for path in ("environments/promotion.yaml", "environments/rejected.yaml", "environments/dev/m.yaml"):
         assert digest(**{path: "changed"}) != base, path
     assert digest(**{"environments/staging/m.yaml": "new"}) != base  # appeared in staging
+
+
+def test_a_draft_or_hold_the_evaluation_did_not_see_makes_the_pr_due() -> None:
+    held = pr_flags(draft=False, labels=("promobot:promotion", "promobot:hold"), hold_label="promobot:hold")
+    assert held == ("hold",)
+    assert pr_flags(draft=True, labels=(), hold_label="promobot:hold") == ("draft",)
+    marker = parse_due(render_due(Due("never", INPUTS, HEAD, held)))
+    assert marker == Due("never", INPUTS, HEAD, ("hold",))
+    assert due_reason(marker, head_sha=HEAD, inputs=INPUTS, now=NOW, flags=held) is None
+    lifted = due_reason(marker, head_sha=HEAD, inputs=INPUTS, now=NOW, flags=())
+    assert lifted == "the draft state or the hold label changed"
+    unknown = render_due(Due("never", INPUTS, HEAD)).replace('"head"', '"flags":["admin"],"head"')
+    assert parse_due(unknown) is None
