@@ -193,6 +193,40 @@ def test_cells_carry_drift_rejection_and_the_verification_hook() -> None:
     assert site.index.rows[0].flags == ("drift", "rejected")
 
 
+def test_a_page_is_built_again_only_when_what_it_shows_or_the_code_changes() -> None:
+    first = _minimal(salt="code-1")
+    assert [p.model for p in first.models] == ["m"] and first.reused == frozenset()
+    again = _minimal(salt="code-1", previous=first.keys)
+    assert (again.models, again.reused, again.keys) == ((), frozenset({"models/m.html"}), first.keys)
+    assert again.index.rows == first.index.rows  # the index is whole either way
+    row = {"at": "2026-11-20T09:00:00Z", "env": "dev", "action": "manual", "version": "2.0", "sha": "c" * 40}
+    changed = {
+        "salt": "code-2",  # another promobot, or edited templates
+        "histories": {"m": [row]},
+        "manifests": {"m": {"owner": "@acme/team"}},
+        "verifications": {("m", "prod"): views.Verification("failed", "error rate")},
+        "web_url": "https://github.com/acme/models",
+        "rejections": [],
+    }
+    for name, value in changed.items():
+        extra: dict[str, object] = {"salt": "code-1", "previous": first.keys, name: value}
+        site = _minimal(**extra)
+        assert [p.model for p in site.models] == ["m"], name
+        assert site.keys["models/m.html"] != first.keys["models/m.html"], name
+    late = _minimal(salt="code-1", previous=first.keys, now=datetime(2027, 1, 1, tzinfo=UTC), commit="b" * 40)
+    assert late.reused == frozenset({"models/m.html"})  # no clock and no tip on a model page
+
+
+def test_a_model_page_shows_owner_card_and_artifact_as_the_manifest_writes_them() -> None:
+    from bot.site import detail
+
+    text = b"owner: 010\nmodel_card: yes\nartifact:\n  uri: s3://m/1.0\n  digest: sha256:x\n"
+    assert detail(text) == {"owner": "010", "model_card": "yes", "artifact": {"uri": "s3://m/1.0"}}
+    merged = b"base: &b {owner: team, artifact: {uri: u}}\n<<: [*b]\nmodel_card: ~\n"
+    assert detail(merged) == {"owner": "team", "artifact": {"uri": "u"}}  # << as a full load reads it
+    assert detail(b"- a list\n") is None and detail(b"a: [") is None and detail(b"") is None
+
+
 def test_the_timeline_keeps_the_newest_moments_and_says_so() -> None:
     history = [  # newest first, as `promobot history` gives it: 30 promotions in dev …
         {"at": f"2026-11-{day:02d}T09:00:00Z", "env": "dev", "action": "promote", "version": f"1.{day}",
