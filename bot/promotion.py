@@ -432,6 +432,7 @@ def assess(
             approvals_text=approvals_text(verdict),
             commands=_commands_help(state.action),
             reason=reason,
+            incumbent_error=incumbent_error if state.action == "promote" else None,
         )
     )
     return Assessment(
