@@ -27,9 +27,11 @@ Routing (reference §4, §11):
   ``auto_promote`` environment. Pushes elsewhere → a notice.
 * ``workflow_dispatch`` with ``inputs.action`` promote / rollback → the CLI's flows, the
   dispatching user being the requester.
-* ``schedule`` → re-evaluate **every** open promobot PR (simpler than finding the pending
-  ones, and it also catches approvals whose events were missed), then merge the ready
-  ones whose environment has ``auto_merge``.
+* ``schedule`` → run the verifications, list the open PRs once (100 a page) and
+  re-evaluate only those whose due marker (``bot.core.due``) says time may have changed
+  them, or cannot vouch for them (missing, forged, another head, other inputs); then merge
+  the ready ones whose environment has ``auto_merge``. Reviews, comments and pushes are
+  their own events: an idle scheduled run costs ``ceil(N/100)`` requests (reference §11).
 * anything else → ``Outcome(handled=False, "promobot ignores <name> events")``.
 
 Multi-PR handlers (check reruns, push, schedule, fan-out chains) handle each item on its
@@ -54,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from bot.app import POLICY_PATH, REJECTED_PATH, Context, manifest_path, read_manifest
+from bot.core import due as due_core
 from bot.core import events
 from bot.core.events import (
     CheckRerequestEvent,
@@ -68,7 +71,7 @@ from bot.core.events import (
     UnknownEvent,
 )
 from bot.core.marker import PrState
-from bot.core.model import is_valid_name
+from bot.core.model import PullRequest, is_valid_name
 from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
 from bot.errors import Blocked, BotError, UsageError
@@ -170,7 +173,7 @@ def ensure_history(ctx: Context) -> None:
 # --------------------------------------------------------------------------- one PR
 
 
-def _evaluate(ctx: Context, number: int, event: str) -> Outcome:
+def _evaluate(ctx: Context, number: int, event: str, pr: PullRequest | None = None) -> Outcome:
     """Gates + approvals + ready for PR ``number``, then ``auto_merge`` when it is ready.
 
     Raises ``UsageError`` (not a promobot PR) and ``Blocked`` (not open) for callers to
@@ -178,7 +181,7 @@ def _evaluate(ctx: Context, number: int, event: str) -> Outcome:
     """
     from bot import promotion
 
-    a = promotion.evaluate_pr(ctx, number)
+    a = promotion.evaluate_pr(ctx, number, pr=pr)
     detail: dict[str, Any] = {
         "pr": number,
         "ready": a.ready,
@@ -364,8 +367,10 @@ def _promote_line(
     return line, result.to_json()
 
 
-def _evaluate_line(ctx: Context, number: int, event: str) -> tuple[str, dict[str, Any]]:
-    outcome = _evaluate(ctx, number, event)
+def _evaluate_line(
+    ctx: Context, number: int, event: str, pr: PullRequest | None = None
+) -> tuple[str, dict[str, Any]]:
+    outcome = _evaluate(ctx, number, event, pr)
     return outcome.summary, outcome.detail
 
 
@@ -484,19 +489,45 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
 
 
 def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
-    numbers = _open_promobot_prs(ctx)
-    registry = bool(ctx.policy(ctx.tip()).providers.mlflow)
-    verifying = any(e.verify is not None for e in ctx.policy(ctx.tip()).environments)
-    if not numbers and not registry and not verifying:
-        return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
-    batch = _Batch(event.name, f"schedule: re-evaluated {len(numbers)} open promobot pull request(s)")
+    """Verify, then evaluate the open promobot PRs whose due marker says time may have changed them.
+
+    One paginated list of the open PRs (100 a page) carries every body, so a PR whose
+    marker vouches that nothing time-driven is due costs no request (``bot.core.due``).
+    """
+    from bot import promotion
+
+    tip = ctx.tip()
+    policy = ctx.policy(tip)
+    registry = bool(policy.providers.mlflow)
+    verifying = any(e.verify is not None for e in policy.environments)
+    batch = _Batch(event.name, "schedule")
     if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
         batch.run("verify", functools.partial(_verify_line, ctx, None, None))
-    for number in numbers:
-        batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
+    prs = [pr for pr in ctx.forge.list_prs(state="open") if parse_branch(pr.head_branch) is not None]
+    if not prs and not registry and not verifying:
+        return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
+    blob_ids = ctx.ws.blob_ids(tip, "environments") if prs else {}
+    due: list[tuple[PullRequest, str]] = []
+    for pr in prs:
+        ref = parse_branch(pr.head_branch)
+        assert ref is not None
+        inputs = promotion.model_inputs(ctx, tip, policy, ref.model, blob_ids)
+        reason = due_core.due_reason(
+            due_core.parse_due(pr.body), head_sha=pr.head_sha, inputs=inputs, now=ctx.now
+        )
+        if reason is not None:
+            due.append((pr, reason))
+    waiting = len(prs) - len(due)
+    batch.title = (
+        f"schedule: {len(prs)} open promobot pull request(s), {len(due)} due, "
+        f"{waiting} waiting for people or a later time"
+    )
+    for pr, reason in due:
+        batch.run(f"#{pr.number}", functools.partial(_evaluate_line, ctx, pr.number, event.name, pr))
+        batch.items[-1]["due"] = reason
     if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
         batch.run("MLflow sync", functools.partial(_sync_line, ctx))
-    return batch.finish()
+    return batch.finish({"open": len(prs), "due": len(due), "waiting": waiting})
 
 
 def _verify_line(ctx: Context, model: str | None, env: str | None) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Use case: ``promobot site --out DIR``, a static dashboard of the GitOps repository.
+"""Use case: ``promobot site --out DIR``, a static dashboard of the GitOps repository (reference §18).
 
 It reads what ``status``, ``history`` and ``pr list`` / ``pr show`` read — the default
 branch's manifests and git log, rejected.yaml, the open pull requests and their checks —
@@ -87,8 +87,12 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
 def _histories(
     ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
 ) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
-    """``history`` JSON rows of every model (and the entries, newest first), from ONE git log
-    over environments/."""
+    """``history`` JSON rows of every model (and the entries), from ONE git log over environments/.
+
+    Newest first in graph order, as ``promobot history`` shows them: the same
+    ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
+    by model without re-sorting — commit dates can be skewed, so they never order anything.
+    """
     paths = [
         app.manifest_path(env, model)
         for model, row in models.items()
@@ -106,7 +110,6 @@ def _histories(
         rejected.setdefault(rej.model, []).append(rej)
     out: dict[str, list[Any]] = {}
     for model, rows in by_model.items():
-        rows.sort(key=lambda e: e.at, reverse=True)
         out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
     return out, by_model
 

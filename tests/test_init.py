@@ -280,7 +280,7 @@ def test_init_example_then_the_readme_tour_runs_there(tmp_path: Path, make_cli: 
     sunday = demo.json("--now", "2026-11-29T12:00:00Z", "diff", "fraud-detector", "--to", "prod")
     assert any(g["kind"] == "freeze" and g["result"] == "pending" for g in sunday["gates"])
     assert demo.json("history", "fraud-detector")[0]["version"] == "1.5.0"
-    demo("pr", "users", "set", "sam", "--permission", "maintain", "--team", "@acme/sre")
+    demo("pr", "users", "set", "sam", "--permission", "maintain")  # as the README's tour does
     rolled = demo.json("rollback", "fraud-detector", "--env", "staging", actor="sam")
     assert rolled["version"] == "1.4.2" and rolled["pr"]
 

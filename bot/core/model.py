@@ -366,3 +366,5 @@ class HistoryEntry:
     approved_by: tuple[str, ...] = ()
     rollback_of: str | None = None
     from_env: str | None = None
+    verification: str | None = None
+    """``Promobot-Verification`` (``failed <check>``): a rollback started by a failed verification."""

@@ -1,4 +1,4 @@
-"""The dashboard's view-model: what ``promobot site`` shows, decided in pure code.
+"""The dashboard's view-model: what ``promobot site`` shows (reference §18), decided in pure code.
 
 The use case (``bot/site.py``) gathers the read-side data — ``status``, ``history`` and the
 open pull requests, in their JSON shapes (README: CLI) — and this module turns it into plain
@@ -418,31 +418,51 @@ def timeline(
 
     The x axis is ordinal (one column per moment, oldest left): promotions minutes apart stay
     apart, and months without change take no room. The newest ``MAX_LANE_MARKS`` moments show.
+    A moment is a commit, in ``history``'s order (newest first in graph order, as ``promobot
+    history`` shows it: commit dates can be skewed, so they never order commits). A rejection
+    (rejected.yaml has no commit here) shares the column of a commit with its exact date (the
+    rollback that wrote it), or else goes before the oldest commit dated after it.
     """
     lanes = list(environments)
     events: list[tuple[str, str, str, Mapping[str, Any] | None, Rejection | None]] = []
-    for entry in history:
+    moments: list[str] = []  # oldest first
+    dated: dict[str, str] = {}
+    for entry in reversed(history):
         if entry.get("env") not in lanes:
             continue
+        at = str(entry.get("at") or "")
+        key = "c:" + str(entry.get("sha") or at)
+        if key not in dated:
+            moments.append(key)
+            dated[key] = at
         kind = str(entry.get("action") or "manual")
-        events.append((str(entry.get("at") or ""), kind, str(entry["env"]), entry, None))
-    for item in rejections:
-        events.append((item.at, "rejected", "rejected", None, item))
+        events.append((key, kind, str(entry["env"]), entry, None))
+    for item in sorted(rejections, key=lambda r: r.at):
+        same = [m for m in moments if m.startswith("c:") and dated[m] == item.at]
+        if same:
+            key = same[-1]  # the commit that rejected it (a rollback, usually): one column
+        else:
+            key = f"r:{item.model}:{item.version}:{item.at}"
+            if key not in dated:
+                later = next((i for i, m in enumerate(moments) if dated[m] > item.at), len(moments))
+                moments.insert(later, key)
+                dated[key] = item.at
+        events.append((key, "rejected", "rejected", None, item))
     if rejections:
         lanes.append("rejected")
-    moments = sorted({at for at, *_ in events})
     total = len(moments)
     moments = moments[-MAX_LANE_MARKS:]
-    column = {at: i for i, at in enumerate(moments)}
+    column = {key: i for i, key in enumerate(moments)}
     left, step, top, lane_h = 96, 64, 34, 48
     width = left + step * max(len(moments), 1) + 24
     lane_y = {name: top + i * lane_h for i, name in enumerate(lanes)}
     height = top + lane_h * len(lanes) + 8
     marks = []
-    for at, kind, env, row, rej in events:
-        if at not in column:
+    for key, kind, env, row, rej in events:
+        if key not in column:
             continue
-        x = left + step * column[at] + step // 2
+        at = dated[key] if row is None else str(row.get("at") or "")
+        x = left + step * column[key] + step // 2
         if rej is not None:
             label = f"{rej.version} rejected on {when(rej.at)} by {rej.by}: {rej.reason}"
             marks.append(Mark("rejected", env, x, lane_y[env], clip(rej.version, 24), clip(label), None))
@@ -474,8 +494,8 @@ def timeline(
             )
     ticks = []
     last_day = ""
-    for at, i in column.items():
-        day = when(at)[:10]
+    for key, i in column.items():
+        day = when(dated[key])[:10]
         if day != last_day:
             ticks.append(Tick(left + step * i + step // 2, day[5:]))
             last_day = day
