@@ -23,6 +23,8 @@ from bot.core.model import (
     CheckRun,
     CommandGate,
     Comment,
+    Deployment,
+    DeploymentState,
     GateOutcome,
     HistoryEntry,
     Permission,
@@ -93,6 +95,24 @@ class Forge(Protocol):
         ...
 
     def list_checks(self, head_sha: str) -> list[CheckRun]: ...
+
+    def list_deployments(self, *, environment: str, task: str) -> list[Deployment]:
+        """Deployments of ``task`` to ``environment``, newest first (the newest 100 at most)."""
+        ...
+
+    def create_deployment(
+        self, *, sha: str, environment: str, task: str, description: str, payload: Mapping[str, str]
+    ) -> Deployment:
+        """A deployment of commit ``sha`` (never a branch: nothing is merged, no status is required)."""
+        ...
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        """The newest status of the deployment (None when it has none)."""
+        ...
+
+    def set_deployment_state(self, deployment_id: int, state: DeploymentState, description: str) -> None:
+        """Add a status to the deployment (never inactivating other deployments as a side effect)."""
+        ...
 
     def list_reviews(self, number: int) -> list[Review]:
         """Every review in submission order, all pages read."""

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot import deployments
 from bot.app import Context, check_env, check_model_name, manifest_path
 from bot.core import promql
 from bot.core import verify as verify_core
@@ -116,14 +117,21 @@ def verify_one(
         # Act before recording the failure: a run that dies in between acts again next time,
         # and every action below finds what an earlier run already did (never twice).
         rollback = on_failure(ctx, policy, env, result, brought)
-    if existing is None or (existing.result, existing.title, existing.summary) != (
+    record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
+    if existing is None or (existing.result, existing.title, existing.summary, existing.record) != (
         result.state,
         title,
         summary,
+        record,
     ):
         assert result.state != "inactive"
         ctx.forge.set_check(
-            head_sha=brought.sha, name=CHECK_VERIFY, result=result.state, title=title, summary=summary
+            head_sha=brought.sha,
+            name=CHECK_VERIFY,
+            result=result.state,
+            title=title,
+            summary=summary,
+            record=record,
         )
     if rollback is not None:
         _ROLLBACKS[result.commit] = rollback

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,10 @@ class Hub:
     work: Path
     sleeps: list[float]
     _runs: Iterator[int]
+    now: datetime = NOW
+    """The clock of the next workflow run (promobot's ``now``)."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """More variables for every workflow run (live-data providers' URL and headers)."""
 
     def checkout(self) -> Path:
         """A fresh clone of the repository, as a workflow run's checkout step makes."""
@@ -103,9 +107,10 @@ class Hub:
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_ACTOR": actor,
             "PATH": "/usr/bin:/bin:/usr/local/bin",
+            **self.environ,
         }
         return github_context(
-            repo=clone or self.checkout(), actor=None, now=NOW, environ=environ, sleep=self.sleeps.append
+            repo=clone or self.checkout(), actor=None, now=self.now, environ=environ, sleep=self.sleeps.append
         )
 
     def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> router.Outcome:
@@ -173,7 +178,7 @@ def forked_hub(hub: Hub, root: Path) -> Iterator[Hub]:
     emu = hub.emu.fork(root / "github")
     try:
         (root / "work").mkdir(parents=True, exist_ok=True)
-        yield Hub(emu, root / "work", [], itertools.count(1))
+        yield Hub(emu, root / "work", [], itertools.count(1), hub.now, dict(hub.environ))
     finally:
         emu.stop()
 

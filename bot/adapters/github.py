@@ -96,6 +96,8 @@ from github.PaginatedList import PaginatedList
 from bot.core.model import (
     CheckRun,
     Comment,
+    Deployment,
+    DeploymentState,
     GateOutcome,
     Permission,
     PullRequest,
@@ -890,6 +892,99 @@ class GitHubForge:
                 "give the workflow `checks: write` (check runs) or `statuses: write` (commit statuses)",
             ) from exc
         self._statuses[sha] = [data, *self._statuses.get(sha, [])]
+
+    # ------------------------------------------------------------------ deployments
+
+    @staticmethod
+    def _deployment(data: Mapping[str, Any]) -> Deployment:
+        return Deployment(
+            id=int(data["id"]),
+            sha=str(data.get("sha") or ""),
+            environment=str(data.get("environment") or ""),
+            task=str(data.get("task") or ""),
+            description=str(data.get("description") or ""),
+        )
+
+    def _deployment_error(self, exc: GithubException, what: str) -> BotError:
+        return self._error(
+            exc, what, "give the workflow `deployments: write` (README: Verify with live data) and re-run"
+        )
+
+    def list_deployments(self, *, environment: str, task: str) -> list[Deployment]:
+        """GET deployments?environment=&task= — one page, the newest 100 (GitHub lists newest first)."""
+        params = {"environment": environment, "task": task, "per_page": 100}
+        url = f"{self._repo_url}/deployments"
+        try:
+            data = self._request(f"list the deployments to {environment}", "GET", url, params=params)
+        except GithubException as exc:
+            raise self._deployment_error(exc, f"list the deployments to {environment}") from exc
+        return [self._deployment(d) for d in data if isinstance(d, dict)]
+
+    def create_deployment(
+        self, *, sha: str, environment: str, task: str, description: str, payload: Mapping[str, str]
+    ) -> Deployment:
+        """POST deployments for the commit ``sha``: ``auto_merge`` off, ``required_contexts`` empty.
+
+        After a 5xx or a dropped answer the deployment of ``sha`` with this task is looked
+        for before a resend (never two deployments of one verification).
+        """
+        body = {
+            "ref": sha,
+            "task": task,
+            "environment": environment,
+            "description": _truncate(description, STATUS_DESCRIPTION_MAX),
+            "payload": dict(payload),
+            "auto_merge": False,
+            "required_contexts": [],
+        }
+
+        def created() -> dict[str, Any] | None:
+            for found in self.list_deployments(environment=environment, task=task):
+                if found.sha == sha:
+                    return {"id": found.id, "sha": found.sha, "environment": environment, "task": task}
+            return None
+
+        what = f"create a deployment of {sha[:12]} to {environment}"
+        try:
+            data = self._request(
+                what, "POST", f"{self._repo_url}/deployments", body=body, create=True, recheck=created
+            )
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
+        return self._deployment(data)
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        """GET deployments/{id}/statuses?per_page=1 (newest first)."""
+        url = f"{self._repo_url}/deployments/{int(deployment_id)}/statuses"
+        what = f"read the state of deployment {deployment_id}"
+        try:
+            data = self._request(what, "GET", url, params={"per_page": 1})
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
+        return str(data[0].get("state")) if data and isinstance(data[0], dict) else None
+
+    def set_deployment_state(self, deployment_id: int, state: DeploymentState, description: str) -> None:
+        """POST deployments/{id}/statuses with ``auto_inactive: false``.
+
+        GitHub's default would mark every other successful deployment to the environment
+        inactive — the other models' too, since they share the environment. After a 5xx
+        the newest status is read before a resend.
+        """
+        url = f"{self._repo_url}/deployments/{int(deployment_id)}/statuses"
+        body = {
+            "state": state,
+            "description": _truncate(description, STATUS_DESCRIPTION_MAX),
+            "auto_inactive": False,
+        }
+
+        def applied() -> dict[str, Any] | None:
+            return {"state": state} if self.deployment_state(deployment_id) == state else None
+
+        what = f"set deployment {deployment_id} {state}"
+        try:
+            self._request(what, "POST", url, body=body, create=True, recheck=applied)
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
 
     # ------------------------------------------------------------------ people
 
