@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -162,8 +162,7 @@ def _login_from(name: str | None) -> str | None:
     return login or None
 
 
-@dataclass(frozen=True)
-class FixedClock:
+class FixedClock(NamedTuple):
     """What time it is, fixed by a caller in the same process: ``CliRunner().invoke(cli, args,
     obj=FixedClock(now))``. Tests use it so that writes are reproducible; the console script
     never passes an ``obj``, so nobody can reach it from a shell, a workflow or a comment."""
