@@ -8,15 +8,11 @@ become ``error: <what> — <what to do>`` on stderr with the exit codes of refer
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
@@ -28,22 +24,39 @@ if TYPE_CHECKING:
     from bot.adapters.version import VersionInfo
     from bot.app import Context
 
-logger = logging.getLogger("bot")
-
 OUTPUTS = ("text", "json", "markdown")
 
 
-@dataclass
 class Options:
-    repo: Path
-    forge: str | None
-    output: str
-    actor: str | None
-    now: datetime | None
-    dry_run_forge: bool = False
-    clock: datetime | None = None
-    """The time fixed by an in-process caller (``cli.main(obj=FixedClock(...))``, tests only);
-    unlike ``--now`` it holds for every command, and no command line can set it."""
+    """The global options of one run. Mutable: a global option given after the command name
+    writes into it. A plain slotted class, not a dataclass: ``--help`` imports this module, and
+    importing ``dataclasses`` costs more than the rest of it (benchmarks/README.md)."""
+
+    __slots__ = ("actor", "clock", "dry_run_forge", "forge", "now", "output", "repo")
+
+    def __init__(
+        self,
+        repo: Path,
+        forge: str | None,
+        output: str,
+        actor: str | None,
+        now: datetime | None,
+        dry_run_forge: bool = False,
+        clock: datetime | None = None,
+    ) -> None:
+        self.repo = repo
+        self.forge = forge
+        self.output = output
+        self.actor = actor
+        self.now = now
+        self.dry_run_forge = dry_run_forge
+        # The time fixed by an in-process caller (``cli.main(obj=FixedClock(...))``, tests only):
+        # unlike ``--now`` it holds for every command, and no command line can set it.
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Options({fields})"
 
     @property
     def time(self) -> datetime | None:
@@ -59,6 +72,8 @@ def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
     from bot.core.report import terminal
 
     if opts is not None and opts.json:
+        import json
+
         click.echo(json.dumps({"error": message, "exit_code": code}))
     click.echo(f"error: {terminal(message)}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -84,6 +99,8 @@ def errors(opts: Options | None) -> Iterator[None]:
         _fail("interrupted", 130, opts)
     except Exception as exc:
         if os.environ.get("PROMOBOT_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         _fail(
             f"unexpected failure: {type(exc).__name__}: {exc} — this is a bug or an outage; "
@@ -102,43 +119,49 @@ def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
     from bot.core.report import terminal
 
     if opts.json:
+        import json
+
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
         markdown = opts.output == "markdown"
         click.echo(terminal(text(markdown), markdown=markdown))
 
 
-class _StderrFormatter(logging.Formatter):
-    """``warning: <message>`` on one line: no logger names, no terminal escapes."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from bot.core.report import terminal
-
-        message = " ".join(terminal(record.getMessage()).split("\n"))
-        return f"{record.levelname.lower()}: {message}"
-
-
-class _Once(logging.Filter):
-    """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = f"{record.levelno}:{record.getMessage()}"
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        return True
-
-
 def _configure_logging(verbose: bool) -> None:
+    """Warnings (and with ``--verbose`` info) on stderr, one line each. ``logging`` is imported
+    here, not at module level, so that ``--help`` does not pay for it."""
+    import logging
+
+    class _StderrFormatter(logging.Formatter):
+        """``warning: <message>`` on one line: no logger names, no terminal escapes."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            from bot.core.report import terminal
+
+            message = " ".join(terminal(record.getMessage()).split("\n"))
+            return f"{record.levelname.lower()}: {message}"
+
+
+    class _Once(logging.Filter):
+        """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[str] = set()
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            key = f"{record.levelno}:{record.getMessage()}"
+            if key in self.seen:
+                return False
+            self.seen.add(key)
+            return True
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("promobot")
     handler.setFormatter(_StderrFormatter())
     handler.addFilter(_Once())
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h.formatter, _StderrFormatter)]:
+    for old in [h for h in root.handlers if h.get_name() == "promobot"]:
         root.removeHandler(old)  # a second run in the same process (tests) must not print twice
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -354,8 +377,7 @@ pass_opts = click.make_pass_decorator(Options)
 # command name wins. See README "CLI".
 
 
-@dataclass(frozen=True)
-class GlobalOption:
+class GlobalOption(NamedTuple):
     decls: tuple[str, ...]
     field: str
     help: str
@@ -548,6 +570,8 @@ def cli(
     ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now, clock=clock)
     if version:
         if ctx.obj.json:
+            import json
+
             click.echo(json.dumps(_version().to_json()))
         else:
             click.echo(_version().text())

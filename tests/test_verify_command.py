@@ -182,3 +182,25 @@ def test_a_failing_command_check_rolls_back_once(
     assert rollbacks == [failed["rollback"]["pr"]]
     body = people.json("pr", "show", str(rollbacks[0]))["body"]
     assert "post-deploy verification failed: smoke" in body
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("on_failure: notify", "on_failure: revert", "unknown on_failure 'revert'"),
+        ("run: [", "run: 'python3 checks/verify.py' #[", "run is a string; it must be an argv list"),
+        ("max_errors: 2", "max_errors: 0", "max_errors is 0, must be at least 1"),
+    ],
+)
+def test_validate_reports_a_verify_mistake_with_file_and_line(
+    people: Cli, old: str, new: str, needle: str
+) -> None:
+    policy = people.repo / "environments" / "promotion.yaml"
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    text = policy.read_text().replace(anchor, anchor + _policy().replace(old, new, 1), 1)
+    policy.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if new in row)
+    result = people("validate", expect=1)
+    assert f"environments/promotion.yaml:{line}:" in result.stdout and needle in result.stdout
+    data = people.json("validate", expect=1)
+    assert data["ok"] is False and data["errors"][0]["line"] == line
