@@ -3,7 +3,7 @@
 Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
 ``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
 the webhook payload builders the reliability tests deliver through ``load_event`` →
-``router.dispatch``, the seven fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
+``router.dispatch``, the nine fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
 the end state of the repository with volatile fields (ids, timestamps, SHAs of
 re-created commits) replaced by trees and subjects, so that two runs compare equal when
 they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
@@ -368,6 +368,16 @@ def setup_auto_promote(hub: Hub) -> Event:
     return lambda h: h.deliver("push", payload)
 
 
+def setup_schedule(hub: Hub) -> Event:
+    """A PR opened by a promobot without due markers (an upgrade): the schedule evaluates it."""
+    number = _open_prod(hub)
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    with hub.emu.state.lock:
+        pull = hub.emu.state.pulls[number]
+        pull.body = re.sub(r"<!-- promobot:due .*? -->\n?", "", pull.body or "")
+    return lambda h: h.deliver("schedule", {"schedule": "*/30 * * * *"})
+
+
 FLOWS: dict[str, Flow] = {
     f.name: f
     for f in (
@@ -379,6 +389,7 @@ FLOWS: dict[str, Flow] = {
         Flow("rollback-pr", setup_rollback_pr),
         Flow("direct-rollback", setup_direct_rollback),
         Flow("auto-promote", setup_auto_promote),
+        Flow("schedule", setup_schedule),
     )
 }
 
