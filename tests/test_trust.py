@@ -212,7 +212,12 @@ def test_rejecting_a_version_re_evaluates_its_open_prs_at_once(people: Cli, rout
     checks = cli.json("pr", "show", str(number))["checks"]
     assert checks["promobot/ready"] == "failure" and checks["promobot/gates"] == "failure"
 
-    cli("unreject", "fraud-detector", "1.4.2", "--direct", actor="sam")
+    if route == "direct":
+        cli("unreject", "fraud-detector", "1.4.2", "--direct", actor="sam")
+    else:
+        opened = cli.json("unreject", "fraud-detector", "1.4.2", actor="sam")
+        cli("pr", "review", str(opened["pr"]), "--approve", actor="carol")
+        assert cli.json("merge", str(opened["pr"]), actor="dave")["merged"] is True
     assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] == "success"
 
 
@@ -248,8 +253,8 @@ def test_an_incumbent_that_does_not_load_fails_the_compare_gates(cli: Cli) -> No
     assert result["ready"] is False
     body = cli.json("pr", "show", str(result["pr"]))["body"]
     assert "new to" not in body  # the incumbent is unreadable, not absent
-    assert f"`{PROD}` exists but **does not load**" in body and "fix that file" in body
-    assert "Nonsense" in body  # the loader's own words say what is wrong with it
+    assert "The incumbent in `prod` is **unreadable**" in body and "Fix that file" in body
+    assert f"{PROD}:3:7: kind is 'Nonsense'" in body  # the loader's own words name the file and line
 
 
 # ------------------------------------------------------- item 21 (part): an honest /promote reply
