@@ -294,6 +294,8 @@ class StatusReport(NamedTuple):
     registry_error: str | None = None
     verification: dict[str, dict[str, str | None]] | None = None
     """Post-deploy verification state per model × environment with verify: (None: no verify)."""
+    verification_details: dict[str, dict[str, dict[str, str] | None]] | None = None
+    """Beside ``verification``: version, commit, until (the window's end) and reason of each."""
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -301,6 +303,7 @@ class StatusReport(NamedTuple):
             extra = {"registry": self.registry or {}, "registry_error": self.registry_error}
         if self.verification is not None:
             extra["verification"] = self.verification
+            extra["verification_details"] = self.verification_details or {}
         return extra | {
             "environments": list(self.environments),
             "models": self.models,
@@ -386,31 +389,58 @@ def status(ctx: Context) -> StatusReport:
     registry, registry_error = _registry_drift(ctx, sha, over)
     verification = _verification_states(ctx, sha, models)
     return StatusReport(
-        over.names, models, errors, drift, flagged, prs, registry, registry_error, verification
+        over.names,
+        models,
+        errors,
+        drift,
+        flagged,
+        prs,
+        registry,
+        registry_error,
+        verification[0] if verification else None,
+        verification[1] if verification else None,
     )
 
 
 def _verification_states(
     ctx: Context, sha: str, models: dict[str, dict[str, str | None]]
-) -> dict[str, dict[str, str | None]] | None:
-    """``{model: {env: state | None}}`` for environments with verify: (README: Verify with live data)."""
-    envs = [e.name for e in ctx.policy(sha).environments if e.verify is not None]
+) -> tuple[dict[str, dict[str, str | None]], dict[str, dict[str, dict[str, str] | None]]] | None:
+    """``{model: {env: state | None}}`` for environments with verify: (README: Verify with live
+    data), and beside it the details ``{model: {env: {"state", "version", "commit", "until",
+    "reason"} | None}}``. None: no environment has verify:. A version that did not arrive by
+    a promotion or rollback (a hand edit) is not verified: None."""
+    envs = [e for e in ctx.policy(sha).environments if e.verify is not None]
     if not envs:
         return None
-    from bot import verify  # only policies with verify: pay for it
+    from bot import verify
+    from bot.core import verify as verify_core
 
-    out: dict[str, dict[str, str | None]] = {}
+    states: dict[str, dict[str, str | None]] = {}
+    details: dict[str, dict[str, dict[str, str] | None]] = {}
     for model, row in models.items():
-        out[model] = {}
+        states[model], details[model] = {}, {}
         for env in envs:
+            assert env.verify is not None
             state: str | None = None
-            if row.get(env) is not None:
-                brought = verify.bringing_commit(ctx.ws.history(manifest_path(env, model), ref=sha))
+            detail: dict[str, str] | None = None
+            if row.get(env.name) is not None:
+                brought = verify.bringing_commit(ctx.ws.history(manifest_path(env.name, model), ref=sha))
                 if brought is not None and brought.action in ("promote", "rollback"):
                     check = verify.verify_check(ctx, brought.sha)
                     state = check.result if check is not None else "pending"
-            out[model][env] = state
-    return out
+                    _, until = verify_core.window(env.verify, brought.at)
+                    detail = {
+                        "state": state,
+                        "version": brought.version or "",
+                        "commit": brought.sha,
+                        "until": until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "reason": check.title
+                        if check is not None
+                        else "not evaluated yet: run promobot verify",
+                    }
+            states[model][env.name] = state
+            details[model][env.name] = detail
+    return states, details
 
 
 def _registry_drift(
@@ -449,7 +479,35 @@ def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[
     over = overview(ctx, sha)
     if ctx.cache:
         ctx.cache.flush()
-    return history_json(_history(ctx, sha, over, model, env), over.rejected)
+    entries = _history(ctx, sha, over, model, env)
+    return history_json(entries, over.rejected, _verifications(ctx, sha, entries))
+
+
+def _verifications(ctx: Context, sha: str, entries: Sequence[HistoryEntry]) -> dict[str, dict[str, str]]:
+    """``{commit: {"state", "reason"}}``: the ``promobot/verify`` check of each promotion or
+    rollback into an environment with ``verify:`` (one check read per such commit; none without
+    verify, so a repository that does not verify pays nothing)."""
+    envs = {e.name for e in ctx.policy(sha).environments if e.verify is not None}
+    if not envs:
+        return {}
+    from bot import verify  # only policies with verify: pay for it
+
+    current: dict[str, str | None] = {}
+    for env in envs:
+        brought = verify.bringing_commit([e for e in entries if e.env == env])
+        current[env] = brought.sha if brought is not None else None
+    found: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        if entry.env in envs and entry.action in ("promote", "rollback") and entry.sha not in found:
+            check = verify.verify_check(ctx, entry.sha)
+            if check is None:
+                continue
+            if check.result == "pending" and current.get(entry.env) != entry.sha:
+                # A later version replaced it before it ended: closed, not failed (reference §15).
+                found[entry.sha] = {"state": "inactive", "reason": "replaced by a later version"}
+            else:
+                found[entry.sha] = {"state": check.result, "reason": check.title}
+    return found
 
 
 def _history(ctx: Context, sha: str, over: Overview, model: str, env: str | None) -> list[HistoryEntry]:
@@ -465,14 +523,45 @@ def _history(ctx: Context, sha: str, over: Overview, model: str, env: str | None
     return entries
 
 
-def history_json(entries: list[HistoryEntry], rejected: Sequence[Rejection] = ()) -> list[dict[str, Any]]:
+def history_json(
+    entries: list[HistoryEntry],
+    rejected: Sequence[Rejection] = (),
+    verifications: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[dict[str, Any]]:
     """reference §9 history rows; with ``rejected`` (rejected.yaml at the tip), each row also says
-    whether the version it brought is rejected: ``{"reason", "by", "at"}`` or None."""
+    whether the version it brought is rejected: ``{"reason", "by", "at"}`` or None.
+
+    Post-deploy verification (reference §15), beside the rollbacks it caused:
+    ``verification`` is the ``promobot/verify`` check of the commit (``verifications``, by
+    sha) as ``{"state", "reason", "rolled_back_by"}`` — ``rolled_back_by`` the rollback
+    commit that reverted it, or None — or None when the commit has no verification;
+    ``caused_by_verification`` is, on a rollback promobot started because a verification
+    failed (its ``Promobot-Verification`` trailer), ``{"check", "commit"}`` — the check that
+    failed and the commit whose verification it was — or None.
+    """
     bad = {(r.model, r.version): r for r in rejected}
+    checks = verifications or {}
+    reverted_by: dict[str, str] = {}
+    for e in entries:
+        if e.action == "rollback" and e.rollback_of and e.rollback_of not in reverted_by:
+            reverted_by[e.rollback_of] = e.sha  # newest first: keep the newest rollback of a commit
 
     def rejection(e: HistoryEntry) -> dict[str, str] | None:
         hit = bad.get((e.model, e.version or ""))
         return {"reason": hit.reason, "by": hit.by, "at": hit.at} if hit else None
+
+    def verification(e: HistoryEntry) -> dict[str, str | None] | None:
+        check = checks.get(e.sha)
+        if check is None:
+            return None
+        return {"state": check["state"], "reason": check["reason"], "rolled_back_by": reverted_by.get(e.sha)}
+
+    def caused_by(e: HistoryEntry) -> dict[str, str | None] | None:
+        if e.action != "rollback" or e.verification is None:
+            return None
+        words = e.verification.split()
+        check = words[1] if len(words) > 1 and words[0].lower() == "failed" else e.verification
+        return {"check": check, "commit": e.rollback_of}
 
     return [
         {
@@ -490,6 +579,8 @@ def history_json(entries: list[HistoryEntry], rejected: Sequence[Rejection] = ()
             "subject": e.subject,
             "author": e.author,
             "rejected": rejection(e),
+            "verification": verification(e),
+            "caused_by_verification": caused_by(e),
         }
         for e in entries
     ]

@@ -8,18 +8,14 @@ become ``error: <what> — <what to do>`` on stderr with the exit codes of refer
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -28,19 +24,44 @@ if TYPE_CHECKING:
     from bot.adapters.version import VersionInfo
     from bot.app import Context
 
-logger = logging.getLogger("bot")
-
 OUTPUTS = ("text", "json", "markdown")
 
 
-@dataclass
 class Options:
-    repo: Path
-    forge: str | None
-    output: str
-    actor: str | None
-    now: datetime | None
-    dry_run_forge: bool = False
+    """The global options of one run. Mutable: a global option given after the command name
+    writes into it. A plain slotted class, not a dataclass: ``--help`` imports this module, and
+    importing ``dataclasses`` costs more than the rest of it (benchmarks/README.md)."""
+
+    __slots__ = ("actor", "clock", "dry_run_forge", "forge", "now", "output", "repo")
+
+    def __init__(
+        self,
+        repo: Path,
+        forge: str | None,
+        output: str,
+        actor: str | None,
+        now: datetime | None,
+        dry_run_forge: bool = False,
+        clock: datetime | None = None,
+    ) -> None:
+        self.repo = repo
+        self.forge = forge
+        self.output = output
+        self.actor = actor
+        self.now = now
+        self.dry_run_forge = dry_run_forge
+        # The time fixed by an in-process caller (``cli.main(obj=FixedClock(...))``, tests only):
+        # unlike ``--now`` it holds for every command, and no command line can set it.
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Options({fields})"
+
+    @property
+    def time(self) -> datetime | None:
+        """The pretended time, if any: ``--now`` (previews only) or the fixed clock."""
+        return self.now or self.clock
 
     @property
     def json(self) -> bool:
@@ -51,6 +72,8 @@ def _fail(message: str, code: int, opts: Options | None) -> NoReturn:
     from bot.core.report import terminal
 
     if opts is not None and opts.json:
+        import json
+
         click.echo(json.dumps({"error": message, "exit_code": code}))
     click.echo(f"error: {terminal(message)}", err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -76,6 +99,8 @@ def errors(opts: Options | None) -> Iterator[None]:
         _fail("interrupted", 130, opts)
     except Exception as exc:
         if os.environ.get("PROMOBOT_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         _fail(
             f"unexpected failure: {type(exc).__name__}: {exc} — this is a bug or an outage; "
@@ -94,43 +119,49 @@ def emit(opts: Options, data: Any, text: Callable[[bool], str]) -> None:
     from bot.core.report import terminal
 
     if opts.json:
+        import json
+
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
         markdown = opts.output == "markdown"
         click.echo(terminal(text(markdown), markdown=markdown))
 
 
-class _StderrFormatter(logging.Formatter):
-    """``warning: <message>`` on one line: no logger names, no terminal escapes."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        from bot.core.report import terminal
-
-        message = " ".join(terminal(record.getMessage()).split("\n"))
-        return f"{record.levelname.lower()}: {message}"
-
-
-class _Once(logging.Filter):
-    """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = f"{record.levelno}:{record.getMessage()}"
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        return True
-
-
 def _configure_logging(verbose: bool) -> None:
+    """Warnings (and with ``--verbose`` info) on stderr, one line each. ``logging`` is imported
+    here, not at module level, so that ``--help`` does not pay for it."""
+    import logging
+
+    class _StderrFormatter(logging.Formatter):
+        """``warning: <message>`` on one line: no logger names, no terminal escapes."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            from bot.core.report import terminal
+
+            message = " ".join(terminal(record.getMessage()).split("\n"))
+            return f"{record.levelname.lower()}: {message}"
+
+
+    class _Once(logging.Filter):
+        """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[str] = set()
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            key = f"{record.levelno}:{record.getMessage()}"
+            if key in self.seen:
+                return False
+            self.seen.add(key)
+            return True
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("promobot")
     handler.setFormatter(_StderrFormatter())
     handler.addFilter(_Once())
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h.formatter, _StderrFormatter)]:
+    for old in [h for h in root.handlers if h.get_name() == "promobot"]:
         root.removeHandler(old)  # a second run in the same process (tests) must not print twice
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -154,25 +185,62 @@ def _login_from(name: str | None) -> str | None:
     return login or None
 
 
-_PREVIEWS = frozenset({"validate", "status", "diff", "history", "list", "show"})
-"""Commands that only read: the hidden ``--now`` may pretend a time for them."""
+class FixedClock(NamedTuple):
+    """What time it is, fixed by a caller in the same process: ``CliRunner().invoke(cli, args,
+    obj=FixedClock(now))``. Tests use it so that writes are reproducible; the console script
+    never passes an ``obj``, so nobody can reach it from a shell, a workflow or a comment."""
+
+    now: datetime
 
 
-def _refuse_pretended_time(opts: Options) -> None:
-    """On GitHub, ``--now`` is for previews only: real checks, bodies and merges use the real time.
+READ_ONLY_COMMANDS = frozenset(
+    {"validate", "status", "diff", "history", "site", "pr list", "pr show", "pr users list"}
+)
+"""Commands that change nothing anywhere (``site`` writes only its --out folder): the hidden
+``--now`` may pretend a time for them, and for ``--dry-run`` of the others (reference §9)."""
 
-    Otherwise a pretended time would post gate results (soak, freeze) onto real pull requests
-    and could merge through a freeze window. The local forge is a sandbox and keeps it (tests).
+
+def _command_name(ctx: click.Context) -> str:
+    """``pr users list`` for ``promobot pr users list`` (whatever the program was called)."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _refuse_pretended_time(ctx: click.Context) -> None:
+    """``--now`` is for previews only: whatever posts, merges or writes uses the real time.
+
+    Otherwise a pretended time would post gate results (soak, freeze, verification windows)
+    onto real pull requests, merge through a freeze window or date a commit — on any forge.
     """
-    command = click.get_current_context(silent=True)
-    if command is None or command.info_name in _PREVIEWS or command.params.get("dry_run"):
+    opts = ctx.find_object(Options)
+    if opts is None or opts.now is None:
         return
+    name = _command_name(ctx)
+    if name in READ_ONLY_COMMANDS or ctx.params.get("dry_run"):
+        return
+    hint = " (or add --dry-run to preview)" if any(p.name == "dry_run" for p in ctx.command.params) else ""
     _fail(
-        f"--now is only for previews on GitHub: `{command.info_name}` posts checks or merges — "
-        "drop --now (or add --dry-run where the command has it)",
+        f"--now is only for previews: `promobot {name}` posts, merges or writes with the real time — "
+        f"drop --now{hint}; `promobot diff` and `promobot status` accept it",
         2,
         opts,
     )
+
+
+def _guard_time(command: click.Command) -> None:
+    """Run ``_refuse_pretended_time`` before ``command``'s callback, once every option is parsed."""
+    inner = command.callback
+    if inner is None or isinstance(command, click.Group):
+        return
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _refuse_pretended_time(click.get_current_context())
+        return inner(*args, **kwargs)
+
+    command.callback = guarded
 
 
 def build_context(opts: Options) -> Context:
@@ -183,13 +251,11 @@ def build_context(opts: Options) -> Context:
     from bot.app import Context
 
     forge_kind = opts.forge or _default_forge()
-    now = opts.now or datetime.now(UTC)
-    if forge_kind == "github" and opts.now is not None:
-        _refuse_pretended_time(opts)
+    now = opts.time or datetime.now(UTC)
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
-    ws.commit_date = opts.now  # with --now, the commits promobot writes say when it decided
+    ws.commit_date = opts.time  # with a fixed clock, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
 
     forge = LocalForge(ws)
@@ -311,8 +377,7 @@ pass_opts = click.make_pass_decorator(Options)
 # command name wins. See README "CLI".
 
 
-@dataclass(frozen=True)
-class GlobalOption:
+class GlobalOption(NamedTuple):
     decls: tuple[str, ...]
     field: str
     help: str
@@ -369,7 +434,13 @@ GLOBAL_OPTIONS = (
         "Act as LOGIN (local forge; default: git's user.name).",
         {"metavar": "LOGIN"},
     ),
-    GlobalOption(("--now",), "now", "Pretend it is this time (tests).", {"hidden": True}, convert=_parse_now),
+    GlobalOption(
+        ("--now",),
+        "now",
+        "Pretend it is this time (previews only: read-only commands and --dry-run).",
+        {"hidden": True},
+        convert=_parse_now,
+    ),
 )
 _GLOBAL_DEFAULTS: dict[str, Any] = {
     "repo": Path(),
@@ -389,6 +460,7 @@ def global_options(command: click.Command) -> click.Command:
         return command
     declared = {name for p in command.params for name in getattr(p, "opts", ())}
     command.params.extend(g.for_command() for g in GLOBAL_OPTIONS if not declared.intersection(g.decls))
+    _guard_time(command)
     command._promobot_globals = True  # type: ignore[attr-defined]
     if isinstance(command, click.Group):
         for sub in command.commands.values():
@@ -494,9 +566,12 @@ def cli(
     Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
     """
     _configure_logging(verbose)
-    ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
+    clock = ctx.obj.now if isinstance(ctx.obj, FixedClock) else None
+    ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now, clock=clock)
     if version:
         if ctx.obj.json:
+            import json
+
             click.echo(json.dumps(_version().to_json()))
         else:
             click.echo(_version().text())
@@ -537,7 +612,7 @@ def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -
         except metadata.PackageNotFoundError:
             direct_url = None
         result = scaffold.init(
-            GitFolder(directory or opts.repo, commit_date=opts.now),
+            GitFolder(directory or opts.repo, commit_date=opts.clock),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),

@@ -1,9 +1,12 @@
-"""The two ports promobot acts through, in its own words.
+"""The ports promobot acts through, in its own words.
 
 ``Forge`` is where pull requests, reviews, comments and checks live (GitHub, or the
 local forge kept in ``.git/``). ``Workspace`` is the git repository that holds the
-environments. Adapters satisfy these structurally; nothing here knows PyGithub or
-GitPython.
+environments. ``GateRunner`` runs the gates that reach outside (artifacts, commands,
+Prometheus: reference §3, §15), ``Cache`` keeps read-only results in ``.git/promobot/``,
+``NewRepository`` is the folder ``promobot init`` writes (reference §17) and ``Registry``
+is MLflow's model registry (reference §16). Adapters satisfy these structurally; nothing
+here knows PyGithub or GitPython.
 
 GitHub's semantics are the reference: checks are keyed by (name, head SHA), reviews
 carry the ``commit_id`` they were given on, comments have ids, and a merge passes the
@@ -20,6 +23,8 @@ from bot.core.model import (
     CheckRun,
     CommandGate,
     Comment,
+    Deployment,
+    DeploymentState,
     GateOutcome,
     HistoryEntry,
     Permission,
@@ -90,6 +95,24 @@ class Forge(Protocol):
         ...
 
     def list_checks(self, head_sha: str) -> list[CheckRun]: ...
+
+    def list_deployments(self, *, environment: str, task: str) -> list[Deployment]:
+        """Deployments of ``task`` to ``environment``, newest first (the newest 100 at most)."""
+        ...
+
+    def create_deployment(
+        self, *, sha: str, environment: str, task: str, description: str, payload: Mapping[str, str]
+    ) -> Deployment:
+        """A deployment of commit ``sha`` (never a branch: nothing is merged, no status is required)."""
+        ...
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        """The newest status of the deployment (None when it has none)."""
+        ...
+
+    def set_deployment_state(self, deployment_id: int, state: DeploymentState, description: str) -> None:
+        """Add a status to the deployment (never inactivating other deployments as a side effect)."""
+        ...
 
     def list_reviews(self, number: int) -> list[Review]:
         """Every review in submission order, all pages read."""
@@ -242,8 +265,10 @@ class GateRunner(Protocol):
         model: str,
         from_env: str,
         to_env: str,
+        extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
-        """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code)."""
+        """Run ``gate`` from a checkout of ``base_sha`` (never the PR's code); ``extra_env``
+        (``PROMOBOT_*`` of a verification check) is added to its environment."""
         ...
 
     def prometheus(

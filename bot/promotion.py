@@ -24,6 +24,7 @@ from bot.app import (
     read_manifest,
 )
 from bot.core import approvals as approvals_core
+from bot.core import due as due_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
 from bot.core import promql, render, trailers
@@ -432,7 +433,12 @@ def assess(
             approvals_text=approvals_text(verdict),
             commands=_commands_help(state.action),
             reason=reason,
+            incumbent_error=incumbent_error if state.action == "promote" else None,
         )
+    )
+    due = due_core.next_change(results, ready=not blockers, auto_merge=env.auto_merge)
+    body = with_due(
+        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, due=due
     )
     return Assessment(
         state=state,
@@ -451,6 +457,41 @@ def assess(
         checks=checks,
         body=body,
     )
+
+
+def model_inputs(
+    ctx: Context, sha: str, policy: Policy, model: str, blob_ids: dict[str, str] | None = None
+) -> str:
+    """The due marker's digest of what evaluating ``model``'s PRs reads at ``sha`` (one git process)."""
+    ids = blob_ids if blob_ids is not None else ctx.ws.blob_ids(sha, "environments")
+    blobs = due_core.model_inputs(
+        ids, model=model, envs=policy.names, policy_path=POLICY_PATH, rejected_path=REJECTED_PATH
+    )
+    return due_core.inputs_digest(blobs)
+
+
+def with_due(
+    ctx: Context,
+    body: str,
+    *,
+    base_sha: str,
+    policy: Policy,
+    model: str,
+    head_sha: str | None,
+    due: due_core.Next,
+) -> str:
+    """``body`` with the due marker the scheduled run reads (``bot.core.due``).
+
+    ``head_sha`` None: the plan writes a new head; ``apply`` puts its SHA in the marker.
+    """
+    marker = due_core.render_due(
+        due_core.Due(
+            next=due,
+            inputs=model_inputs(ctx, base_sha, policy, model),
+            head=head_sha or due_core.HEAD_PLACEHOLDER,
+        )
+    )
+    return body.rstrip("\n") + "\n" + marker + "\n"
 
 
 def _fail_closed_on_incumbent(
@@ -572,6 +613,10 @@ def assess_rejection(
         _rejection_entry(ctx, state, new_text, old_text),
         approvals=approvals_text(verdict),
         commands=[c for c in _commands_help(state.action)],
+    )
+    due = due_core.next_change([], ready=not blockers, auto_merge=False)
+    body = with_due(
+        ctx, body, base_sha=base_sha, policy=policy, model=state.model, head_sha=head_sha, due=due
     )
     return Assessment(
         state=state,
@@ -963,6 +1008,13 @@ def promote(
     return result
 
 
+def _due_head(body: str, head: str | None) -> str:
+    """The due marker of a body rendered before its head commit existed, naming that commit."""
+    if head is None or due_core.HEAD_PLACEHOLDER not in body:
+        return body
+    return body.replace(f'"head":"{due_core.HEAD_PLACEHOLDER}"', f'"head":"{head}"')
+
+
 def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | None]:
     """Apply a plan; returns (the PR number the plan opened or updated, the new head SHA)."""
     head: str | None = None
@@ -978,14 +1030,19 @@ def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | No
             ctx.ws.update_branch(action.branch, sha, expected=action.expected, force=action.force)
         elif isinstance(action, OpenPr):
             pr = ctx.forge.open_pr(
-                head=action.head, base=action.base, title=action.title, body=action.body, labels=action.labels
+                head=action.head,
+                base=action.base,
+                title=action.title,
+                body=_due_head(action.body, head),
+                labels=action.labels,
             )
             number = pr.number
             head = head or pr.head_sha
         elif isinstance(action, UpdatePr):
             number = action.number
             if action.title is not None or action.body is not None:
-                ctx.forge.update_pr(action.number, title=action.title, body=action.body)
+                body = _due_head(action.body, head) if action.body is not None else None
+                ctx.forge.update_pr(action.number, title=action.title, body=body)
         elif isinstance(action, AddLabels):
             target = action.number if action.number is not None else number
             assert target is not None

@@ -27,9 +27,11 @@ Routing (reference §4, §11):
   ``auto_promote`` environment. Pushes elsewhere → a notice.
 * ``workflow_dispatch`` with ``inputs.action`` promote / rollback → the CLI's flows, the
   dispatching user being the requester.
-* ``schedule`` → re-evaluate **every** open promobot PR (simpler than finding the pending
-  ones, and it also catches approvals whose events were missed), then merge the ready
-  ones whose environment has ``auto_merge``.
+* ``schedule`` → run the verifications, list the open PRs once (100 a page) and
+  re-evaluate only those whose due marker (``bot.core.due``) says time may have changed
+  them, or cannot vouch for them (missing, forged, another head, other inputs); then merge
+  the ready ones whose environment has ``auto_merge``. Reviews, comments and pushes are
+  their own events: an idle scheduled run costs ``ceil(N/100)`` requests (reference §11).
 * anything else → ``Outcome(handled=False, "promobot ignores <name> events")``.
 
 Multi-PR handlers (check reruns, push, schedule, fan-out chains) handle each item on its
@@ -51,9 +53,11 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 from bot.app import POLICY_PATH, REJECTED_PATH, Context, manifest_path, read_manifest
+from bot.core import due as due_core
 from bot.core import events
 from bot.core.events import (
     CheckRerequestEvent,
@@ -68,10 +72,10 @@ from bot.core.events import (
     UnknownEvent,
 )
 from bot.core.marker import PrState
-from bot.core.model import is_valid_name
+from bot.core.model import PullRequest, is_valid_name
 from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
-from bot.errors import Blocked, BotError, UsageError
+from bot.errors import Blocked, BotError, RateLimited, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +174,7 @@ def ensure_history(ctx: Context) -> None:
 # --------------------------------------------------------------------------- one PR
 
 
-def _evaluate(ctx: Context, number: int, event: str) -> Outcome:
+def _evaluate(ctx: Context, number: int, event: str, pr: PullRequest | None = None) -> Outcome:
     """Gates + approvals + ready for PR ``number``, then ``auto_merge`` when it is ready.
 
     Raises ``UsageError`` (not a promobot PR) and ``Blocked`` (not open) for callers to
@@ -178,7 +182,7 @@ def _evaluate(ctx: Context, number: int, event: str) -> Outcome:
     """
     from bot import promotion
 
-    a = promotion.evaluate_pr(ctx, number)
+    a = promotion.evaluate_pr(ctx, number, pr=pr)
     detail: dict[str, Any] = {
         "pr": number,
         "ready": a.ready,
@@ -261,7 +265,7 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
             f"#{event.number} merged: no environment auto-promotes from {code(ref.env)}",
             {"pr": event.number, "chained": []},
         )
-    batch = _Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain")
+    batch = _Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain", _budget(ctx))
     upstream = _merged_state(ctx, event.number, ref)
     for target in targets:
         work = functools.partial(_promote_line, ctx, ref.model, target, upstream)
@@ -294,21 +298,60 @@ def _on_comment(ctx: Context, event: CommentEvent) -> Outcome:
 # --------------------------------------------------------------------------- many PRs
 
 
+ITEM_RESERVE = 30
+"""Requests kept in hand before a multi-PR handler starts an item: enough to finish the
+costliest one (an evaluation that merges and opens the chained PR) — reference §14."""
+
+Budget = Callable[[], "tuple[int, datetime] | None"]
+
+
+def _budget(ctx: Context) -> Budget | None:
+    """The forge's request budget reader (GitHub: ``X-RateLimit-*``), or None (local forge)."""
+    found: Budget | None = getattr(ctx.forge, "rate_budget", None)
+    return found if callable(found) else None
+
+
 @dataclass
 class _Batch:
-    """Runs the items of a multi-PR handler; one failure never stops the others."""
+    """Runs the items of a multi-PR handler; one failure never stops the others.
+
+    With a ``budget`` (GitHub's rate limit), an item starts only while ``ITEM_RESERVE``
+    requests are left: the item in hand always finishes, the rest is left for the next run
+    and the summary says so — not a failure, nothing half-applied. An item cut by the limit
+    anyway (``RateLimited``: the budget is shared with other workflows) is a failure (exit 3)
+    and stops the batch the same way.
+    """
 
     event: str
     title: str
+    budget: Budget | None = None
     lines: list[str] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, BotError]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    limit: str | None = None
+    """Why the batch stopped starting items (the rate limit), once it did."""
 
     def run(self, item: str, work: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+        if self.limit is None and self.budget is not None:
+            found = self.budget()
+            if found is not None and found[0] < ITEM_RESERVE:
+                remaining, reset = found
+                self.limit = (
+                    f"GitHub allows this token {remaining} more request(s) until {reset:%Y-%m-%d %H:%M} UTC"
+                )
+        if self.limit is not None:
+            self.left.append(item)
+            return
         try:
             line, detail = work()
         except (UsageError, Blocked) as exc:
             line, detail = f"{item} skipped: {exc.message}", {"skipped": exc.message}
+        except RateLimited as exc:
+            logger.warning("%s: %s cut by the rate limit: %s", self.event, item, exc.message)
+            self.failures.append((item, exc))
+            self.limit = exc.message
+            line, detail = f"{item} cut by the rate limit: {exc.message}", {"error": exc.message}
         except BotError as exc:
             logger.warning("%s: %s failed: %s", self.event, item, exc.message)
             self.failures.append((item, exc))
@@ -321,12 +364,22 @@ class _Batch:
         self.items.append({"item": line})
 
     def finish(self, detail: dict[str, Any] | None = None) -> Outcome:
-        body = "; ".join(self.lines) if self.lines else "nothing to do"
+        lines = list(self.lines)
+        if self.left:
+            shown = ", ".join(self.left[:10]) + (
+                f" and {len(self.left) - 10} more" if len(self.left) > 10 else ""
+            )
+            lines.append(
+                f"rate limit: {len(self.left)} item(s) left for the next run ({shown}) — {self.limit}; "
+                "with many open pull requests run promobot as a GitHub App (README: Use it on GitHub)"
+            )
+        body = "; ".join(lines) if lines else "nothing to do"
+        extra: dict[str, Any] = {"left": list(self.left)} if self.left else {}
         outcome = Outcome(
             self.event,
             True,
             f"{self.title}: {body}".replace("\n", " "),
-            {**(detail or {}), "items": self.items, "failed": len(self.failures)},
+            {**(detail or {}), "items": self.items, "failed": len(self.failures), **extra},
         )
         if self.failures:
             raise HandlerFailures(outcome, self.failures)
@@ -364,8 +417,10 @@ def _promote_line(
     return line, result.to_json()
 
 
-def _evaluate_line(ctx: Context, number: int, event: str) -> tuple[str, dict[str, Any]]:
-    outcome = _evaluate(ctx, number, event)
+def _evaluate_line(
+    ctx: Context, number: int, event: str, pr: PullRequest | None = None
+) -> tuple[str, dict[str, Any]]:
+    outcome = _evaluate(ctx, number, event, pr)
     return outcome.summary, outcome.detail
 
 
@@ -388,7 +443,7 @@ def _on_check_rerequest(ctx: Context, event: CheckRerequestEvent) -> Outcome:
             f"{event.kind} rerequested on {event.head_sha[:12]}: no open promobot pull request has that head",
             {"ignored": True},
         )
-    batch = _Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}")
+    batch = _Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}", _budget(ctx))
     for number in numbers:
         batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
     return batch.finish()
@@ -432,7 +487,7 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
         return Outcome(event.name, False, reason, {"ignored": True})
     tip = ctx.tip()
     policy = ctx.policy(tip)
-    batch = _Batch(event.name, f"push to {code(ctx.default_branch)}")
+    batch = _Batch(event.name, f"push to {code(ctx.default_branch)}", _budget(ctx))
     handled: set[int] = set()
     paths = _push_paths(ctx, event)
     if paths is None:
@@ -484,19 +539,47 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
 
 
 def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
-    numbers = _open_promobot_prs(ctx)
-    registry = bool(ctx.policy(ctx.tip()).providers.mlflow)
-    verifying = any(e.verify is not None for e in ctx.policy(ctx.tip()).environments)
-    if not numbers and not registry and not verifying:
-        return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
-    batch = _Batch(event.name, f"schedule: re-evaluated {len(numbers)} open promobot pull request(s)")
+    """Verify, then evaluate the open promobot PRs whose due marker says time may have changed them.
+
+    One paginated list of the open PRs (100 a page) carries every body, so a PR whose
+    marker vouches that nothing time-driven is due costs no request (``bot.core.due``).
+    """
+    from bot import promotion
+
+    tip = ctx.tip()
+    policy = ctx.policy(tip)
+    registry = bool(policy.providers.mlflow)
+    verifying = any(e.verify is not None for e in policy.environments)
+    batch = _Batch(event.name, "schedule", _budget(ctx))
     if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
         batch.run("verify", functools.partial(_verify_line, ctx, None, None))
-    for number in numbers:
-        batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
+    prs = [pr for pr in ctx.forge.list_prs(state="open") if parse_branch(pr.head_branch) is not None]
+    if not prs and not registry and not verifying:
+        return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
+    blob_ids = ctx.ws.blob_ids(tip, "environments") if prs else {}
+    due: list[tuple[PullRequest, str]] = []
+    for pr in prs:
+        ref = parse_branch(pr.head_branch)
+        assert ref is not None
+        inputs = promotion.model_inputs(ctx, tip, policy, ref.model, blob_ids)
+        reason = due_core.due_reason(
+            due_core.parse_due(pr.body), head_sha=pr.head_sha, inputs=inputs, now=ctx.now
+        )
+        if reason is not None:
+            due.append((pr, reason))
+    waiting = len(prs) - len(due)
+    batch.title = (
+        f"schedule: {len(prs)} open promobot pull request(s), {len(due)} due, "
+        f"{waiting} waiting for people or a later time"
+    )
+    for pr, reason in due:
+        before = len(batch.items)
+        batch.run(f"#{pr.number}", functools.partial(_evaluate_line, ctx, pr.number, event.name, pr))
+        if len(batch.items) > before:  # not left for the next run
+            batch.items[-1]["due"] = reason
     if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
         batch.run("MLflow sync", functools.partial(_sync_line, ctx))
-    return batch.finish()
+    return batch.finish({"open": len(prs), "due": len(due), "waiting": waiting})
 
 
 def _verify_line(ctx: Context, model: str | None, env: str | None) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``promobot init``: make a folder a GitOps repository for promobot (README "Your own repository").
+"""``promobot init``: make a folder a GitOps repository for promobot (reference §17).
 
 What it writes, all from package data under ``bot/templates/init/`` (nothing is assembled
 from strings, so every file can be read and reviewed as it will land):

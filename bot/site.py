@@ -1,4 +1,4 @@
-"""Use case: ``promobot site --out DIR``, a static dashboard of the GitOps repository.
+"""Use case: ``promobot site --out DIR``, a static dashboard of the GitOps repository (reference §18).
 
 It reads what ``status``, ``history`` and ``pr list`` / ``pr show`` read — the default
 branch's manifests and git log, rejected.yaml, the open pull requests and their checks —

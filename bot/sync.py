@@ -1,4 +1,4 @@
-"""Keep the model registry in step with git (README "Keep MLflow in step").
+"""Keep the model registry in step with git (reference §16; README "Keep MLflow in step").
 
 Git is the source of truth; MLflow follows. A manifest that names ``registry.mlflow: {model,
 version}`` says which registered model version runs in its environment, and the environment's

@@ -1,4 +1,4 @@
-"""Post-deploy verification: ``promobot verify [MODEL] [--env ENV]`` and the scheduled run.
+"""Post-deploy verification (reference §15): ``promobot verify [MODEL] [--env ENV]`` and the schedule.
 
 For every environment with ``verify:`` and every model in it, the verification is the commit
 that brought the running version to the default branch (a promotion's or a rollback's squash
@@ -14,11 +14,14 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot import deployments
 from bot.app import Context, check_env, check_model_name, manifest_path
 from bot.core import promql
 from bot.core import verify as verify_core
+from bot.core.gates import CommandOutcome
+from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
-from bot.core.model import LABEL_HOLD, CheckRun, EnvironmentPolicy, HistoryEntry, Policy
+from bot.core.model import LABEL_HOLD, CheckRun, CommandGate, EnvironmentPolicy, HistoryEntry, Policy
 from bot.core.promql import Evidence, PrometheusGate
 from bot.core.render import code, plain
 from bot.core.verify import CHECK_VERIFY, Verification, VerifyPolicy
@@ -114,14 +117,21 @@ def verify_one(
         # Act before recording the failure: a run that dies in between acts again next time,
         # and every action below finds what an earlier run already did (never twice).
         rollback = on_failure(ctx, policy, env, result, brought)
-    if existing is None or (existing.result, existing.title, existing.summary) != (
+    record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
+    if existing is None or (existing.result, existing.title, existing.summary, existing.record) != (
         result.state,
         title,
         summary,
+        record,
     ):
         assert result.state != "inactive"
         ctx.forge.set_check(
-            head_sha=brought.sha, name=CHECK_VERIFY, result=result.state, title=title, summary=summary
+            head_sha=brought.sha,
+            name=CHECK_VERIFY,
+            result=result.state,
+            title=title,
+            summary=summary,
+            record=record,
         )
     if rollback is not None:
         _ROLLBACKS[result.commit] = rollback
@@ -230,13 +240,18 @@ def gather(
     model: str,
     brought: HistoryEntry,
     now: datetime,
-) -> dict[PrometheusGate, Evidence | str]:
+) -> dict[PrometheusGate | CommandGate, Evidence | CommandOutcome | str]:
     begin, end = verify_core.window(spec, brought.at)
-    found: dict[PrometheusGate, Evidence | str] = {}
+    found: dict[PrometheusGate | CommandGate, Evidence | CommandOutcome | str] = {}
     if now < begin or ctx.gates is None or brought.version is None:
         return found
     stop = min(now, end).timestamp()
     for check in spec.checks:
+        if check.kind == "command":
+            found[check] = _run_command_check(
+                ctx, check, env, model, brought, begin, min(now, end), now >= end
+            )
+            continue
         values = verify_core.render_values(model, brought.version, check.env or env, brought.previous_version)
         try:
             query = promql.render(check.query, values)
@@ -249,6 +264,45 @@ def gather(
             provider, check, query, traffic, start=begin.timestamp(), end=stop
         )
     return found
+
+
+def _run_command_check(
+    ctx: Context,
+    check: CommandGate,
+    env: str,
+    model: str,
+    brought: HistoryEntry,
+    begin: datetime,
+    stop: datetime,
+    final: bool,
+) -> CommandOutcome | str:
+    """Run a command check like a command gate (reference §3): from a checkout of the default
+    branch's tip, argv without a shell, a timeout, no token in its environment; it gets the
+    environment's manifest (``PROMOBOT_MANIFEST``) and the verification in ``PROMOBOT_*``."""
+    assert ctx.gates is not None and brought.version is not None
+    tip = ctx.tip()
+    try:
+        path = manifest_path(env, model)
+        manifest = load_manifest(ctx.ws.read(tip, path) or "", path=path)
+    except BotError as exc:
+        return f"the manifest cannot be read: {exc.message}"
+    return ctx.gates.run_command(
+        check,
+        base_sha=tip,
+        manifest=dict(manifest.data),
+        model=model,
+        from_env=env,
+        to_env=env,
+        extra_env={
+            "PROMOBOT_ENV": env,
+            "PROMOBOT_VERSION": brought.version,
+            "PROMOBOT_PREVIOUS_VERSION": brought.previous_version or "",
+            "PROMOBOT_COMMIT": brought.sha,
+            "PROMOBOT_VERIFY_START": verify_core.when(begin),
+            "PROMOBOT_VERIFY_END": verify_core.when(stop),
+            "PROMOBOT_VERIFY_FINAL": "1" if final else "0",
+        },
+    )
 
 
 def _summary(result: Verification) -> str:

@@ -3,7 +3,7 @@
 Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
 ``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
 the webhook payload builders the reliability tests deliver through ``load_event`` →
-``router.dispatch``, the seven fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
+``router.dispatch``, the nine fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
 the end state of the repository with volatile fields (ids, timestamps, SHAs of
 re-created commits) replaced by trees and subjects, so that two runs compare equal when
 they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,10 @@ class Hub:
     work: Path
     sleeps: list[float]
     _runs: Iterator[int]
+    now: datetime = NOW
+    """The clock of the next workflow run (promobot's ``now``)."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """More variables for every workflow run (live-data providers' URL and headers)."""
 
     def checkout(self) -> Path:
         """A fresh clone of the repository, as a workflow run's checkout step makes."""
@@ -103,9 +107,10 @@ class Hub:
             "GITHUB_TOKEN": TOKEN,
             "GITHUB_ACTOR": actor,
             "PATH": "/usr/bin:/bin:/usr/local/bin",
+            **self.environ,
         }
         return github_context(
-            repo=clone or self.checkout(), actor=None, now=NOW, environ=environ, sleep=self.sleeps.append
+            repo=clone or self.checkout(), actor=None, now=self.now, environ=environ, sleep=self.sleeps.append
         )
 
     def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> router.Outcome:
@@ -173,7 +178,7 @@ def forked_hub(hub: Hub, root: Path) -> Iterator[Hub]:
     emu = hub.emu.fork(root / "github")
     try:
         (root / "work").mkdir(parents=True, exist_ok=True)
-        yield Hub(emu, root / "work", [], itertools.count(1))
+        yield Hub(emu, root / "work", [], itertools.count(1), hub.now, dict(hub.environ))
     finally:
         emu.stop()
 
@@ -363,6 +368,16 @@ def setup_auto_promote(hub: Hub) -> Event:
     return lambda h: h.deliver("push", payload)
 
 
+def setup_schedule(hub: Hub) -> Event:
+    """A PR opened by a promobot without due markers (an upgrade): the schedule evaluates it."""
+    number = _open_prod(hub)
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    with hub.emu.state.lock:
+        pull = hub.emu.state.pulls[number]
+        pull.body = re.sub(r"<!-- promobot:due .*? -->\n?", "", pull.body or "")
+    return lambda h: h.deliver("schedule", {"schedule": "*/30 * * * *"})
+
+
 FLOWS: dict[str, Flow] = {
     f.name: f
     for f in (
@@ -374,6 +389,7 @@ FLOWS: dict[str, Flow] = {
         Flow("rollback-pr", setup_rollback_pr),
         Flow("direct-rollback", setup_direct_rollback),
         Flow("auto-promote", setup_auto_promote),
+        Flow("schedule", setup_schedule),
     )
 }
 

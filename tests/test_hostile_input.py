@@ -416,7 +416,7 @@ EVIL_BITS = ("@everyone", "<img", "](https://evil", "<!--", "**b**")
 
 def assert_inert(markdown: str) -> None:
     """Nothing in EVIL_BITS renders: outside code spans and fences, after dropping ``\\x`` escapes."""
-    own = re.sub(r"<!-- promobot:(?:state|reply) [^\n]*? -->", "", markdown)  # the bot's own markers
+    own = re.sub(r"<!-- promobot:(?:state|reply|due) [^\n]*? -->", "", markdown)  # the bot's own markers
     rendered = re.sub(r"\\.", "", outside_code(own))
     for bit in EVIL_BITS:
         assert bit not in rendered, f"{bit!r} renders outside code in:\n{markdown}"

@@ -109,3 +109,33 @@ def test_no_test_reads_the_checkouts_environments() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def tour_commands(readme: str) -> list[list[str]]:
+    """The promobot command lines of the README's "A tour on the local forge" blocks, as argv."""
+    section = readme.split("## A tour on the local forge", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line.split("  #", 1)[0].strip()
+        for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+        for line in block.splitlines()
+    ]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("promobot ")]
+
+
+def test_the_readme_tour_runs_line_by_line_on_a_demo_repository(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    commands = tour_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(commands) >= 10 and ["status", "--output", "json"] in commands
+    demo = tmp_path / "promobot-demo"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["init", "--example", str(demo)], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    subprocess.run(["git", "-C", str(demo), "config", "user.name", "dana"], check=True)
+    for argv in commands:
+        result = runner.invoke(cli, ["--repo", str(demo), *argv], catch_exceptions=False)
+        assert result.exit_code == 0, f"promobot {shlex.join(argv)}: exit {result.exit_code}\n{result.output}"
+    status = json.loads(result.stdout)  # the tour's last line: status --output json
+    assert status["models"]["fraud-detector"]["staging"] == "1.5.0"  # the rollback is a PR, not merged yet

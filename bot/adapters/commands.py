@@ -62,8 +62,11 @@ def run_command_gate(
     from_env: str,
     to_env: str,
     base_env: Mapping[str, str],
+    extra_env: Mapping[str, str] | None = None,
 ) -> CommandOutcome:
-    """Run ``gate.run`` in ``cwd`` and report how it ended (never raises for a failing command)."""
+    """Run ``gate.run`` in ``cwd`` and report how it ended (never raises for a failing command).
+
+    ``extra_env`` (a verification check's ``PROMOBOT_*``) is added after the scrub."""
     argv = list(gate.run)
     if not argv:
         return CommandOutcome(None, False, "", 0.0, error=f"command gate {gate.name} has an empty run list")
@@ -79,6 +82,7 @@ def run_command_gate(
                 "PROMOBOT_TO": to_env,
             }
         )
+        env.update(extra_env or {})
         return _run(argv, cwd=cwd, env=env, timeout=gate.timeout)
 
 

@@ -1,4 +1,9 @@
-"""Runs the two gates that reach outside: artifact checks and command gates.
+"""Runs the gates that reach outside: artifact checks, command gates and Prometheus queries.
+
+Prometheus evidence (reference §15) comes from :mod:`bot.adapters.prometheus` with the
+provider's headers read from this runner's environment mapping; an unset variable or an
+unreachable server becomes evidence with an error (the gate is pending), a query Prometheus
+refuses becomes the failure's reason.
 
 Command gates run in a fresh export of the *base* commit (``git archive``), never in
 the working tree and never with the PR's files: a PR cannot change what judges it.
@@ -63,6 +68,7 @@ class LocalGateRunner:
         model: str,
         from_env: str,
         to_env: str,
+        extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
         from bot.adapters.commands import run_command_gate
 
@@ -77,6 +83,7 @@ class LocalGateRunner:
                 from_env=from_env,
                 to_env=to_env,
                 base_env=self.environ,
+                extra_env=extra_env,
             )
 
     def prometheus(

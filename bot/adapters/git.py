@@ -74,6 +74,7 @@ from bot.core.trailers import (
     PREVIOUS_VERSION,
     ROLLBACK_OF,
     TO,
+    VERIFICATION,
     VERSION,
     collect_trailers,
 )
@@ -1220,7 +1221,7 @@ def _has_bloom_filters(graph: Path) -> bool:
 
 
 HISTORY_FORMAT = "promobot-history"
-HISTORY_VERSION = 1
+HISTORY_VERSION = 2
 """Bumped whenever what a cached log means changes (its fields, or how a log is parsed)."""
 HISTORY_MAX_FILES = 512
 """More cached histories than this in ``.git/promobot/history/``: the older half is removed."""
@@ -1397,6 +1398,7 @@ def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) 
                     approved_by=approved,
                     rollback_of=tr.get(ROLLBACK_OF) or None,
                     from_env=tr.get(FROM) or None,
+                    verification=tr.get(VERIFICATION) or None,
                 )
             )
     rows.reverse()

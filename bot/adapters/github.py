@@ -23,6 +23,11 @@ Retries (at most 3 attempts per operation, ``sleep`` injectable)
     * 5xx answers and dropped connections/timeouts: back off 1 s, then 2 s.
     * Secondary rate limits (403/429 with ``Retry-After`` or GitHub's "secondary rate
       limit" message): wait ``Retry-After`` seconds (capped at 60 s; 60 s when absent).
+    * GitHub's primary rate limit (403/429 with ``X-RateLimit-Remaining: 0`` and no
+      ``Retry-After``) is not retried: the window resets up to an hour later. It raises
+      ``RateLimited`` (an ``OutageError``, exit 3) naming the reset time. ``rate_budget``
+      reports what the last answer's ``X-RateLimit-*`` headers said (no request), so that a
+      multi-PR handler stops starting items before the budget runs out (``router._Batch``).
     * Creates are never retried blindly. After a 5xx or a dropped connection GitHub may
       have applied the request, so before a retry promobot looks for what it meant to
       create: the open PR for the head branch (POST pulls), its own comment with the
@@ -85,6 +90,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,13 +102,15 @@ from github.PaginatedList import PaginatedList
 from bot.core.model import (
     CheckRun,
     Comment,
+    Deployment,
+    DeploymentState,
     GateOutcome,
     Permission,
     PullRequest,
     PullState,
     Review,
 )
-from bot.errors import BotError, ConflictError, ForgeError, OutageError, UsageError
+from bot.errors import BotError, ConflictError, ForgeError, OutageError, RateLimited, UsageError
 
 if TYPE_CHECKING:
     from bot.adapters.cache import FileCache
@@ -174,6 +182,30 @@ def _message(exc: GithubException) -> str:
     return message or f"HTTP {exc.status}"
 
 
+def _rate_limited(exc: BaseException, what: str) -> RateLimited | None:
+    """GitHub's *primary* rate limit (403/429, ``X-RateLimit-Remaining: 0``, no ``Retry-After``):
+    waiting inside the run cannot help (the window resets up to an hour later)."""
+    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
+        return None
+    if _header(exc, "retry-after") is not None or _header(exc, "x-ratelimit-remaining") != "0":
+        return None
+    reset = _epoch(_header(exc, "x-ratelimit-reset"))
+    when = f" until {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+    return RateLimited(
+        f"GitHub's rate limit for this token is used up{when} (while trying to {what})",
+        "nothing is half-done: the next run picks up what this one left; with many open pull "
+        "requests run promobot as a GitHub App (5,000 requests an hour or more; README: Use it on GitHub)",
+        reset=reset,
+    )
+
+
+def _epoch(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(float(value)), tz=UTC) if value is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _transient(exc: BaseException, attempt: int) -> _Transient | None:
     """How to retry ``exc``, or None when retrying cannot help."""
     backoff = float(2 ** (attempt - 1))
@@ -214,6 +246,9 @@ class _Retrier:
             try:
                 return call()
             except (GithubException, OSError) as exc:
+                limited = _rate_limited(exc, what)
+                if limited is not None:
+                    raise limited from exc
                 transient = _transient(exc, attempt)
                 if transient is None:
                     raise
@@ -442,6 +477,15 @@ class GitHubForge:
     @property
     def bot_login(self) -> str:
         return self._bot_login
+
+    def rate_budget(self) -> tuple[int, datetime] | None:
+        """(requests left, when the window resets) from the last answer's ``X-RateLimit-*``
+        headers; None before the first answer or when GitHub sent none (no request is made)."""
+        remaining, _limit = self._req.rate_limiting
+        if remaining < 0:
+            return None
+        reset = _epoch(str(self._req.rate_limiting_resettime)) or datetime.fromtimestamp(0, tz=UTC)
+        return remaining, reset
 
     def transaction(self) -> contextlib.AbstractContextManager[object]:
         """GitHub has no lock to hold: a no-op (the sha guard on merge keeps merges safe)."""
@@ -890,6 +934,99 @@ class GitHubForge:
                 "give the workflow `checks: write` (check runs) or `statuses: write` (commit statuses)",
             ) from exc
         self._statuses[sha] = [data, *self._statuses.get(sha, [])]
+
+    # ------------------------------------------------------------------ deployments
+
+    @staticmethod
+    def _deployment(data: Mapping[str, Any]) -> Deployment:
+        return Deployment(
+            id=int(data["id"]),
+            sha=str(data.get("sha") or ""),
+            environment=str(data.get("environment") or ""),
+            task=str(data.get("task") or ""),
+            description=str(data.get("description") or ""),
+        )
+
+    def _deployment_error(self, exc: GithubException, what: str) -> BotError:
+        return self._error(
+            exc, what, "give the workflow `deployments: write` (README: Verify with live data) and re-run"
+        )
+
+    def list_deployments(self, *, environment: str, task: str) -> list[Deployment]:
+        """GET deployments?environment=&task= — one page, the newest 100 (GitHub lists newest first)."""
+        params = {"environment": environment, "task": task, "per_page": 100}
+        url = f"{self._repo_url}/deployments"
+        try:
+            data = self._request(f"list the deployments to {environment}", "GET", url, params=params)
+        except GithubException as exc:
+            raise self._deployment_error(exc, f"list the deployments to {environment}") from exc
+        return [self._deployment(d) for d in data if isinstance(d, dict)]
+
+    def create_deployment(
+        self, *, sha: str, environment: str, task: str, description: str, payload: Mapping[str, str]
+    ) -> Deployment:
+        """POST deployments for the commit ``sha``: ``auto_merge`` off, ``required_contexts`` empty.
+
+        After a 5xx or a dropped answer the deployment of ``sha`` with this task is looked
+        for before a resend (never two deployments of one verification).
+        """
+        body = {
+            "ref": sha,
+            "task": task,
+            "environment": environment,
+            "description": _truncate(description, STATUS_DESCRIPTION_MAX),
+            "payload": dict(payload),
+            "auto_merge": False,
+            "required_contexts": [],
+        }
+
+        def created() -> dict[str, Any] | None:
+            for found in self.list_deployments(environment=environment, task=task):
+                if found.sha == sha:
+                    return {"id": found.id, "sha": found.sha, "environment": environment, "task": task}
+            return None
+
+        what = f"create a deployment of {sha[:12]} to {environment}"
+        try:
+            data = self._request(
+                what, "POST", f"{self._repo_url}/deployments", body=body, create=True, recheck=created
+            )
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
+        return self._deployment(data)
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        """GET deployments/{id}/statuses?per_page=1 (newest first)."""
+        url = f"{self._repo_url}/deployments/{int(deployment_id)}/statuses"
+        what = f"read the state of deployment {deployment_id}"
+        try:
+            data = self._request(what, "GET", url, params={"per_page": 1})
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
+        return str(data[0].get("state")) if data and isinstance(data[0], dict) else None
+
+    def set_deployment_state(self, deployment_id: int, state: DeploymentState, description: str) -> None:
+        """POST deployments/{id}/statuses with ``auto_inactive: false``.
+
+        GitHub's default would mark every other successful deployment to the environment
+        inactive — the other models' too, since they share the environment. After a 5xx
+        the newest status is read before a resend.
+        """
+        url = f"{self._repo_url}/deployments/{int(deployment_id)}/statuses"
+        body = {
+            "state": state,
+            "description": _truncate(description, STATUS_DESCRIPTION_MAX),
+            "auto_inactive": False,
+        }
+
+        def applied() -> dict[str, Any] | None:
+            return {"state": state} if self.deployment_state(deployment_id) == state else None
+
+        what = f"set deployment {deployment_id} {state}"
+        try:
+            self._request(what, "POST", url, body=body, create=True, recheck=applied)
+        except GithubException as exc:
+            raise self._deployment_error(exc, what) from exc
 
     # ------------------------------------------------------------------ people
 

@@ -62,13 +62,15 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from bot.core.model import (
     CheckRun,
     Comment,
+    Deployment,
+    DeploymentState,
     GateOutcome,
     Permission,
     PullRequest,
@@ -210,6 +212,8 @@ def empty_state() -> dict[str, Any]:
         "reviews": [],
         "comments": [],
         "checks": [],
+        "deployments": [],
+        "next_deployment_id": 1,
         "users": {},
         "teams": {},
     }
@@ -765,6 +769,66 @@ class LocalForge:
             for c in self._file.read()["checks"]
             if c["head_sha"] == head_sha
         ]
+
+    # ------------------------------------------------------------------ deployments
+    # The records GitHub keeps as Deployments (reference §15.3): one per verification,
+    # statuses newest last in the file, so that `status` and `verify` read the same on both.
+
+    @staticmethod
+    def _to_deployment(rec: dict[str, Any], *, with_state: bool = False) -> Deployment:
+        statuses = rec.get("statuses") or []
+        return Deployment(
+            id=int(rec["id"]),
+            sha=str(rec["sha"]),
+            environment=str(rec["environment"]),
+            task=str(rec["task"]),
+            description=str(rec.get("description") or ""),
+            state=str(statuses[-1]["state"]) if with_state and statuses else None,
+        )
+
+    def list_deployments(self, *, environment: str, task: str) -> list[Deployment]:
+        found = [
+            self._to_deployment(d)
+            for d in self._file.read()["deployments"]
+            if d["environment"] == environment and d["task"] == task
+        ]
+        return sorted(found, key=lambda d: d.id, reverse=True)[:100]
+
+    def create_deployment(
+        self, *, sha: str, environment: str, task: str, description: str, payload: Mapping[str, str]
+    ) -> Deployment:
+        with self._file.mutate() as state:
+            number = int(state["next_deployment_id"])
+            state["next_deployment_id"] = number + 1
+            rec = {
+                "id": number,
+                "sha": sha,
+                "environment": environment,
+                "task": task,
+                "description": description,
+                "payload": dict(payload),
+                "statuses": [],
+            }
+            state["deployments"].append(rec)
+        return self._to_deployment(rec)
+
+    def _deployment_rec(self, state: dict[str, Any], deployment_id: int) -> dict[str, Any]:
+        for rec in state["deployments"]:
+            if rec["id"] == deployment_id:
+                return dict(rec)
+        raise UsageError(f"no deployment {deployment_id} in the local forge", "check the id")
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        return self._to_deployment(
+            self._deployment_rec(self._file.read(), deployment_id), with_state=True
+        ).state
+
+    def set_deployment_state(self, deployment_id: int, state: DeploymentState, description: str) -> None:
+        with self._file.mutate() as data:
+            self._deployment_rec(data, deployment_id)
+            for rec in data["deployments"]:
+                if rec["id"] == deployment_id:
+                    rec["statuses"].append({"state": state, "description": description})
 
     # ------------------------------------------------------------------ users and teams
 

@@ -1,4 +1,4 @@
-"""MLflow's model registry over its public REST API (``/api/2.0/mlflow/…``), nothing more.
+"""MLflow's model registry (reference §16) over its REST API (``/api/2.0/mlflow/…``), nothing more.
 
 Eight endpoints do not justify the official client (about 40 packages and a second of import):
 this adapter sends each request with the standard library, a bearer token when one is given, a

@@ -1,4 +1,4 @@
-"""Prometheus's HTTP API — ``/api/v1/query_range`` and ``/api/v1/query``, nothing more.
+"""Prometheus's HTTP API (reference §15) — ``/api/v1/query_range`` and ``/api/v1/query``, nothing more.
 
 Two endpoints do not justify a client package: each request is one standard-library POST
 (form-encoded, so long queries never hit a URL length limit) with the provider's headers

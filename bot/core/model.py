@@ -338,6 +338,27 @@ class CheckRun:
     ``external_id``); only meaningful when ``by_promobot``. See ``bot.core.marker.WROTE``."""
 
 
+DeploymentState = Literal["in_progress", "success", "failure", "inactive"]
+"""The deployment states promobot sets (GitHub knows more: queued, pending, error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A deployment of a commit to an environment, as the forge reports it (reference §15.3).
+
+    ``task`` is ``deploy:<model>``: one environment holds many models, each its own line of
+    deployments. ``state`` is the newest status (None when it has none), known only from
+    ``Forge.deployment_state``; listings leave it None.
+    """
+
+    id: int
+    sha: str
+    environment: str
+    task: str
+    description: str = ""
+    state: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class GateResult:
     name: str
@@ -366,3 +387,5 @@ class HistoryEntry:
     approved_by: tuple[str, ...] = ()
     rollback_of: str | None = None
     from_env: str | None = None
+    verification: str | None = None
+    """``Promobot-Verification`` (``failed <check>``): a rollback started by a failed verification."""

@@ -499,12 +499,17 @@ def _gate(r: _Reader, raw: Any, path: Path) -> Gate:
             else ArtifactGate().timeout
         )
         return ArtifactGate(max_bytes=max_bytes, timeout=timeout)
-    data = r.mapping(body, where, ("name", "run", "timeout"), "command gate")
-    name = r.string(data.get("name"), (*where, "name"), "command gate name", "e.g. name: smoke")
+    return _command_gate(r, body, where)
+
+
+def _command_gate(r: _Reader, body: Any, where: Path, *, what: str = "command gate") -> CommandGate:
+    """A ``command`` gate, or (``what="command check"``) a verification check: an argv, no shell."""
+    data = r.mapping(body, where, ("name", "run", "timeout"), what)
+    name = r.string(data.get("name"), (*where, "name"), f"{what} name", "e.g. name: smoke")
     if IDENTIFIER_RE.fullmatch(name) is None:
         r.fail(
             (*where, "name"),
-            f"command gate name {name!r} is not an identifier",
+            f"{what} name {name!r} is not an identifier",
             "use letters, digits, _ and -",
         )
     run = data.get("run")
@@ -752,25 +757,35 @@ def _verify(r: _Reader, raw: Any, path: Path) -> VerifyPolicy:
     duration = _duration(r, data, path, "duration", "2h")
     raw_checks = data.get("checks")
     if not isinstance(raw_checks, list) or not raw_checks:
-        r.fail(path, "verify needs a non-empty checks list", "e.g. checks: [{prometheus: {name: ..., ...}}]")
-    checks: list[PrometheusGate] = []
+        r.fail(
+            (*path, "checks") if "checks" in data else path,
+            "verify needs a non-empty checks list",
+            "e.g. checks: [{prometheus: {name: ..., ...}}] or [{command: {name: ..., run: [...]}}]",
+        )
+    checks: list[PrometheusGate | CommandGate] = []
     for j, item in enumerate(raw_checks):
         where: Path = (*path, "checks", j)
-        if not isinstance(item, dict) or len(item) != 1 or "prometheus" not in item:
+        if not isinstance(item, dict) or len(item) != 1 or not set(item) <= {"prometheus", "command"}:
             r.fail(
-                where, "each verify check is `- prometheus: {...}`", "write the check as a prometheus entry"
+                where,
+                "each verify check is `- prometheus: {...}` or `- command: {...}`",
+                "write the check as a prometheus entry (a query judged over the window) or a command "
+                "entry (name, run as an argv list, timeout)",
             )
-        check = _prometheus_gate(r, item["prometheus"], (*where, "prometheus"), window=True)
+        ((kind, body),) = item.items()
+        check: PrometheusGate | CommandGate
+        if kind == "prometheus":
+            check = _prometheus_gate(r, body, (*where, kind), window=True)
+        else:
+            check = _command_gate(r, body, (*where, kind), what="command check")
         if any(c.name == check.name for c in checks):
             r.fail(
-                (*where, "prometheus", "name"),
+                (*where, kind, "name"),
                 f"check {check.name!r} is listed twice",
                 "give each a unique name",
             )
-        if check.step > duration:
-            r.fail(
-                (*where, "prometheus", "step"), "step is longer than verify.duration", "use a smaller step"
-            )
+        if isinstance(check, PrometheusGate) and check.step > duration:
+            r.fail((*where, kind, "step"), "step is longer than verify.duration", "use a smaller step")
         checks.append(check)
     on_failure = data.get("on_failure", "notify")
     if on_failure not in ON_FAILURE:

@@ -1,4 +1,4 @@
-"""Prometheus evidence, judged purely (README "Verify with live data").
+"""Prometheus evidence, judged purely (reference §15; README "Verify with live data").
 
 Three pieces, none of which touches the network or the clock:
 

@@ -1,4 +1,4 @@
-"""Data providers named in the policy's ``providers:`` section (README "Verify with live data").
+"""Data providers named in the policy's ``providers:`` section (reference §15, §16).
 
 ```yaml
 providers:

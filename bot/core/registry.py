@@ -1,4 +1,4 @@
-"""The model registry as promobot sees it (README "Keep MLflow in step"): names, versions, runs.
+"""The model registry as promobot sees it (reference §16): names, versions, runs.
 
 A manifest may name its registered model version (``registry: {mlflow: {model, version}}``);
 the registry then follows git. This module holds the registry's data as promobot's own frozen

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.render import RESULT_ICON, code
+from bot.core.render import RESULT_ICON, code, plain
 
 Row = Sequence[str]
 
@@ -92,6 +92,7 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
             for note in notes:
                 parts.append(f"  {model}: {note}" if not markdown else f"- {code(model)}: {code(note)}")
     parts.extend(_registry_lines(data, markdown=markdown))
+    parts.extend(_verification_lines(data, markdown=markdown))
     if data.get("errors"):
         parts.append(
             "Invalid manifests (run `promobot validate`):" if not markdown else "**Invalid manifests**"
@@ -116,6 +117,35 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
             table(["pr", "action", "model", "route", "version", "state"], pr_rows, markdown=markdown)
         )
     return "\n".join(parts)
+
+
+def _verification_lines(data: Mapping[str, Any], *, markdown: bool) -> list[str]:
+    """Post-deploy verification per model × environment (reference §15): ✓ verified,
+    ⏳ until the window's end, ✗ failed (with why)."""
+    details = data.get("verification_details") or {}
+    lines = []
+    for model, envs in (data.get("verification") or {}).items():
+        for env, state in envs.items():
+            if state is None:
+                continue
+            row = (details.get(model) or {}).get(env) or {}
+            version = row.get("version", "?")
+            if state == "success":
+                note = f"✓ {version} verified"
+            elif state == "failure":
+                note = f"✗ {version} failed verification: {row.get('reason', '')}"
+            elif state == "pending":
+                note = f"⏳ {version} being verified until {row.get('until', '?')}"
+            else:
+                note = f"{VERIFY_ICONS.get(state, '?')} {version} {state}"
+            lines.append(
+                f"  {model} in {env}: {note}"
+                if not markdown
+                else f"- {code(model)} in {code(env)}: {plain(note)}"
+            )
+    if not lines:
+        return []
+    return ["Verification:" if not markdown else "**Verification**", *lines]
 
 
 def _registry_lines(data: Mapping[str, Any], *, markdown: bool) -> list[str]:
@@ -216,12 +246,33 @@ def history(entries: Sequence[Mapping[str, Any]], *, markdown: bool = False) -> 
             extra.append("approved by " + ", ".join(e["approved_by"]))
         if e.get("rollback_of"):
             extra.append(f"reverts {e['rollback_of'][:12]}")
+        caused = e.get("caused_by_verification")
+        if caused:
+            extra.append(f"after failed verification ({caused['check']})")
+        checked = e.get("verification")
+        if checked:
+            extra.append(_verification_note(checked))
         rows.append(
             [e["at"][:16].replace("T", " "), e["sha"][:12], e["env"], e["action"], change, "; ".join(extra)]
         )
     if markdown:
         rows = [[r[0], code(r[1]), code(r[2]), r[3], code(r[4]), code(r[5]) if r[5] else ""] for r in rows]
     return table(["when (UTC)", "commit", "env", "action", "version", "details"], rows, markdown=markdown)
+
+
+VERIFY_ICONS = {"success": "✓", "failure": "✗", "pending": "⏳", "inactive": "·"}
+
+
+def _verification_note(checked: Mapping[str, Any]) -> str:
+    """``history``'s note on a commit's post-deploy verification (and the rollback it caused)."""
+    state = str(checked["state"])
+    icon = VERIFY_ICONS.get(state, "?")
+    if state == "failure":
+        note = f"{icon} verification failed: {checked['reason']}"
+        if checked.get("rolled_back_by"):
+            note += f" → rolled back by {str(checked['rolled_back_by'])[:12]}"
+        return note
+    return f"{icon} verification " + {"success": "passed", "pending": "running"}.get(state, state)
 
 
 def validation(data: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The dashboard's view-model: what ``promobot site`` shows, decided in pure code.
+"""The dashboard's view-model: what ``promobot site`` shows (reference §18), decided in pure code.
 
 The use case (``bot/site.py``) gathers the read-side data — ``status``, ``history`` and the
 open pull requests, in their JSON shapes (README: CLI) — and this module turns it into plain

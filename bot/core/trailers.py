@@ -32,6 +32,8 @@ ROLLBACK_OF = "Promobot-Rollback-Of"
 APPROVED_BY = "Approved-by"
 REQUESTED_BY = "Promobot-Requested-By"
 PR = "Promobot-PR"
+VERIFICATION = "Promobot-Verification"
+"""On a rollback promobot started after a failed post-deploy verification: ``failed <check>``."""
 
 TRAILER_KEYS: tuple[str, ...] = (
     ACTION,
@@ -44,6 +46,7 @@ TRAILER_KEYS: tuple[str, ...] = (
     APPROVED_BY,
     REQUESTED_BY,
     PR,
+    VERIFICATION,
 )
 """Every trailer promobot writes, in the order it writes them."""
 

@@ -1,4 +1,4 @@
-"""Post-deploy verification, judged purely (README "Verify with live data").
+"""Post-deploy verification, judged purely (reference §15; README "Verify with live data").
 
 A verification is one (environment, model, version, commit that brought the version to the
 default branch — a promotion's or rollback's squash commit). It starts at that commit's time.
@@ -20,12 +20,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.core import promql
-from bot.core.promql import Evidence, PrometheusGate
+from bot.core.promql import Evidence, PrometheusGate, Verdict
+
+if TYPE_CHECKING:  # bot.core.model imports this module: no cycle at run time
+    from bot.core.gates import CommandOutcome
+    from bot.core.model import CommandGate
+
 
 CHECK_VERIFY = "promobot/verify"
+EXIT_NO_EVIDENCE = 75
+"""A command check's exit code for "not enough evidence yet" (EX_TEMPFAIL): pending, and at
+the end of the window a failure "no evidence", like a prometheus check with too few points."""
 ON_FAILURE = ("rollback", "hold", "notify")
 TRAILER_VERIFICATION = "Promobot-Verification"
 REASON_PREFIX = "post-deploy verification failed: "
@@ -49,7 +57,8 @@ State = Literal["pending", "success", "failure", "inactive"]
 class VerifyPolicy:
     """``verify:`` on an environment."""
 
-    checks: tuple[PrometheusGate, ...]
+    checks: tuple[PrometheusGate | CommandGate, ...]
+    """Prometheus queries judged over the window, or commands run at each evaluation."""
     delay: float = 600.0
     duration: float = 7200.0
     on_failure: Literal["rollback", "hold", "notify"] = "notify"
@@ -100,7 +109,7 @@ def decide(
     commit: str,
     started: datetime,
     now: datetime,
-    evidence: Mapping[PrometheusGate, Evidence | str],
+    evidence: Mapping[PrometheusGate | CommandGate, Evidence | CommandOutcome | str],
     errors_before: int,
 ) -> Verification:
     """Judge every check's evidence over the window at ``now`` (see the module docstring).
@@ -129,11 +138,16 @@ def decide(
         if isinstance(got, str):
             lines.append(f"## {check.name}\n{got}")
             return made("failure", f"{check.name}: {got}", "\n\n".join(lines), 0, check.name)
-        verdict = promql.judge(check, got, final=final)
+        if isinstance(got, Evidence) and check.kind == "prometheus":
+            verdict, down = promql.judge(check, got, final=final), got.error is not None
+        elif not isinstance(got, Evidence) and check.kind == "command":
+            verdict, down = judge_command(check, got, final=final)
+        else:  # an adapter answered a check with the other kind's evidence: never a pass
+            return made("failure", f"{check.name}: evidence of the wrong kind", "", 0, check.name)
         lines.append(f"## {check.name}: {verdict.result}\n{verdict.reason}\n{verdict.details}")
         if verdict.result == "failure":
             return made("failure", f"{check.name}: {verdict.reason}", "\n\n".join(lines), 0, check.name)
-        if got.error is not None:
+        if down:
             outage = True
         if verdict.result == "pending" or not final:
             pending_reasons.append(f"{check.name}: {verdict.reason}")
@@ -146,7 +160,7 @@ def decide(
                 f"providers did not answer {errors} times in a row (max_errors {policy.max_errors})",
                 details,
                 errors,
-                next((c.name for c in policy.checks if isinstance(evidence.get(c), Evidence)), None),
+                next((c.name for c in policy.checks if evidence.get(c) is not None), None),
             )
         return made(
             "pending",
@@ -157,6 +171,41 @@ def decide(
     if final and not pending_reasons:
         return made("success", f"every check held from {_when(begin)} to {_when(end)}", details)
     return made("pending", f"verifying until {_when(end)}", details)
+
+
+def judge_command(check: CommandGate, outcome: CommandOutcome, *, final: bool) -> tuple[Verdict, bool]:
+    """A command check's run at one evaluation: (verdict, whether it counts as an outage).
+
+    Exit 0: the check held (so far; at the window's end, it held). Exit 75 (EX_TEMPFAIL): not
+    enough evidence yet — pending, and at the window's end a failure "no evidence". A timeout
+    is an outage (pending; ``max_errors`` in a row fail). Any other exit, a signal, or a
+    command that cannot start is a failure. The output's tail is the details.
+    """
+    tail = outcome.output_tail.rstrip()
+    details = f"$ {' '.join(check.run)}\n{tail}" if tail else f"$ {' '.join(check.run)}"
+    if outcome.error is not None:
+        return Verdict("failure", f"the command could not run: {outcome.error}", details), False
+    if outcome.timed_out or outcome.exit_code is None:
+        return Verdict(
+            "pending", f"timed out after {check.timeout:g}s (re-run promobot verify)", details
+        ), True
+    code = outcome.exit_code
+    if code == 0:
+        return Verdict("success", "exited 0", details), False
+    if code == EXIT_NO_EVIDENCE:
+        if final:
+            return Verdict(
+                "failure", "no evidence: exited 75 at the end of the window", details, no_evidence=True
+            ), False
+        return Verdict("pending", "not enough evidence yet (exited 75)", details, no_evidence=True), False
+    if code < 0:
+        return Verdict("failure", f"was killed by signal {-code}", details), False
+    return Verdict("failure", f"exited {code}", details), False
+
+
+def when(moment: datetime) -> str:
+    """``2026-11-27T10:00:00Z``."""
+    return _when(moment)
 
 
 def _when(moment: datetime) -> str:

@@ -25,6 +25,7 @@ def test_trailer_keys_are_the_design_keys() -> None:
         "Approved-by",
         "Promobot-Requested-By",
         "Promobot-PR",
+        "Promobot-Verification",
     )
 
 

@@ -19,6 +19,8 @@ from tests.emulator.state import (
     App,
     CheckRun,
     Comment,
+    Deployment,
+    DeploymentStatus,
     Label,
     Pull,
     Reaction,
@@ -525,6 +527,50 @@ class Render:
         if with_creator:
             data["creator"] = self.user(status.creator)
         return data
+
+    # ------------------------------------------------------------ deployments
+    def deployment(self, deployment: Deployment) -> Json:
+        url = f"{self.repo_api}/deployments/{deployment.id}"
+        return {
+            "url": url,
+            "id": deployment.id,
+            "node_id": node_id("Deployment", deployment.id),
+            "sha": deployment.sha,
+            "ref": deployment.ref,
+            "task": deployment.task,
+            "payload": deployment.payload,
+            "original_environment": deployment.environment,
+            "environment": deployment.environment,
+            "description": deployment.description,
+            "creator": self.user(deployment.creator),
+            "created_at": iso(deployment.created_at),
+            "updated_at": iso(deployment.updated_at),
+            "statuses_url": f"{url}/statuses",
+            "repository_url": self.repo_api,
+            "transient_environment": deployment.transient_environment,
+            "production_environment": deployment.production_environment,
+            "performed_via_github_app": None,
+        }
+
+    def deployment_status(self, status: DeploymentStatus) -> Json:
+        deployment_url = f"{self.repo_api}/deployments/{status.deployment_id}"
+        return {
+            "url": f"{deployment_url}/statuses/{status.id}",
+            "id": status.id,
+            "node_id": node_id("DeploymentStatus", status.id),
+            "state": status.state,
+            "creator": self.user(status.creator),
+            "description": status.description,
+            "environment": status.environment,
+            "target_url": status.log_url,
+            "log_url": status.log_url,
+            "environment_url": status.environment_url,
+            "created_at": iso(status.created_at),
+            "updated_at": iso(status.created_at),
+            "deployment_url": deployment_url,
+            "repository_url": self.repo_api,
+            "performed_via_github_app": None,
+        }
 
     # ---------------------------------------------------------------- commits
     def _git_user(self, name: str, email: str, date: int) -> Json:

@@ -456,6 +456,32 @@ def update_check_run(api: Api, req: Request) -> Response:
     return Response(200, api.render.check_run(run))
 
 
+# -------------------------------------------------------------- deployments
+@route("GET", R + "/deployments")
+def list_deployments(api: Api, req: Request) -> Response:
+    return page_of(api, req, api.state.list_deployments(req.query), api.render.deployment)
+
+
+@route("POST", R + "/deployments")
+def create_deployment(api: Api, req: Request) -> Response:
+    deployment = api.state.create_deployment(req.identity.login, body_of(req))
+    return Response(201, api.render.deployment(deployment))
+
+
+@route("GET", R + "/deployments/{deployment_id}/statuses")
+def list_deployment_statuses(api: Api, req: Request) -> Response:
+    found = api.state.statuses_of_deployment(number(req, "deployment_id"))
+    return page_of(api, req, found, api.render.deployment_status)
+
+
+@route("POST", R + "/deployments/{deployment_id}/statuses")
+def create_deployment_status(api: Api, req: Request) -> Response:
+    status = api.state.create_deployment_status(
+        req.identity.login, number(req, "deployment_id"), body_of(req)
+    )
+    return Response(201, api.render.deployment_status(status))
+
+
 # ------------------------------------------------------------------- issues
 @route("GET", R + "/issues/comments/{comment_id}/reactions")
 def list_reactions(api: Api, req: Request) -> Response:

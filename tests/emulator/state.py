@@ -195,6 +195,37 @@ class Status:
     created_at: int
 
 
+@dataclass
+class Deployment:
+    id: int
+    sha: str
+    ref: str
+    task: str
+    environment: str
+    description: str | None
+    payload: Any
+    creator: str
+    created_at: int
+    updated_at: int
+    transient_environment: bool = False
+    production_environment: bool = False
+
+
+@dataclass
+class DeploymentStatus:
+    id: int
+    deployment_id: int
+    state: str
+    description: str
+    environment: str
+    log_url: str
+    environment_url: str
+    creator: str
+    created_at: int
+
+
+DEPLOYMENT_STATES = ("error", "failure", "inactive", "in_progress", "queued", "pending", "success")
+DEPLOYMENT_DESCRIPTION_MAX = 140
 GITHUB_ACTIONS = App(slug="github-actions", id=15368, name="GitHub Actions")
 
 
@@ -225,6 +256,8 @@ class RepoState:
         self.reactions: list[Reaction] = []
         self.check_runs: dict[int, CheckRun] = {}
         self.statuses: list[Status] = []
+        self.deployments: dict[int, Deployment] = {}
+        self.deployment_statuses: list[DeploymentStatus] = []
         self.email_logins: dict[str, str] = {}
         self.pat_mode = False
         self.actions_may_open_prs = True
@@ -723,6 +756,134 @@ class RepoState:
 
     def statuses_for(self, sha: str) -> list[Status]:
         return [s for s in reversed(self.statuses) if s.sha == sha]
+
+    # ------------------------------------------------------------ deployments
+    def create_deployment(self, login: str, fields: dict[str, Any]) -> Deployment:
+        """POST deployments, with GitHub's rules for the fields promobot and PyGithub send.
+
+        ``required_contexts`` omitted means every commit status context on the commit must
+        be ``success`` (409 otherwise), as on GitHub; an empty list skips the check.
+        ``auto_merge`` applies to branch refs only (a SHA is never merged into).
+        """
+        with self.lock:
+            self.require(login, "write")
+            ref = str(fields.get("ref") or "")
+            if not ref:
+                raise ApiError(422, "Validation Failed: ref is required")
+            if re.fullmatch(r"[0-9a-f]{40}", ref):
+                sha = ref if self.git.object_type(ref) == "commit" else None
+            else:
+                sha = self.git.ref_sha(f"refs/heads/{ref}") or self.git.ref_sha(f"refs/tags/{ref}")
+            if sha is None:
+                raise ApiError(422, f"No ref found for: {ref}")
+            required = fields.get("required_contexts")
+            latest: dict[str, str] = {}
+            for status in self.statuses_for(sha):
+                latest.setdefault(status.context, status.state)
+            wanted = set(latest) if required is None else set(required)
+            bad = sorted(c for c in wanted if latest.get(c) != "success")
+            if bad:
+                raise ApiError(409, f"Conflict: Commit status checks failed for {ref}. {', '.join(bad)}")
+            now = self.tick()
+            description = fields.get("description", "")
+            deployment = Deployment(
+                id=self.new_id(),
+                sha=sha,
+                ref=ref,
+                task=str(fields.get("task") or "deploy"),
+                environment=str(fields.get("environment") or "production"),
+                description=None if description is None else str(description),
+                payload=fields.get("payload", {}),
+                creator=self.user(login).login,
+                created_at=now,
+                updated_at=now,
+                transient_environment=bool(fields.get("transient_environment", False)),
+                production_environment=bool(
+                    fields.get("production_environment", str(fields.get("environment")) == "production")
+                ),
+            )
+            self.deployments[deployment.id] = deployment
+            return deployment
+
+    def deployment(self, deployment_id: int) -> Deployment:
+        found = self.deployments.get(deployment_id)
+        if found is None:
+            raise not_found()
+        return found
+
+    def list_deployments(self, query: dict[str, str]) -> list[Deployment]:
+        """Newest first, filtered by ``sha``, ``ref``, ``task`` and ``environment`` as on GitHub."""
+        found = sorted(self.deployments.values(), key=lambda d: d.id, reverse=True)
+        for key in ("sha", "ref", "task", "environment"):
+            if key in query and query[key] != "none":
+                found = [d for d in found if getattr(d, key) == query[key]]
+        return found
+
+    def create_deployment_status(
+        self, login: str, deployment_id: int, fields: dict[str, Any]
+    ) -> DeploymentStatus:
+        """POST deployments/{id}/statuses; ``auto_inactive`` (default true) as on GitHub.
+
+        A ``success`` status marks ``inactive`` every earlier non-transient, non-production
+        deployment to the same environment whose latest status is ``success``: a bot that
+        shares one environment between several models must pass ``auto_inactive: false``.
+        """
+        with self.lock:
+            self.require(login, "write")
+            deployment = self.deployment(deployment_id)
+            state = fields.get("state")
+            if state not in DEPLOYMENT_STATES:
+                raise ApiError(422, f"Validation Failed: state must be one of {', '.join(DEPLOYMENT_STATES)}")
+            description = str(fields.get("description") or "")
+            if len(description) > DEPLOYMENT_DESCRIPTION_MAX:
+                raise ApiError(422, "Validation Failed: description is too long (maximum is 140 characters)")
+            environment = str(fields.get("environment") or deployment.environment)
+            now = self.tick()
+            status = DeploymentStatus(
+                id=self.new_id(),
+                deployment_id=deployment.id,
+                state=str(state),
+                description=description,
+                environment=environment,
+                log_url=str(fields.get("log_url") or fields.get("target_url") or ""),
+                environment_url=str(fields.get("environment_url") or ""),
+                creator=self.user(login).login,
+                created_at=now,
+            )
+            self.deployment_statuses.append(status)
+            deployment.updated_at = now
+            if state == "success" and fields.get("auto_inactive", True):
+                for other in self.deployments.values():
+                    if (
+                        other.id != deployment.id
+                        and other.environment == deployment.environment
+                        and not other.transient_environment
+                        and not other.production_environment
+                        and self.deployment_state(other.id) == "success"
+                    ):
+                        self.deployment_statuses.append(
+                            DeploymentStatus(
+                                self.new_id(),
+                                other.id,
+                                "inactive",
+                                "",
+                                other.environment,
+                                "",
+                                "",
+                                status.creator,
+                                now,
+                            )
+                        )
+            return status
+
+    def statuses_of_deployment(self, deployment_id: int) -> list[DeploymentStatus]:
+        """Newest first."""
+        self.deployment(deployment_id)
+        return [s for s in reversed(self.deployment_statuses) if s.deployment_id == deployment_id]
+
+    def deployment_state(self, deployment_id: int) -> str | None:
+        found = self.statuses_of_deployment(deployment_id)
+        return found[0].state if found else None
 
     # ------------------------------------------------------------------- refs
     def create_ref(self, full_ref: str, sha: str, *, login: str) -> None:

@@ -132,14 +132,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-@pytest.fixture(scope="session")
-def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
-    """A real Prometheus serving :func:`openmetrics` behind basic auth, stopped at the end."""
+class PrometheusStartError(RuntimeError):
+    """Prometheus could not be started (the message says why, with the end of its log)."""
+
+
+@contextlib.contextmanager
+def running_prometheus(base: Path) -> Iterator[PrometheusServer]:
+    """A real Prometheus serving :func:`openmetrics` behind basic auth from ``base``, stopped at the end.
+
+    Outside pytest too (``benchmarks/faults.py``); ``PrometheusStartError`` when it cannot start.
+    """
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     if prometheus is None or promtool is None:
-        unavailable("prometheus/promtool not installed — run .ci/install-prometheus.sh")
-        raise AssertionError("unreachable")  # unavailable() skips or fails
-    base = tmp_path_factory.mktemp("prometheus")
+        raise FileNotFoundError("prometheus/promtool not installed — run .ci/install-prometheus.sh")
     started = time.monotonic()
     source = base / "data.om"
     source.write_text(openmetrics())
@@ -150,7 +155,9 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
         check=False,
     )
     if backfill.returncode != 0:
-        pytest.fail(f"promtool backfill failed:\n{backfill.stdout[-2000:]}\n{backfill.stderr[-2000:]}")
+        raise PrometheusStartError(
+            f"promtool backfill failed:\n{backfill.stdout[-2000:]}\n{backfill.stderr[-2000:]}"
+        )
     (base / "web.yml").write_text(f"basic_auth_users:\n  {USER}: {BCRYPT}\n")
     (base / "prometheus.yml").write_text("global: {}\n")
     port = free_port()
@@ -174,9 +181,13 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
     try:
         while not _ready(url):
             if proc.poll() is not None:
-                pytest.fail(f"prometheus exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+                raise PrometheusStartError(
+                    f"prometheus exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+                )
             if time.monotonic() - started > START_TIMEOUT:
-                pytest.fail(f"prometheus not ready after {START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}")
+                raise PrometheusStartError(
+                    f"prometheus not ready after {START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}"
+                )
             time.sleep(0.05)  # polling a real server's start-up, not waiting on the test's clock
         yield PrometheusServer(
             url=url,
@@ -187,3 +198,16 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prom
     finally:
         with contextlib.suppress(Exception):
             _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    """A real Prometheus serving :func:`openmetrics` behind basic auth, stopped at the end."""
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        unavailable("prometheus/promtool not installed — run .ci/install-prometheus.sh")
+        raise AssertionError("unreachable")  # unavailable() skips or fails
+    try:
+        with running_prometheus(tmp_path_factory.mktemp("prometheus")) as server:
+            yield server
+    except PrometheusStartError as exc:
+        pytest.fail(str(exc))

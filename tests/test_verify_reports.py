@@ -1,0 +1,137 @@
+"""`history` and `status` show post-deploy verification (reference §15), on the local forge
+against a real Prometheus (the scenarios of tests/test_verify.py: staging verifies 06:10 → 08:10
+after a merge at 06:00; 1.4.0 is healthy, 1.5.0 breaches at 08:00)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, commit_all
+from tests.servers.prometheus import PrometheusServer
+from tests.test_verify import AUTH_VAR, URL_VAR, _merge_into_staging, _verify
+
+HISTORY_KEYS = {
+    "sha",
+    "at",
+    "action",
+    "model",
+    "env",
+    "version",
+    "previous_version",
+    "pr",
+    "approved_by",
+    "rollback_of",
+    "from",
+    "subject",
+    "author",
+    "rejected",
+}
+"""The history row keys before verification existed: they stay, unchanged."""
+
+
+@pytest.fixture
+def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv(URL_VAR, prometheus_server.url)
+    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
+    return people
+
+
+def _roll_back_after_a_breach(cli: Cli) -> tuple[str, str]:
+    """1.5.0 merged into staging with on_failure: rollback, fails at 08:30, the rollback PR is
+    merged at 09:00. (the failed promotion's sha, the rollback's sha)"""
+    bad = _merge_into_staging(cli, "1.5.0")
+    policy = cli.repo / "environments" / "promotion.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
+        )
+    )
+    commit_all(cli.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
+    failed = _verify(cli, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is not None, failed
+    number = str(failed["rollback"]["pr"])
+    cli("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
+    merged = cli.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")
+    assert merged["merged"], merged
+    return bad, str(merged["sha"])
+
+
+def _rows(cli: Cli) -> dict[str, dict[str, Any]]:
+    return {row["sha"]: row for row in cli.json("history", "fraud-detector", "--env", "staging")}
+
+
+def test_history_json_puts_the_failed_verification_beside_the_rollback_it_caused(live: Cli) -> None:
+    bad, rollback = _roll_back_after_a_breach(live)
+    rows = _rows(live)
+    assert set(rows[bad]) > HISTORY_KEYS and set(rows[bad]) - HISTORY_KEYS == {
+        "verification",
+        "caused_by_verification",
+    }
+    failed = rows[bad]["verification"]
+    assert failed["state"] == "failure" and failed["rolled_back_by"] == rollback
+    assert failed["reason"].startswith("error-rate: ") and "breaks <= 0.01" in failed["reason"]
+    assert rows[bad]["caused_by_verification"] is None
+    assert rows[rollback]["action"] == "rollback" and rows[rollback]["rollback_of"] == bad
+    assert rows[rollback]["caused_by_verification"] == {"check": "error-rate", "commit": bad}
+    assert rows[rollback]["verification"] is None  # not evaluated yet: no check on it
+
+
+def test_history_text_and_markdown_say_which_verification_caused_the_rollback(live: Cli) -> None:
+    bad, rollback = _roll_back_after_a_breach(live)
+    text = live("history", "fraud-detector", "--env", "staging").stdout
+    (bad_line,) = [line for line in text.splitlines() if bad[:12] in line and "promote" in line]
+    assert "✗ verification failed: error-rate" in bad_line
+    assert f"rolled back by {rollback[:12]}" in bad_line
+    (rollback_line,) = [line for line in text.splitlines() if line.split()[2:3] == [rollback[:12]]]
+    assert (
+        "after failed verification (error-rate)" in rollback_line and f"reverts {bad[:12]}" in rollback_line
+    )
+    markdown = live("history", "fraud-detector", "--env", "staging", output="markdown").stdout
+    assert "after failed verification (error-rate)" in markdown
+    assert "✗ verification failed: error-rate" in markdown
+
+
+def test_history_shows_a_passed_verification_and_nothing_for_hand_edits(live: Cli) -> None:
+    sha = _merge_into_staging(live, "1.4.0")
+    assert _rows(live)[sha]["verification"] is None  # merged, never evaluated: no check, no claim
+    _verify(live, "2026-11-27T09:00:00Z")
+    rows = _rows(live)
+    assert rows[sha]["verification"]["state"] == "success"
+    assert rows[sha]["verification"]["rolled_back_by"] is None
+    assert all(r["verification"] is None for s, r in rows.items() if s != sha)  # hand edits, seeds
+    text = live("history", "fraud-detector", "--env", "staging").stdout
+    assert "✓ verification passed" in text
+
+
+def test_history_without_verify_has_null_verification_fields(cli: Cli) -> None:
+    rows = cli.json("history", "fraud-detector")
+    assert rows and all(set(r) == HISTORY_KEYS | {"verification", "caused_by_verification"} for r in rows)
+    assert all(r["verification"] is None and r["caused_by_verification"] is None for r in rows)
+
+
+def test_status_text_shows_verifying_until_verified_and_failed(live: Cli) -> None:
+    _merge_into_staging(live, "1.4.0")
+    early = live("status", now="2026-11-27T07:00:00Z").stdout
+    assert "fraud-detector in staging: ⏳ 1.4.0 being verified until 2026-11-27T08:10:00Z" in early
+    _verify(live, "2026-11-27T09:00:00Z")
+    later = live("status", now="2026-11-27T09:00:00Z").stdout
+    assert "fraud-detector in staging: ✓ 1.4.0 verified" in later
+    assert "spam-filter in staging" not in later  # a hand-written version is not verified
+    details = live.json("status", now="2026-11-27T09:00:00Z")["verification_details"]
+    assert details["fraud-detector"]["staging"]["until"] == "2026-11-27T08:10:00Z"
+    assert details["fraud-detector"]["staging"]["version"] == "1.4.0"
+    assert details["spam-filter"]["staging"] is None
+
+
+def test_status_text_and_json_show_a_failed_verification_with_its_reason(live: Cli) -> None:
+    _merge_into_staging(live, "1.5.0")
+    _verify(live, "2026-11-27T08:30:00Z")
+    data = live.json("status", now="2026-11-27T08:30:00Z")
+    assert data["verification"]["fraud-detector"] == {"staging": "failure"}
+    assert "breaks <= 0.01" in data["verification_details"]["fraud-detector"]["staging"]["reason"]
+    text = live("status", now="2026-11-27T08:30:00Z").stdout
+    assert "fraud-detector in staging: ✗ 1.5.0 failed verification: error-rate: " in text
+    markdown = live("status", output="markdown", now="2026-11-27T08:30:00Z").stdout
+    assert "**Verification**" in markdown and "failed verification" in markdown

@@ -1,0 +1,208 @@
+"""The issue's verification scenarios not covered by tests/test_verify.py, end to end on the local
+forge against a real Prometheus (tests/servers/prometheus.py; its data runs 06:00 → 10:00):
+NaN points, a query returning two series, secrets, hostile versions, and a rollback's own failed
+verification."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, commit_all
+from tests.servers import free_port
+from tests.servers.prometheus import PASSWORD, PrometheusServer
+from tests.test_verify import AUTH_VAR, POLICY, RATIO, URL_VAR, VERIFY
+
+SECRET = "Basic c3VwZXItc2VjcmV0LXZhbHVl"
+
+
+@pytest.fixture
+def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv(URL_VAR, prometheus_server.url)
+    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
+    return people
+
+
+def _merge(cli: Cli, version: str, *, at: str = "2026-11-27T06:00:00Z", verify: str = VERIFY) -> str:
+    """staging verifies with ``verify``; dev runs ``version``; promote and merge at ``at``."""
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    assert anchor in text
+    policy.write_text(text.replace(anchor, anchor + verify, 1))
+    dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
+    dev.write_text(dev.read_text().replace("version: 1.5.0", f"version: {version}", 1))
+    commit_all(cli.repo, f"dev runs fraud-detector {version}; staging verifies live data")
+    opened = cli.json("promote", "fraud-detector", "--to", "staging", now=at)
+    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=at)
+    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=at)
+    assert merged["merged"], merged
+    return str(merged["sha"])
+
+
+def _verify(cli: Cli, now: str) -> dict[str, Any]:
+    (one,) = cli.json("verify", now=now)["verifications"]
+    return dict(one)
+
+
+def _check(cli: Cli, sha: str) -> dict[str, Any]:
+    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
+    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
+    return dict(check)
+
+
+def test_nan_points_from_no_traffic_are_dropped_and_the_traffic_that_followed_verifies(live: Cli) -> None:
+    # 1.7.0 served nothing until 09:00 (0/0 = NaN error ratios), then healthy traffic. Merged at
+    # 08:00, the window is 08:10 → 10:10: eleven NaN points, then twelve healthy ones (min_points 12).
+    sha = _merge(live, "1.7.0", at="2026-11-27T08:00:00Z")
+    early = _verify(live, "2026-11-27T09:00:00Z")
+    assert early["state"] == "pending"  # only NaN so far: no evidence yet, and no breach either
+    assert "NaN" not in early["reason"] and "nan" not in early["reason"]
+    final = _verify(live, "2026-11-27T10:10:00Z")
+    assert final["state"] == "success", final
+    summary = _check(live, sha)["summary"]
+    assert "dropped 11 NaN/Inf point(s)" in summary and "points: 12 (need 12)" in summary
+
+
+def test_a_query_returning_two_series_fails_saying_aggregate_with_sum_or_max(live: Cli) -> None:
+    per_code = 'rate(http_requests_total{model="{{ model }}",version="{{ version }}"}[5m])'
+    sha = _merge(live, "1.4.0", verify=VERIFY.replace(json.dumps(RATIO), json.dumps(per_code)))
+    failed = _verify(live, "2026-11-27T07:00:00Z")  # one series per code: 200 and 500
+    assert failed["state"] == "failure", failed
+    assert "aggregate with sum() or max()" in failed["reason"]
+    assert _check(live, sha)["result"] == "failure"
+
+
+def test_a_hostile_version_never_reaches_a_query(live: Cli) -> None:
+    # Manifests refuse a version that is not a safe string, so `"}` never reaches PromQL from git;
+    # the escaping itself is proven against the real server in tests/adapters/test_prometheus.py.
+    policy = live.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
+    dev = live.repo / "environments" / "dev" / "fraud-detector.yaml"
+    hostile = '1.5.0\\"} or vector(1) or {a=\\"'
+    dev.write_text(dev.read_text().replace("version: 1.5.0", f'version: "{hostile}"', 1))
+    commit_all(live.repo, "a hostile version in dev")
+    out = live("promote", "fraud-detector", "--to", "staging", expect=None)
+    assert out.exit_code != 0 and "not a safe version string" in out.stdout + out.stderr
+    assert live.json("verify")["verifications"] == []  # nothing was promoted, nothing queried
+
+
+def _no_secret(*texts: str) -> None:
+    for text in texts:
+        assert "c3VwZXItc2VjcmV0LXZhbHVl" not in text
+        assert PASSWORD not in text and "hunter2" not in text
+
+
+def test_secrets_never_appear_in_checks_comments_logs_errors_or_json(
+    live: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sha = _merge(live, "1.4.0")
+    # Wrong credentials (the server answers 401), then a URL carrying credentials, then nothing
+    # listening: each is an outage (pending), the second of max_errors 2 fails and comments.
+    monkeypatch.setenv(AUTH_VAR, SECRET)
+    first = live("-v", "verify", now="2026-11-27T07:00:00Z", output="json")
+    assert json.loads(first.stdout)["verifications"][0]["state"] == "pending"
+    monkeypatch.setenv(URL_VAR, f"http://promobot:hunter2@127.0.0.1:{free_port()}")
+    second = live("-v", "verify", now="2026-11-27T07:05:00Z")
+    assert "failure" in second.stdout
+    monkeypatch.setenv(URL_VAR, f"http://127.0.0.1:{free_port()}")
+    gate = live("-v", "promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:10:00Z", output="json")
+    forge = (live.repo / ".git" / "promobot" / "forge.json").read_text()
+    comments = live.json("pr", "show", "1")["comments"]
+    assert any("Post-deploy verification of" in c["body"] for c in comments)  # notified
+    status = live("status", now="2026-11-27T07:10:00Z", output="json").stdout
+    history = live("history", "fraud-detector", output="json").stdout
+    _no_secret(
+        first.stdout,
+        first.stderr,
+        second.stdout,
+        second.stderr,
+        gate.stdout,
+        gate.stderr,
+        forge,
+        json.dumps(comments),
+        _check(live, sha)["summary"],
+        status,
+        history,
+        prometheus_server.log.read_text(),
+    )
+
+
+def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again(live: Cli) -> None:
+    bad = _merge(live, "1.5.0")
+    policy = live.repo / "environments" / "promotion.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
+        )
+    )
+    commit_all(live.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    number = str(failed["rollback"]["pr"])
+    live("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
+    rollback = live.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")["sha"]
+
+    # 1.4.2, restored by the rollback, has no live data: at its window's end, "no evidence".
+    after = _verify(live, "2026-11-27T12:00:00Z")
+    assert (after["commit"], after["state"], after["rollback"]) == (rollback, "failure", None)
+    assert "no evidence" in after["reason"]
+    comments = live.json("pr", "show", number)["comments"]  # the rollback PR that brought 1.4.2
+    (note,) = [c["body"] for c in comments if "Post-deploy verification of" in c["body"]]
+    assert "no automatic action (on_failure: notify)" in note
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+    rejected = (live.repo / "environments" / "rejected.yaml").read_text()
+    assert "1.5.0" in rejected and "1.4.2" not in rejected  # only the first failure rejected
+    again = _verify(live, "2026-11-27T13:00:00Z")
+    assert again["state"] == "failure"
+    assert live.json("history", "fraud-detector", "--env", "staging")[0]["sha"] == rollback
+    assert bad != rollback
+
+
+def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> None:
+    old = _merge(live, "1.4.0")
+    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    dev = live.repo / "environments" / "dev" / "fraud-detector.yaml"
+    dev.write_text(dev.read_text().replace("version: 1.4.0", "version: 1.7.0", 1))
+    commit_all(live.repo, "dev runs fraud-detector 1.7.0", date="2026-11-27T07:10:00Z")
+    opened = live.json("promote", "fraud-detector", "--to", "staging", now="2026-11-27T07:30:00Z")
+    live("pr", "review", str(opened["pr"]), "--approve", actor="carol", now="2026-11-27T07:30:00Z")
+    new = live.json("merge", str(opened["pr"]), actor="carol", now="2026-11-27T07:30:00Z")["sha"]
+
+    current = _verify(live, "2026-11-27T07:45:00Z")  # only the version running now is verified
+    assert (current["commit"], current["version"], current["state"]) == (new, "1.7.0", "pending")
+    forge = json.loads((live.repo / ".git" / "promobot" / "forge.json").read_text())
+    states = {d["sha"]: [s["state"] for s in d["statuses"]] for d in forge["deployments"]}
+    assert states[old][-1] == "inactive" and "failure" not in states[old]  # replaced, not failed
+    assert states[new] == ["in_progress"]
+    (deployment,) = [d for d in forge["deployments"] if d["sha"] == old]
+    assert "replaced by 1.7.0" in deployment["statuses"][-1]["description"]
+    assert live.json("status", now="2026-11-27T07:45:00Z")["verification"]["fraud-detector"] == {
+        "staging": "pending"
+    }
+    rows = {r["sha"]: r for r in live.json("history", "fraud-detector", "--env", "staging")}
+    assert rows[old]["verification"]["state"] == "inactive"  # never shown as still running
+    assert rows[new]["verification"]["state"] == "pending"
+    assert "· verification inactive" in live("history", "fraud-detector", "--env", "staging").stdout
+    before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
+    _verify(live, "2026-11-27T07:45:00Z")  # the same run again: same data, same records
+    assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
+
+
+def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: Cli) -> None:
+    _merge(
+        live,
+        "1.5.0",
+        verify=VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: hold\n"),
+    )
+    prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is None
+    shown = live.json("pr", "show", str(prod["pr"]))
+    assert "promobot:hold" in shown["labels"] and shown["checks"]["promobot/gates"] == "failure"
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+    (note,) = [c["body"] for c in live.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
+    assert "downstream promotions are on hold" in note

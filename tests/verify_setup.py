@@ -1,0 +1,175 @@
+"""Post-deploy verification on the GitHub path: a real Prometheus, the emulator, and the scenarios.
+
+Shared by ``tests/test_verify_github.py``, the fault matrix's ``verify-rollback`` flow
+(``tests.github_setup.FLOWS``, ``benchmarks/faults.py``) and ``benchmarks/request_budgets.py``.
+The data (``tests.servers.prometheus``) lives on 2026-11-27 06:00–10:00 UTC, so a scenario sets
+the emulator's clock (its commits' time) to 06:00 before the promotion into staging merges:
+staging's ``verify:`` then judges 06:10 → 08:10.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.github_setup import Hub, dispatch_payload, git, review_payload
+from tests.servers.prometheus import AUTH_HEADER, PrometheusServer, running_prometheus
+
+URL_VAR = "PROMOBOT_PROM_STAGING_URL"
+AUTH_VAR = "PROMOBOT_PROM_STAGING_AUTH"
+MERGED_AT = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+RATIO = (
+    'sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}",env="{{ env }}",'
+    'code=~"5.."}[5m])) / sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}"}[5m]))'
+)
+PROVIDERS = f"""\
+providers:
+  prometheus:
+    staging-metrics:
+      url_env: {URL_VAR}
+      headers_env: {{Authorization: {AUTH_VAR}}}
+"""
+ANCHOR = "  - name: staging                 # from: dev (the previous environment)\n"
+
+
+def verify_block(on_failure: str) -> str:
+    return f"""\
+    verify:
+      delay: 10m
+      duration: 2h
+      max_errors: 2
+      on_failure: {on_failure}
+      checks:
+        - prometheus:
+            name: error-rate
+            provider: staging-metrics
+            query: {json.dumps(RATIO)}
+            max: 0.01
+            step: 5m
+            min_points: 12
+"""
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def live(hub: Hub, server: PrometheusServer) -> None:
+    """Every workflow run of ``hub`` gets the provider's URL and Authorization from its env."""
+    hub.environ.update({URL_VAR: server.url, AUTH_VAR: server.headers["Authorization"]})
+
+
+def enable_verify(hub: Hub, *, on_failure: str = "notify", dev_version: str = "1.5.0") -> None:
+    """Push the policy with ``verify:`` on staging, and dev running ``dev_version``."""
+
+    def policy(text: str) -> str:
+        assert ANCHOR in text
+        text = text.replace("environments:\n", PROVIDERS + "environments:\n", 1)
+        return text.replace(ANCHOR, ANCHOR + verify_block(on_failure), 1)
+
+    hub.push_commit("environments/promotion.yaml", policy, "staging verifies live data")
+    if dev_version != "1.5.0":  # the example's dev version
+        hub.push_commit(
+            "environments/dev/fraud-detector.yaml",
+            lambda t: t.replace("version: 1.5.0", f"version: {dev_version}", 1),
+            f"dev runs fraud-detector {dev_version}",
+        )
+
+
+def merge_into_staging(hub: Hub, *, when: datetime = MERGED_AT) -> str:
+    """Promote fraud-detector dev → staging (PR #1), approve, and let it merge at ``when``.
+
+    staging auto-merges and auto-promotes: the merge chains the prod PR (#2). Returns the
+    merge commit's SHA.
+    """
+    hub.deliver("workflow_dispatch", dispatch_payload("promote", "fraud-detector", "staging"))
+    hub.emu.state.clock = int(when.timestamp()) - 2  # the emulator's commits carry its clock
+    hub.emu.submit_review(1, "bob", "APPROVE")
+    hub.deliver("pull_request_review", review_payload(hub, 1, login="bob", commit_id=hub.emu.head_sha(1)))
+    pull = hub.emu.state.pulls[1]
+    assert pull.merged and pull.merge_commit_sha, "setup: the staging promotion did not merge"
+    return pull.merge_commit_sha
+
+
+def run_verify(hub: Hub, when: datetime, *, model: str | None = None) -> list[dict[str, Any]]:
+    """``promobot verify`` as one workflow run at ``when`` (``workflow_dispatch`` action verify)."""
+    from bot import verify
+
+    hub.now = when
+    found = verify.run(hub.context(), model=model)
+    return [verify.to_json(v) for v in found]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A deployment as GitHub's Environments page shows it: where, what, and its statuses (oldest first)."""
+
+    environment: str
+    task: str
+    sha: str
+    statuses: tuple[str, ...]
+
+
+def deployments(hub: Hub) -> list[Shown]:
+    state = hub.emu.state
+    with state.lock:
+        return [
+            Shown(
+                d.environment,
+                d.task,
+                d.sha,
+                tuple(reversed([s.state for s in state.statuses_of_deployment(d.id)])),
+            )
+            for d in sorted(state.deployments.values(), key=lambda d: d.id)
+        ]
+
+
+def push_promotions(hub: Hub, models: list[str], *, when: datetime = MERGED_AT) -> list[str]:
+    """One commit per model adding it to staging as a promotion (trailers), as a merged PR would.
+
+    For request budgets: N open verifications without N pull requests. Returns the SHAs.
+    """
+    work = hub.work / "promotions"
+    if not work.exists():
+        git(hub.work, "clone", "-q", str(hub.emu.git_dir), str(work))
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "-B", "main", "origin/main")
+    template = (work / "environments" / "staging" / "fraud-detector.yaml").read_text()
+    shas = []
+    for i, model in enumerate(models):
+        for env in ("dev", "staging"):
+            path = work / "environments" / env / f"{model}.yaml"
+            path.write_text(template.replace("name: fraud-detector", f"name: {model}", 1))
+        git(work, "add", "-A")
+        message = (
+            f"Promote {model} 1.4.2 to staging\n\n"
+            f"Promobot-Action: promote\nPromobot-Model: {model}\nPromobot-From: dev\n"
+            f"Promobot-To: staging\nPromobot-Version: 1.4.2\n"
+        )
+        stamp = datetime.fromtimestamp(when.timestamp() + i, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        git(work, "commit", "-q", "-m", message, date=stamp)
+        shas.append(git(work, "rev-parse", "HEAD"))
+    git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+    return shas
+
+
+# --------------------------------------------------------------------------- outside pytest
+
+_SERVER: list[PrometheusServer] = []
+
+
+def shared_prometheus() -> PrometheusServer:
+    """One Prometheus per process for the fault matrix's flow (stopped when the process exits)."""
+    if not _SERVER:
+        stack = contextlib.ExitStack()
+        base = Path(tempfile.mkdtemp(prefix="promobot-prometheus-"))
+        _SERVER.append(stack.enter_context(running_prometheus(base)))
+        atexit.register(stack.close)
+    assert _SERVER[0].headers["Authorization"] == AUTH_HEADER
+    return _SERVER[0]
