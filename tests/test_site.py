@@ -1,10 +1,10 @@
 """`promobot site`: the static dashboard, its view-model, and the pages in a real headless Chromium.
 
-The browser tests read the rendered DOM of the example repository after the README tour (a
-promotion merged, one open, one rollback), type in the filter, feed hostile strings through a
-manifest, a commit message and a PR title, and write screenshots at 360 and 1440 px under the
-test's temporary folder. ``PROMOBOT_REFRESH_SCREENSHOT=1`` also copies the 1440 px index and
-model page into ``docs/`` (the README's pictures).
+The browser tests read the rendered DOM of the example repository after the README tour (its
+command lines, run as written: a promotion merged, one open, one rollback), type in the filter,
+feed hostile strings through a manifest, a commit message and a PR title, and write screenshots
+at 360 and 1440 px under the test's temporary folder. ``PROMOBOT_REFRESH_SCREENSHOT=1`` also
+copies the 1440 px index and model page of the README tour into ``docs/`` (the README's pictures).
 """
 
 from __future__ import annotations
@@ -28,8 +28,21 @@ PWN = "window.__pwned = (window.__pwned || 0) + 1"
 HOSTILE = f'<img src=x onerror="{PWN}"></script><script>{PWN}</script>'
 
 
+def readme_tour(cli: Cli) -> None:
+    """The command lines of the README's "A tour on the local forge", as written (the same list
+    tests/test_readme.py runs): #1 promotes to staging and merges, #2 (→ prod) opens, and #3
+    rolls staging back (a rollback PR, open)."""
+    from tests.test_readme import tour_commands
+
+    commands = tour_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert ["rollback", "fraud-detector", "--env", "staging", "--as", "sam"] in commands
+    for argv in commands:
+        cli(*argv)
+
+
 def tour(cli: Cli) -> None:
-    """The README's tour: promote, approve (staging merges, the prod PR opens), roll staging back."""
+    """A longer tour: promote, approve (staging merges, the prod PR opens), roll staging back and
+    merge the rollback (1.5.0 is rejected, the prod PR follows staging to 1.4.2)."""
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
     for login, (permission, teams) in USERS.items():
@@ -318,7 +331,57 @@ def _versions(tab: Tab) -> dict[str, dict[str, str]]:
     )
 
 
-def test_the_tour_site_shows_the_merged_promotion_the_open_pr_and_the_rollback(
+def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_and_the_rollback(
+    cli: Cli, tab: Tab, tmp_path: Path
+) -> None:
+    """Acceptance: the example environments/ after the README tour, in a real browser."""
+    readme_tour(cli)
+    out = tmp_path / "site"
+    cli("site", "--out", str(out), now="2026-11-27T12:00:00Z")
+    tab.open(url(out / "index.html"))
+    assert tab.problems() == []
+    fraud = "tr[data-model=fraud-detector]"
+    assert _versions(tab)["fraud-detector"] == {"dev": "1.5.0", "staging": "1.5.0", "prod": "1.4.1"}
+    staging = tab.js(f"document.querySelector('{fraud} td[data-env=staging]').innerText")
+    assert "PR #3 → 1.4.2" in staging and "blocked" in staging  # the rollback, open
+    prod = tab.js(f"document.querySelector('{fraud} td[data-env=prod]').innerText")
+    assert "PR #2 → 1.5.0" in prod and "soak: pending" in prod and "approvals: 0 of 2" in prod
+    rows = tab.js(
+        "[...document.querySelectorAll('#open-prs + .scroll tbody tr')].map(r => r.innerText.split('\\t'))"
+    )
+    assert [r[:4] for r in rows] == [
+        ["PR #2", "fraud-detector", "staging → prod", "1.5.0"],
+        ["PR #3", "fraud-detector", "roll back staging", "1.4.2"],
+    ]
+    assert "2 open pull requests" in tab.js("document.querySelector('ul.summary').innerText")
+    shots = [tab.screenshot(tmp_path / f"index-{w}.png", width=w) for w in (360, 1440)]
+
+    tab.open(url(out / "models" / "fraud-detector.html"))
+    assert tab.problems() == []
+    marks = tab.js(
+        "[...document.querySelectorAll('svg g.mark')].map(g => [g.dataset.kind, g.dataset.env,"
+        " g.dataset.version, g.querySelector('title').textContent])"
+    )
+    merged = [m for m in marks if m[:3] == ["promote", "staging", "1.5.0"]]
+    assert len(merged) == 1 and "promoted 1.4.2 → 1.5.0" in merged[0][3] and "(#1)" in merged[0][3]
+    assert tab.js("document.querySelector('section.pr[data-pr=\"2\"] h3').innerText") == (
+        "PR #2: Promote fraud-detector 1.5.0 to prod"
+    )
+    rollback = tab.js("document.querySelector('section.pr[data-pr=\"3\"]').innerText")
+    assert 'Revert "Promote fraud-detector 1.5.0 to staging (#1)"' in rollback
+    assert "roll back staging" in rollback and "version 1.4.2" in rollback and "0 of 1" in rollback
+    first = tab.js("document.querySelector('#history + .scroll tbody tr').innerText")
+    assert "staging" in first and "1.4.2 → 1.5.0" in first and "#1" in first
+    shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
+    for shot in shots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+    if os.environ.get("PROMOBOT_REFRESH_SCREENSHOT") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "index-1440.png", DOCS / "site.png")
+        shutil.copyfile(tmp_path / "fraud-detector-1440.png", DOCS / "site-model.png")
+
+
+def test_the_site_after_a_merged_rollback_shows_the_rollback_and_the_rejection(
     toured: Path, tab: Tab, tmp_path: Path
 ) -> None:
     tab.open(url(toured / "index.html"))
@@ -362,10 +425,6 @@ def test_the_tour_site_shows_the_merged_promotion_the_open_pr_and_the_rollback(
     assert tab.js("document.documentElement.scrollWidth") <= 360, f"horizontal scroll at 360 px ({narrow})"
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
-    if os.environ.get("PROMOBOT_REFRESH_SCREENSHOT") == "1":
-        DOCS.mkdir(exist_ok=True)
-        shutil.copyfile(tmp_path / "index-1440.png", DOCS / "site.png")
-        shutil.copyfile(tmp_path / "fraud-detector-1440.png", DOCS / "site-model.png")
 
 
 def test_the_index_is_readable_at_360_px(toured: Path, tab: Tab) -> None:
