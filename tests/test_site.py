@@ -9,6 +9,7 @@ copies the 1440 px index and model page of the README tour into ``docs/`` (the R
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -323,6 +324,55 @@ def test_templates_autoescape() -> None:
 # --------------------------------------------------------------------------- a real browser
 
 
+CONTRAST = """(() => {
+  // Every piece of visible text (HTML text, ::before labels, SVG text) whose contrast with what is
+  // drawn behind it is under WCAG AA: 4.5:1, or 3:1 for large text (>= 24px, or >= 18.66px bold).
+  const rgb = c => { const m = c.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; };
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const behind = el => {
+    for (let e = el; e; e = e.parentElement) {
+      if (e.matches && e.matches('g.mark')) return rgb(getComputedStyle(e.querySelector('circle')).fill);
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const low = [];
+  let checked = 0;
+  const check = (el, style, text) => {
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const fg = rgb(el instanceof SVGElement ? style.fill : style.color);
+    const r = ratio(fg, behind(el.matches('g.mark text.ver') ? el.closest('svg') : el));
+    checked += 1;
+    if (r < need) low.push(`${text.trim().slice(0, 40)}: ${r.toFixed(2)} < ${need}`);
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim())
+      .map(n => n.textContent);
+    if (own.length) check(el, getComputedStyle(el), own.join(' '));
+    const before = getComputedStyle(el, '::before');
+    if (before.content && !['none', 'normal'].includes(before.content)) check(el, before, before.content);
+  }
+  return {checked, low};
+})()"""
+
+
+def _contrast(tab: Tab) -> list[str]:
+    """The texts on the open page below WCAG AA contrast (and how many were measured)."""
+    result = tab.js(CONTRAST)
+    assert result["checked"] > 20, result  # it measured the page, not nothing
+    low: list[str] = result["low"]
+    return low
+
+
 def _versions(tab: Tab) -> dict[str, dict[str, str]]:
     return tab.js(
         "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
@@ -354,6 +404,8 @@ def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_a
         ["PR #3", "fraud-detector", "roll back staging", "1.4.2"],
     ]
     assert "2 open pull requests" in tab.js("document.querySelector('ul.summary').innerText")
+    assert tab.js("performance.getEntriesByType('resource').length") == 0  # nothing loaded from anywhere
+    assert _contrast(tab) == []
     shots = [tab.screenshot(tmp_path / f"index-{w}.png", width=w) for w in (360, 1440)]
 
     tab.open(url(out / "models" / "fraud-detector.html"))
@@ -372,6 +424,14 @@ def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_a
     assert "roll back staging" in rollback and "version 1.4.2" in rollback and "0 of 1" in rollback
     first = tab.js("document.querySelector('#history + .scroll tbody tr').innerText")
     assert "staging" in first and "1.4.2 → 1.5.0" in first and "#1" in first
+    assert tab.js("performance.getEntriesByType('resource').length") == 0
+    assert _contrast(tab) == []
+    for page in ("index.html", "models/fraud-detector.html"):  # cards, each cell labelled (::before)
+        tab.open(url(out / page), width=360)
+        assert tab.js("document.documentElement.scrollWidth") <= 360, page
+        assert _contrast(tab) == [], page
+        assert float(tab.js("getComputedStyle(document.querySelector('td')).fontSize")[:-2]) >= 13, page
+    tab.open(url(out / "models" / "fraud-detector.html"))
     shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
@@ -419,6 +479,7 @@ def test_the_site_after_a_merged_rollback_shows_the_rollback_and_the_rejection(
     assert "pending" in tab.js("document.querySelector('tr[data-gate=soak]').innerText")
     rejected = tab.js("document.querySelector('tr[data-rejected=\"1.5.0\"]').innerText")
     assert "auc dropped in shadow traffic" in rejected
+    assert _contrast(tab) == []  # ↺ and ✕ marks, the bad and warn badges
     shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
     narrow = tab.js("document.documentElement.scrollWidth")
     tab.viewport(360)
@@ -463,6 +524,17 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     cli("promote", "spam-filter", "--to", "prod", expect=None)
     forge = LocalForge(GitWorkspace.discover(example_repo))
     forge.update_pr(1, title=f"Promote {HOSTILE} <a href='javascript:alert(2)'>click</a>")
+    reason = f'broke "quotes" {HOSTILE}'
+    rejected = example_repo / "environments" / "rejected.yaml"
+    entry = {
+        "model": "fraud-detector",
+        "version": "1.5.0",
+        "reason": reason,
+        "by": HOSTILE,
+        "at": "2026-11-21T09:00:00Z",
+    }
+    rejected.write_text(rejected.read_text().replace("rejected: []", f"rejected: [{json.dumps(entry)}]"))
+    commit_all(example_repo, "reject 1.5.0 by hand", date="2026-11-21T09:00:00Z")
     out = tmp_path / "site"
     cli("site", "--out", str(out))
 
@@ -479,6 +551,11 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     assert HOSTILE in body  # the owner, shown as the text it is
     assert card in body  # model_card: text, not a link
     assert "tune <img src=x" in body  # the commit message in the history table
+    assert reason in body  # a rejection's reason (rejected.yaml), and who rejected it (clipped)
+    by = "document.querySelector('tr[data-rejected=\"1.5.0\"] td[data-label=by]').innerText"
+    assert tab.js(by) == HOSTILE[:79] + "…"
+    tab.open(url(out / "index.html"))
+    assert tab.js("document.querySelector('tr[data-model=fraud-detector] .badge.bad').title") == reason
     tab.open(url(out / "models" / "spam-filter.html"))
     assert "<a href='javascript:alert(2)'>click</a>" in tab.js(
         "document.querySelector('section.pr h3').innerText"
