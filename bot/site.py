@@ -9,13 +9,15 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
+import inspect
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,14 +90,40 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
     return out
 
 
+class HistoryRows(Mapping[str, list[dict[str, Any]]]):
+    """model → ``history`` JSON rows (reference §9), made when a page asks for them: a run that
+    reuses most pages never builds the rows of the others."""
+
+    def __init__(self, entries: Mapping[str, list[HistoryEntry]], rejected: Sequence[Rejection]) -> None:
+        self._entries = entries
+        self._rejected: dict[str, list[Rejection]] = {}
+        for rej in rejected:
+            self._rejected.setdefault(rej.model, []).append(rej)
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+
+    def __getitem__(self, model: str) -> list[dict[str, Any]]:
+        if model not in self._rows:
+            self._rows[model] = app.history_json(self._entries[model], rejected=self._rejected.get(model, ()))
+        return self._rows[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _histories(
-    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
-) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
-    """``history`` JSON rows of every model (and the entries), from ONE git log over environments/.
+    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
+) -> tuple[HistoryRows, dict[str, list[HistoryEntry]], dict[str, str]]:
+    """Every model's history (its rows, its entries, and what identifies it) from ONE git log
+    over environments/.
 
     Newest first in graph order, as ``promobot history`` shows them: the same
     ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
     by model without re-sorting — commit dates can be skewed, so they never order anything.
+    A history is identified by its commits and environments: commits are content-addressed, and
+    the code that reads them is part of ``code_digest``.
     """
     paths = [
         app.manifest_path(env, model)
@@ -109,13 +137,8 @@ def _histories(
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
-    rejected: dict[str, list[Rejection]] = {}
-    for rej in ctx.rejected(tip):
-        rejected.setdefault(rej.model, []).append(rej)
-    out: dict[str, list[Any]] = {}
-    for model, rows in by_model.items():
-        out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
-    return out, by_model
+    ids = {model: " ".join([e.sha + e.env for e in rows]) for model, rows in by_model.items()}
+    return HistoryRows(by_model, rejected), by_model, ids
 
 
 def detail(raw: bytes) -> dict[str, Any] | None:
@@ -217,11 +240,12 @@ def build(
     report = app.status(ctx)
     status = report.to_json()
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
-    histories, entries = _histories(ctx, tip, report.models)
+    histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
     site = views.build_site(
         status=status,
         sources={env.name: env.from_ for env in policy.environments},
         histories=histories,
+        history_ids=history_ids,
         pulls=_open_pulls(ctx),
         rejections=rejections,
         manifests=_details(ctx, tip, report.environments, report.models),
@@ -229,21 +253,24 @@ def build(
         commit=tip,
         web_url=web_url,
         verifications=verification_states(ctx, policy, entries),
-        salt=code_digest(),
+        salt=code_digest(inspect.getfile(type(ctx.ws))),
         previous=previous,
     )
     return site, tip
 
 
 @functools.cache
-def code_digest() -> str:
-    """sha256 of what turns a model's data into its page: the view-model's code, the templates
-    and promobot's version. A page written by other code is rendered again."""
+def code_digest(workspace: str) -> str:
+    """sha256 of what turns a model's data into its page: promobot's version, the templates,
+    and the code that reads histories and builds the view (this module, ``bot.app``,
+    ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
+    log). A page written by other code is rendered again."""
     from bot import __version__
 
-    source = Path(views.__file__).read_bytes()
-    text = f"{__version__}\0{views.templates_digest()}\0"
-    return hashlib.sha256(text.encode() + source).hexdigest()
+    digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
+    for module in (views.__file__, __file__, app.__file__, workspace):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
 _PAGES: tuple[views.ModelPage, ...] = ()
@@ -326,13 +353,16 @@ def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResu
     global _PAGES
     check_out(out)
     old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}
-    view, tip = build(ctx, web_url=web_url, previous=old)
-    files = {"index.html": views.render_index(view)}  # templates compiled before any fork
-    _PAGES = view.models
-    try:  # ~0.3 ms a page: a cold run on 1,000 models spreads them over the cores
+    gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
+    try:
+        view, tip = build(ctx, web_url=web_url, previous=old)
+        files = {"index.html": views.render_index(view)}  # templates compiled before any fork
+        _PAGES = view.models
+        # ~0.3 ms a page: a cold run on 1,000 models spreads them over the cores
         htmls = ctx.map(_render_page, range(len(view.models))) if view.models else []
     finally:
         _PAGES = ()
+        gc.enable()
     files.update(zip((page.page for page in view.models), htmls, strict=True))
     write_site(files, out, keys=view.keys, reuse=view.reused)
     return SiteResult(out=out, pages=len(files) + len(view.reused), models=len(view.index.rows), commit=tip)

@@ -575,6 +575,15 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     assert after["fraud-detector.html"] != before["fraud-detector.html"]
     assert "PR #1" in (out / "models" / "fraud-detector.html").read_text()
     assert '<time datetime="2026-11-28T10:00:00Z">' in (out / "index.html").read_text()
+    spam = cli.repo / "environments" / "staging" / "spam-filter.yaml"
+    spam.write_text(spam.read_text() + "# a comment: the history changes, the version does not\n")
+    commit_all(cli.repo, "staging: comment spam-filter", date="2026-11-28T11:00:00Z")
+    cli("site", "--out", str(out), now="2026-11-28T12:00:00Z")
+    last = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    assert last["search-ranker.html"] == before["search-ranker.html"]
+    assert last["fraud-detector.html"] == after["fraud-detector.html"]
+    assert last["spam-filter.html"] != after["spam-filter.html"]
+    assert "staging: comment spam-filter" in (out / "models" / "spam-filter.html").read_text()
 
 
 def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, tmp_path: Path) -> None:
