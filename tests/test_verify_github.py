@@ -162,7 +162,7 @@ def test_deployments_of_different_models_in_one_environment_never_inactivate_eac
     ]
 
 
-@pytest.mark.parametrize("n", [1, 4])
+@pytest.mark.parametrize("n", [1, 5])
 def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: int) -> None:
     """Request budget (reference §14): N open verifications, nothing changed → ≤ 2N + 2 requests."""
     enable_verify(hub)
@@ -178,6 +178,9 @@ def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: 
     outcome = router.dispatch(loaded, hub.context())
     assert outcome.handled and "verify: " in outcome.summary
     used = [f"{r.method} {r.template}" for r in hub.emu.requests]
+    print(f"\nscheduled verify, {n} open: {len(used)} requests")  # benchmarks/request_budgets.py
+    for op in sorted(set(used)):
+        print(f"  {used.count(op)} × {op}")
     assert len(used) <= 2 * n + 2, used
     assert not [u for u in used if not u.startswith("GET")], used  # reads only
     assert (snapshot(hub), deployments(hub)) == before
