@@ -492,11 +492,20 @@ def _verifications(ctx: Context, sha: str, entries: Sequence[HistoryEntry]) -> d
         return {}
     from bot import verify  # only policies with verify: pay for it
 
+    current: dict[str, str | None] = {}
+    for env in envs:
+        brought = verify.bringing_commit([e for e in entries if e.env == env])
+        current[env] = brought.sha if brought is not None else None
     found: dict[str, dict[str, str]] = {}
     for entry in entries:
         if entry.env in envs and entry.action in ("promote", "rollback") and entry.sha not in found:
             check = verify.verify_check(ctx, entry.sha)
-            if check is not None:
+            if check is None:
+                continue
+            if check.result == "pending" and current.get(entry.env) != entry.sha:
+                # A later version replaced it before it ended: closed, not failed (reference §15).
+                found[entry.sha] = {"state": "inactive", "reason": "replaced by a later version"}
+            else:
                 found[entry.sha] = {"state": check.result, "reason": check.title}
     return found
 

@@ -105,7 +105,7 @@ def test_history_shows_a_passed_verification_and_nothing_for_hand_edits(live: Cl
     assert "✓ verification passed" in text
 
 
-def test_history_without_verify_adds_null_fields_and_reads_no_checks(cli: Cli) -> None:
+def test_history_without_verify_has_null_verification_fields(cli: Cli) -> None:
     rows = cli.json("history", "fraud-detector")
     assert rows and all(set(r) == HISTORY_KEYS | {"verification", "caused_by_verification"} for r in rows)
     assert all(r["verification"] is None and r["caused_by_verification"] is None for r in rows)

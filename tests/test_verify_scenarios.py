@@ -160,3 +160,49 @@ def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again
     assert again["state"] == "failure"
     assert live.json("history", "fraud-detector", "--env", "staging")[0]["sha"] == rollback
     assert bad != rollback
+
+
+def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> None:
+    old = _merge(live, "1.4.0")
+    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    dev = live.repo / "environments" / "dev" / "fraud-detector.yaml"
+    dev.write_text(dev.read_text().replace("version: 1.4.0", "version: 1.7.0", 1))
+    commit_all(live.repo, "dev runs fraud-detector 1.7.0", date="2026-11-27T07:10:00Z")
+    opened = live.json("promote", "fraud-detector", "--to", "staging", now="2026-11-27T07:30:00Z")
+    live("pr", "review", str(opened["pr"]), "--approve", actor="carol", now="2026-11-27T07:30:00Z")
+    new = live.json("merge", str(opened["pr"]), actor="carol", now="2026-11-27T07:30:00Z")["sha"]
+
+    current = _verify(live, "2026-11-27T07:45:00Z")  # only the version running now is verified
+    assert (current["commit"], current["version"], current["state"]) == (new, "1.7.0", "pending")
+    forge = json.loads((live.repo / ".git" / "promobot" / "forge.json").read_text())
+    states = {d["sha"]: [s["state"] for s in d["statuses"]] for d in forge["deployments"]}
+    assert states[old][-1] == "inactive" and "failure" not in states[old]  # replaced, not failed
+    assert states[new] == ["in_progress"]
+    (deployment,) = [d for d in forge["deployments"] if d["sha"] == old]
+    assert "replaced by 1.7.0" in deployment["statuses"][-1]["description"]
+    assert live.json("status", now="2026-11-27T07:45:00Z")["verification"]["fraud-detector"] == {
+        "staging": "pending"
+    }
+    rows = {r["sha"]: r for r in live.json("history", "fraud-detector", "--env", "staging")}
+    assert rows[old]["verification"]["state"] == "inactive"  # never shown as still running
+    assert rows[new]["verification"]["state"] == "pending"
+    assert "· verification inactive" in live("history", "fraud-detector", "--env", "staging").stdout
+    before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
+    _verify(live, "2026-11-27T07:45:00Z")  # the same run again: same data, same records
+    assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
+
+
+def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: Cli) -> None:
+    _merge(
+        live,
+        "1.5.0",
+        verify=VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: hold\n"),
+    )
+    prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is None
+    shown = live.json("pr", "show", str(prod["pr"]))
+    assert "promobot:hold" in shown["labels"] and shown["checks"]["promobot/gates"] == "failure"
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+    (note,) = [c["body"] for c in live.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
+    assert "downstream promotions are on hold" in note
