@@ -132,7 +132,6 @@ def _configure_logging(verbose: bool) -> None:
             message = " ".join(terminal(record.getMessage()).split("\n"))
             return f"{record.levelname.lower()}: {message}"
 
-
     class _Once(logging.Filter):
         """Each distinct message is printed once per run (one evaluation may meet the same problem twice)."""
 
