@@ -3,8 +3,9 @@
 For each flow in ``tests.github_setup.FLOWS`` the scenario is set up once on the GitHub
 emulator and run fault-free to record its end state and its request count N; then for
 every k in 1..N and every fault kind (``5xx``, ``secondary-rate-limit``, ``drop``,
-``drop-after`` — applied, answer lost — and ``outage`` — three 502 in a row, retries
-exhausted) the scenario is forked, request k fails, the event runs, runs again without a
+``drop-after`` — applied, answer lost —, ``rate-limit`` — GitHub's primary limit: 403 with
+``X-RateLimit-Remaining: 0``, the run stops with exit 3 — and ``outage`` — three 502 in a
+row, retries exhausted) the scenario is forked, request k fails, the event runs, runs again without a
 fault, and the end state is compared with the fault-free one.
 
     python benchmarks/faults.py                      # everything, 2 worker processes

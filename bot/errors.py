@@ -8,6 +8,8 @@ Anything else that escapes is a bug (exit 3 with a traceback hint).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class BotError(Exception):
     """An expected failure with a message written for the person who reads it."""
@@ -89,6 +91,15 @@ class OutageError(BotError):
     """The forge or git remote failed in a way promobot cannot fix; re-run the same event."""
 
     exit_code = 3
+
+
+class RateLimited(OutageError):
+    """The forge's request budget for this token is used up until ``reset`` (GitHub's primary
+    rate limit): nothing more can be done in this run; the next run picks up the rest."""
+
+    def __init__(self, what: str, hint: str | None = None, *, reset: datetime | None = None) -> None:
+        super().__init__(what, hint)
+        self.reset = reset
 
 
 # ---------------------------------------------------------------- model registry (MLflow)

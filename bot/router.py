@@ -53,6 +53,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 from bot.app import POLICY_PATH, REJECTED_PATH, Context, manifest_path, read_manifest
@@ -74,7 +75,7 @@ from bot.core.marker import PrState
 from bot.core.model import PullRequest, is_valid_name
 from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
-from bot.errors import Blocked, BotError, UsageError
+from bot.errors import Blocked, BotError, RateLimited, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
             f"#{event.number} merged: no environment auto-promotes from {code(ref.env)}",
             {"pr": event.number, "chained": []},
         )
-    batch = _Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain")
+    batch = _Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain", _budget(ctx))
     upstream = _merged_state(ctx, event.number, ref)
     for target in targets:
         work = functools.partial(_promote_line, ctx, ref.model, target, upstream)
@@ -297,21 +298,60 @@ def _on_comment(ctx: Context, event: CommentEvent) -> Outcome:
 # --------------------------------------------------------------------------- many PRs
 
 
+ITEM_RESERVE = 30
+"""Requests kept in hand before a multi-PR handler starts an item: enough to finish the
+costliest one (an evaluation that merges and opens the chained PR) — reference §14."""
+
+Budget = Callable[[], "tuple[int, datetime] | None"]
+
+
+def _budget(ctx: Context) -> Budget | None:
+    """The forge's request budget reader (GitHub: ``X-RateLimit-*``), or None (local forge)."""
+    found: Budget | None = getattr(ctx.forge, "rate_budget", None)
+    return found if callable(found) else None
+
+
 @dataclass
 class _Batch:
-    """Runs the items of a multi-PR handler; one failure never stops the others."""
+    """Runs the items of a multi-PR handler; one failure never stops the others.
+
+    With a ``budget`` (GitHub's rate limit), an item starts only while ``ITEM_RESERVE``
+    requests are left: the item in hand always finishes, the rest is left for the next run
+    and the summary says so — not a failure, nothing half-applied. An item cut by the limit
+    anyway (``RateLimited``: the budget is shared with other workflows) is a failure (exit 3)
+    and stops the batch the same way.
+    """
 
     event: str
     title: str
+    budget: Budget | None = None
     lines: list[str] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
     failures: list[tuple[str, BotError]] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    limit: str | None = None
+    """Why the batch stopped starting items (the rate limit), once it did."""
 
     def run(self, item: str, work: Callable[[], tuple[str, dict[str, Any]]]) -> None:
+        if self.limit is None and self.budget is not None:
+            found = self.budget()
+            if found is not None and found[0] < ITEM_RESERVE:
+                remaining, reset = found
+                self.limit = (
+                    f"GitHub allows this token {remaining} more request(s) until {reset:%Y-%m-%d %H:%M} UTC"
+                )
+        if self.limit is not None:
+            self.left.append(item)
+            return
         try:
             line, detail = work()
         except (UsageError, Blocked) as exc:
             line, detail = f"{item} skipped: {exc.message}", {"skipped": exc.message}
+        except RateLimited as exc:
+            logger.warning("%s: %s cut by the rate limit: %s", self.event, item, exc.message)
+            self.failures.append((item, exc))
+            self.limit = exc.message
+            line, detail = f"{item} cut by the rate limit: {exc.message}", {"error": exc.message}
         except BotError as exc:
             logger.warning("%s: %s failed: %s", self.event, item, exc.message)
             self.failures.append((item, exc))
@@ -324,12 +364,22 @@ class _Batch:
         self.items.append({"item": line})
 
     def finish(self, detail: dict[str, Any] | None = None) -> Outcome:
-        body = "; ".join(self.lines) if self.lines else "nothing to do"
+        lines = list(self.lines)
+        if self.left:
+            shown = ", ".join(self.left[:10]) + (
+                f" and {len(self.left) - 10} more" if len(self.left) > 10 else ""
+            )
+            lines.append(
+                f"rate limit: {len(self.left)} item(s) left for the next run ({shown}) — {self.limit}; "
+                "with many open pull requests run promobot as a GitHub App (README: Use it on GitHub)"
+            )
+        body = "; ".join(lines) if lines else "nothing to do"
+        extra: dict[str, Any] = {"left": list(self.left)} if self.left else {}
         outcome = Outcome(
             self.event,
             True,
             f"{self.title}: {body}".replace("\n", " "),
-            {**(detail or {}), "items": self.items, "failed": len(self.failures)},
+            {**(detail or {}), "items": self.items, "failed": len(self.failures), **extra},
         )
         if self.failures:
             raise HandlerFailures(outcome, self.failures)
@@ -393,7 +443,7 @@ def _on_check_rerequest(ctx: Context, event: CheckRerequestEvent) -> Outcome:
             f"{event.kind} rerequested on {event.head_sha[:12]}: no open promobot pull request has that head",
             {"ignored": True},
         )
-    batch = _Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}")
+    batch = _Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}", _budget(ctx))
     for number in numbers:
         batch.run(f"#{number}", functools.partial(_evaluate_line, ctx, number, event.name))
     return batch.finish()
@@ -437,7 +487,7 @@ def _on_push(ctx: Context, event: PushEvent) -> Outcome:
         return Outcome(event.name, False, reason, {"ignored": True})
     tip = ctx.tip()
     policy = ctx.policy(tip)
-    batch = _Batch(event.name, f"push to {code(ctx.default_branch)}")
+    batch = _Batch(event.name, f"push to {code(ctx.default_branch)}", _budget(ctx))
     handled: set[int] = set()
     paths = _push_paths(ctx, event)
     if paths is None:
@@ -500,7 +550,7 @@ def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
     policy = ctx.policy(tip)
     registry = bool(policy.providers.mlflow)
     verifying = any(e.verify is not None for e in policy.environments)
-    batch = _Batch(event.name, "schedule")
+    batch = _Batch(event.name, "schedule", _budget(ctx))
     if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
         batch.run("verify", functools.partial(_verify_line, ctx, None, None))
     prs = [pr for pr in ctx.forge.list_prs(state="open") if parse_branch(pr.head_branch) is not None]
@@ -523,8 +573,10 @@ def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
         f"{waiting} waiting for people or a later time"
     )
     for pr, reason in due:
+        before = len(batch.items)
         batch.run(f"#{pr.number}", functools.partial(_evaluate_line, ctx, pr.number, event.name, pr))
-        batch.items[-1]["due"] = reason
+        if len(batch.items) > before:  # not left for the next run
+            batch.items[-1]["due"] = reason
     if registry:  # README "Keep MLflow in step": the schedule moves aliases a failed run left behind
         batch.run("MLflow sync", functools.partial(_sync_line, ctx))
     return batch.finish({"open": len(prs), "due": len(due), "waiting": waiting})

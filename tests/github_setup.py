@@ -3,7 +3,7 @@
 Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
 ``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
 the webhook payload builders the reliability tests deliver through ``load_event`` →
-``router.dispatch``, the seven fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
+``router.dispatch``, the ten fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
 the end state of the repository with volatile fields (ids, timestamps, SHAs of
 re-created commits) replaced by trees and subjects, so that two runs compare equal when
 they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
@@ -387,6 +387,16 @@ def setup_verify_rollback(hub: Hub) -> Event:
     return lambda h: verify.run(h.context())
 
 
+def setup_schedule(hub: Hub) -> Event:
+    """A PR opened by a promobot without due markers (an upgrade): the schedule evaluates it."""
+    number = _open_prod(hub)
+    hub.emu.submit_review(number, "carol", "APPROVE")
+    with hub.emu.state.lock:
+        pull = hub.emu.state.pulls[number]
+        pull.body = re.sub(r"<!-- promobot:due .*? -->\n?", "", pull.body or "")
+    return lambda h: h.deliver("schedule", {"schedule": "*/30 * * * *"})
+
+
 FLOWS: dict[str, Flow] = {
     f.name: f
     for f in (
@@ -399,6 +409,7 @@ FLOWS: dict[str, Flow] = {
         Flow("direct-rollback", setup_direct_rollback),
         Flow("auto-promote", setup_auto_promote),
         Flow("verify-rollback", setup_verify_rollback),
+        Flow("schedule", setup_schedule),
     )
 }
 

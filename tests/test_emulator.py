@@ -389,6 +389,36 @@ def test_the_nth_request_fails_as_asked_and_the_next_one_succeeds(
     assert [r.fault for r in world.emu.requests[-3:]] == [None, kind, None]
 
 
+def test_a_limited_rate_is_reported_on_every_answer_and_enforced(world: World) -> None:
+    pr = world.open_pr()
+    world.emu.limit_rate(1000, remaining=2, reset=1_795_000_000)
+
+    world.repo.get_pull(pr.number)
+    world.repo.get_pull(pr.number)
+    with pytest.raises(GithubException) as caught:
+        world.repo.get_pull(pr.number)
+
+    headers = caught.value.headers or {}
+    assert caught.value.status == 403 and "API rate limit exceeded" in str(caught.value.data)
+    assert (headers["x-ratelimit-remaining"], headers["x-ratelimit-limit"]) == ("0", "1000")
+    assert headers["x-ratelimit-reset"] == "1795000000" and "retry-after" not in headers
+    assert world.emu.rate is not None and world.emu.rate.remaining == 0
+    world.emu.limit_rate(1000)  # the hour turns
+    assert world.repo.get_pull(pr.number).number == pr.number
+
+
+def test_a_rate_limit_fault_is_a_primary_limit_answer(world: World) -> None:
+    pr = world.open_pr()
+    world.emu.fail(1, "rate-limit")
+
+    with pytest.raises(GithubException) as caught:
+        world.repo.get_pull(pr.number)
+
+    headers = caught.value.headers or {}
+    assert caught.value.status == 403 and headers["x-ratelimit-remaining"] == "0"
+    assert world.repo.get_pull(pr.number).number == pr.number
+
+
 def test_an_unknown_token_is_refused_with_401(world: World) -> None:
     with pytest.raises(BadCredentialsException):
         world.emu.github("nope").get_repo("acme/models").get_pull(1)

@@ -51,6 +51,7 @@ REQUESTS = {
     "direct-rollback": 2,
     "auto-promote": 8,
     "verify-rollback": 24,
+    "schedule": 7,
 }
 EVERY_INDEX = {"open-pr": "drop-after", "promote-merge": "drop-after"}
 

@@ -167,3 +167,40 @@ def test_a_forged_never_only_delays_the_schedule_and_never_merges(busy: Busy) ->
 
 def _bumped(model: str) -> str:
     return manifest(model, "2.0.0", "staging", auc=0.94)
+
+
+def test_a_run_short_of_requests_finishes_the_item_in_hand_and_the_next_run_the_rest(busy: Busy) -> None:
+    late = [28, 29, 30]  # soaking until NOW + 1 h
+    busy.emu.limit_rate(1000, remaining=router.ITEM_RESERVE + 1)  # the list, then one evaluation
+
+    outcome, requests = scheduled_run(busy, NOW + timedelta(hours=2))  # not a failure: no exception
+
+    assert all(r.status is not None and r.status < 400 for r in requests), shown(requests)  # nothing cut
+    assert outcome.detail["left"] == ["#29", "#30"]
+    assert [i["item"] for i in outcome.detail["items"]] == ["#28"]
+    assert "rate limit: 2 item(s) left for the next run (#29, #30)" in outcome.summary
+    assert "until 2026-11-18 " in outcome.summary and "GitHub App" in outcome.summary
+    assert [gates_check(busy, n) for n in late] == ["success", "pending", "pending"]
+
+    busy.emu.limit_rate(1000)  # the hour turns
+    after, _ = scheduled_run(busy, NOW + timedelta(hours=2, minutes=30))
+
+    assert [i["item"] for i in after.detail["items"]] == ["#29", "#30"] and "left" not in after.detail
+    assert [gates_check(busy, n) for n in late] == ["success"] * 3
+
+
+def test_a_run_cut_by_the_rate_limit_fails_visibly_and_the_next_run_finishes(busy: Busy) -> None:
+    busy.emu.limit_rate(1000)
+    busy.emu.before(
+        lambda method, template: method == "PATCH", lambda: "rate-limit"
+    )  # someone else's workflow spent the rest of the hour
+
+    with pytest.raises(router.HandlerFailures) as caught:
+        router.dispatch(SCHEDULE, busy.context(now=NOW + timedelta(hours=2)))
+
+    assert caught.value.exit_code == 3
+    assert caught.value.outcome.detail["left"] == ["#29", "#30"]
+    assert "cut by the rate limit" in caught.value.outcome.summary
+    after, _ = scheduled_run(busy, NOW + timedelta(hours=2, minutes=30))
+    assert [i["item"] for i in after.detail["items"]] == ["#28", "#29", "#30"]
+    assert [gates_check(busy, n) for n in (28, 29, 30)] == ["success"] * 3

@@ -23,6 +23,11 @@ Retries (at most 3 attempts per operation, ``sleep`` injectable)
     * 5xx answers and dropped connections/timeouts: back off 1 s, then 2 s.
     * Secondary rate limits (403/429 with ``Retry-After`` or GitHub's "secondary rate
       limit" message): wait ``Retry-After`` seconds (capped at 60 s; 60 s when absent).
+    * GitHub's primary rate limit (403/429 with ``X-RateLimit-Remaining: 0`` and no
+      ``Retry-After``) is not retried: the window resets up to an hour later. It raises
+      ``RateLimited`` (an ``OutageError``, exit 3) naming the reset time. ``rate_budget``
+      reports what the last answer's ``X-RateLimit-*`` headers said (no request), so that a
+      multi-PR handler stops starting items before the budget runs out (``router._Batch``).
     * Creates are never retried blindly. After a 5xx or a dropped connection GitHub may
       have applied the request, so before a retry promobot looks for what it meant to
       create: the open PR for the head branch (POST pulls), its own comment with the
@@ -85,6 +90,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -104,7 +110,7 @@ from bot.core.model import (
     PullState,
     Review,
 )
-from bot.errors import BotError, ConflictError, ForgeError, OutageError, UsageError
+from bot.errors import BotError, ConflictError, ForgeError, OutageError, RateLimited, UsageError
 
 if TYPE_CHECKING:
     from bot.adapters.cache import FileCache
@@ -176,6 +182,30 @@ def _message(exc: GithubException) -> str:
     return message or f"HTTP {exc.status}"
 
 
+def _rate_limited(exc: BaseException, what: str) -> RateLimited | None:
+    """GitHub's *primary* rate limit (403/429, ``X-RateLimit-Remaining: 0``, no ``Retry-After``):
+    waiting inside the run cannot help (the window resets up to an hour later)."""
+    if not isinstance(exc, GithubException) or exc.status not in (403, 429):
+        return None
+    if _header(exc, "retry-after") is not None or _header(exc, "x-ratelimit-remaining") != "0":
+        return None
+    reset = _epoch(_header(exc, "x-ratelimit-reset"))
+    when = f" until {reset:%Y-%m-%d %H:%M} UTC" if reset is not None else ""
+    return RateLimited(
+        f"GitHub's rate limit for this token is used up{when} (while trying to {what})",
+        "nothing is half-done: the next run picks up what this one left; with many open pull "
+        "requests run promobot as a GitHub App (5,000 requests an hour or more; README: Use it on GitHub)",
+        reset=reset,
+    )
+
+
+def _epoch(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(float(value)), tz=UTC) if value is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _transient(exc: BaseException, attempt: int) -> _Transient | None:
     """How to retry ``exc``, or None when retrying cannot help."""
     backoff = float(2 ** (attempt - 1))
@@ -216,6 +246,9 @@ class _Retrier:
             try:
                 return call()
             except (GithubException, OSError) as exc:
+                limited = _rate_limited(exc, what)
+                if limited is not None:
+                    raise limited from exc
                 transient = _transient(exc, attempt)
                 if transient is None:
                     raise
@@ -444,6 +477,15 @@ class GitHubForge:
     @property
     def bot_login(self) -> str:
         return self._bot_login
+
+    def rate_budget(self) -> tuple[int, datetime] | None:
+        """(requests left, when the window resets) from the last answer's ``X-RateLimit-*``
+        headers; None before the first answer or when GitHub sent none (no request is made)."""
+        remaining, _limit = self._req.rate_limiting
+        if remaining < 0:
+            return None
+        reset = _epoch(str(self._req.rate_limiting_resettime)) or datetime.fromtimestamp(0, tz=UTC)
+        return remaining, reset
 
     def transaction(self) -> contextlib.AbstractContextManager[object]:
         """GitHub has no lock to hold: a no-op (the sha guard on merge keeps merges safe)."""

@@ -11,6 +11,7 @@ import logging
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from bot.adapters.github import (
     is_loopback,
 )
 from bot.core.model import CheckRun, Permission
-from bot.errors import ConflictError, ForgeError, OutageError, UsageError
+from bot.errors import ConflictError, ForgeError, OutageError, RateLimited, UsageError
 from tests.emulator import Emulator
 from tests.gitutil import hermetic_git
 
@@ -494,6 +495,32 @@ def test_secondary_rate_limits_wait_as_github_asks(
     found = _transient(GithubException(status, {"message": message}, headers), 1)
 
     assert found is not None and found.wait == wait and found.maybe_applied is False
+
+
+def test_the_primary_rate_limit_is_not_waited_for_but_says_when_it_resets(world: World) -> None:
+    number = world.open()
+    world.emu.limit_rate(1000, remaining=1, reset=1_795_000_000)
+    world.forge.get_pr(number)  # the last request of the hour
+    assert world.forge.rate_budget() == (0, datetime.fromtimestamp(1_795_000_000, tz=UTC))
+
+    with pytest.raises(RateLimited) as caught:
+        world.forge.get_pr(number)
+
+    assert world.sleeps == []  # an hour is not waited for inside a run
+    assert caught.value.exit_code == 3 and caught.value.reset == datetime.fromtimestamp(1_795_000_000, tz=UTC)
+    assert caught.value.message.startswith("GitHub's rate limit for this token is used up until 2026-11-18 ")
+    assert "the next run picks up" in caught.value.message and "GitHub App" in caught.value.message
+    assert [r.status for r in world.emu.requests[-2:]] == [200, 403]
+
+
+def test_the_budget_is_unknown_until_github_sends_rate_limit_headers(world: World) -> None:
+    number = world.open()
+    world.forge.get_pr(number)
+    assert world.forge.rate_budget() is None
+    world.emu.limit_rate(5000, remaining=4321)
+    world.forge.get_pr(number)
+    remaining, _ = world.forge.rate_budget() or (None, None)
+    assert remaining == 4320
 
 
 def test_a_plain_403_is_not_retried() -> None:

@@ -30,17 +30,43 @@ from tests.emulator.openapi import OpenApiChecker, shared_checker
 from tests.emulator.payloads import Render
 from tests.emulator.state import ApiError, App, Comment, Reaction, RepoState, Review, Team, User
 
-FaultKind = Literal["5xx", "secondary-rate-limit", "drop", "drop-after"]
-FAULT_KINDS: tuple[str, ...] = ("5xx", "secondary-rate-limit", "drop", "drop-after")
+FaultKind = Literal["5xx", "secondary-rate-limit", "drop", "drop-after", "rate-limit"]
+FAULT_KINDS: tuple[str, ...] = ("5xx", "secondary-rate-limit", "drop", "drop-after", "rate-limit")
 """``drop-after``: the request is applied, then the connection drops before the answer
-(what a client sees when GitHub did the work and the response was lost)."""
+(what a client sees when GitHub did the work and the response was lost). ``rate-limit``:
+GitHub's primary rate limit answer — 403, ``X-RateLimit-Remaining: 0``, no ``Retry-After``."""
 API_PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
+PRIMARY_RATE_LIMIT = (
+    "API rate limit exceeded for installation ID 1. If you reach out to GitHub Support for help, "
+    "please include the request ID 0000:0000:0000000:0000000:00000000."
+)
+RATE_RESET_EPOCH = 1_795_000_000
+"""``X-RateLimit-Reset`` until a test sets another (an instant in November 2026)."""
 SECONDARY_RATE_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID "
     "0000:0000:0000000:0000000:00000000."
 )
+
+
+@dataclass
+class RateLimit:
+    """GitHub's primary rate limit for every token (``Emulator.limit_rate``)."""
+
+    limit: int
+    remaining: int
+    reset: int
+    """Epoch seconds when the window resets (the emulator resets only when told to)."""
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(self.limit - self.remaining),
+            "X-RateLimit-Resource": "core",
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +130,8 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         self.openapi_errors: list[str] = []
         self._faults: dict[int, str] = {}
+        self.rate: RateLimit | None = None
+        """None: no ``X-RateLimit-*`` headers and no limit (the default)."""
         self._hooks: list[tuple[int | Callable[[str, str | None], bool], Callable[[], object]]] = []
         self._seq = 0
         self._lock = threading.RLock()
@@ -235,6 +263,16 @@ class Emulator:
         with self._lock:
             self._faults[self._seq + n] = kind
 
+    def limit_rate(
+        self, limit: int = 1000, *, remaining: int | None = None, reset: int = RATE_RESET_EPOCH
+    ) -> None:
+        """Enforce GitHub's primary rate limit from now on: every answer carries
+        ``X-RateLimit-Limit/Remaining/Reset/Used/Resource``, every request counts, and once
+        ``remaining`` is 0 every request is answered 403 "API rate limit exceeded". Calling
+        it again is the window resetting."""
+        with self._lock:
+            self.rate = RateLimit(limit, limit if remaining is None else remaining, reset)
+
     def before(self, when: int | Callable[[str, str | None], bool], callback: Callable[[], object]) -> None:
         """Run ``callback`` once, just before answering a request: the ``when``-th from now
         (1-based), or the first whose ``(method, route template)`` satisfies ``when``.
@@ -357,6 +395,22 @@ class Emulator:
             record(502, None)
             self._send(http, routes.Response(502, {"message": "Server Error"}))
             return
+        with self._lock:
+            rate = self.rate
+            exhausted = rate is not None and rate.remaining <= 0
+            if rate is not None and not exhausted and fault != "rate-limit":
+                rate.remaining -= 1
+            extra = dict(rate.headers()) if rate is not None else {}
+        if fault == "rate-limit" or exhausted:
+            record(403, None)
+            answer = {"message": PRIMARY_RATE_LIMIT, "documentation_url": f"{DOCS}/overview/rate-limits"}
+            limits = (
+                {**extra, "X-RateLimit-Remaining": "0"}
+                if extra
+                else RateLimit(1000, 0, RATE_RESET_EPOCH).headers()
+            )
+            self._send(http, routes.Response(403, answer, limits))
+            return
         if fault == "secondary-rate-limit":
             record(403, None)
             answer = {"message": SECONDARY_RATE_LIMIT, "documentation_url": f"{DOCS}/overview/rate-limits"}
@@ -364,6 +418,8 @@ class Emulator:
             return
 
         response, login = self._answer(http, method, path, parsed.query, found, body, raw)
+        if extra:
+            response = routes.Response(response.status, response.body, {**response.headers, **extra})
         if fault == "drop-after":
             record(None, login)
             http.close_connection = True
