@@ -196,38 +196,46 @@ def _get(mapping: Any, name: str, depth: int = 0) -> Any:
     return None
 
 
-def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest each model page describes: the model's in its first environment (parsed once
-    per blob and cached, like ``status``)."""
-    wanted: dict[str, str] = {}
-    for model, row in models.items():
-        env = next((e for e in envs if row.get(e) is not None), None)
-        if env is not None:
-            wanted[model] = app.manifest_path(env, model)
+def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """model → (path, details) of the manifest its page describes: the model's in its first
+    environment, parsed once per blob and cached like ``status``.
+
+    Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
+    costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
+    """
     ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
-    out: dict[str, Any] = {}
+    order = {env: i for i, env in enumerate(envs)}
+    wanted: dict[str, tuple[int, str]] = {}
+    for path in ids:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
+            model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+            if model not in wanted or rank < wanted[model][0]:
+                wanted[model] = (rank, path)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     missing: dict[str, str] = {}
-    for model, path in wanted.items():
-        blob = ids.get(path)
-        if blob is None:
-            continue
+    for model, (_, path) in wanted.items():
+        blob = ids[path]
         hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
-        if hit is not None:
-            out[model] = hit
+        if isinstance(hit, dict):
+            out[model] = (path, hit)
         else:
             missing[model] = blob
     if missing:
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
-            keep = detail(contents[blob])
+            raw = contents.get(blob, b"")
+            keep = detail(raw) if len(raw) <= MAX_MANIFEST_BYTES else None
             if keep is None:
                 continue
-            out[model] = keep
+            out[model] = (wanted[model][1], keep)
             if ctx.cache:
                 ctx.cache.put(f"site-detail:{blob}", keep)
-        if ctx.cache:
-            ctx.cache.flush()
     return out
+
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+"""What the strict loader reads at most (reference §2); a bigger file has no details."""
 
 
 def build(
@@ -237,8 +245,14 @@ def build(
     (page → key of the last run) are not built (``Site.reused``)."""
     tip = ctx.tip()
     policy = ctx.policy(tip)
+    found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
     report = app.status(ctx)
     status = report.to_json()
+    manifests = {}  # only manifests status loaded: the first environment that has a version
+    for model, row in report.models.items():
+        env = next((e for e in report.environments if row.get(e) is not None), None)
+        if env is not None and model in found and found[model][0] == app.manifest_path(env, model):
+            manifests[model] = found[model][1]
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
     histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
     site = views.build_site(
@@ -248,7 +262,7 @@ def build(
         history_ids=history_ids,
         pulls=_open_pulls(ctx),
         rejections=rejections,
-        manifests=_details(ctx, tip, report.environments, report.models),
+        manifests=manifests,
         now=ctx.now,
         commit=tip,
         web_url=web_url,
@@ -273,14 +287,19 @@ def code_digest(workspace: str) -> str:
     return digest.hexdigest()
 
 
-_PAGES: tuple[views.ModelPage, ...] = ()
-"""The model pages ``site`` is rendering; ``ctx.map`` forks its workers after setting it, so each
-worker reads its pages from here and only page numbers and HTML cross between processes
+_JOB: tuple[Path, tuple[views.ModelPage, ...]] | None = None
+"""(staging folder, model pages) of the site being written; ``ctx.map`` forks its workers after
+it is set, so each worker reads its pages here and only page numbers cross between processes
 (pickling 1,000 page view-models would cost more than rendering them)."""
 
 
-def _render_page(number: int) -> str:
-    return views.render_model_page(_PAGES[number])
+def _write_page(number: int) -> int:
+    """Render model page ``number`` of ``_JOB`` into its staging folder."""
+    assert _JOB is not None
+    staging, pages = _JOB
+    page = pages[number]
+    (staging / page.page).write_text(views.render_model_page(page), encoding="utf-8")
+    return number
 
 
 def check_out(out: Path) -> None:
@@ -311,36 +330,54 @@ def write_site(
     """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
 
     ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
-    with the ``page_key`` of each model page); anything else is refused rather than overwritten.
+    with the key of each model page); anything else is refused rather than overwritten.
     Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
     """
+    staging = _stage(out)
+    try:
+        _publish(staging, out, files, keys=keys or {}, reuse=reuse)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _stage(out: Path) -> Path:
+    """A new, empty sibling of ``out`` to write the site into (``models/`` made)."""
     check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
     try:
         staging.chmod(0o755)  # a site is for reading by a web server too (mkdtemp makes it 0700)
         (staging / "models").mkdir()
-        for name, html in files.items():
-            (staging / name).write_text(html, encoding="utf-8")
-        for name in reuse:
-            src, dst = out / name, staging / name
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copyfile(src, dst)
-        marker = {"written_by": "promobot site", "pages": dict(keys or {})}
-        (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging
+
+
+def _publish(
+    staging: Path, out: Path, files: Mapping[str, str], *, keys: Mapping[str, str], reuse: Iterable[str]
+) -> None:
+    """Complete ``staging`` (``files``, the reused pages linked from ``out``, the marker), then
+    put it in ``out``'s place."""
+    for name, html in files.items():
+        (staging / name).write_text(html, encoding="utf-8")
+    for name in reuse:
+        src, dst = out / name, staging / name
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    marker = {"written_by": "promobot site", "pages": dict(keys)}
+    (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
 
 
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
@@ -350,19 +387,24 @@ def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResu
     recorded by the last run into ``out`` is neither built nor rendered: its file is linked
     into the new site. The index is always rendered (it carries the time and the tip).
     """
-    global _PAGES
-    check_out(out)
+    global _JOB
     old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}
-    gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
+    staging = _stage(out)
     try:
-        view, tip = build(ctx, web_url=web_url, previous=old)
-        files = {"index.html": views.render_index(view)}  # templates compiled before any fork
-        _PAGES = view.models
-        # ~0.3 ms a page: a cold run on 1,000 models spreads them over the cores
-        htmls = ctx.map(_render_page, range(len(view.models))) if view.models else []
-    finally:
-        _PAGES = ()
-        gc.enable()
-    files.update(zip((page.page for page in view.models), htmls, strict=True))
-    write_site(files, out, keys=view.keys, reuse=view.reused)
-    return SiteResult(out=out, pages=len(files) + len(view.reused), models=len(view.index.rows), commit=tip)
+        gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
+        try:
+            view, tip = build(ctx, web_url=web_url, previous=old)
+            index = views.render_index(view)  # compiles the templates before any fork
+            _JOB = (staging, view.models)
+            # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
+            if view.models:
+                ctx.map(_write_page, range(len(view.models)))
+        finally:
+            _JOB = None
+            gc.enable()
+        _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pages = 1 + len(view.models) + len(view.reused)
+    return SiteResult(out=out, pages=pages, models=len(view.index.rows), commit=tip)
