@@ -368,8 +368,7 @@ def _publish(
             os.link(src, dst)
         except OSError:
             shutil.copyfile(src, dst)
-    marker = {"written_by": "promobot site", "pages": dict(keys)}
-    (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
+    (staging / MARKER).write_text(_marker(keys), encoding="utf-8")
     if out.exists():
         old = out.with_name(f".{out.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -378,6 +377,30 @@ def _publish(
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(out)
+
+
+def _marker(keys: Mapping[str, str]) -> str:
+    return json.dumps({"written_by": "promobot site", "pages": dict(keys)}, sort_keys=True) + "\n"
+
+
+def _holds_exactly(out: Path, keys: Mapping[str, str]) -> bool:
+    """True when ``out`` is a site promobot wrote whose files are exactly the index, the marker
+    and the model pages in ``keys`` (nothing stale, nothing foreign)."""
+    try:
+        top = {entry.name for entry in os.scandir(out)}
+        pages = {f"models/{entry.name}" for entry in os.scandir(out / "models") if entry.is_file()}
+    except OSError:
+        return False
+    return top == {"index.html", "models", MARKER} and pages == set(keys)
+
+
+def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
+    """When no model page changed: replace only ``files`` (the index and the marker), each at
+    once (a temporary sibling, then a rename), instead of relinking every page into a new folder."""
+    for name, text in files.items():
+        tmp = out / f".{name}.new"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
 
 
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
@@ -402,7 +425,11 @@ def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResu
         finally:
             _JOB = None
             gc.enable()
-        _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
+        if not view.models and _holds_exactly(out, view.keys):
+            shutil.rmtree(staging, ignore_errors=True)
+            _replace_in_place(out, {"index.html": index, MARKER: _marker(view.keys)})
+        else:
+            _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -568,6 +568,10 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     out = tmp_path / "site"
     cli("site", "--out", str(out))
     before = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")  # nothing changed but the clock
+    assert {p.name: p.stat().st_ino for p in (out / "models").iterdir()} == before
+    assert '<time datetime="2026-11-27T11:00:00Z">' in (out / "index.html").read_text()
+    assert sorted(p.name for p in out.iterdir()) == [".promobot-site", "index.html", "models"]
     cli("promote", "fraud-detector", "--to", "staging", expect=None)  # an open PR: fraud-detector changes
     cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")
     after = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
