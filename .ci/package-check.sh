@@ -100,9 +100,10 @@ else
     git -C "$demo" add -A
     git -C "$demo" commit -q -m "Example GitOps repository"
 fi
-# The README tour on the local forge, at a Friday morning outside every example freeze window
-# (the tests' clock): status, diff, a promotion, carol's approval merges it and chains prod.
-tour() { "$promobot" --repo "$demo" --forge local --now 2026-11-27T10:00:00Z "$@"; }
+# The README tour on the local forge: status, diff, a promotion, carol's approval merges it
+# and chains prod. At the real time: --now is for previews only (a write refuses it), and
+# staging's gates (metrics, artifact) do not depend on the clock.
+tour() { "$promobot" --repo "$demo" --forge local "$@"; }
 tour status > /dev/null
 tour diff fraud-detector --to staging > /dev/null
 tour promote fraud-detector --to staging

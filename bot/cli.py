@@ -32,7 +32,7 @@ class Options:
     writes into it. A plain slotted class, not a dataclass: ``--help`` imports this module, and
     importing ``dataclasses`` costs more than the rest of it (benchmarks/README.md)."""
 
-    __slots__ = ("actor", "dry_run_forge", "forge", "now", "output", "repo")
+    __slots__ = ("actor", "clock", "dry_run_forge", "forge", "now", "output", "repo")
 
     def __init__(
         self,
@@ -42,6 +42,7 @@ class Options:
         actor: str | None,
         now: datetime | None,
         dry_run_forge: bool = False,
+        clock: datetime | None = None,
     ) -> None:
         self.repo = repo
         self.forge = forge
@@ -49,10 +50,18 @@ class Options:
         self.actor = actor
         self.now = now
         self.dry_run_forge = dry_run_forge
+        # The time fixed by an in-process caller (``cli.main(obj=FixedClock(...))``, tests only):
+        # unlike ``--now`` it holds for every command, and no command line can set it.
+        self.clock = clock
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"Options({fields})"
+
+    @property
+    def time(self) -> datetime | None:
+        """The pretended time, if any: ``--now`` (previews only) or the fixed clock."""
+        return self.now or self.clock
 
     @property
     def json(self) -> bool:
@@ -175,25 +184,62 @@ def _login_from(name: str | None) -> str | None:
     return login or None
 
 
-_PREVIEWS = frozenset({"validate", "status", "diff", "history", "list", "show"})
-"""Commands that only read: the hidden ``--now`` may pretend a time for them."""
+class FixedClock(NamedTuple):
+    """What time it is, fixed by a caller in the same process: ``CliRunner().invoke(cli, args,
+    obj=FixedClock(now))``. Tests use it so that writes are reproducible; the console script
+    never passes an ``obj``, so nobody can reach it from a shell, a workflow or a comment."""
+
+    now: datetime
 
 
-def _refuse_pretended_time(opts: Options) -> None:
-    """On GitHub, ``--now`` is for previews only: real checks, bodies and merges use the real time.
+READ_ONLY_COMMANDS = frozenset(
+    {"validate", "status", "diff", "history", "site", "pr list", "pr show", "pr users list"}
+)
+"""Commands that change nothing anywhere (``site`` writes only its --out folder): the hidden
+``--now`` may pretend a time for them, and for ``--dry-run`` of the others (reference §9)."""
 
-    Otherwise a pretended time would post gate results (soak, freeze) onto real pull requests
-    and could merge through a freeze window. The local forge is a sandbox and keeps it (tests).
+
+def _command_name(ctx: click.Context) -> str:
+    """``pr users list`` for ``promobot pr users list`` (whatever the program was called)."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _refuse_pretended_time(ctx: click.Context) -> None:
+    """``--now`` is for previews only: whatever posts, merges or writes uses the real time.
+
+    Otherwise a pretended time would post gate results (soak, freeze, verification windows)
+    onto real pull requests, merge through a freeze window or date a commit — on any forge.
     """
-    command = click.get_current_context(silent=True)
-    if command is None or command.info_name in _PREVIEWS or command.params.get("dry_run"):
+    opts = ctx.find_object(Options)
+    if opts is None or opts.now is None:
         return
+    name = _command_name(ctx)
+    if name in READ_ONLY_COMMANDS or ctx.params.get("dry_run"):
+        return
+    hint = " (or add --dry-run to preview)" if any(p.name == "dry_run" for p in ctx.command.params) else ""
     _fail(
-        f"--now is only for previews on GitHub: `{command.info_name}` posts checks or merges — "
-        "drop --now (or add --dry-run where the command has it)",
+        f"--now is only for previews: `promobot {name}` posts, merges or writes with the real time — "
+        f"drop --now{hint}; `promobot diff` and `promobot status` accept it",
         2,
         opts,
     )
+
+
+def _guard_time(command: click.Command) -> None:
+    """Run ``_refuse_pretended_time`` before ``command``'s callback, once every option is parsed."""
+    inner = command.callback
+    if inner is None or isinstance(command, click.Group):
+        return
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _refuse_pretended_time(click.get_current_context())
+        return inner(*args, **kwargs)
+
+    command.callback = guarded
 
 
 def build_context(opts: Options) -> Context:
@@ -204,13 +250,11 @@ def build_context(opts: Options) -> Context:
     from bot.app import Context
 
     forge_kind = opts.forge or _default_forge()
-    now = opts.now or datetime.now(UTC)
-    if forge_kind == "github" and opts.now is not None:
-        _refuse_pretended_time(opts)
+    now = opts.time or datetime.now(UTC)
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
     ws = GitWorkspace.discover(opts.repo)
-    ws.commit_date = opts.now  # with --now, the commits promobot writes say when it decided
+    ws.commit_date = opts.time  # with a fixed clock, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
 
     forge = LocalForge(ws)
@@ -389,7 +433,13 @@ GLOBAL_OPTIONS = (
         "Act as LOGIN (local forge; default: git's user.name).",
         {"metavar": "LOGIN"},
     ),
-    GlobalOption(("--now",), "now", "Pretend it is this time (tests).", {"hidden": True}, convert=_parse_now),
+    GlobalOption(
+        ("--now",),
+        "now",
+        "Pretend it is this time (previews only: read-only commands and --dry-run).",
+        {"hidden": True},
+        convert=_parse_now,
+    ),
 )
 _GLOBAL_DEFAULTS: dict[str, Any] = {
     "repo": Path(),
@@ -409,6 +459,7 @@ def global_options(command: click.Command) -> click.Command:
         return command
     declared = {name for p in command.params for name in getattr(p, "opts", ())}
     command.params.extend(g.for_command() for g in GLOBAL_OPTIONS if not declared.intersection(g.decls))
+    _guard_time(command)
     command._promobot_globals = True  # type: ignore[attr-defined]
     if isinstance(command, click.Group):
         for sub in command.commands.values():
@@ -514,7 +565,8 @@ def cli(
     Exit codes: 0 done, 1 refused/blocked/invalid input, 2 usage error, 3 unexpected failure.
     """
     _configure_logging(verbose)
-    ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now)
+    clock = ctx.obj.now if isinstance(ctx.obj, FixedClock) else None
+    ctx.obj = Options(repo=repo, forge=forge, output=output, actor=actor, now=now, clock=clock)
     if version:
         if ctx.obj.json:
             import json
@@ -559,7 +611,7 @@ def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -
         except metadata.PackageNotFoundError:
             direct_url = None
         result = scaffold.init(
-            GitFolder(directory or opts.repo, commit_date=opts.now),
+            GitFolder(directory or opts.repo, commit_date=opts.clock),
             example=example,
             workflow=workflow,
             pin=scaffold.pin_from_direct_url(direct_url),

@@ -16,6 +16,9 @@ import logging
 
 from bot.app import Context
 from bot.core import deployments as core
+from bot.core.deployments import owes_refresh as owes_refresh
+from bot.core.deployments import owing_refresh as owing_refresh
+from bot.core.deployments import settled as settled
 from bot.core.model import CheckRun, Deployment, DeploymentState
 from bot.core.verify import Verification
 
@@ -30,7 +33,7 @@ def follow(ctx: Context, result: Verification, check: CheckRun | None) -> str:
     want = core.state_for(result.state)
     known = core.parse_record(check.record) if check is not None and check.by_promobot else None
     if known is not None and known[1] == want:
-        return check.record if check is not None else core.record(known[0], want)
+        return core.record(known[0], want)
     description = core.description(result.model, result.version, want, _short(result.reason))
     if known is not None:
         deployment_id = known[0]

@@ -433,6 +433,7 @@ def assess(
             approvals_text=approvals_text(verdict),
             commands=_commands_help(state.action),
             reason=reason,
+            incumbent_error=incumbent_error if state.action == "promote" else None,
         )
     )
     due = due_core.next_change(results, ready=not blockers, auto_merge=env.auto_merge)

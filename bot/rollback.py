@@ -855,7 +855,7 @@ def _edit_rejected(
     direct: bool,
     what: str,
 ) -> dict[str, Any]:
-    from bot import promotion
+    from bot import commands, promotion
 
     model, version = state.model, state.version
     message = rejection_message(state, entry)
@@ -871,6 +871,9 @@ def _edit_rejected(
         out["message"] = f"{subject}: committed {out['sha'][:12]} on {ctx.default_branch}."
         out["reevaluated"] = promotion.reevaluate_model(ctx, model)
         return out
+    # Opening the PR is authorised like /rollback too (reference §7, §8): a reject or unreject
+    # PR merges under rollback.approvals, so who may ask for one is commands.rollback's say.
+    commands.require(ctx, "rollback", state.requester or "", policy)
     branch = rejected_branch(model, version, remove=state.action == "unreject")
     new_text = build(tip).encode("utf-8")
     sha = ctx.ws.resolve(branch)

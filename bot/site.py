@@ -8,12 +8,16 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 
 from __future__ import annotations
 
+import functools
+import gc
+import hashlib
+import inspect
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,10 +53,12 @@ def verification_states(
     brought each model's running version (what ``promobot verify`` writes). One forge read
     per model there; none when no environment verifies.
     """
-    from bot import verify
-
     envs = [env.name for env in policy.environments if env.verify is not None]
     out: dict[tuple[str, str], views.Verification] = {}
+    if not envs:
+        return out
+    from bot import verify  # only policies with verify: pay for it
+
     words = {"success": "passed", "failure": "failed", "pending": "pending"}
     for model, rows in entries.items():
         for env in envs:
@@ -84,14 +90,40 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
     return out
 
 
+class HistoryRows(Mapping[str, list[dict[str, Any]]]):
+    """model → ``history`` JSON rows (reference §9), made when a page asks for them: a run that
+    reuses most pages never builds the rows of the others."""
+
+    def __init__(self, entries: Mapping[str, list[HistoryEntry]], rejected: Sequence[Rejection]) -> None:
+        self._entries = entries
+        self._rejected: dict[str, list[Rejection]] = {}
+        for rej in rejected:
+            self._rejected.setdefault(rej.model, []).append(rej)
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+
+    def __getitem__(self, model: str) -> list[dict[str, Any]]:
+        if model not in self._rows:
+            self._rows[model] = app.history_json(self._entries[model], rejected=self._rejected.get(model, ()))
+        return self._rows[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _histories(
-    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
-) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
-    """``history`` JSON rows of every model (and the entries), from ONE git log over environments/.
+    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
+) -> tuple[HistoryRows, dict[str, list[HistoryEntry]], dict[str, str]]:
+    """Every model's history (its rows, its entries, and what identifies it) from ONE git log
+    over environments/.
 
     Newest first in graph order, as ``promobot history`` shows them: the same
     ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
     by model without re-sorting — commit dates can be skewed, so they never order anything.
+    A history is identified by its commits and environments: commits are content-addressed, and
+    the code that reads them is part of ``code_digest``.
     """
     paths = [
         app.manifest_path(env, model)
@@ -105,97 +137,169 @@ def _histories(
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
-    rejected: dict[str, list[Rejection]] = {}
-    for rej in ctx.rejected(tip):
-        rejected.setdefault(rej.model, []).append(rej)
-    out: dict[str, list[Any]] = {}
-    for model, rows in by_model.items():
-        out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
-    return out, by_model
+    ids = {model: " ".join([e.sha + e.env for e in rows]) for model, rows in by_model.items()}
+    return HistoryRows(by_model, rejected), by_model, ids
 
 
 def detail(raw: bytes) -> dict[str, Any] | None:
-    """The keys a model page shows (owner, model_card, artifact) from one manifest.
+    """The keys a model page shows (owner, model_card, artifact.uri) of one manifest, as written.
 
     Only called on manifests that ``status`` loaded without error at the same blob id (the
     strict loader already refused oversize files, alias bombs, duplicate keys and non-core
-    tags), so libyaml's safe loader reads it here at a fifth of the strict loader's cost.
+    tags), so libyaml only composes the node tree here and the three scalars are read off it,
+    their text as the file has it (``owner: 010`` shows ``010``): a third of a full load's cost,
+    which on 1,000 manifests is most of what ``promobot site`` adds to a cold ``status``.
     """
     import yaml
+    from yaml.nodes import MappingNode, ScalarNode
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)
     try:
-        data = yaml.load(raw, Loader=loader)  # noqa: S506 — a safe loader; see the docstring
+        root = loader.get_single_node()
     except yaml.YAMLError:
         return None
-    if not isinstance(data, dict):
+    finally:
+        loader.dispose()
+    if not isinstance(root, MappingNode):
         return None
-    keep: dict[str, Any] = {
-        k: str(data[k])
-        for k in ("owner", "model_card")
-        if data.get(k) is not None and not isinstance(data[k], dict | list)
-    }
-    artifact = data.get("artifact")
-    if isinstance(artifact, dict) and artifact.get("uri") is not None:
-        keep["artifact"] = {"uri": str(artifact["uri"])}
+    keep: dict[str, Any] = {}
+    owner, card, artifact = (_get(root, name) for name in ("owner", "model_card", "artifact"))
+    for name, node in (("owner", owner), ("model_card", card)):
+        if isinstance(node, ScalarNode) and node.tag != _NULL:
+            keep[name] = node.value
+    uri = _get(artifact, "uri") if isinstance(artifact, MappingNode) else None
+    if isinstance(uri, ScalarNode) and uri.tag != _NULL:
+        keep["artifact"] = {"uri": uri.value}
     return keep
 
 
-def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest each model page describes: the model's in its first environment (parsed once
-    per blob and cached, like ``status``)."""
-    wanted: dict[str, str] = {}
-    for model, row in models.items():
-        env = next((e for e in envs if row.get(e) is not None), None)
-        if env is not None:
-            wanted[model] = app.manifest_path(env, model)
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _get(mapping: Any, name: str, depth: int = 0) -> Any:
+    """The value node of key ``name`` in a composed mapping: its own keys first, then those
+    merged in with ``<<`` (in order), as a full load would read it."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    merged: list[Any] = []
+    for key, value in mapping.value:
+        if key.tag == _MERGE:
+            merged += value.value if isinstance(value, SequenceNode) else [value]
+        elif key.value == name:
+            return value
+    for node in merged:
+        if isinstance(node, MappingNode) and depth < 8:
+            found = _get(node, name, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """model → (path, details) of the manifest its page describes: the model's in its first
+    environment, parsed once per blob and cached like ``status``.
+
+    Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
+    costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
+    """
     ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
-    out: dict[str, Any] = {}
+    order = {env: i for i, env in enumerate(envs)}
+    wanted: dict[str, tuple[int, str]] = {}
+    for path in ids:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
+            model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+            if model not in wanted or rank < wanted[model][0]:
+                wanted[model] = (rank, path)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     missing: dict[str, str] = {}
-    for model, path in wanted.items():
-        blob = ids.get(path)
-        if blob is None:
-            continue
-        hit = ctx.cache.get(f"site:{blob}") if ctx.cache else None
-        if hit is not None:
-            out[model] = hit
+    for model, (_, path) in wanted.items():
+        blob = ids[path]
+        hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
+        if isinstance(hit, dict):
+            out[model] = (path, hit)
         else:
             missing[model] = blob
     if missing:
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
-            keep = detail(contents[blob])
+            raw = contents.get(blob, b"")
+            keep = detail(raw) if len(raw) <= MAX_MANIFEST_BYTES else None
             if keep is None:
                 continue
-            out[model] = keep
+            out[model] = (wanted[model][1], keep)
             if ctx.cache:
-                ctx.cache.put(f"site:{blob}", keep)
-        if ctx.cache:
-            ctx.cache.flush()
+                ctx.cache.put(f"site-detail:{blob}", keep)
     return out
 
 
-def build(ctx: app.Context, *, web_url: str | None = None) -> tuple[views.Site, str]:
-    """The site's view-model and the commit it shows."""
+MAX_MANIFEST_BYTES = 1024 * 1024
+"""What the strict loader reads at most (reference §2); a bigger file has no details."""
+
+
+def build(
+    ctx: app.Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
+) -> tuple[views.Site, str]:
+    """The site's view-model and the commit it shows; model pages whose key is in ``previous``
+    (page → key of the last run) are not built (``Site.reused``)."""
     tip = ctx.tip()
     policy = ctx.policy(tip)
+    found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
     report = app.status(ctx)
     status = report.to_json()
+    manifests = {}  # only manifests status loaded: the first environment that has a version
+    for model, row in report.models.items():
+        env = next((e for e in report.environments if row.get(e) is not None), None)
+        if env is not None and model in found and found[model][0] == app.manifest_path(env, model):
+            manifests[model] = found[model][1]
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
-    histories, entries = _histories(ctx, tip, report.models)
+    histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
     site = views.build_site(
         status=status,
         sources={env.name: env.from_ for env in policy.environments},
         histories=histories,
+        history_ids=history_ids,
         pulls=_open_pulls(ctx),
         rejections=rejections,
-        manifests=_details(ctx, tip, report.environments, report.models),
+        manifests=manifests,
         now=ctx.now,
         commit=tip,
         web_url=web_url,
         verifications=verification_states(ctx, policy, entries),
+        salt=code_digest(inspect.getfile(type(ctx.ws))),
+        previous=previous,
     )
     return site, tip
+
+
+@functools.cache
+def code_digest(workspace: str) -> str:
+    """sha256 of what turns a model's data into its page: promobot's version, the templates,
+    and the code that reads histories and builds the view (this module, ``bot.app``,
+    ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
+    log). A page written by other code is rendered again."""
+    from bot import __version__
+
+    digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
+    for module in (views.__file__, __file__, app.__file__, workspace):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
+_JOB: tuple[Path, tuple[views.ModelPage, ...]] | None = None
+"""(staging folder, model pages) of the site being written; ``ctx.map`` forks its workers after
+it is set, so each worker reads its pages here and only page numbers cross between processes
+(pickling 1,000 page view-models would cost more than rendering them)."""
+
+
+def _write_page(number: int) -> int:
+    """Render model page ``number`` of ``_JOB`` into its staging folder."""
+    assert _JOB is not None
+    staging, pages = _JOB
+    page = pages[number]
+    (staging / page.page).write_text(views.render_model_page(page), encoding="utf-8")
+    return number
 
 
 def check_out(out: Path) -> None:
@@ -226,43 +330,108 @@ def write_site(
     """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
 
     ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
-    with the ``page_key`` of each model page); anything else is refused rather than overwritten.
+    with the key of each model page); anything else is refused rather than overwritten.
     Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
     """
-    check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
+    staging = _stage(out)
     try:
-        (staging / "models").mkdir()
-        for name, html in files.items():
-            (staging / name).write_text(html, encoding="utf-8")
-        for name in reuse:
-            try:
-                os.link(out / name, staging / name)
-            except OSError:
-                shutil.copyfile(out / name, staging / name)
-        marker = {"written_by": "promobot site", "pages": dict(keys or {})}
-        (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out)
+        _publish(staging, out, files, keys=keys or {}, reuse=reuse)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
-    """Render the site of the default branch's tip into ``out``."""
+def _stage(out: Path) -> Path:
+    """A new, empty sibling of ``out`` to write the site into (``models/`` made)."""
     check_out(out)
-    view, tip = build(ctx, web_url=web_url)
-    keys = {page.page: views.page_key(page) for page in view.models}
-    old = previous_keys(out)
-    reuse = frozenset(p for p, key in keys.items() if old.get(p) == key and (out / p).is_file())
-    files = views.render_site(view, reuse=reuse)  # ~1 ms a page: a process pool costs more
-    write_site(files, out, keys=keys, reuse=reuse)
-    return SiteResult(out=out, pages=len(files) + len(reuse), models=len(view.models), commit=tip)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
+    try:
+        staging.chmod(0o755)  # a site is for reading by a web server too (mkdtemp makes it 0700)
+        (staging / "models").mkdir()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _publish(
+    staging: Path, out: Path, files: Mapping[str, str], *, keys: Mapping[str, str], reuse: Iterable[str]
+) -> None:
+    """Complete ``staging`` (``files``, the reused pages linked from ``out``, the marker), then
+    put it in ``out``'s place."""
+    for name, html in files.items():
+        (staging / name).write_text(html, encoding="utf-8")
+    for name in reuse:
+        src, dst = out / name, staging / name
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    (staging / MARKER).write_text(_marker(keys), encoding="utf-8")
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def _marker(keys: Mapping[str, str]) -> str:
+    return json.dumps({"written_by": "promobot site", "pages": dict(keys)}, sort_keys=True) + "\n"
+
+
+def _holds_exactly(out: Path, keys: Mapping[str, str]) -> bool:
+    """True when ``out`` is a site promobot wrote whose files are exactly the index, the marker
+    and the model pages in ``keys`` (nothing stale, nothing foreign)."""
+    try:
+        top = {entry.name for entry in os.scandir(out)}
+        pages = {f"models/{entry.name}" for entry in os.scandir(out / "models") if entry.is_file()}
+    except OSError:
+        return False
+    return top == {"index.html", "models", MARKER} and pages == set(keys)
+
+
+def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
+    """When no model page changed: replace only ``files`` (the index and the marker), each at
+    once (a temporary sibling, then a rename), instead of relinking every page into a new folder."""
+    for name, text in files.items():
+        tmp = out / f".{name}.new"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
+
+
+def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
+    """Render the site of the default branch's tip into ``out``.
+
+    A model page whose key (everything it shows, and the code that shows it) is the one
+    recorded by the last run into ``out`` is neither built nor rendered: its file is linked
+    into the new site. The index is always rendered (it carries the time and the tip).
+    """
+    global _JOB
+    old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}
+    staging = _stage(out)
+    try:
+        gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
+        try:
+            view, tip = build(ctx, web_url=web_url, previous=old)
+            index = views.render_index(view)  # compiles the templates before any fork
+            _JOB = (staging, view.models)
+            # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
+            if view.models:
+                ctx.map(_write_page, range(len(view.models)))
+        finally:
+            _JOB = None
+            gc.enable()
+        if not view.models and _holds_exactly(out, view.keys):
+            shutil.rmtree(staging, ignore_errors=True)
+            _replace_in_place(out, {"index.html": index, MARKER: _marker(view.keys)})
+        else:
+            _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pages = 1 + len(view.models) + len(view.reused)
+    return SiteResult(out=out, pages=pages, models=len(view.index.rows), commit=tip)

@@ -95,9 +95,12 @@ def verify_one(
     existing = verify_check(ctx, brought.sha)
     _, end = verify_core.window(env.verify, brought.at)
     if existing is not None and existing.result in ("success", "failure"):
-        return Verification(
+        final = Verification(
             env.name, model, brought.version, brought.sha, brought.at, existing.result, existing.title, end
         )
+        if deployments.owes_refresh(existing.record):  # an earlier run stopped before finishing
+            _settle(ctx, final, existing.title, existing.summary, existing.record)
+        return final
     evidence = gather(ctx, policy, env.name, env.verify, model, brought, ctx.now)
     result = verify_core.decide(
         env.verify,
@@ -118,6 +121,8 @@ def verify_one(
         # and every action below finds what an earlier run already did (never twice).
         rollback = on_failure(ctx, policy, env, result, brought)
     record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
+    if result.state in ("success", "failure"):
+        record = deployments.owing_refresh(record)  # until the downstream PRs were re-evaluated
     if existing is None or (existing.result, existing.title, existing.summary, existing.record) != (
         result.state,
         title,
@@ -136,8 +141,21 @@ def verify_one(
     if rollback is not None:
         _ROLLBACKS[result.commit] = rollback
     if result.state in ("success", "failure"):
-        refresh_downstream(ctx, result)  # their verified gate just changed
+        _settle(ctx, result, title, summary, record)  # their verified gate just changed
     return result
+
+
+def _settle(ctx: Context, result: Verification, title: str, summary: str, record: str) -> None:
+    """Re-evaluate the downstream PRs, then drop the check record's "refresh owed" mark."""
+    if refresh_downstream(ctx, result):
+        ctx.forge.set_check(
+            head_sha=result.commit,
+            name=CHECK_VERIFY,
+            result="success" if result.state == "success" else "failure",
+            title=title,
+            summary=summary,
+            record=deployments.settled(record),
+        )
 
 
 _ROLLBACKS: dict[str, dict[str, object]] = {}
@@ -184,15 +202,21 @@ def on_failure(
     return done
 
 
-def refresh_downstream(ctx: Context, result: Verification) -> None:
-    """Re-evaluate the open promotion PRs of this version out of ``result.env`` (best effort)."""
+def refresh_downstream(ctx: Context, result: Verification) -> bool:
+    """Re-evaluate the open promotion PRs of this version out of ``result.env``.
+
+    True when every one was; a PR that could not be is logged and left to the next run.
+    """
     from bot import promotion  # not at the top: promotion imports this module for the verified gate
 
+    done = True
     for number in _downstream_prs(ctx, result):
         try:
             promotion.evaluate_pr(ctx, number)
-        except BotError as exc:  # the next event refreshes it
+        except BotError as exc:  # the next run (the check's record says so) refreshes it
             logger.warning("could not refresh #%s after the verification: %s", number, exc.message)
+            done = False
+    return done
 
 
 def _downstream_prs(ctx: Context, result: Verification) -> list[int]:

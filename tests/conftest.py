@@ -88,6 +88,17 @@ def example_repo(tmp_path: Path) -> Path:
     return repo
 
 
+def invoke(args: list[str], *, now: str = NOW) -> Result:
+    """Run the CLI in this process with its clock fixed at ``now`` for every command, writes
+    included (``FixedClock``: no command line reaches it; the hidden ``--now`` only previews)."""
+    from datetime import datetime
+
+    from bot.cli import FixedClock, cli
+
+    clock = FixedClock(datetime.fromisoformat(now.replace("Z", "+00:00")))
+    return CliRunner().invoke(cli, args, obj=clock, catch_exceptions=False)
+
+
 @dataclass
 class Cli:
     repo: Path
@@ -101,14 +112,12 @@ class Cli:
         expect: int | None = 0,
         now: str | None = None,
     ) -> Result:
-        from bot.cli import cli
-
-        argv = ["--repo", str(self.repo), "--forge", "local", "--now", now or self.now]
+        argv = ["--repo", str(self.repo), "--forge", "local"]
         if actor:
             argv += ["--as", actor]
         if output:
             argv += ["--output", output]
-        result = CliRunner().invoke(cli, [*argv, *args], catch_exceptions=False)
+        result = invoke([*argv, *args], now=now or self.now)
         if expect is not None:
             assert result.exit_code == expect, (
                 f"exit {result.exit_code}, expected {expect}\n"

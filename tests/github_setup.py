@@ -3,7 +3,7 @@
 Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
 ``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
 the webhook payload builders the reliability tests deliver through ``load_event`` →
-``router.dispatch``, the nine fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
+``router.dispatch``, the ten fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
 the end state of the repository with volatile fields (ids, timestamps, SHAs of
 re-created commits) replaced by trees and subjects, so that two runs compare equal when
 they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
@@ -368,6 +368,25 @@ def setup_auto_promote(hub: Hub) -> Event:
     return lambda h: h.deliver("push", payload)
 
 
+def setup_verify_rollback(hub: Hub) -> Event:
+    """A breach in staging's live data: ``verify`` fails over to a rollback PR (reference §15.3).
+
+    fraud-detector 1.5.0 merged into staging at 06:00 (prod PR #2 chained) and was pending at
+    07:00; the event is the scheduled ``verify`` at 08:30 that sees the breach: the
+    ``promobot/verify`` check and the deployment fail, a rollback PR opens, PR #1 gets a comment
+    and the prod PR turns red. Needs a real Prometheus (one per process).
+    """
+    from bot import verify
+    from tests.verify_setup import at, enable_verify, live, merge_into_staging, run_verify, shared_prometheus
+
+    live(hub, shared_prometheus())
+    enable_verify(hub, on_failure="rollback")
+    merge_into_staging(hub)
+    assert run_verify(hub, at("2026-11-27T07:00:00Z"))[0]["state"] == "pending"
+    hub.now = at("2026-11-27T08:30:00Z")
+    return lambda h: verify.run(h.context())
+
+
 def setup_schedule(hub: Hub) -> Event:
     """A PR opened by a promobot without due markers (an upgrade): the schedule evaluates it."""
     number = _open_prod(hub)
@@ -389,6 +408,7 @@ FLOWS: dict[str, Flow] = {
         Flow("rollback-pr", setup_rollback_pr),
         Flow("direct-rollback", setup_direct_rollback),
         Flow("auto-promote", setup_auto_promote),
+        Flow("verify-rollback", setup_verify_rollback),
         Flow("schedule", setup_schedule),
     )
 }
@@ -458,6 +478,10 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         statuses = sorted((tree(s.sha), s.context, s.state, s.creator) for s in state.statuses)
         reactions = sorted((r.comment_id, r.user, r.content) for r in state.reactions)
         rejected = git(hub.work, "--git-dir", gd, "show", "main:environments/rejected.yaml")
+        deployments = [
+            (d.environment, d.task, tree(d.sha), tuple(x.state for x in state.statuses_of_deployment(d.id)))
+            for d in sorted(state.deployments.values(), key=lambda d: d.id)
+        ]
     return {
         "main": [line.split(" ", 1)[1] for line in log],
         "branches": branches,
@@ -467,6 +491,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         "statuses": statuses,
         "reactions": reactions,
         "rejected": rejected,
+        "deployments": deployments,
     }
 
 

@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import GLOBAL_OPTIONS, cli
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, invoke
 
 
-def run(*argv: str, expect: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(argv), catch_exceptions=False)
+def run(*argv: str, expect: int = 0, clock: bool = False) -> str:
+    """``promobot ARGV``; with ``clock``, in a process whose clock is fixed at NOW (writes)."""
+    result = invoke(list(argv)) if clock else CliRunner().invoke(cli, list(argv), catch_exceptions=False)
     assert result.exit_code == expect, result.output
     return result.stdout
 
@@ -40,7 +41,7 @@ def test_as_after_the_command_acts_as_that_user_and_wins_over_the_one_before(cli
     cli("promote", "fraud-detector", "--to", "staging")
     repo = str(cli.repo)
     out = run(
-        "--as", "mallory", "pr", "review", "1", "--approve", "--repo", repo, "--as", "carol", "--now", NOW
+        "--as", "mallory", "pr", "review", "1", "--approve", "--repo", repo, "--as", "carol", clock=True
     )
     assert out.startswith("carol approved #1.")
     shown = json.loads(run("pr", "show", "1", "--repo", repo, "--output", "json", "--now", NOW))
@@ -51,8 +52,12 @@ def test_hidden_now_after_the_command_is_the_same_clock(cli: Cli) -> None:
     cli("promote", "fraud-detector", "--to", "staging")
     cli("pr", "review", "1", "--approve", actor="carol")
     sunday = "2026-11-29T12:00:00Z"  # inside the example's weekend freeze
-    before = run("--repo", str(cli.repo), "--now", sunday, "-o", "json", "gates", "2")
-    after = run("gates", "2", "--repo", str(cli.repo), "--now", sunday, "-o", "json")
+    before = run(
+        "--repo", str(cli.repo), "--now", sunday, "-o", "json", "diff", "fraud-detector", "--to", "prod"
+    )
+    after = run(
+        "diff", "fraud-detector", "--to", "prod", "--repo", str(cli.repo), "--now", sunday, "-o", "json"
+    )
     assert before == after
     assert any(g["kind"] == "freeze" and g["result"] == "pending" for g in json.loads(after)["gates"])
 

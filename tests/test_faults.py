@@ -50,6 +50,7 @@ REQUESTS = {
     "rollback-pr": 7,
     "direct-rollback": 2,
     "auto-promote": 8,
+    "verify-rollback": 24,
     "schedule": 7,
 }
 EVERY_INDEX = {"open-pr": "drop-after", "promote-merge": "drop-after"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot import commands, promotion, rollback, router
 from bot.adapters.github import ACTIONS_LOGIN
 from tests.emulator import Emulator
@@ -102,33 +104,40 @@ def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None
     assert "replicas: 6" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
 
 
-def test_github_a_rollback_pr_with_an_invalid_rejected_yaml_is_not_ready(hub: Hub) -> None:
+@pytest.mark.parametrize("edit", ["unreject-others", "invalid"])
+def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, edit: str) -> None:
+    hub.emu.add_user("sam", "maintain")
+    rollback.reject(
+        hub.context("sam"), model="spam-filter", version="3.2.0", reason="bad", actor="sam", direct=True
+    )
     merged_prod_142(hub)
     rb = rollback.rollback(
         hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
     )
     assert rb.pr is not None
-    push(
-        hub,
-        ROLLBACK_BRANCH,
-        REJECTED,
-        "rejected:",
-        "rejected: {",
-        name="erin",
-        email="erin@example.com",
-        message="tidy",
+    on_branch = git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
+    assert "spam-filter" in on_branch and "fraud-detector" in on_branch
+    start = on_branch[on_branch.index("  - model: spam-filter") :]
+    old, new = (
+        (start[: start.index("  - model: fraud-detector")], "")
+        if edit == "unreject-others"
+        else (
+            "rejected:",
+            "rejected: {",
+        )
     )
+    push(hub, ROLLBACK_BRANCH, REJECTED, old, new, name="erin", email="erin@example.com", message="tidy")
     hub.emu.submit_review(rb.pr, "carol", "APPROVE")
 
     a = promotion.evaluate_pr(hub.context(), rb.pr)
 
+    expected = "changes other entries of" if edit == "unreject-others" else "on the branch does not load"
     assert not a.ready
-    assert any(
-        "on the branch does not load" in b and "promobot rollback fraud-detector" in b for b in a.blockers
-    )
+    assert any(expected in b and "promobot rollback fraud-detector" in b for b in a.blockers), a.blockers
     main = hub.main()
     assert not promotion.merge(hub.context("dave"), rb.pr, actor="dave").merged
     assert hub.main() == main
+    assert "spam-filter" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
 
 
 def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:

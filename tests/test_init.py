@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from bot import scaffold
 from bot.cli import cli
-from tests.conftest import EXAMPLE, NOW, ROOT, Cli, git, init_repo
+from tests.conftest import EXAMPLE, ROOT, Cli, git, init_repo, invoke
 from tests.test_workflows import PROMOTION, SHA_PINNED_USES, needs_both_linters, run_lint, triggers
 
 BASE_FILES = {
@@ -32,7 +32,7 @@ BASE_FILES = {
 
 
 def init(*args: str, expect: int = 0) -> Result:
-    result = CliRunner().invoke(cli, ["--now", NOW, "init", *args], catch_exceptions=False)
+    result = invoke(["init", *args])  # the clock fixed at NOW: init writes a commit
     assert result.exit_code == expect, f"exit {result.exit_code}\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -71,7 +71,7 @@ def test_init_into_an_empty_folder_makes_a_repository_with_one_commit_that_valid
     assert git(target, "status", "--porcelain") == ""
     assert (
         git(target, "log", "-1", "--format=%aI") == "2026-11-27T10:00:00+00:00"
-    )  # --now is init's clock too
+    )  # the fixed clock is init's clock too
     assert validate(target)["ok"] is True
     policy = (target / "environments/promotion.yaml").read_text()
     assert policy.count("\n#") > 10, "the starter policy explains itself in comments"
@@ -277,7 +277,7 @@ def test_init_example_then_the_readme_tour_runs_there(tmp_path: Path, make_cli: 
     assert "merged" in out and "#2" in out
     assert demo.json("pr", "show", "1")["state"] == "merged"
     assert demo.json("status")["models"]["fraud-detector"]["staging"] == "1.5.0"
-    sunday = demo.json("gates", "2", now="2026-11-29T12:00:00Z")
+    sunday = demo.json("--now", "2026-11-29T12:00:00Z", "diff", "fraud-detector", "--to", "prod")
     assert any(g["kind"] == "freeze" and g["result"] == "pending" for g in sunday["gates"])
     assert demo.json("history", "fraud-detector")[0]["version"] == "1.5.0"
     demo("pr", "users", "set", "sam", "--permission", "maintain")  # as the README's tour does

@@ -251,8 +251,6 @@ def test_two_promote_processes_at_once_leave_one_pr_and_a_valid_state(example_re
         str(example_repo),
         "--forge",
         "local",
-        "--now",
-        "2026-11-27T10:00:00Z",
         "--output",
         "json",
         "promote",

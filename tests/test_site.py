@@ -1,14 +1,15 @@
 """`promobot site`: the static dashboard, its view-model, and the pages in a real headless Chromium.
 
-The browser tests read the rendered DOM of the example repository after the README tour (a
-promotion merged, one open, one rollback), type in the filter, feed hostile strings through a
-manifest, a commit message and a PR title, and write screenshots at 360 and 1440 px under the
-test's temporary folder. ``PROMOBOT_REFRESH_SCREENSHOT=1`` also copies the 1440 px index and
-model page into ``docs/`` (the README's pictures).
+The browser tests read the rendered DOM of the example repository after the README tour (its
+command lines, run as written: a promotion merged, one open, one rollback), type in the filter,
+feed hostile strings through a manifest, a commit message and a PR title, and write screenshots
+at 360 and 1440 px under the test's temporary folder. ``PROMOBOT_REFRESH_SCREENSHOT=1`` also
+copies the 1440 px index and model page of the README tour into ``docs/`` (the README's pictures).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,8 +29,21 @@ PWN = "window.__pwned = (window.__pwned || 0) + 1"
 HOSTILE = f'<img src=x onerror="{PWN}"></script><script>{PWN}</script>'
 
 
+def readme_tour(cli: Cli) -> None:
+    """The command lines of the README's "A tour on the local forge", as written (the same list
+    tests/test_readme.py runs): #1 promotes to staging and merges, #2 (→ prod) opens, and #3
+    rolls staging back (a rollback PR, open)."""
+    from tests.test_readme import tour_commands
+
+    commands = tour_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert ["rollback", "fraud-detector", "--env", "staging", "--as", "sam"] in commands
+    for argv in commands:
+        cli(*argv)
+
+
 def tour(cli: Cli) -> None:
-    """The README's tour: promote, approve (staging merges, the prod PR opens), roll staging back."""
+    """A longer tour: promote, approve (staging merges, the prod PR opens), roll staging back and
+    merge the rollback (1.5.0 is rejected, the prod PR follows staging to 1.4.2)."""
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
     for login, (permission, teams) in USERS.items():
@@ -193,6 +207,40 @@ def test_cells_carry_drift_rejection_and_the_verification_hook() -> None:
     assert site.index.rows[0].flags == ("drift", "rejected")
 
 
+def test_a_page_is_built_again_only_when_what_it_shows_or_the_code_changes() -> None:
+    first = _minimal(salt="code-1")
+    assert [p.model for p in first.models] == ["m"] and first.reused == frozenset()
+    again = _minimal(salt="code-1", previous=first.keys)
+    assert (again.models, again.reused, again.keys) == ((), frozenset({"models/m.html"}), first.keys)
+    assert again.index.rows == first.index.rows  # the index is whole either way
+    row = {"at": "2026-11-20T09:00:00Z", "env": "dev", "action": "manual", "version": "2.0", "sha": "c" * 40}
+    changed = {
+        "salt": "code-2",  # another promobot, or edited templates
+        "histories": {"m": [row]},
+        "manifests": {"m": {"owner": "@acme/team"}},
+        "verifications": {("m", "prod"): views.Verification("failed", "error rate")},
+        "web_url": "https://github.com/acme/models",
+        "rejections": [],
+    }
+    for name, value in changed.items():
+        extra: dict[str, object] = {"salt": "code-1", "previous": first.keys, name: value}
+        site = _minimal(**extra)
+        assert [p.model for p in site.models] == ["m"], name
+        assert site.keys["models/m.html"] != first.keys["models/m.html"], name
+    late = _minimal(salt="code-1", previous=first.keys, now=datetime(2027, 1, 1, tzinfo=UTC), commit="b" * 40)
+    assert late.reused == frozenset({"models/m.html"})  # no clock and no tip on a model page
+
+
+def test_a_model_page_shows_owner_card_and_artifact_as_the_manifest_writes_them() -> None:
+    from bot.site import detail
+
+    text = b"owner: 010\nmodel_card: yes\nartifact:\n  uri: s3://m/1.0\n  digest: sha256:x\n"
+    assert detail(text) == {"owner": "010", "model_card": "yes", "artifact": {"uri": "s3://m/1.0"}}
+    merged = b"base: &b {owner: team, artifact: {uri: u}}\n<<: [*b]\nmodel_card: ~\n"
+    assert detail(merged) == {"owner": "team", "artifact": {"uri": "u"}}  # << as a full load reads it
+    assert detail(b"- a list\n") is None and detail(b"a: [") is None and detail(b"") is None
+
+
 def test_the_timeline_keeps_the_newest_moments_and_says_so() -> None:
     history = [  # newest first, as `promobot history` gives it: 30 promotions in dev …
         {"at": f"2026-11-{day:02d}T09:00:00Z", "env": "dev", "action": "promote", "version": f"1.{day}",
@@ -276,6 +324,55 @@ def test_templates_autoescape() -> None:
 # --------------------------------------------------------------------------- a real browser
 
 
+CONTRAST = """(() => {
+  // Every piece of visible text (HTML text, ::before labels, SVG text) whose contrast with what is
+  // drawn behind it is under WCAG AA: 4.5:1, or 3:1 for large text (>= 24px, or >= 18.66px bold).
+  const rgb = c => { const m = c.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; };
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => {
+    const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  const behind = el => {
+    for (let e = el; e; e = e.parentElement) {
+      if (e.matches && e.matches('g.mark')) return rgb(getComputedStyle(e.querySelector('circle')).fill);
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const low = [];
+  let checked = 0;
+  const check = (el, style, text) => {
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const fg = rgb(el instanceof SVGElement ? style.fill : style.color);
+    const r = ratio(fg, behind(el.matches('g.mark text.ver') ? el.closest('svg') : el));
+    checked += 1;
+    if (r < need) low.push(`${text.trim().slice(0, 40)}: ${r.toFixed(2)} < ${need}`);
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim())
+      .map(n => n.textContent);
+    if (own.length) check(el, getComputedStyle(el), own.join(' '));
+    const before = getComputedStyle(el, '::before');
+    if (before.content && !['none', 'normal'].includes(before.content)) check(el, before, before.content);
+  }
+  return {checked, low};
+})()"""
+
+
+def _contrast(tab: Tab) -> list[str]:
+    """The texts on the open page below WCAG AA contrast (and how many were measured)."""
+    result = tab.js(CONTRAST)
+    assert result["checked"] > 20, result  # it measured the page, not nothing
+    low: list[str] = result["low"]
+    return low
+
+
 def _versions(tab: Tab) -> dict[str, dict[str, str]]:
     return tab.js(
         "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
@@ -284,7 +381,67 @@ def _versions(tab: Tab) -> dict[str, dict[str, str]]:
     )
 
 
-def test_the_tour_site_shows_the_merged_promotion_the_open_pr_and_the_rollback(
+def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_and_the_rollback(
+    cli: Cli, tab: Tab, tmp_path: Path
+) -> None:
+    """Acceptance: the example environments/ after the README tour, in a real browser."""
+    readme_tour(cli)
+    out = tmp_path / "site"
+    cli("site", "--out", str(out), now="2026-11-27T12:00:00Z")
+    tab.open(url(out / "index.html"))
+    assert tab.problems() == []
+    fraud = "tr[data-model=fraud-detector]"
+    assert _versions(tab)["fraud-detector"] == {"dev": "1.5.0", "staging": "1.5.0", "prod": "1.4.1"}
+    staging = tab.js(f"document.querySelector('{fraud} td[data-env=staging]').innerText")
+    assert "PR #3 → 1.4.2" in staging and "blocked" in staging  # the rollback, open
+    prod = tab.js(f"document.querySelector('{fraud} td[data-env=prod]').innerText")
+    assert "PR #2 → 1.5.0" in prod and "soak: pending" in prod and "approvals: 0 of 2" in prod
+    rows = tab.js(
+        "[...document.querySelectorAll('#open-prs + .scroll tbody tr')].map(r => r.innerText.split('\\t'))"
+    )
+    assert [r[:4] for r in rows] == [
+        ["PR #2", "fraud-detector", "staging → prod", "1.5.0"],
+        ["PR #3", "fraud-detector", "roll back staging", "1.4.2"],
+    ]
+    assert "2 open pull requests" in tab.js("document.querySelector('ul.summary').innerText")
+    assert tab.js("performance.getEntriesByType('resource').length") == 0  # nothing loaded from anywhere
+    assert _contrast(tab) == []
+    shots = [tab.screenshot(tmp_path / f"index-{w}.png", width=w) for w in (360, 1440)]
+
+    tab.open(url(out / "models" / "fraud-detector.html"))
+    assert tab.problems() == []
+    marks = tab.js(
+        "[...document.querySelectorAll('svg g.mark')].map(g => [g.dataset.kind, g.dataset.env,"
+        " g.dataset.version, g.querySelector('title').textContent])"
+    )
+    merged = [m for m in marks if m[:3] == ["promote", "staging", "1.5.0"]]
+    assert len(merged) == 1 and "promoted 1.4.2 → 1.5.0" in merged[0][3] and "(#1)" in merged[0][3]
+    assert tab.js("document.querySelector('section.pr[data-pr=\"2\"] h3').innerText") == (
+        "PR #2: Promote fraud-detector 1.5.0 to prod"
+    )
+    rollback = tab.js("document.querySelector('section.pr[data-pr=\"3\"]').innerText")
+    assert 'Revert "Promote fraud-detector 1.5.0 to staging (#1)"' in rollback
+    assert "roll back staging" in rollback and "version 1.4.2" in rollback and "0 of 1" in rollback
+    first = tab.js("document.querySelector('#history + .scroll tbody tr').innerText")
+    assert "staging" in first and "1.4.2 → 1.5.0" in first and "#1" in first
+    assert tab.js("performance.getEntriesByType('resource').length") == 0
+    assert _contrast(tab) == []
+    for page in ("index.html", "models/fraud-detector.html"):  # cards, each cell labelled (::before)
+        tab.open(url(out / page), width=360)
+        assert tab.js("document.documentElement.scrollWidth") <= 360, page
+        assert _contrast(tab) == [], page
+        assert float(tab.js("getComputedStyle(document.querySelector('td')).fontSize")[:-2]) >= 13, page
+    tab.open(url(out / "models" / "fraud-detector.html"))
+    shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
+    for shot in shots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+    if os.environ.get("PROMOBOT_REFRESH_SCREENSHOT") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "index-1440.png", DOCS / "site.png")
+        shutil.copyfile(tmp_path / "fraud-detector-1440.png", DOCS / "site-model.png")
+
+
+def test_the_site_after_a_merged_rollback_shows_the_rollback_and_the_rejection(
     toured: Path, tab: Tab, tmp_path: Path
 ) -> None:
     tab.open(url(toured / "index.html"))
@@ -322,16 +479,13 @@ def test_the_tour_site_shows_the_merged_promotion_the_open_pr_and_the_rollback(
     assert "pending" in tab.js("document.querySelector('tr[data-gate=soak]').innerText")
     rejected = tab.js("document.querySelector('tr[data-rejected=\"1.5.0\"]').innerText")
     assert "auc dropped in shadow traffic" in rejected
+    assert _contrast(tab) == []  # ↺ and ✕ marks, the bad and warn badges
     shots += [tab.screenshot(tmp_path / f"fraud-detector-{w}.png", width=w) for w in (360, 1440)]
     narrow = tab.js("document.documentElement.scrollWidth")
     tab.viewport(360)
     assert tab.js("document.documentElement.scrollWidth") <= 360, f"horizontal scroll at 360 px ({narrow})"
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
-    if os.environ.get("PROMOBOT_REFRESH_SCREENSHOT") == "1":
-        DOCS.mkdir(exist_ok=True)
-        shutil.copyfile(tmp_path / "index-1440.png", DOCS / "site.png")
-        shutil.copyfile(tmp_path / "fraud-detector-1440.png", DOCS / "site-model.png")
 
 
 def test_the_index_is_readable_at_360_px(toured: Path, tab: Tab) -> None:
@@ -370,6 +524,17 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     cli("promote", "spam-filter", "--to", "prod", expect=None)
     forge = LocalForge(GitWorkspace.discover(example_repo))
     forge.update_pr(1, title=f"Promote {HOSTILE} <a href='javascript:alert(2)'>click</a>")
+    reason = f'broke "quotes" {HOSTILE}'
+    rejected = example_repo / "environments" / "rejected.yaml"
+    entry = {
+        "model": "fraud-detector",
+        "version": "1.5.0",
+        "reason": reason,
+        "by": HOSTILE,
+        "at": "2026-11-21T09:00:00Z",
+    }
+    rejected.write_text(rejected.read_text().replace("rejected: []", f"rejected: [{json.dumps(entry)}]"))
+    commit_all(example_repo, "reject 1.5.0 by hand", date="2026-11-21T09:00:00Z")
     out = tmp_path / "site"
     cli("site", "--out", str(out))
 
@@ -386,6 +551,11 @@ def test_hostile_strings_render_as_text_and_run_nothing(
     assert HOSTILE in body  # the owner, shown as the text it is
     assert card in body  # model_card: text, not a link
     assert "tune <img src=x" in body  # the commit message in the history table
+    assert reason in body  # a rejection's reason (rejected.yaml), and who rejected it (clipped)
+    by = "document.querySelector('tr[data-rejected=\"1.5.0\"] td[data-label=by]').innerText"
+    assert tab.js(by) == HOSTILE[:79] + "…"
+    tab.open(url(out / "index.html"))
+    assert tab.js("document.querySelector('tr[data-model=fraud-detector] .badge.bad').title") == reason
     tab.open(url(out / "models" / "spam-filter.html"))
     assert "<a href='javascript:alert(2)'>click</a>" in tab.js(
         "document.querySelector('section.pr h3').innerText"
@@ -398,6 +568,10 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     out = tmp_path / "site"
     cli("site", "--out", str(out))
     before = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")  # nothing changed but the clock
+    assert {p.name: p.stat().st_ino for p in (out / "models").iterdir()} == before
+    assert '<time datetime="2026-11-27T11:00:00Z">' in (out / "index.html").read_text()
+    assert sorted(p.name for p in out.iterdir()) == [".promobot-site", "index.html", "models"]
     cli("promote", "fraud-detector", "--to", "staging", expect=None)  # an open PR: fraud-detector changes
     cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")
     after = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
@@ -405,6 +579,15 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     assert after["fraud-detector.html"] != before["fraud-detector.html"]
     assert "PR #1" in (out / "models" / "fraud-detector.html").read_text()
     assert '<time datetime="2026-11-28T10:00:00Z">' in (out / "index.html").read_text()
+    spam = cli.repo / "environments" / "staging" / "spam-filter.yaml"
+    spam.write_text(spam.read_text() + "# a comment: the history changes, the version does not\n")
+    commit_all(cli.repo, "staging: comment spam-filter", date="2026-11-28T11:00:00Z")
+    cli("site", "--out", str(out), now="2026-11-28T12:00:00Z")
+    last = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    assert last["search-ranker.html"] == before["search-ranker.html"]
+    assert last["fraud-detector.html"] == after["fraud-detector.html"]
+    assert last["spam-filter.html"] != after["spam-filter.html"]
+    assert "staging: comment spam-filter" in (out / "models" / "spam-filter.html").read_text()
 
 
 def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ commit identities, trailers and PR bodies are text any pusher can type.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,7 +212,12 @@ def test_rejecting_a_version_re_evaluates_its_open_prs_at_once(people: Cli, rout
     checks = cli.json("pr", "show", str(number))["checks"]
     assert checks["promobot/ready"] == "failure" and checks["promobot/gates"] == "failure"
 
-    cli("unreject", "fraud-detector", "1.4.2", "--direct", actor="sam")
+    if route == "direct":
+        cli("unreject", "fraud-detector", "1.4.2", "--direct", actor="sam")
+    else:
+        opened = cli.json("unreject", "fraud-detector", "1.4.2", actor="sam")
+        cli("pr", "review", str(opened["pr"]), "--approve", actor="carol")
+        assert cli.json("merge", str(opened["pr"]), actor="dave")["merged"] is True
     assert cli.json("pr", "show", str(number))["checks"]["promobot/ready"] == "success"
 
 
@@ -244,6 +251,10 @@ def test_an_incumbent_that_does_not_load_fails_the_compare_gates(cli: Cli) -> No
     assert compare and all(g["result"] == "failure" for g in compare)
     assert all(PROD in g["reason"] and "does not load" in g["reason"] for g in compare)
     assert result["ready"] is False
+    body = cli.json("pr", "show", str(result["pr"]))["body"]
+    assert "new to" not in body  # the incumbent is unreadable, not absent
+    assert "The incumbent in `prod` is **unreadable**" in body and "Fix that file" in body
+    assert f"{PROD}:3:7: kind is 'Nonsense'" in body  # the loader's own words name the file and line
 
 
 # ------------------------------------------------------- item 21 (part): an honest /promote reply
@@ -296,19 +307,122 @@ def test_re_targeting_an_open_rollback_records_the_new_reason(people: Cli) -> No
 
 # --------------------------------------------------------------------------- item 20: --now is for previews
 
+SUNDAY = "2026-11-29T12:00:00Z"  # inside the example's weekend freeze
+WRITES = [
+    ["merge", "1"],
+    ["gates", "1"],
+    ["promote", "fraud-detector", "--to", "prod"],
+    ["promote", "--all", "--to", "prod"],
+    ["rollback", "fraud-detector", "--env", "prod"],
+    ["reject", "fraud-detector", "1.4.2", "--reason", "x"],
+    ["unreject", "fraud-detector", "1.4.2"],
+    ["verify"],
+    ["sync"],
+    ["handle-event", "--name", "schedule"],
+    ["pr", "review", "1", "--approve"],
+    ["pr", "comment", "1", "/promote"],
+    ["pr", "users", "set", "zoe", "--permission", "admin"],
+    ["init", "elsewhere"],
+]
+PREVIEWS = [
+    ["status"],
+    ["validate"],
+    ["diff", "fraud-detector", "--to", "prod"],
+    ["history", "fraud-detector"],
+    ["pr", "list"],
+    ["pr", "show", "1"],
+    ["pr", "users", "list"],
+    ["promote", "fraud-detector", "--to", "prod", "--dry-run"],
+    ["site", "--out", "SITE"],
+]
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["merge", "1"],
-        ["gates", "1"],
-        ["promote", "fraud-detector", "--to", "prod"],
-        ["rollback", "fraud-detector", "--env", "prod"],
-        ["reject", "fraud-detector", "1.4.2", "--reason", "x"],
-        ["handle-event", "--name", "schedule"],
-    ],
-    ids=lambda a: a[0],
-)
+
+def everything(repo: Path) -> tuple[str, bytes, list[str]]:
+    """Refs, the local forge's state and the working tree's status: what a write would change."""
+    state = repo / ".git" / "promobot" / "forge.json"
+    return (
+        git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+        state.read_bytes(),
+        sorted(p.name for p in repo.parent.iterdir() if p.name != "site"),  # site writes only --out
+    )
+
+
+@pytest.mark.parametrize("args", WRITES, ids=" ".join)
+def test_commands_that_post_merge_or_write_refuse_a_pretended_time_on_the_local_forge(
+    people: Cli, args: list[str]
+) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "prod", actor="alice")  # PR #1, so that each can act
+    before = everything(cli.repo)
+    argv = [a if a != "elsewhere" else str(cli.repo.parent / "elsewhere") for a in args]
+
+    refused = cli(*argv, "--now", SUNDAY, actor="sam", expect=2)  # sam may do all of them
+
+    assert f"--now is only for previews: `promobot {args[0]}" in refused.stderr
+    assert "drop --now" in refused.stderr
+    assert ("--dry-run" in refused.stderr) == (args[0] in ("promote", "rollback", "sync"))
+    assert everything(cli.repo) == before  # nothing posted, merged, committed or created
+
+
+@pytest.mark.parametrize("args", PREVIEWS, ids=" ".join)
+def test_previews_accept_a_pretended_time(people: Cli, args: list[str]) -> None:
+    cli = people
+    cli("promote", "fraud-detector", "--to", "prod", actor="alice")  # PR #1, for `pr show 1`
+    before = everything(cli.repo)
+
+    argv = [a if a != "SITE" else str(cli.repo.parent / "site") for a in args]
+    shown = cli(*argv, "--now", SUNDAY, actor="sam", output="json")
+
+    assert "--now" not in shown.stderr
+    assert shown.stdout.strip().startswith(("{", "["))
+    assert everything(cli.repo) == before
+
+
+def test_a_pretended_time_reaches_the_preview(cli: Cli) -> None:
+    friday = cli.json("diff", "fraud-detector", "--to", "prod")
+    sunday = cli.json("--now", SUNDAY, "diff", "fraud-detector", "--to", "prod")
+    assert {g["kind"]: g["result"] for g in friday["gates"]}["freeze"] == "success"
+    assert {g["kind"]: g["result"] for g in sunday["gates"]}["freeze"] == "pending"
+
+
+def test_only_an_in_process_caller_can_fix_the_clock_of_a_write(example_repo: Path) -> None:
+    """The console script passes no ``obj``: from a shell, a write always runs at the real time."""
+    import inspect
+
+    from bot import cli as cli_module
+
+    assert "obj=" not in inspect.getsource(cli_module.main)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PROMOBOT_"))}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--repo",
+            str(example_repo),
+            "--forge",
+            "local",
+            "--now",
+            SUNDAY,
+            "promote",
+            "fraud-detector",
+            "--to",
+            "prod",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    error = json.loads(run.stdout)
+    assert error["exit_code"] == 2 and error["error"].startswith("--now is only for previews")
+    assert not (example_repo / ".git" / "promobot" / "forge.json").exists()
+
+
+@pytest.mark.parametrize("args", [a for a in WRITES if a[0] != "init"], ids=" ".join)
 def test_commands_that_post_or_merge_on_github_refuse_a_pretended_time(
     example_repo: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
@@ -323,7 +437,7 @@ def test_commands_that_post_or_merge_on_github_refuse_a_pretended_time(
     refused = CliRunner().invoke(cli, [*base, *args])
 
     assert refused.exit_code == 2, refused.output
-    assert "--now is only for previews on GitHub" in refused.stderr
+    assert "--now is only for previews" in refused.stderr
     preview = CliRunner().invoke(cli, [*base, "promote", "fraud-detector", "--to", "prod", "--dry-run"])
     assert "--now" not in preview.stderr  # refused later, for the missing repository, not the time
 
@@ -342,6 +456,27 @@ def test_cli_gates_and_rollback_are_authorised_like_their_slash_commands(people:
     assert "alice may not /rollback" in refused.stderr
     assert git(cli.repo, "for-each-ref", "--format=%(refname) %(objectname)") == before
     assert cli.json("rollback", "fraud-detector", "--env", "prod", actor="sam")["pr"] is not None
+
+
+@pytest.mark.parametrize("verb", ["reject", "unreject"])
+@pytest.mark.parametrize("route", ["pr", "direct"])
+def test_reject_and_unreject_are_authorised_like_rollback_on_every_route(
+    people: Cli, verb: str, route: str
+) -> None:
+    cli = people
+    if verb == "unreject":
+        cli("reject", "fraud-detector", "1.4.2", "--reason", "leaks labels", "--direct", actor="sam")
+    args = [verb, "fraud-detector", "1.4.2", *(["--reason", "leaks labels"] if verb == "reject" else [])]
+    args += ["--direct"] if route == "direct" else []
+    before = everything(cli.repo)
+
+    refused = cli(*args, actor="alice", expect=1)  # alice has write, commands.rollback needs maintain
+
+    assert "alice may not /rollback" in refused.stderr
+    assert "needs maintain permission or membership of @acme/sre" in refused.stderr
+    assert everything(cli.repo) == before  # no branch, no PR, no commit
+    done = cli.json(*args, actor="sam")
+    assert (done["pr"] is None) == (route == "direct") and (done["sha"] is None) == (route == "pr")
 
 
 def test_a_rollback_pr_that_conflicts_says_to_re_run_promobot_not_to_update_the_branch(people: Cli) -> None:

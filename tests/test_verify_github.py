@@ -162,7 +162,7 @@ def test_deployments_of_different_models_in_one_environment_never_inactivate_eac
     ]
 
 
-@pytest.mark.parametrize("n", [1, 4])
+@pytest.mark.parametrize("n", [1, 5])
 def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: int) -> None:
     """Request budget (reference §14): N open verifications, nothing changed → ≤ 2N + 2 requests."""
     enable_verify(hub)
@@ -178,6 +178,40 @@ def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: 
     outcome = router.dispatch(loaded, hub.context())
     assert outcome.handled and "verify: " in outcome.summary
     used = [f"{r.method} {r.template}" for r in hub.emu.requests]
+    print(f"\nscheduled verify, {n} open: {len(used)} requests")  # benchmarks/request_budgets.py
+    for op in sorted(set(used)):
+        print(f"  {used.count(op)} × {op}")
     assert len(used) <= 2 * n + 2, used
     assert not [u for u in used if not u.startswith("GET")], used  # reads only
     assert (snapshot(hub), deployments(hub)) == before
+
+
+def test_when_policy_lets_the_bot_roll_back_directly_a_breach_is_one_direct_rollback(hub: Hub) -> None:
+    """``rollback.direct`` and ``commands.rollback`` allowing the login promobot: no PR, one commit."""
+    hub.emu.add_user("promobot", "maintain")
+    enable_verify(hub, on_failure="rollback", dev_version="1.5.0")
+    sha = merge_into_staging(hub)
+    before_main = hub.main()
+
+    (failed,) = run_verify(hub, at("2026-11-27T08:30:00Z"))
+    assert failed["state"] == "failure" and failed["rollback"]["pr"] is None
+    main = hub.main()
+    assert failed["rollback"]["sha"] == main and main != before_main
+    assert (
+        git(hub.work, "--git-dir", str(hub.emu.git_dir), "rev-parse", "main~1") == before_main
+    )  # one commit
+    message = git(hub.work, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
+    assert "Promobot-Verification: failed error-rate" in message and sha in message
+    assert not [p for p in hub.emu.state.pulls.values() if "promobot:rollback" in p.labels]
+    # The prod PR no longer offers 1.5.0: staging runs 1.4.2 again, whose verification just began.
+    assert hub.emu.state.pulls[2].title == "Promote fraud-detector 1.4.2 to prod"
+    assert _gates(hub, 2) is None  # in progress
+    assert "pending" in _verified_row(hub, 2)
+
+    again = snapshot(hub), deployments(hub)
+    (rerun,) = run_verify(hub, at("2026-11-27T08:30:00Z"))  # now the rollback's own verification
+    assert rerun["commit"] == main and rerun["version"] == "1.4.2" and rerun["state"] == "pending"
+    assert snapshot(hub)["main"] == again[0]["main"]  # never a second rollback
+    old, new = deployments(hub)
+    assert (old.sha, old.statuses) == (sha, ("failure", "inactive"))
+    assert (new.sha, new.statuses) == (main, ("in_progress",))

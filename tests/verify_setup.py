@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.github_setup import Hub, dispatch_payload, git, review_payload
+from tests.servers import unavailable
 from tests.servers.prometheus import AUTH_HEADER, PrometheusServer, running_prometheus
 
 URL_VAR = "PROMOBOT_PROM_STAGING_URL"
@@ -167,6 +169,8 @@ _SERVER: list[PrometheusServer] = []
 def shared_prometheus() -> PrometheusServer:
     """One Prometheus per process for the fault matrix's flow (stopped when the process exits)."""
     if not _SERVER:
+        if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+            unavailable("prometheus/promtool not installed — run .ci/install-prometheus.sh")
         stack = contextlib.ExitStack()
         base = Path(tempfile.mkdtemp(prefix="promobot-prometheus-"))
         _SERVER.append(stack.enter_context(running_prometheus(base)))

@@ -16,7 +16,10 @@ failure        ``failure``
 =============  ====================
 
 The ``promobot/verify`` check keeps a record ``deployment <id> <state>`` of what promobot last
-set, so a scheduled run in which nothing changed reads no deployment at all.
+set, so a scheduled run in which nothing changed reads no deployment at all. A final state is
+first recorded with `` refresh`` appended — the downstream promotion PRs are still owed a
+re-evaluation — and the suffix goes once they all had it, so a run that stopped in between
+(an outage) finishes the job next time instead of leaving a prod PR's ``verified`` gate stale.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ TASK_PREFIX = "deploy:"
 DESCRIPTION_MAX = 140
 """GitHub's limit for a deployment status description."""
 
-_RECORD_RE = re.compile(r"^deployment ([0-9]{1,18}) (in_progress|success|failure|inactive)$")
+_RECORD_RE = re.compile(r"^deployment ([0-9]{1,18}) (in_progress|success|failure|inactive)(?: refresh)?$")
+REFRESH = " refresh"
 _STATES: dict[str, DeploymentState] = {
     "pending": "in_progress",
     "success": "success",
@@ -57,6 +61,19 @@ def parse_record(text: str) -> tuple[int, DeploymentState] | None:
     if match is None:
         return None
     return int(match.group(1)), _state(match.group(2))
+
+
+def owing_refresh(text: str) -> str:
+    """``text`` (a record) marked: the downstream PRs are still owed a re-evaluation."""
+    return text if text.endswith(REFRESH) else text + REFRESH
+
+
+def settled(text: str) -> str:
+    return text.removesuffix(REFRESH)
+
+
+def owes_refresh(text: str) -> bool:
+    return _RECORD_RE.match(text) is not None and text.endswith(REFRESH)
 
 
 def _state(text: str) -> DeploymentState:

@@ -159,6 +159,8 @@ class PrBody:
     approvals_text: str
     commands: Sequence[str]
     reason: str | None = None
+    incumbent_error: str | None = None
+    """Why the target's manifest exists but does not load: the body says so, never "new to"."""
 
 
 def pr_body(b: PrBody) -> str:
@@ -176,6 +178,7 @@ def pr_body(b: PrBody) -> str:
             s=b.state,
             requester=b.state.requester,
             reason=b.reason,
+            incumbent_error=b.incumbent_error,
             local_keys=list(b.policy.local_keys),
             chain=nodes,
             edges=edges,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import pickle
+import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -206,6 +206,13 @@ class Cell:
     pull: PullView | None = None
     verification: Verification | None = None
 
+    @property
+    def plain(self) -> bool:
+        """Only a version to show (most cells of a big index: the template's short path)."""
+        return self.version is not None and not (
+            self.invalid or self.rejected or self.drift or self.pull or self.verification
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ModelRow:
@@ -323,6 +330,11 @@ class IndexPage:
 class Site:
     index: IndexPage
     models: tuple[ModelPage, ...]
+    """The model pages to render (not those in ``reused``)."""
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """Every model page → the key of what it shows (see ``build_site``)."""
+    reused: frozenset[str] = frozenset()
+    """Model pages whose key is the previous run's: not built, the old file stays."""
 
 
 # --------------------------------------------------------------------------- building
@@ -563,14 +575,25 @@ def build_site(
     commit: str,
     web_url: str | None = None,
     verifications: Mapping[tuple[str, str], Verification] | None = None,
+    salt: str = "",
+    previous: Mapping[str, str] | None = None,
+    history_ids: Mapping[str, str] | None = None,
 ) -> Site:
     """The whole site's view-model.
 
     ``status``: ``promobot status`` JSON; ``sources``: environment → the environment it is
-    promoted from; ``histories``: model → ``promobot history`` JSON rows (newest first);
-    ``pulls``: ``promobot pr show`` JSON of each open PR, with ``check_summaries`` added;
+    promoted from; ``histories``: model → ``promobot history`` JSON rows (newest first, graph
+    order); ``pulls``: ``promobot pr show`` JSON of each open PR, with ``check_summaries`` added;
     ``manifests``: model → the parsed manifest shown on its page; ``verifications``: the hook
     for live-data verification, (model, env) → state.
+
+    Every model page gets a key (``Site.keys``): the sha256 of everything the page shows and of
+    ``salt`` (the caller's digest of the code and templates that make pages). A page whose key
+    is the one in ``previous`` (page → key of the last run) is not built at all: it is in
+    ``Site.reused`` and the caller keeps its old file. ``history_ids`` (model → a text that
+    identifies its history, e.g. its commits and environments) stands in for the history rows
+    in the keys; then ``histories`` is read only for the pages that are built, so it may be a
+    mapping that makes rows on demand.
     """
     web = check_web_url(web_url)
     envs = tuple(status["environments"])
@@ -590,16 +613,24 @@ def build_site(
             invalid[(parts[2][: -len(".yaml")], parts[1])] = clip(err)
     views = sorted((pull_view(p, web) for p in pulls), key=lambda v: v.number)
     by_target: dict[tuple[str, str], PullView] = {}
+    pulls_by_model: dict[str, list[PullView]] = {}
     for view in views:
+        pulls_by_model.setdefault(view.model, []).append(view)
         if view.to:
             by_target.setdefault((view.model, view.to), view)
-    verifications = verifications or {}
+    checks_by_model: dict[str, dict[str, Verification]] = {}
+    for (model, env), check in (verifications or {}).items():
+        checks_by_model.setdefault(model, {})[env] = check
     rejected_by_model: dict[str, list[Rejection]] = {}
     for item in rejections:
         rejected_by_model.setdefault(item.model, []).append(item)
+    previous = previous or {}
     rows = []
     pages = []
+    keys: dict[str, str] = {}
+    reused: set[str] = set()
     for model, versions in status["models"].items():
+        checks = checks_by_model.get(model, {})
         cells = []
         for env in envs:
             version = versions.get(env)
@@ -613,40 +644,49 @@ def build_site(
                     rejected=clip(rej.reason) if rej else None,
                     drift=_drift(version, source, versions.get(source) if source else None),
                     pull=by_target.get((model, env)),
-                    verification=verifications.get((model, env)),
+                    verification=checks.get(env),
                 )
             )
         row = ModelRow(model, page_name(model), tuple(cells))
         rows.append(row)
-        history = histories.get(model, ())
         mine = rejected_by_model.get(model, [])
+        theirs = pulls_by_model.get(model, [])
+        details = _details(manifests.get(model))
+        if history_ids is not None:
+            history_id = history_ids.get(model, "")
+        else:
+            history_id = json.dumps(histories.get(model, ()), ensure_ascii=False, default=str)
+        key = _page_key(salt, row, envs, history_id, mine, theirs, details, web)
+        keys[row.page] = key
+        if previous.get(row.page) == key:
+            reused.add(row.page)
+            continue
+        history = histories.get(model, ())
         last = str(history[0].get("sha") or "") if history else ""
         pages.append(
             ModelPage(
                 model=model,
                 page=row.page,
                 # No clock and no tip here: a model page changes only when its model does, so
-                # an unchanged page is reused rather than rendered again (see page_key).
+                # an unchanged page is reused rather than rendered again (see _page_key).
                 header=Header("", "", last, last[:12], commit_href(web, last), web),
                 environments=envs,
                 cells=row.cells,
-                timeline=timeline(
-                    history, envs, mine, web, {env: v for (m, env), v in verifications.items() if m == model}
-                ),
+                timeline=timeline(history, envs, mine, web, checks),
                 events=_event_rows(history, web),
-                pulls=tuple(v for v in views if v.model == model),
+                pulls=tuple(theirs),
                 rejected=tuple(
                     RejectedView(clip(r.version, 80), clip(r.reason), clip(r.by, 80), when(r.at))
                     for r in sorted(mine, key=lambda r: r.at, reverse=True)
                 ),
-                details=_details(manifests.get(model)),
+                details=details,
             )
         )
     counts = {
         "models": len(rows),
-        "drift": sum(1 for r in rows if "drift" in r.flags),
+        "drift": sum(1 for r in rows if any(c.drift for c in r.cells)),
         "open": len(views),
-        "rejected": sum(1 for r in rows if "rejected" in r.flags),
+        "rejected": sum(1 for r in rows if any(c.rejected for c in r.cells)),
     }
     index = IndexPage(
         header=header,
@@ -656,7 +696,41 @@ def build_site(
         pulls=tuple(views),
         counts=counts,
     )
-    return Site(index, tuple(pages))
+    return Site(index, tuple(pages), keys, frozenset(reused))
+
+
+def _page_key(
+    salt: str,
+    row: ModelRow,
+    envs: tuple[str, ...],
+    history: str,
+    rejections: Sequence[Rejection],
+    pulls: Sequence[PullView],
+    details: tuple[tuple[str, str, str | None], ...],
+    web: str | None,
+) -> str:
+    """sha256 of what a model page is made of: its cells (versions, errors, rejections, drift,
+    the PR and the verification on each), its history (``history``: the rows, or what
+    identifies them), rejections, open PRs and manifest details, the links' base, and ``salt``
+    (the code and templates that turn them into HTML). Nothing else — no clock, no tip — goes
+    into a model page."""
+    cells = [
+        (
+            c.env,
+            c.version,
+            c.invalid,
+            c.rejected,
+            c.drift,
+            c.pull and repr(c.pull),
+            c.verification and repr(c.verification),
+        )
+        for c in row.cells
+    ]
+    extra = repr(rejections) + repr(pulls) if rejections or pulls else ""  # rare: dataclass reprs
+    material = repr((salt, row.model, envs, cells, details, web, extra))
+    digest = hashlib.sha256(material.encode("utf-8", "surrogatepass"))
+    digest.update(history.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- rendering
@@ -671,19 +745,14 @@ def _env() -> jinja2.Environment:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
+        auto_reload=False,  # the package's templates do not change while promobot runs
     )
 
 
-def page_key(page: ModelPage) -> str:
-    """What a model page's HTML depends on: its view-model and the templates (sha256)."""
-    digest = hashlib.sha256(_templates_digest().encode())
-    digest.update(pickle.dumps(page, protocol=5))  # deterministic for these frozen values; fast
-    return digest.hexdigest()
-
-
 @cache
-def _templates_digest() -> str:
-    names = ("base.html.j2", "macros.html.j2", "model.html.j2", "site.css")
+def templates_digest() -> str:
+    """sha256 of every template and asset a page is made from (part of each page's key)."""
+    names = ("base.html.j2", "macros.html.j2", "model.html.j2", "index.html.j2", "site.css", "filter.js")
     return hashlib.sha256("\0".join(_asset(n) for n in names).encode("utf-8")).hexdigest()
 
 
@@ -695,57 +764,43 @@ def _asset(name: str) -> str:
     return source
 
 
-def render_model_page(page: ModelPage) -> str:
-    """One model page's HTML (module-level, so a process pool can spread 1,000 of them)."""
+@cache
+def _page_globals(script: bool) -> dict[str, Any]:
+    """The stylesheet, the script (index only) and the CSP that allows exactly them."""
     import markupsafe
 
     style = _asset("site.css")
-    return (
-        _env()
-        .get_template("site/model.html.j2")
-        .render(
-            page=page,
-            header=page.header,
-            root="../",
-            script=None,
-            csp=content_security_policy(None, style),
-            style=markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
-        )
-    )
+    code = _asset("filter.js") if script else None
+    return {
+        "style": markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
+        "script": markupsafe.Markup(code) if code is not None else None,  # noqa: S704 — the package's own script
+        "csp": content_security_policy(code, style),
+    }
 
 
-def render_site(
-    site: Site,
-    *,
-    map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] | None = None,
-    reuse: frozenset[str] = frozenset(),
-) -> dict[str, str]:
-    """``{path inside the site: HTML}`` for the index and every model page.
+def render_model_page(page: ModelPage) -> str:
+    """One model page's HTML."""
+    template = _env().get_template("site/model.html.j2")
+    return template.render(page=page, header=page.header, root="../", **_page_globals(False))
+
+
+def render_index(site: Site) -> str:
+    """The index page's HTML; when ``site`` has model pages to render, also compiles their
+    template, so that processes forked afterwards to render them share it."""
+    if site.models:
+        _env().get_template("site/model.html.j2")
+    index = _env().get_template("site/index.html.j2")
+    return index.render(page=site.index, header=site.index.header, root="", **_page_globals(True))
+
+
+def render_site(site: Site) -> dict[str, str]:
+    """``{path inside the site: HTML}`` for the index and every model page in ``site.models``.
 
     The one script (the model-name filter) and the one stylesheet are the package's own files,
     inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
-    ``map`` spreads the model pages over processes (the CLI's pool); templates are compiled
-    first, so forked workers share them. Pages named in ``reuse`` are left out: the caller
-    keeps their previous HTML (same ``page_key``).
+    Pages in ``site.reused`` are not rendered: the caller keeps their previous HTML (same key).
     """
-    import markupsafe
-
-    env = _env()
-    style = _asset("site.css")
-    script = _asset("filter.js")
-    out = {
-        "index.html": env.get_template("site/index.html.j2").render(
-            page=site.index,
-            header=site.index.header,
-            root="",
-            script=markupsafe.Markup(script),  # noqa: S704 — the package's own script
-            csp=content_security_policy(script, style),
-            style=markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
-        )
-    }
-    env.get_template("site/model.html.j2")  # compiled before any fork
-    pages = [p for p in site.models if p.page not in reuse]
-    htmls = map(render_model_page, pages) if map is not None else [render_model_page(p) for p in pages]
-    for page, html in zip(pages, htmls, strict=True):
-        out[page.page] = html
+    out = {"index.html": render_index(site)}
+    for page in site.models:
+        out[page.page] = render_model_page(page)
     return out

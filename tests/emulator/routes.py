@@ -464,7 +464,12 @@ def list_deployments(api: Api, req: Request) -> Response:
 
 @route("POST", R + "/deployments")
 def create_deployment(api: Api, req: Request) -> Response:
-    deployment = api.state.create_deployment(req.identity.login, body_of(req))
+    try:
+        deployment = api.state.create_deployment(req.identity.login, body_of(req))
+    except ApiError as exc:
+        if exc.status == 409:  # documented without a body ("Conflict when ... status checks failed")
+            return Response(409)
+        raise
     return Response(201, api.render.deployment(deployment))
 
 
