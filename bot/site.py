@@ -9,13 +9,15 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
+import inspect
 import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from bot import app, pulls
 from bot.core import site as views
 from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.yamlsafe import MAX_BYTES
 from bot.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -88,14 +91,40 @@ def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
     return out
 
 
+class HistoryRows(Mapping[str, list[dict[str, Any]]]):
+    """model → ``history`` JSON rows (reference §9), made when a page asks for them: a run that
+    reuses most pages never builds the rows of the others."""
+
+    def __init__(self, entries: Mapping[str, list[HistoryEntry]], rejected: Sequence[Rejection]) -> None:
+        self._entries = entries
+        self._rejected: dict[str, list[Rejection]] = {}
+        for rej in rejected:
+            self._rejected.setdefault(rej.model, []).append(rej)
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+
+    def __getitem__(self, model: str) -> list[dict[str, Any]]:
+        if model not in self._rows:
+            self._rows[model] = app.history_json(self._entries[model], rejected=self._rejected.get(model, ()))
+        return self._rows[model]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 def _histories(
-    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]]
-) -> tuple[dict[str, list[Any]], dict[str, list[HistoryEntry]]]:
-    """``history`` JSON rows of every model (and the entries), from ONE git log over environments/.
+    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
+) -> tuple[HistoryRows, dict[str, list[HistoryEntry]], dict[str, str]]:
+    """Every model's history (its rows, its entries, and what identifies it) from ONE git log
+    over environments/.
 
     Newest first in graph order, as ``promobot history`` shows them: the same
     ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
     by model without re-sorting — commit dates can be skewed, so they never order anything.
+    A history is identified by its commits and environments: commits are content-addressed, and
+    the code that reads them is part of ``code_digest``.
     """
     paths = [
         app.manifest_path(env, model)
@@ -109,13 +138,8 @@ def _histories(
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
-    rejected: dict[str, list[Rejection]] = {}
-    for rej in ctx.rejected(tip):
-        rejected.setdefault(rej.model, []).append(rej)
-    out: dict[str, list[Any]] = {}
-    for model, rows in by_model.items():
-        out[model] = app.history_json(rows, rejected=rejected.get(model, ()))
-    return out, by_model
+    ids = {model: " ".join([e.sha + e.env for e in rows]) for model, rows in by_model.items()}
+    return HistoryRows(by_model, rejected), by_model, ids
 
 
 def detail(raw: bytes) -> dict[str, Any] | None:
@@ -173,37 +197,41 @@ def _get(mapping: Any, name: str, depth: int = 0) -> Any:
     return None
 
 
-def _details(ctx: app.Context, tip: str, envs: tuple[str, ...], models: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest each model page describes: the model's in its first environment (parsed once
-    per blob and cached, like ``status``)."""
-    wanted: dict[str, str] = {}
-    for model, row in models.items():
-        env = next((e for e in envs if row.get(e) is not None), None)
-        if env is not None:
-            wanted[model] = app.manifest_path(env, model)
+def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """model → (path, details) of the manifest its page describes: the model's in its first
+    environment, parsed once per blob and cached like ``status``.
+
+    Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
+    costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
+    """
     ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
-    out: dict[str, Any] = {}
+    order = {env: i for i, env in enumerate(envs)}
+    wanted: dict[str, tuple[int, str]] = {}
+    for path in ids:
+        parts = path.split("/")
+        if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
+            model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+            if model not in wanted or rank < wanted[model][0]:
+                wanted[model] = (rank, path)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
     missing: dict[str, str] = {}
-    for model, path in wanted.items():
-        blob = ids.get(path)
-        if blob is None:
-            continue
+    for model, (_, path) in wanted.items():
+        blob = ids[path]
         hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
-        if hit is not None:
-            out[model] = hit
+        if isinstance(hit, dict):
+            out[model] = (path, hit)
         else:
             missing[model] = blob
     if missing:
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
-            keep = detail(contents[blob])
+            raw = contents.get(blob, b"")
+            keep = detail(raw) if len(raw) <= MAX_BYTES else None  # the strict loader's limit
             if keep is None:
                 continue
-            out[model] = keep
+            out[model] = (wanted[model][1], keep)
             if ctx.cache:
                 ctx.cache.put(f"site-detail:{blob}", keep)
-        if ctx.cache:
-            ctx.cache.flush()
     return out
 
 
@@ -214,46 +242,61 @@ def build(
     (page → key of the last run) are not built (``Site.reused``)."""
     tip = ctx.tip()
     policy = ctx.policy(tip)
+    found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
     report = app.status(ctx)
     status = report.to_json()
+    manifests = {}  # only manifests status loaded: the first environment that has a version
+    for model, row in report.models.items():
+        env = next((e for e in report.environments if row.get(e) is not None), None)
+        if env is not None and model in found and found[model][0] == app.manifest_path(env, model):
+            manifests[model] = found[model][1]
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
-    histories, entries = _histories(ctx, tip, report.models)
+    histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
     site = views.build_site(
         status=status,
         sources={env.name: env.from_ for env in policy.environments},
         histories=histories,
+        history_ids=history_ids,
         pulls=_open_pulls(ctx),
         rejections=rejections,
-        manifests=_details(ctx, tip, report.environments, report.models),
+        manifests=manifests,
         now=ctx.now,
         commit=tip,
         web_url=web_url,
         verifications=verification_states(ctx, policy, entries),
-        salt=code_digest(),
+        salt=code_digest(inspect.getfile(type(ctx.ws))),
         previous=previous,
     )
     return site, tip
 
 
 @functools.cache
-def code_digest() -> str:
-    """sha256 of what turns a model's data into its page: the view-model's code, the templates
-    and promobot's version. A page written by other code is rendered again."""
+def code_digest(workspace: str) -> str:
+    """sha256 of what turns a model's data into its page: promobot's version, the templates,
+    and the code that reads histories and builds the view (this module, ``bot.app``,
+    ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
+    log). A page written by other code is rendered again."""
     from bot import __version__
 
-    source = Path(views.__file__).read_bytes()
-    text = f"{__version__}\0{views.templates_digest()}\0"
-    return hashlib.sha256(text.encode() + source).hexdigest()
+    digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
+    for module in (views.__file__, __file__, app.__file__, workspace):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
-_PAGES: tuple[views.ModelPage, ...] = ()
-"""The model pages ``site`` is rendering; ``ctx.map`` forks its workers after setting it, so each
-worker reads its pages from here and only page numbers and HTML cross between processes
+_JOB: tuple[Path, tuple[views.ModelPage, ...]] | None = None
+"""(staging folder, model pages) of the site being written; ``ctx.map`` forks its workers after
+it is set, so each worker reads its pages here and only page numbers cross between processes
 (pickling 1,000 page view-models would cost more than rendering them)."""
 
 
-def _render_page(number: int) -> str:
-    return views.render_model_page(_PAGES[number])
+def _write_page(number: int) -> int:
+    """Render model page ``number`` of ``_JOB`` into its staging folder."""
+    assert _JOB is not None
+    staging, pages = _JOB
+    page = pages[number]
+    (staging / page.page).write_text(views.render_model_page(page), encoding="utf-8")
+    return number
 
 
 def check_out(out: Path) -> None:
@@ -278,61 +321,100 @@ def previous_keys(out: Path) -> dict[str, str]:
     return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def write_site(
-    files: Mapping[str, str], out: Path, *, keys: Mapping[str, str] | None = None, reuse: Iterable[str] = ()
-) -> None:
-    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
-
-    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
-    with the ``page_key`` of each model page); anything else is refused rather than overwritten.
-    Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
-    """
+def _stage(out: Path) -> Path:
+    """A new, empty sibling of ``out`` to write the site into (``models/`` made)."""
     check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
     try:
         staging.chmod(0o755)  # a site is for reading by a web server too (mkdtemp makes it 0700)
         (staging / "models").mkdir()
-        for name, html in files.items():
-            (staging / name).write_text(html, encoding="utf-8")
-        for name in reuse:
-            src, dst = out / name, staging / name
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copyfile(src, dst)
-        marker = {"written_by": "promobot site", "pages": dict(keys or {})}
-        (staging / MARKER).write_text(json.dumps(marker, sort_keys=True) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging
+
+
+def _publish(
+    staging: Path, out: Path, files: Mapping[str, str], *, keys: Mapping[str, str], reuse: Iterable[str]
+) -> None:
+    """Complete ``staging`` (``files``, the reused pages linked from ``out``, the marker), then
+    put it in ``out``'s place."""
+    for name, html in files.items():
+        (staging / name).write_text(html, encoding="utf-8")
+    for name in reuse:
+        src, dst = out / name, staging / name
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    (staging / MARKER).write_text(_marker(keys), encoding="utf-8")
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def _marker(keys: Mapping[str, str]) -> str:
+    return json.dumps({"written_by": "promobot site", "pages": dict(keys)}, sort_keys=True) + "\n"
+
+
+def _holds_exactly(out: Path, keys: Mapping[str, str]) -> bool:
+    """True when ``out`` is a site promobot wrote whose files are exactly the index, the marker
+    and the model pages in ``keys`` (nothing stale, nothing foreign)."""
+    try:
+        top = {entry.name for entry in os.scandir(out)}
+        pages = {f"models/{entry.name}" for entry in os.scandir(out / "models") if entry.is_file()}
+    except OSError:
+        return False
+    return top == {"index.html", "models", MARKER} and pages == set(keys)
+
+
+def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
+    """When no model page changed: replace only ``files`` (the index and the marker), each at
+    once (a temporary sibling, then a rename), instead of relinking every page into a new folder."""
+    for name, text in files.items():
+        tmp = out / f".{name}.new"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
 
 
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``.
 
-    A model page whose key (everything it shows, and the code that shows it) is the one
-    recorded by the last run into ``out`` is neither built nor rendered: its file is linked
-    into the new site. The index is always rendered (it carries the time and the tip).
+    The site is written into a new sibling folder that then replaces ``out`` whole (``check_out``
+    says which folders may be replaced), so ``out`` is never half-written. A model page whose key
+    (everything it shows, and the code that shows it) is the one recorded by the last run into
+    ``out`` is neither built nor rendered: its file is linked into the new folder — or, when no
+    page changed at all, only the index and the marker are replaced, each at once. The index is
+    always rendered (it carries the time and the tip).
     """
-    global _PAGES
-    check_out(out)
+    global _JOB
     old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}
-    view, tip = build(ctx, web_url=web_url, previous=old)
-    files = {"index.html": views.render_index(view)}  # templates compiled before any fork
-    _PAGES = view.models
-    try:  # ~0.3 ms a page: a cold run on 1,000 models spreads them over the cores
-        htmls = ctx.map(_render_page, range(len(view.models))) if view.models else []
-    finally:
-        _PAGES = ()
-    files.update(zip((page.page for page in view.models), htmls, strict=True))
-    write_site(files, out, keys=view.keys, reuse=view.reused)
-    return SiteResult(out=out, pages=len(files) + len(view.reused), models=len(view.index.rows), commit=tip)
+    staging = _stage(out)
+    try:
+        gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
+        try:
+            view, tip = build(ctx, web_url=web_url, previous=old)
+            index = views.render_index(view)  # compiles the templates before any fork
+            _JOB = (staging, view.models)
+            # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
+            if view.models:
+                ctx.map(_write_page, range(len(view.models)))
+        finally:
+            _JOB = None
+            gc.enable()
+        if not view.models and _holds_exactly(out, view.keys):
+            shutil.rmtree(staging, ignore_errors=True)
+            _replace_in_place(out, {"index.html": index, MARKER: _marker(view.keys)})
+        else:
+            _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    pages = 1 + len(view.models) + len(view.reused)
+    return SiteResult(out=out, pages=pages, models=len(view.index.rows), commit=tip)

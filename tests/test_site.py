@@ -568,6 +568,10 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     out = tmp_path / "site"
     cli("site", "--out", str(out))
     before = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")  # nothing changed but the clock
+    assert {p.name: p.stat().st_ino for p in (out / "models").iterdir()} == before
+    assert '<time datetime="2026-11-27T11:00:00Z">' in (out / "index.html").read_text()
+    assert sorted(p.name for p in out.iterdir()) == [".promobot-site", "index.html", "models"]
     cli("promote", "fraud-detector", "--to", "staging", expect=None)  # an open PR: fraud-detector changes
     cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")
     after = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
@@ -575,6 +579,15 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
     assert after["fraud-detector.html"] != before["fraud-detector.html"]
     assert "PR #1" in (out / "models" / "fraud-detector.html").read_text()
     assert '<time datetime="2026-11-28T10:00:00Z">' in (out / "index.html").read_text()
+    spam = cli.repo / "environments" / "staging" / "spam-filter.yaml"
+    spam.write_text(spam.read_text() + "# a comment: the history changes, the version does not\n")
+    commit_all(cli.repo, "staging: comment spam-filter", date="2026-11-28T11:00:00Z")
+    cli("site", "--out", str(out), now="2026-11-28T12:00:00Z")
+    last = {p.name: p.stat().st_ino for p in (out / "models").iterdir()}
+    assert last["search-ranker.html"] == before["search-ranker.html"]
+    assert last["fraud-detector.html"] == after["fraud-detector.html"]
+    assert last["spam-filter.html"] != after["spam-filter.html"]
+    assert "staging: comment spam-filter" in (out / "models" / "spam-filter.html").read_text()
 
 
 def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, tmp_path: Path) -> None:

@@ -206,6 +206,13 @@ class Cell:
     pull: PullView | None = None
     verification: Verification | None = None
 
+    @property
+    def plain(self) -> bool:
+        """Only a version to show (most cells of a big index: the template's short path)."""
+        return self.version is not None and not (
+            self.invalid or self.rejected or self.drift or self.pull or self.verification
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ModelRow:
@@ -570,6 +577,7 @@ def build_site(
     verifications: Mapping[tuple[str, str], Verification] | None = None,
     salt: str = "",
     previous: Mapping[str, str] | None = None,
+    history_ids: Mapping[str, str] | None = None,
 ) -> Site:
     """The whole site's view-model.
 
@@ -580,9 +588,12 @@ def build_site(
     for live-data verification, (model, env) → state.
 
     Every model page gets a key (``Site.keys``): the sha256 of everything the page shows and of
-    ``salt`` (the caller's digest of this module and the templates). A page whose key is the one
-    in ``previous`` (page → key of the last run) is not built at all: it is in ``Site.reused``
-    and the caller keeps its old file.
+    ``salt`` (the caller's digest of the code and templates that make pages). A page whose key
+    is the one in ``previous`` (page → key of the last run) is not built at all: it is in
+    ``Site.reused`` and the caller keeps its old file. ``history_ids`` (model → a text that
+    identifies its history, e.g. its commits and environments) stands in for the history rows
+    in the keys; then ``histories`` is read only for the pages that are built, so it may be a
+    mapping that makes rows on demand.
     """
     web = check_web_url(web_url)
     envs = tuple(status["environments"])
@@ -638,15 +649,19 @@ def build_site(
             )
         row = ModelRow(model, page_name(model), tuple(cells))
         rows.append(row)
-        history = histories.get(model, ())
         mine = rejected_by_model.get(model, [])
         theirs = pulls_by_model.get(model, [])
         details = _details(manifests.get(model))
-        key = _page_key(salt, row, envs, history, mine, theirs, details, web)
+        if history_ids is not None:
+            history_id = history_ids.get(model, "")
+        else:
+            history_id = json.dumps(histories.get(model, ()), ensure_ascii=False, default=str)
+        key = _page_key(salt, row, envs, history_id, mine, theirs, details, web)
         keys[row.page] = key
         if previous.get(row.page) == key:
             reused.add(row.page)
             continue
+        history = histories.get(model, ())
         last = str(history[0].get("sha") or "") if history else ""
         pages.append(
             ModelPage(
@@ -669,9 +684,9 @@ def build_site(
         )
     counts = {
         "models": len(rows),
-        "drift": sum(1 for r in rows if "drift" in r.flags),
+        "drift": sum(1 for r in rows if any(c.drift for c in r.cells)),
         "open": len(views),
-        "rejected": sum(1 for r in rows if "rejected" in r.flags),
+        "rejected": sum(1 for r in rows if any(c.rejected for c in r.cells)),
     }
     index = IndexPage(
         header=header,
@@ -688,20 +703,33 @@ def _page_key(
     salt: str,
     row: ModelRow,
     envs: tuple[str, ...],
-    history: Sequence[Mapping[str, Any]],
+    history: str,
     rejections: Sequence[Rejection],
     pulls: Sequence[PullView],
     details: tuple[tuple[str, str, str | None], ...],
     web: str | None,
 ) -> str:
-    """sha256 of what a model page is made of: its row (versions, drift, verification, the PR
-    on each cell), its history rows, rejections, open PRs and manifest details, the links'
-    base, and ``salt`` (the code and templates that turn them into HTML). Nothing else — no
-    clock, no tip — goes into a model page."""
-    material = repr((salt, row, envs, rejections, pulls, details, web))
+    """sha256 of what a model page is made of: its cells (versions, errors, rejections, drift,
+    the PR and the verification on each), its history (``history``: the rows, or what
+    identifies them), rejections, open PRs and manifest details, the links' base, and ``salt``
+    (the code and templates that turn them into HTML). Nothing else — no clock, no tip — goes
+    into a model page."""
+    cells = [
+        (
+            c.env,
+            c.version,
+            c.invalid,
+            c.rejected,
+            c.drift,
+            c.pull and repr(c.pull),
+            c.verification and repr(c.verification),
+        )
+        for c in row.cells
+    ]
+    extra = repr(rejections) + repr(pulls) if rejections or pulls else ""  # rare: dataclass reprs
+    material = repr((salt, row.model, envs, cells, details, web, extra))
     digest = hashlib.sha256(material.encode("utf-8", "surrogatepass"))
-    rows = json.dumps(history, ensure_ascii=False, check_circular=False, default=str)  # fixed key order
-    digest.update(rows.encode("utf-8", "surrogatepass"))
+    digest.update(history.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
