@@ -43,7 +43,7 @@ def main() -> int:
         if not text or text.startswith(("=", "[")) or "passed" in text:
             continue
         name, _, rest = text.partition(":")
-        verifying = re.fullmatch(r"scheduled verify, (\d+) open", name)
+        verifying = re.fullmatch(r"scheduled verify, (\d+) open \(.*\)", name)
         if verifying:
             budgets[name] = 2 * int(verifying.group(1)) + 2
         if rest.strip().endswith("requests") and name in budgets:

@@ -31,7 +31,7 @@ def follow(ctx: Context, result: Verification, check: CheckRun | None) -> str:
     ``check`` is the verification's ``promobot/verify`` check as it was before this run.
     """
     want = core.state_for(result.state)
-    known = core.parse_record(check.record) if check is not None and check.by_promobot else None
+    known = core.parse_record(current_record(ctx, check))
     if known is not None and known[1] == want:
         return core.record(known[0], want)
     description = core.description(result.model, result.version, want, _short(result.reason))
@@ -59,6 +59,23 @@ def follow(ctx: Context, result: Verification, check: CheckRun | None) -> str:
         ctx.forge.set_deployment_state(ours.id, want, description)
     supersede(ctx, [d for d in listed if d.id < ours.id], result)
     return core.record(ours.id, want)
+
+
+def current_record(ctx: Context, check: CheckRun | None) -> str:
+    """The record a verification's ``promobot/verify`` check carries ("" when none).
+
+    A check run keeps it itself (``external_id``); a commit status has no room for it, so with
+    statuses (a token that cannot create check runs) it is promobot's record status on the same
+    commit — read from the listing the forge already holds, no extra request.
+    """
+    if check is None or not check.by_promobot:
+        return ""
+    if check.record:
+        return check.record
+    for other in ctx.forge.list_checks(check.head_sha):
+        if other.by_promobot and core.parse_record(other.record) is not None:
+            return other.record
+    return ""
 
 
 def supersede(ctx: Context, older: list[Deployment], result: Verification) -> None:

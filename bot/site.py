@@ -25,6 +25,7 @@ from typing import Any
 from bot import app, pulls
 from bot.core import site as views
 from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.yamlsafe import MAX_BYTES
 from bot.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -225,17 +226,13 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
         contents = ctx.ws.read_blobs(set(missing.values()))
         for model, blob in missing.items():
             raw = contents.get(blob, b"")
-            keep = detail(raw) if len(raw) <= MAX_MANIFEST_BYTES else None
+            keep = detail(raw) if len(raw) <= MAX_BYTES else None  # the strict loader's limit
             if keep is None:
                 continue
             out[model] = (wanted[model][1], keep)
             if ctx.cache:
                 ctx.cache.put(f"site-detail:{blob}", keep)
     return out
-
-
-MAX_MANIFEST_BYTES = 1024 * 1024
-"""What the strict loader reads at most (reference §2); a bigger file has no details."""
 
 
 def build(
@@ -324,23 +321,6 @@ def previous_keys(out: Path) -> dict[str, str]:
     return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def write_site(
-    files: Mapping[str, str], out: Path, *, keys: Mapping[str, str] | None = None, reuse: Iterable[str] = ()
-) -> None:
-    """Write the pages into ``out`` all at once: a sibling temporary folder, then a rename.
-
-    ``out`` may be missing, empty, or a site promobot wrote before (it holds ``.promobot-site``,
-    with the key of each model page); anything else is refused rather than overwritten.
-    Pages in ``reuse`` are unchanged since that run: their old files are linked, not rewritten.
-    """
-    staging = _stage(out)
-    try:
-        _publish(staging, out, files, keys=keys or {}, reuse=reuse)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def _stage(out: Path) -> Path:
     """A new, empty sibling of ``out`` to write the site into (``models/`` made)."""
     check_out(out)
@@ -406,9 +386,12 @@ def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
 def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``.
 
-    A model page whose key (everything it shows, and the code that shows it) is the one
-    recorded by the last run into ``out`` is neither built nor rendered: its file is linked
-    into the new site. The index is always rendered (it carries the time and the tip).
+    The site is written into a new sibling folder that then replaces ``out`` whole (``check_out``
+    says which folders may be replaced), so ``out`` is never half-written. A model page whose key
+    (everything it shows, and the code that shows it) is the one recorded by the last run into
+    ``out`` is neither built nor rendered: its file is linked into the new folder — or, when no
+    page changed at all, only the index and the marker are replaced, each at once. The index is
+    always rendered (it carries the time and the tip).
     """
     global _JOB
     old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}

@@ -98,8 +98,9 @@ def verify_one(
         final = Verification(
             env.name, model, brought.version, brought.sha, brought.at, existing.result, existing.title, end
         )
-        if deployments.owes_refresh(existing.record):  # an earlier run stopped before finishing
-            _settle(ctx, final, existing.title, existing.summary, existing.record)
+        recorded = deployments.current_record(ctx, existing)
+        if deployments.owes_refresh(recorded):  # an earlier run stopped before finishing
+            _settle(ctx, final, existing.title, existing.summary, recorded)
         return final
     evidence = gather(ctx, policy, env.name, env.verify, model, brought, ctx.now)
     result = verify_core.decide(
@@ -123,7 +124,10 @@ def verify_one(
     record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
     if result.state in ("success", "failure"):
         record = deployments.owing_refresh(record)  # until the downstream PRs were re-evaluated
-    if existing is None or (existing.result, existing.title, existing.summary, existing.record) != (
+    recorded = deployments.current_record(ctx, existing)
+    # A commit status (no check runs for this token) holds no summary: compare what it holds.
+    held = (existing.summary or summary) if existing is not None else ""
+    if existing is None or (existing.result, existing.title, held, recorded) != (
         result.state,
         title,
         summary,

@@ -163,14 +163,20 @@ def test_deployments_of_different_models_in_one_environment_never_inactivate_eac
 
 
 @pytest.mark.parametrize("n", [1, 5])
-def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: int) -> None:
-    """Request budget (reference §14): N open verifications, nothing changed → ≤ 2N + 2 requests."""
+@pytest.mark.parametrize("statuses", [False, True], ids=["check-runs", "commit-statuses"])
+def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: int, statuses: bool) -> None:
+    """Request budget (reference §14): N open verifications, nothing changed → ≤ 2N + 2 requests.
+
+    Also with commit statuses (a token that cannot create check runs): the deployment record is
+    then read from promobot's record status, so the deployments are still not read.
+    """
+    hub.emu.state.pat_mode = statuses
     enable_verify(hub)
     push_promotions(hub, [f"model-{i}" for i in range(n)])
     hub.now = at("2026-11-27T07:00:00Z")
     first = run_verify(hub, hub.now)
     assert [v["state"] for v in first] == ["pending"] * n
-    assert len(deployments(hub)) == n
+    assert [d.statuses for d in deployments(hub)] == [("in_progress",)] * n
     before = snapshot(hub), deployments(hub)
 
     hub.emu.reset_counts()
@@ -178,11 +184,13 @@ def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: 
     outcome = router.dispatch(loaded, hub.context())
     assert outcome.handled and "verify: " in outcome.summary
     used = [f"{r.method} {r.template}" for r in hub.emu.requests]
-    print(f"\nscheduled verify, {n} open: {len(used)} requests")  # benchmarks/request_budgets.py
+    kind = "statuses" if statuses else "check runs"
+    print(f"\nscheduled verify, {n} open ({kind}): {len(used)} requests")  # benchmarks/request_budgets.py
     for op in sorted(set(used)):
         print(f"  {used.count(op)} × {op}")
     assert len(used) <= 2 * n + 2, used
     assert not [u for u in used if not u.startswith("GET")], used  # reads only
+    assert not [u for u in used if "deployments" in u], used  # the check's record says it all
     assert (snapshot(hub), deployments(hub)) == before
 
 
