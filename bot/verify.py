@@ -92,6 +92,7 @@ def verify_one(
     brought = bringing_commit(entries)
     if brought is None or brought.version is None or brought.action not in ("promote", "rollback"):
         return None
+    _ROLLBACKS.pop(brought.sha, None)  # `rollback` in the JSON is only this run's (reference §15)
     existing = verify_check(ctx, brought.sha)
     _, end = verify_core.window(env.verify, brought.at)
     if existing is not None and existing.result in ("success", "failure"):
@@ -173,10 +174,14 @@ def on_failure(
     """``on_failure`` of a verification that just failed: rollback, hold or notify.
 
     A rollback's own failed verification only notifies: promobot never rolls back a rollback.
+    Nor does a broken check (its query cannot be built or is refused, its command cannot
+    start): that is a problem with the policy, not evidence about the model (reference §15).
     """
     assert env.verify is not None
     action = env.verify.on_failure
     if brought.action == "rollback" and action == "rollback":
+        action = "notify"
+    if result.broken:
         action = "notify"
     check = result.failed_check or "verify"
     done: dict[str, object] | None = None
@@ -251,6 +256,8 @@ def _comment_once(
         what = f"promobot rolled it back (#{done['pr']})" if done.get("pr") else "promobot rolled it back"
     elif action == "hold":
         what = "downstream promotions are on hold"
+    elif result.broken:
+        what = "no automatic action: the check itself is broken — fix it in promotion.yaml"
     else:
         what = "no automatic action (on_failure: notify)"
     ctx.forge.comment(

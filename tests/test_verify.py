@@ -259,3 +259,20 @@ def test_status_json_shows_verification_per_model_and_environment(live: Cli) -> 
 
 def test_status_json_has_no_verification_key_without_verify(cli: Cli) -> None:
     assert "verification" not in cli.json("status")
+
+
+def test_validate_refuses_a_verify_window_with_more_points_than_prometheus_answers(cli: Cli) -> None:
+    """duration 2h / step 0.5s = 14400 points: Prometheus would refuse every query of the
+    window (a failed verification, then on_failure), so the policy is refused up front."""
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    text = text.replace(anchor, anchor + VERIFY.replace("step: 5m", "step: 0.5s"), 1)
+    policy.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "step: 0.5s" in row)
+    result = cli("validate", expect=1)
+    assert f"environments/promotion.yaml:{line}:" in result.stdout
+    assert "verify.duration / step is 14400 points, Prometheus answers at most 11000" in result.stdout
+    assert "use a larger step or a shorter duration" in result.stdout
+    policy.write_text(text.replace("step: 0.5s", "step: 1s"))  # 7200 points: accepted
+    assert cli.json("validate")["ok"]

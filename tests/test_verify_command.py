@@ -204,3 +204,19 @@ def test_validate_reports_a_verify_mistake_with_file_and_line(
     assert f"environments/promotion.yaml:{line}:" in result.stdout and needle in result.stdout
     data = people.json("validate", expect=1)
     assert data["ok"] is False and data["errors"][0]["line"] == line
+
+
+def test_a_command_check_that_cannot_start_is_broken_and_never_rolls_back(people: Cli, log: Path) -> None:
+    """A missing executable is a problem with the check, not evidence about the model."""
+    sha = _merge(people, on_failure="rollback")
+    policy = people.repo / "environments" / "promotion.yaml"
+    policy.write_text(policy.read_text().replace(json.dumps(sys.executable), '"/nonexistent/python3"', 1))
+    commit_all(people.repo, "the check's interpreter moved", date="2026-11-27T06:05:00Z")
+    failed = _verify(people, "2026-11-27T07:00:00Z")
+    assert (failed["commit"], failed["state"], failed["rollback"]) == (sha, "failure", None)
+    assert failed["reason"].startswith("smoke: the check itself is broken (the command could not run")
+    assert _runs(log) == []
+    assert [p for p in people.json("pr", "list") if p["action"] == "rollback"] == []
+    assert "1.4.0" not in (people.repo / "environments" / "rejected.yaml").read_text()
+    (note,) = [c["body"] for c in people.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
+    assert "no automatic action: the check itself is broken" in note

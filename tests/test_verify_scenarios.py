@@ -206,3 +206,51 @@ def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: 
     assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
     (note,) = [c["body"] for c in live.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
     assert "downstream promotions are on hold" in note
+
+
+ON_ROLLBACK = VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n")
+
+
+def _no_rollback(cli: Cli, model: str, sha: str, version: str) -> None:
+    """Nothing was rolled back, rejected or held: the version still runs, only a comment says why."""
+    assert [p for p in cli.json("pr", "list") if p["action"] == "rollback"] == []
+    assert version not in (cli.repo / "environments" / "rejected.yaml").read_text()
+    assert cli.json("history", model, "--env", "staging")[0]["sha"] == sha
+    (note,) = [c["body"] for c in cli.json("pr", "show", "1")["comments"] if "Post-deploy" in c["body"]]
+    assert "no automatic action: the check itself is broken" in note
+
+
+def test_a_query_prometheus_refuses_is_a_broken_check_that_never_rolls_back(live: Cli) -> None:
+    """A PromQL error (HTTP 400 bad_data from the real Prometheus) says nothing about the model."""
+    broken = ON_ROLLBACK.replace(json.dumps(RATIO), json.dumps('sum(rate(x{version="{{ version }}"}[5m])'))
+    sha = _merge(live, "1.5.0", verify=broken)
+    failed = _verify(live, "2026-11-27T07:00:00Z")
+    assert (failed["commit"], failed["state"], failed["rollback"]) == (sha, "failure", None)
+    assert failed["reason"].startswith("error-rate: the check itself is broken (")
+    assert "no automatic action" in failed["reason"]
+    assert "HTTP 400: bad_data: 1:33: parse error: unclosed left parenthesis" in _check(live, sha)["summary"]
+    _no_rollback(live, "fraud-detector", sha, "1.5.0")
+    before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
+    assert _verify(live, "2026-11-27T09:00:00Z")["state"] == "failure"  # final: never acted on again
+    assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
+
+
+def test_previous_version_on_the_first_version_in_an_environment_is_a_broken_check(live: Cli) -> None:
+    """churn-predictor never ran in staging: ``{{ previous_version }}`` has no value, no rollback."""
+    query = json.dumps('max(model_version_info{version="{{ previous_version }}"})')
+    policy = live.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
+    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
+    policy.write_text(text.replace(anchor, anchor + ON_ROLLBACK.replace(json.dumps(RATIO), query), 1))
+    commit_all(live.repo, "staging verifies live data")
+    at = "2026-11-27T06:00:00Z"
+    opened = live.json("promote", "churn-predictor", "--to", "staging", now=at)
+    live("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=at)
+    merged = live.json("merge", str(opened["pr"]), actor="carol", now=at)
+    assert merged["merged"], merged
+    failed = _verify(live, "2026-11-27T07:00:00Z")
+    assert (failed["model"], failed["state"], failed["rollback"]) == ("churn-predictor", "failure", None)
+    why = "the check itself is broken (the query cannot be built: {{ previous_version }} has no value"
+    assert why in failed["reason"]
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+    assert live.json("history", "churn-predictor", "--env", "staging")[0]["sha"] == merged["sha"]

@@ -786,6 +786,14 @@ def _verify(r: _Reader, raw: Any, path: Path) -> VerifyPolicy:
             )
         if isinstance(check, PrometheusGate) and check.step > duration:
             r.fail((*where, kind, "step"), "step is longer than verify.duration", "use a smaller step")
+        if isinstance(check, PrometheusGate) and duration / check.step > MAX_POINTS:
+            # The window is the query's range: Prometheus would refuse it (like a gate's over/step).
+            r.fail(
+                (*where, kind, "step"),
+                f"verify.duration / step is {duration / check.step:.0f} points, "
+                f"Prometheus answers at most {MAX_POINTS}",
+                "use a larger step or a shorter duration",
+            )
         checks.append(check)
     on_failure = data.get("on_failure", "notify")
     if on_failure not in ON_FAILURE:

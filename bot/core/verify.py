@@ -7,6 +7,10 @@ run judges the whole window at once and the same data always gives the same verd
 
 - ``failure`` at the first breach of any check (or, once the window is over, too little
   evidence: "no evidence"; or ``max_errors`` consecutive provider outages);
+- ``failure`` with ``broken`` set when a check itself cannot be judged: its query cannot be
+  built (``{{ previous_version }}`` with no previous version), Prometheus refuses it (400
+  ``bad_data``), or its command cannot start. That says nothing about the model, so
+  ``on_failure`` is never applied to it: notify only (reference §15);
 - ``success`` once the window is over and every check held;
 - ``pending`` otherwise, with the time the window ends.
 
@@ -82,6 +86,11 @@ class Verification:
     errors: int = 0
     """Consecutive provider outages so far."""
     failed_check: str | None = None
+    broken: bool = False
+    """The failure is a broken check (not evidence about the model): ``on_failure`` is not applied."""
+
+
+BROKEN = "the check itself is broken"
 
 
 def window(policy: VerifyPolicy, started: datetime) -> tuple[datetime, datetime]:
@@ -124,6 +133,23 @@ def decide(
     ) -> Verification:
         return Verification(env, model, version, commit, started, state, reason, end, details, errors, failed)
 
+    def broken(check: PrometheusGate | CommandGate, why: str, details: str) -> Verification:
+        return Verification(
+            env,
+            model,
+            version,
+            commit,
+            started,
+            "failure",
+            f"{check.name}: {BROKEN} ({why}) — fix the check in promotion.yaml; "
+            "no automatic action (a broken check says nothing about the model)",
+            end,
+            details,
+            0,
+            check.name,
+            broken=True,
+        )
+
     if now < begin:
         return made("pending", f"warming up until {_when(begin)}")
     final = now >= end
@@ -135,15 +161,18 @@ def decide(
         if got is None:
             pending_reasons.append(f"{check.name}: not queried")
             continue
-        if isinstance(got, str):
+        if isinstance(got, str):  # the query cannot be built, or Prometheus refused it
             lines.append(f"## {check.name}\n{got}")
-            return made("failure", f"{check.name}: {got}", "\n\n".join(lines), 0, check.name)
+            return broken(check, got, "\n\n".join(lines))
+        if not isinstance(got, Evidence) and check.kind == "command" and got.error is not None:
+            lines.append(f"## {check.name}\n$ {' '.join(check.run)}\n{got.error}")
+            return broken(check, f"the command could not run: {got.error}", "\n\n".join(lines))
         if isinstance(got, Evidence) and check.kind == "prometheus":
             verdict, down = promql.judge(check, got, final=final), got.error is not None
         elif not isinstance(got, Evidence) and check.kind == "command":
             verdict, down = judge_command(check, got, final=final)
         else:  # an adapter answered a check with the other kind's evidence: never a pass
-            return made("failure", f"{check.name}: evidence of the wrong kind", "", 0, check.name)
+            return broken(check, "evidence of the wrong kind", "")
         lines.append(f"## {check.name}: {verdict.result}\n{verdict.reason}\n{verdict.details}")
         if verdict.result == "failure":
             return made("failure", f"{check.name}: {verdict.reason}", "\n\n".join(lines), 0, check.name)

@@ -224,6 +224,16 @@ CASES = [
         True,
     ),
     (
+        # The window is the query's range: Prometheus refuses more than 11,000 points (as for a
+        # gate's over / step), which would fail every verification and trigger on_failure.
+        "too-many-points",
+        _bad("step: 5m", "step: 0.3s"),
+        20,
+        19,
+        "verify.duration / step is 12000 points, Prometheus answers at most 11000",
+        False,
+    ),
+    (
         "command-unknown-key",
         _bad("timeout: 30", "shell: true"),
         24,
