@@ -289,7 +289,10 @@ def _result(p: Prepared, *, direct: bool, dry_run: bool) -> RollbackResult:
 # --------------------------------------------------------------------------- direct commits
 
 
-def _require_direct(ctx: Context, policy: Policy, actor: str, what: str) -> None:
+def _require_direct(ctx: Context, policy: Policy, actor: str, what: str, *, by_bot: bool = False) -> None:
+    """A person needs ``rollback.direct`` and ``commands.rollback``; promobot itself (``by_bot``,
+    a failed verification) needs ``rollback.direct`` and ``rollback.verify_direct`` — its
+    authority is the policy's word, never a permission lookup of a login (reference §15)."""
     from bot import commands
 
     if not policy.rollback.direct:
@@ -298,6 +301,14 @@ def _require_direct(ctx: Context, policy: Policy, actor: str, what: str) -> None
             "rollback.direct is false in environments/promotion.yaml",
             "drop --direct to go through a pull request",
         )
+    if by_bot:
+        if not policy.rollback.verify_direct:
+            raise NotAuthorized(
+                f"promobot's own rollbacks straight to {ctx.default_branch} are off: "
+                "rollback.verify_direct is not true in environments/promotion.yaml",
+                "promobot opens a rollback PR instead",
+            )
+        return
     commands.require(ctx, "rollback", actor, policy)
 
 
@@ -366,12 +377,14 @@ def rollback(
     actor: str,
     dry_run: bool = False,
     authorize: bool = False,
+    by_bot: bool = False,
 ) -> RollbackResult:
     """Roll ``model`` in ``env`` back to the version before (or ``to_version``).
 
     ``authorize``: the actor must be allowed ``/rollback`` (``commands.rollback``) to open the
     PR too, as on the CLI (a direct rollback always needs it; ``/rollback`` is authorised as a
-    command before it gets here).
+    command before it gets here). ``by_bot``: promobot's own rollback after a failed
+    verification; it goes direct only under ``rollback.verify_direct`` (never from the CLI).
     """
     check_model_name(model)
     if to_version is not None and VERSION_RE.fullmatch(to_version) is None:
@@ -389,6 +402,7 @@ def rollback(
             actor=actor,
             dry_run=dry_run,
             authorize=authorize,
+            by_bot=by_bot,
         )
     except UsageError:
         # Refused (say, a re-run after an outage found the rollback already done): if the
@@ -417,6 +431,7 @@ def _rollback(
     actor: str,
     dry_run: bool,
     authorize: bool = False,
+    by_bot: bool = False,
 ) -> RollbackResult:
     with ctx.forge.transaction():
         tip = ctx.tip()
@@ -435,6 +450,7 @@ def _rollback(
                 reason=reason,
                 actor=actor,
                 dry_run=dry_run,
+                by_bot=by_bot,
             )
             if not dry_run and result.sha:
                 result.registry = sync.follow(  # README "Keep MLflow in step"; never raises
@@ -507,8 +523,9 @@ def _rollback_direct(
     reason: str | None,
     actor: str,
     dry_run: bool,
+    by_bot: bool = False,
 ) -> RollbackResult:
-    _require_direct(ctx, policy, actor, "rolling back")
+    _require_direct(ctx, policy, actor, "rolling back", by_bot=by_bot)
     first = _prepare(
         ctx, tip=tip, policy=policy, model=model, env=env, to_version=to_version, reason=reason, actor=actor
     )

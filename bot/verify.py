@@ -189,16 +189,20 @@ def on_failure(
         from bot import rollback as rollbacks
 
         reason = f"{verify_core.REASON_PREFIX}{check}"
+        # Direct only when the policy says so explicitly (rollback.direct and verify_direct);
+        # never from a permission lookup of the login "promobot", which anyone could register.
+        direct = policy.rollback.direct and policy.rollback.verify_direct
         try:
             outcome = rollbacks.rollback(
                 ctx,
                 model=result.model,
                 env=result.env,
-                direct=policy.rollback.direct,
+                direct=direct,
                 reason=reason,
                 actor=BOT_REQUESTER,
+                by_bot=True,
             )
-        except NotAuthorized:  # direct rollbacks are for authorised users: the bot opens a PR instead
+        except NotAuthorized:  # the policy at the tip moved under us: the bot opens a PR instead
             outcome = rollbacks.rollback(
                 ctx, model=result.model, env=result.env, direct=False, reason=reason, actor=BOT_REQUESTER
             )

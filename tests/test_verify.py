@@ -276,3 +276,54 @@ def test_validate_refuses_a_verify_window_with_more_points_than_prometheus_answe
     assert "use a larger step or a shorter duration" in result.stdout
     policy.write_text(text.replace("step: 0.5s", "step: 1s"))  # 7200 points: accepted
     assert cli.json("validate")["ok"]
+
+
+DIRECT = "  direct: true                    # authorised users may push a rollback straight to main\n"
+
+
+def _on_failure_rollback(cli: Cli, *, verify_direct: bool) -> None:
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace(
+        "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
+    )
+    assert DIRECT in text
+    if verify_direct:
+        text = text.replace(DIRECT, DIRECT + "  verify_direct: true\n", 1)
+    policy.write_text(text)
+    commit_all(cli.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
+
+
+def test_a_forge_user_named_promobot_with_maintain_never_lets_the_bot_roll_back_directly(live: Cli) -> None:
+    """rollback.direct is true and a forge user called promobot may /rollback: still a PR, since
+    the bot's authority comes from the policy alone (rollback.verify_direct), never a lookup."""
+    live("pr", "users", "set", "promobot", "--permission", "maintain")
+    _merge_into_staging(live, "1.5.0")
+    _on_failure_rollback(live, verify_direct=False)
+    tip = live.json("history", "fraud-detector", "--env", "staging")[0]["sha"]
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"]["sha"] is None
+    (pull,) = [p for p in live.json("pr", "list") if p["action"] == "rollback"]
+    assert failed["rollback"]["pr"] == pull["number"]
+    assert live.json("history", "fraud-detector", "--env", "staging")[0]["sha"] == tip  # nothing pushed
+
+
+def test_rollback_verify_direct_lets_the_bot_roll_back_directly_with_no_promobot_user(live: Cli) -> None:
+    sha = _merge_into_staging(live, "1.5.0")
+    _on_failure_rollback(live, verify_direct=True)
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"]["pr"] is None
+    (latest, *_) = live.json("history", "fraud-detector", "--env", "staging")
+    assert latest["sha"] == failed["rollback"]["sha"] and latest["version"] == "1.4.2"
+    message = subprocess_log(live.repo, latest["sha"])
+    assert "Promobot-Verification: failed error-rate" in message and sha in message
+    assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
+
+
+def test_validate_refuses_verify_direct_without_direct(cli: Cli) -> None:
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace(DIRECT, "  verify_direct: true\n", 1)
+    policy.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "verify_direct" in row)
+    result = cli("validate", expect=1)
+    assert f"environments/promotion.yaml:{line}:" in result.stdout
+    assert "rollback.verify_direct needs rollback.direct: true" in result.stdout

@@ -194,10 +194,34 @@ def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: 
     assert (snapshot(hub), deployments(hub)) == before
 
 
-def test_when_policy_lets_the_bot_roll_back_directly_a_breach_is_one_direct_rollback(hub: Hub) -> None:
-    """``rollback.direct`` and ``commands.rollback`` allowing the login promobot: no PR, one commit."""
+DIRECT = "  direct: true                    # authorised users may push a rollback straight to main\n"
+
+
+def _verify_direct(text: str) -> str:
+    assert DIRECT in text
+    return text.replace(DIRECT, DIRECT + "  verify_direct: true\n", 1)
+
+
+def test_a_user_named_promobot_with_maintain_never_lets_the_bot_roll_back_directly(hub: Hub) -> None:
+    """The bot's authority is never a permission lookup of the login ``promobot``: a real account
+    of that name with maintain access (and ``rollback.direct: true``) still gets a rollback PR."""
     hub.emu.add_user("promobot", "maintain")
     enable_verify(hub, on_failure="rollback", dev_version="1.5.0")
+    merge_into_staging(hub)
+    before_main = hub.main()
+    (failed,) = run_verify(hub, at("2026-11-27T08:30:00Z"))
+    assert failed["state"] == "failure" and failed["rollback"]["sha"] is None
+    assert hub.main() == before_main  # nothing pushed to main
+    (pull,) = [p for p in hub.emu.state.pulls.values() if "promobot:rollback" in p.labels]
+    assert failed["rollback"]["pr"] == pull.number and not pull.merged
+
+
+def test_when_policy_lets_the_bot_roll_back_directly_a_breach_is_one_direct_rollback(hub: Hub) -> None:
+    """``rollback.direct`` and ``rollback.verify_direct``: no PR, one commit — and no account
+    named promobot exists on the repository (its permission is never looked up)."""
+    enable_verify(hub, on_failure="rollback", dev_version="1.5.0")
+    hub.push_commit("environments/promotion.yaml", _verify_direct, "promobot rolls back directly")
+    assert hub.emu.state.find_user("promobot") is None
     sha = merge_into_staging(hub)
     before_main = hub.main()
 
@@ -208,6 +232,8 @@ def test_when_policy_lets_the_bot_roll_back_directly_a_breach_is_one_direct_roll
     assert (
         git(hub.work, "--git-dir", str(hub.emu.git_dir), "rev-parse", "main~1") == before_main
     )  # one commit
+    asked = [r.path for r in hub.emu.requests if r.template.endswith("/permission")]
+    assert not [p for p in asked if "/promobot/" in p.lower()], asked  # never looked up
     message = git(hub.work, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
     assert "Promobot-Verification: failed error-rate" in message and sha in message
     assert not [p for p in hub.emu.state.pulls.values() if "promobot:rollback" in p.labels]

@@ -248,6 +248,11 @@ class EnvironmentPolicy:
 class RollbackPolicy:
     approvals: ApprovalPolicy = ApprovalPolicy(required=1)
     direct: bool = False
+    """Authorised people (``commands.rollback``) may roll back straight to the default branch."""
+    verify_direct: bool = False
+    """promobot's own rollbacks (``verify.on_failure: rollback``) go straight to the default
+    branch too (needs ``direct``). The only source of the bot's authority: never a lookup of
+    an account's permission (reference §15)."""
     reject_version: bool = True
 
 

@@ -597,11 +597,24 @@ def _clock(r: _Reader, window: Mapping[str, Any], path: Path) -> time | None:
 def _rollback(r: _Reader, raw: Any) -> RollbackPolicy:
     if raw is None:
         return RollbackPolicy()
-    data = r.mapping(raw, ("rollback",), ("approvals", "direct", "reject_version"), "rollback")
+    data = r.mapping(
+        raw, ("rollback",), ("approvals", "direct", "verify_direct", "reject_version"), "rollback"
+    )
     approvals = _approvals(r, data.get("approvals"), ("rollback", "approvals"), minimum=1)
+    direct = r.boolean(data.get("direct", False), ("rollback", "direct"), "rollback.direct")
+    verify_direct = r.boolean(
+        data.get("verify_direct", False), ("rollback", "verify_direct"), "rollback.verify_direct"
+    )
+    if verify_direct and not direct:
+        r.fail(
+            ("rollback", "verify_direct"),
+            "rollback.verify_direct needs rollback.direct: true (no direct rollbacks at all otherwise)",
+            "set rollback.direct: true as well, or drop verify_direct so promobot opens rollback PRs",
+        )
     return RollbackPolicy(
         approvals=approvals,
-        direct=r.boolean(data.get("direct", False), ("rollback", "direct"), "rollback.direct"),
+        direct=direct,
+        verify_direct=verify_direct,
         reject_version=r.boolean(
             data.get("reject_version", True), ("rollback", "reject_version"), "rollback.reject_version"
         ),

@@ -260,3 +260,18 @@ def test_verify_mistakes_are_refused_with_file_line_and_a_hint(
 @pytest.mark.parametrize("text", [c[1] for c in CASES if c[5]], ids=[c[0] for c in CASES if c[5]])
 def test_the_json_schema_refuses_the_verify_mistakes_it_can_see(text: str) -> None:
     assert not SCHEMA.is_valid(yaml.safe_load(text))
+
+
+def test_rollback_verify_direct_needs_direct_and_the_schema_agrees() -> None:
+    """promobot's own direct rollbacks are an explicit policy choice (reference §15)."""
+    assert load_policy(GOOD, path=PATH).rollback.verify_direct is False
+    both = GOOD + "rollback:\n  direct: true\n  verify_direct: true\n"
+    assert load_policy(both, path=PATH).rollback.verify_direct is True
+    assert SCHEMA.is_valid(yaml.safe_load(both))
+    alone = GOOD + "rollback:\n  verify_direct: true\n"
+    with pytest.raises(PolicyError) as info:
+        load_policy(alone, path=PATH)
+    assert "rollback.verify_direct needs rollback.direct: true" in info.value.message
+    assert info.value.line == alone.splitlines().index("  verify_direct: true") + 1
+    assert not SCHEMA.is_valid(yaml.safe_load(alone))
+    assert not SCHEMA.is_valid(yaml.safe_load(GOOD + "rollback:\n  direct: false\n  verify_direct: true\n"))
