@@ -474,3 +474,13 @@ def test_this_repositorys_changelog_keeps_the_form_the_check_and_the_release_rea
     assert headings[0] == "Unreleased"
     assert "0.1.0" in headings
     assert "Changelog: none" in text, "the changelog documents the trailer that excuses an entry"
+
+
+def test_the_repository_tracks_no_symbolic_link() -> None:
+    """What `uses: owner/promobot@SHA` downloads is the committed tree: a tracked link (a local
+    server's virtualenv, say) points nowhere on a runner and breaks a fresh clone's CI."""
+    staged = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--stage"], capture_output=True, text=True, check=True
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")]
+    assert links == [], f"tracked symbolic links: {links} — git rm --cached them and ignore them"
