@@ -327,3 +327,39 @@ def test_validate_refuses_verify_direct_without_direct(cli: Cli) -> None:
     result = cli("validate", expect=1)
     assert f"environments/promotion.yaml:{line}:" in result.stdout
     assert "rollback.verify_direct needs rollback.direct: true" in result.stdout
+
+
+def test_nothing_a_caller_passes_changes_a_verdict(live: Cli, tmp_path: Path) -> None:
+    """The verdict depends only on Prometheus, the default branch's policy and promobot's
+    records: the actor, the filters and a dispatch's inputs (a version included) only select
+    what is evaluated, so the run without them afterwards finds nothing to write; --now is
+    refused (tests/test_trust.py)."""
+    from tests.test_handle_event import handle
+
+    sha = _merge_into_staging(live, "1.5.0")
+    forge = live.repo / ".git" / "promobot" / "forge.json"
+    pending = live.json(
+        "verify", "fraud-detector", "--env", "staging", actor="mallory", now="2026-11-27T07:00:00Z"
+    )
+    assert [(v["commit"], v["state"]) for v in pending["verifications"]] == [(sha, "pending")]
+    before = forge.read_bytes()
+    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    assert forge.read_bytes() == before  # the plain run judges exactly the same
+    dispatched = handle(
+        live,
+        tmp_path,
+        "workflow_dispatch",
+        {
+            "inputs": {"action": "verify", "model": "fraud-detector", "env": "staging", "version": "1.4.0"},
+            "sender": {"login": "mallory"},
+        },
+        now="2026-11-27T08:30:00Z",
+    )
+    assert dispatched["handled"] is True and "failure" in dispatched["summary"]  # 1.5.0's breach
+    check = _check(live, sha)
+    assert check["result"] == "failure" and "1.5.0" in check["summary"]
+    before = forge.read_bytes()
+    assert _verify(live, "2026-11-27T08:30:00Z")["state"] == "failure"
+    assert forge.read_bytes() == before
+    refused = live("verify", "--now", "2026-11-27T09:00:00Z", expect=2)
+    assert "--now is only for previews" in refused.stderr
