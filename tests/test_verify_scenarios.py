@@ -254,3 +254,39 @@ def test_previous_version_on_the_first_version_in_an_environment_is_a_broken_che
     assert why in failed["reason"]
     assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
     assert live.json("history", "churn-predictor", "--env", "staging")[0]["sha"] == merged["sha"]
+
+
+TYPO = """\
+        - prometheus:
+            name: typo
+            provider: staging-metrics
+            query: 'sum(rate(http_requests_total{version="{{ version }}"}[5m])'
+            max: 1
+"""
+WITH_TYPO = ON_ROLLBACK.replace("      checks:\n", "      checks:\n" + TYPO, 1)
+
+
+def test_a_broken_check_never_hides_a_breach_of_another_check(live: Cli) -> None:
+    """typo (listed first) is broken; error-rate breaches for 1.5.0: that breach still rolls back."""
+    sha = _merge(live, "1.5.0", verify=WITH_TYPO)
+    early = _verify(live, "2026-11-27T07:00:00Z")
+    assert early["state"] == "pending"
+    assert (
+        early["reason"].startswith("typo: the check itself is broken (")
+        and "the other checks go on" in early["reason"]
+    )
+    failed = _verify(live, "2026-11-27T08:30:00Z")
+    assert (failed["commit"], failed["state"]) == (sha, "failure")
+    assert failed["reason"].startswith("error-rate: ") and "breaks <= 0.01" in failed["reason"]
+    (pull,) = [p for p in live.json("pr", "list") if p["action"] == "rollback"]
+    assert failed["rollback"]["pr"] == pull["number"]
+
+
+def test_a_broken_check_beside_healthy_ones_fails_at_the_windows_end_without_acting(live: Cli) -> None:
+    sha = _merge(live, "1.4.0", verify=WITH_TYPO)
+    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    done = _verify(live, "2026-11-27T09:00:00Z")
+    assert (done["commit"], done["state"], done["rollback"]) == (sha, "failure", None)
+    assert done["reason"].startswith("typo: the check itself is broken (")
+    assert "error-rate: success" in _check(live, sha)["summary"]  # the other check was judged
+    _no_rollback(live, "fraud-detector", sha, "1.4.0")

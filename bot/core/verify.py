@@ -10,7 +10,9 @@ run judges the whole window at once and the same data always gives the same verd
 - ``failure`` with ``broken`` set when a check itself cannot be judged: its query cannot be
   built (``{{ previous_version }}`` with no previous version), Prometheus refuses it (400
   ``bad_data``), or its command cannot start. That says nothing about the model, so
-  ``on_failure`` is never applied to it: notify only (reference §15);
+  ``on_failure`` is never applied to it: notify only (reference §15). With other checks that
+  can be judged, it waits for the window's end (``pending``, saying so): a breach of one of
+  them is still a failure that acts;
 - ``success`` once the window is over and every check held;
 - ``pending`` otherwise, with the time the window ends.
 
@@ -156,23 +158,34 @@ def decide(
     lines: list[str] = []
     outage = False
     pending_reasons: list[str] = []
+    # A broken check fails the verification (without on_failure), but not before the other
+    # checks had their say: a real breach elsewhere is evidence about the model and
+    # on_failure applies to it. So with other checks left it waits for the window's end.
+    first_broken: tuple[PrometheusGate | CommandGate, str] | None = None
+    broken_count = 0
     for check in policy.checks:
         got = evidence.get(check)
         if got is None:
             pending_reasons.append(f"{check.name}: not queried")
             continue
+        why: str | None = None
         if isinstance(got, str):  # the query cannot be built, or Prometheus refused it
-            lines.append(f"## {check.name}\n{got}")
-            return broken(check, got, "\n\n".join(lines))
-        if not isinstance(got, Evidence) and check.kind == "command" and got.error is not None:
-            lines.append(f"## {check.name}\n$ {' '.join(check.run)}\n{got.error}")
-            return broken(check, f"the command could not run: {got.error}", "\n\n".join(lines))
+            why, shown = got, got
+        elif not isinstance(got, Evidence) and check.kind == "command" and got.error is not None:
+            why = f"the command could not run: {got.error}"
+            shown = f"$ {' '.join(check.run)}\n{got.error}"
+        elif isinstance(got, Evidence) != (check.kind == "prometheus"):
+            why = shown = "evidence of the wrong kind"  # an adapter mixed up the kinds: never a pass
+        if why is not None:
+            lines.append(f"## {check.name}: broken\n{shown}")
+            first_broken = first_broken or (check, why)
+            broken_count += 1
+            continue
         if isinstance(got, Evidence) and check.kind == "prometheus":
             verdict, down = promql.judge(check, got, final=final), got.error is not None
-        elif not isinstance(got, Evidence) and check.kind == "command":
+        else:
+            assert not isinstance(got, Evidence | str) and check.kind == "command"
             verdict, down = judge_command(check, got, final=final)
-        else:  # an adapter answered a check with the other kind's evidence: never a pass
-            return broken(check, "evidence of the wrong kind", "")
         lines.append(f"## {check.name}: {verdict.result}\n{verdict.reason}\n{verdict.details}")
         if verdict.result == "failure":
             return made("failure", f"{check.name}: {verdict.reason}", "\n\n".join(lines), 0, check.name)
@@ -181,6 +194,11 @@ def decide(
         if verdict.result == "pending" or not final:
             pending_reasons.append(f"{check.name}: {verdict.reason}")
     details = "\n\n".join(lines)
+    note = ""
+    if first_broken is not None:
+        if final or broken_count == len(policy.checks):
+            return broken(first_broken[0], first_broken[1], details)
+        note = f"{first_broken[0].name}: {BROKEN} ({first_broken[1]}); the other checks go on — "
     if outage:
         errors = errors_before + 1
         if errors >= policy.max_errors:
@@ -193,13 +211,13 @@ def decide(
             )
         return made(
             "pending",
-            f"provider outage {errors} of {policy.max_errors}: " + "; ".join(pending_reasons),
+            note + f"provider outage {errors} of {policy.max_errors}: " + "; ".join(pending_reasons),
             details,
             errors,
         )
     if final and not pending_reasons:
         return made("success", f"every check held from {_when(begin)} to {_when(end)}", details)
-    return made("pending", f"verifying until {_when(end)}", details)
+    return made("pending", f"{note}verifying until {_when(end)}", details)
 
 
 def judge_command(check: CommandGate, outcome: CommandOutcome, *, final: bool) -> tuple[Verdict, bool]:
