@@ -104,6 +104,9 @@ def verify_one(
             _settle(ctx, final, existing.title, existing.summary, recorded)
         return final
     evidence = gather(ctx, policy, env.name, env.verify, model, brought, ctx.now)
+    errors_before, slot_before = (
+        verify_core.previous_errors(existing.summary) if existing is not None else (0, None)
+    )
     result = verify_core.decide(
         env.verify,
         env=env.name,
@@ -113,10 +116,11 @@ def verify_one(
         started=brought.at,
         now=ctx.now,
         evidence=evidence,
-        errors_before=verify_core.previous_errors(existing.summary) if existing is not None else 0,
+        errors_before=errors_before,
+        error_slot_before=slot_before,
     )
     title = result.reason if len(result.reason) <= 200 else result.reason[:199] + "…"
-    summary = f"{verify_core.marker(result.errors)}\n{_summary(result)}"
+    summary = f"{verify_core.marker(result.errors, result.error_slot)}\n{_summary(result)}"
     rollback: dict[str, object] | None = None
     if result.state == "failure":
         # Act before recording the failure: a run that dies in between acts again next time,

@@ -152,6 +152,25 @@ def test_an_unreachable_provider_is_pending_then_fails_after_max_errors(
     assert "c3VwZXItc2VjcmV0LXZhbHVl" not in forge + json.dumps(second) + _check(live, sha)["summary"]
 
 
+def test_runs_repeated_during_one_step_count_one_outage(live: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Anyone who may run `promobot verify` could repeat it during a short outage: an outage
+    # counts toward max_errors (2) at most once per step (5m slots from 06:10, reference §15).
+    sha = _merge_into_staging(live, "1.4.0")
+    monkeypatch.setenv(URL_VAR, f"http://127.0.0.1:{free_port()}")
+    for now in (
+        "2026-11-27T07:00:00Z",
+        "2026-11-27T07:00:00Z",
+        "2026-11-27T07:02:00Z",
+        "2026-11-27T07:04:59Z",
+    ):
+        again = _verify(live, now)
+        assert again["state"] == "pending" and "outage 1 of 2" in again["reason"], (now, again)
+    assert _check(live, sha)["result"] == "pending"
+    assert "slot=10 -->" in _check(live, sha)["summary"]  # (07:00 - 06:10) // 5m
+    failed = _verify(live, "2026-11-27T07:05:00Z")  # the next slot: the second outage
+    assert failed["state"] == "failure" and "2 times in a row, once per 5m" in failed["reason"]
+
+
 def test_before_the_delay_it_is_warming_up(live: Cli) -> None:
     _merge_into_staging(live, "1.4.0")
     early = _verify(live, "2026-11-27T06:05:00Z")

@@ -165,8 +165,12 @@ def test_a_command_check_that_times_out_is_an_outage_then_fails_after_max_errors
     first = _verify(people, "2026-11-27T07:00:00Z")
     assert first["state"] == "pending" and "outage 1 of 2" in first["reason"]
     assert "timed out after 0.5s" in first["reason"]
+    # With no prometheus check an outage counts once per minute (reference §15): a repeat
+    # within the same minute is still the first outage.
+    repeat = _verify(people, "2026-11-27T07:00:59Z")
+    assert repeat["state"] == "pending" and "outage 1 of 2 (already counted" in repeat["reason"]
     second = _verify(people, "2026-11-27T07:05:00Z")
-    assert second["state"] == "failure" and "2 times in a row" in second["reason"]
+    assert second["state"] == "failure" and "2 times in a row, once per 1m" in second["reason"]
 
 
 def test_a_failing_command_check_rolls_back_once(

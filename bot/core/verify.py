@@ -6,7 +6,7 @@ Each evaluation queries ``start + delay`` to ``min(now, start + delay + duration
 run judges the whole window at once and the same data always gives the same verdict:
 
 - ``failure`` at the first breach of any check (or, once the window is over, too little
-  evidence: "no evidence"; or ``max_errors`` consecutive provider outages);
+  evidence: "no evidence"; or provider outages in ``max_errors`` consecutive time slots);
 - ``failure`` with ``broken`` set when a check itself cannot be judged: its query cannot be
   built (``{{ previous_version }}`` with no previous version), Prometheus refuses it (400
   ``bad_data``), or its command cannot start. That says nothing about the model, so
@@ -17,19 +17,22 @@ run judges the whole window at once and the same data always gives the same verd
 - ``pending`` otherwise, with the time the window ends.
 
 The state lives in a ``promobot/verify`` check run on the commit; its summary carries a marker
-with the count of consecutive outages, so the count survives between scheduled runs.
+with the count of consecutive outages and the time slot of the last one counted, so the count
+survives between scheduled runs. An outage counts at most once per slot (:func:`outage_slot`):
+runs repeated during one short outage never reach ``max_errors`` sooner than
+``(max_errors - 1) × step`` after the first (reference §15).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from bot.core import promql
-from bot.core.promql import Evidence, PrometheusGate, Verdict
+from bot.core.promql import Evidence, PrometheusGate, Verdict, duration_text
 
 if TYPE_CHECKING:  # bot.core.model imports this module: no cycle at run time
     from bot.core.gates import CommandOutcome
@@ -54,7 +57,9 @@ def verification_trailer(reason: str | None) -> tuple[str, str] | None:
     return (TRAILER_VERIFICATION, f"failed {words[0] if words else 'verify'}")
 
 
-_ERRORS_RE = re.compile(r"<!-- promobot:verify errors=([0-9]{1,6}) -->")
+_ERRORS_RE = re.compile(r"<!-- promobot:verify errors=([0-9]{1,6})(?: slot=([0-9]{1,12}))? -->")
+DEFAULT_SLOT = 60.0
+"""The outage slot, in seconds, of a verification with no prometheus check (the gate's default step)."""
 
 State = Literal["pending", "success", "failure", "inactive"]
 
@@ -86,10 +91,12 @@ class Verification:
     """When the window ends (``start + delay + duration``)."""
     details: str = ""
     errors: int = 0
-    """Consecutive provider outages so far."""
+    """Consecutive provider outages so far (at most one per time slot)."""
     failed_check: str | None = None
     broken: bool = False
     """The failure is a broken check (not evidence about the model): ``on_failure`` is not applied."""
+    error_slot: int | None = None
+    """The time slot (:func:`outage_slot`) of the last outage counted in ``errors``."""
 
 
 BROKEN = "the check itself is broken"
@@ -101,14 +108,34 @@ def window(policy: VerifyPolicy, started: datetime) -> tuple[datetime, datetime]
     return begin, begin + timedelta(seconds=policy.duration)
 
 
-def previous_errors(summary: str) -> int:
-    """The outage count an earlier run wrote into the check summary (0 when none)."""
+def slot_seconds(policy: VerifyPolicy) -> float:
+    """The length of an outage slot: the smallest ``step`` of the prometheus checks, else 1m."""
+    steps = [c.step for c in policy.checks if isinstance(c, PrometheusGate)]
+    return min(steps) if steps else DEFAULT_SLOT
+
+
+def outage_slot(policy: VerifyPolicy, started: datetime, now: datetime) -> int:
+    """``floor((now - window start) / slot)``: outages in one slot count once toward ``max_errors``."""
+    begin, _ = window(policy, started)
+    return max(0, int((now - begin).total_seconds() // slot_seconds(policy)))
+
+
+def previous_errors(summary: str) -> tuple[int, int | None]:
+    """(outage count, slot of the last one counted) an earlier run wrote into the check summary.
+
+    (0, None) when none; a marker from before slots were recorded has slot None (the next
+    outage counts).
+    """
     match = _ERRORS_RE.search(summary)
-    return int(match.group(1)) if match else 0
+    if match is None:
+        return 0, None
+    return int(match.group(1)), (int(match.group(2)) if match.group(2) is not None else None)
 
 
-def marker(errors: int) -> str:
-    return f"<!-- promobot:verify errors={errors} -->"
+def marker(errors: int, slot: int | None = None) -> str:
+    if errors == 0 or slot is None:
+        return f"<!-- promobot:verify errors={errors} -->"
+    return f"<!-- promobot:verify errors={errors} slot={slot} -->"
 
 
 def decide(
@@ -122,11 +149,14 @@ def decide(
     now: datetime,
     evidence: Mapping[PrometheusGate | CommandGate, Evidence | CommandOutcome | str],
     errors_before: int,
+    error_slot_before: int | None = None,
 ) -> Verification:
     """Judge every check's evidence over the window at ``now`` (see the module docstring).
 
     ``evidence`` maps a check to what the adapter gathered, or to the reason its query could
     not be built (a failure). Checks with no entry were not queried: the window has not begun.
+    ``errors_before`` outages were counted so far, the last in slot ``error_slot_before``: an
+    outage in that same slot is not counted again (reference §15).
     """
     begin, end = window(policy, started)
 
@@ -200,20 +230,33 @@ def decide(
             return broken(first_broken[0], first_broken[1], details)
         note = f"{first_broken[0].name}: {BROKEN} ({first_broken[1]}); the other checks go on — "
     if outage:
-        errors = errors_before + 1
+        slot = outage_slot(policy, started, now)
+        counted = errors_before > 0 and error_slot_before == slot
+        errors = errors_before if counted else errors_before + 1
+        every = duration_text(slot_seconds(policy))
         if errors >= policy.max_errors:
-            return made(
-                "failure",
-                f"providers did not answer {errors} times in a row (max_errors {policy.max_errors})",
+            return replace(
+                made(
+                    "failure",
+                    f"providers did not answer {errors} times in a row, once per {every} at most "
+                    f"(max_errors {policy.max_errors})",
+                    details,
+                    errors,
+                    next((c.name for c in policy.checks if evidence.get(c) is not None), None),
+                ),
+                error_slot=slot,
+            )
+        again = f" (already counted for this {every} slot)" if counted else ""
+        return replace(
+            made(
+                "pending",
+                note
+                + f"provider outage {errors} of {policy.max_errors}{again}: "
+                + "; ".join(pending_reasons),
                 details,
                 errors,
-                next((c.name for c in policy.checks if evidence.get(c) is not None), None),
-            )
-        return made(
-            "pending",
-            note + f"provider outage {errors} of {policy.max_errors}: " + "; ".join(pending_reasons),
-            details,
-            errors,
+            ),
+            error_slot=slot,
         )
     if final and not pending_reasons:
         return made("success", f"every check held from {_when(begin)} to {_when(end)}", details)
