@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -194,7 +195,11 @@ def test_a_new_repository_is_removed_again_when_the_commit_fails(tmp_path: Path)
     target = tmp_path / "new"
     env = {**os.environ, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1"}
     run = subprocess.run(
-        ["promobot", "init", str(target)], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "bot", "init", str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert run.returncode == 1, run.stderr
     assert not target.exists()
