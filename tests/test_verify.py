@@ -16,71 +16,16 @@ import pytest
 
 from tests.conftest import Cli, commit_all
 from tests.servers import free_port
-from tests.servers.prometheus import PrometheusServer
-
-URL_VAR = "PROMOBOT_TEST_PROM_URL"
-AUTH_VAR = "PROMOBOT_TEST_PROM_AUTH"
-MERGED_AT = "2026-11-27T06:00:00Z"
-RATIO = (
-    'sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}",env="{{ env }}",'
-    'code=~"5.."}[5m])) / sum(rate(http_requests_total{model="{{ model }}",version="{{ version }}"}[5m]))'
+from tests.verify_setup import (
+    AUTH_VAR,
+    URL_VAR,
+    VERIFY,
+    add_verify,
+    live_cli,  # noqa: F401  (the `live` fixture)
+    merge_locally,
+    verify_check,
+    verify_once,
 )
-POLICY = f"""\
-providers:
-  prometheus:
-    staging-metrics:
-      url_env: {URL_VAR}
-      headers_env: {{Authorization: {AUTH_VAR}}}
-"""
-VERIFY = f"""\
-    verify:
-      delay: 10m
-      duration: 2h
-      max_errors: 2
-      checks:
-        - prometheus:
-            name: error-rate
-            provider: staging-metrics
-            query: {json.dumps(RATIO)}
-            max: 0.01
-            step: 5m
-            min_points: 12
-"""
-
-
-@pytest.fixture
-def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv(URL_VAR, prometheus_server.url)
-    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
-    return people
-
-
-def _merge_into_staging(cli: Cli, version: str) -> str:
-    """Policy with verify on staging; dev runs ``version``; promote and merge at 06:00. The merge SHA."""
-    policy = cli.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    assert anchor in text
-    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
-    dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
-    dev.write_text(dev.read_text().replace("version: 1.5.0", f"version: {version}", 1))
-    commit_all(cli.repo, f"dev runs fraud-detector {version}; staging verifies live data")
-    opened = cli.json("promote", "fraud-detector", "--to", "staging", now=MERGED_AT)
-    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=MERGED_AT)
-    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=MERGED_AT)
-    assert merged["merged"], merged
-    return str(merged["sha"])
-
-
-def _verify(cli: Cli, now: str, *args: str) -> dict[str, Any]:
-    (one,) = cli.json("verify", *args, now=now)["verifications"]
-    return dict(one)
-
-
-def _check(cli: Cli, sha: str) -> dict[str, Any]:
-    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
-    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
-    return dict(check)
 
 
 def _verified_gate(cli: Cli, now: str) -> dict[str, Any]:
@@ -90,8 +35,8 @@ def _verified_gate(cli: Cli, now: str) -> dict[str, Any]:
 
 
 def test_a_healthy_version_is_pending_in_the_window_then_verified(live: Cli) -> None:
-    sha = _merge_into_staging(live, "1.4.0")
-    early = _verify(live, "2026-11-27T07:00:00Z")
+    sha = merge_locally(live, "1.4.0")
+    early = verify_once(live, "2026-11-27T07:00:00Z")
     assert {k: early[k] for k in ("env", "model", "version", "commit", "state", "until")} == {
         "env": "staging",
         "model": "fraud-detector",
@@ -101,61 +46,61 @@ def test_a_healthy_version_is_pending_in_the_window_then_verified(live: Cli) -> 
         "until": "2026-11-27T08:10:00Z",
     }
     assert early["rollback"] is None
-    assert _check(live, sha)["result"] == "pending"
+    assert verify_check(live, sha)["result"] == "pending"
     gate = _verified_gate(live, "2026-11-27T07:00:00Z")
     assert gate["result"] == "pending" and "being verified in staging" in gate["reason"]
 
-    done = _verify(live, "2026-11-27T09:00:00Z")
+    done = verify_once(live, "2026-11-27T09:00:00Z")
     assert done["state"] == "success", done
-    assert _check(live, sha)["result"] == "success"
+    assert verify_check(live, sha)["result"] == "success"
     assert _verified_gate(live, "2026-11-27T09:00:00Z")["result"] == "success"
 
 
 def test_a_breach_fails_naming_the_worst_point_and_the_prod_gate_fails(live: Cli) -> None:
-    sha = _merge_into_staging(live, "1.5.0")
-    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    sha = merge_locally(live, "1.5.0")
+    assert verify_once(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure"
     assert "error-rate" in failed["reason"] and "breaks <= 0.01" in failed["reason"]
     assert "2026-11-27T08:0" in failed["reason"]  # the worst point is inside the breach
-    check = _check(live, sha)
+    check = verify_check(live, sha)
     assert check["result"] == "failure" and "worst point" in check["summary"]
     gate = _verified_gate(live, "2026-11-27T08:30:00Z")
     assert gate["result"] == "failure" and "failed verification in staging" in gate["reason"]
 
     forge_before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
-    again = _verify(live, "2026-11-27T09:30:00Z")
+    again = verify_once(live, "2026-11-27T09:30:00Z")
     assert again["state"] == "failure"
     assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == forge_before  # never twice
 
 
 def test_no_data_stays_pending_then_fails_as_no_evidence(live: Cli) -> None:
-    _merge_into_staging(live, "1.6.0")
-    pending = _verify(live, "2026-11-27T07:00:00Z")
+    merge_locally(live, "1.6.0")
+    pending = verify_once(live, "2026-11-27T07:00:00Z")
     assert pending["state"] == "pending"
-    final = _verify(live, "2026-11-27T09:00:00Z")
+    final = verify_once(live, "2026-11-27T09:00:00Z")
     assert final["state"] == "failure" and "no evidence" in final["reason"]
 
 
 def test_an_unreachable_provider_is_pending_then_fails_after_max_errors(
     live: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sha = _merge_into_staging(live, "1.4.0")
+    sha = merge_locally(live, "1.4.0")
     secret = "Basic c3VwZXItc2VjcmV0LXZhbHVl"
     monkeypatch.setenv(URL_VAR, f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv(AUTH_VAR, secret)
-    first = _verify(live, "2026-11-27T07:00:00Z")
+    first = verify_once(live, "2026-11-27T07:00:00Z")
     assert first["state"] == "pending" and "outage 1 of 2" in first["reason"]
-    second = _verify(live, "2026-11-27T07:05:00Z")
+    second = verify_once(live, "2026-11-27T07:05:00Z")
     assert second["state"] == "failure" and "2 times in a row" in second["reason"]
     forge = (live.repo / ".git" / "promobot" / "forge.json").read_text()
-    assert "c3VwZXItc2VjcmV0LXZhbHVl" not in forge + json.dumps(second) + _check(live, sha)["summary"]
+    assert "c3VwZXItc2VjcmV0LXZhbHVl" not in forge + json.dumps(second) + verify_check(live, sha)["summary"]
 
 
 def test_runs_repeated_during_one_step_count_one_outage(live: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     # Anyone who may run `promobot verify` could repeat it during a short outage: an outage
     # counts toward max_errors (2) at most once per step (5m slots from 06:10, reference §15).
-    sha = _merge_into_staging(live, "1.4.0")
+    sha = merge_locally(live, "1.4.0")
     monkeypatch.setenv(URL_VAR, f"http://127.0.0.1:{free_port()}")
     for now in (
         "2026-11-27T07:00:00Z",
@@ -163,22 +108,22 @@ def test_runs_repeated_during_one_step_count_one_outage(live: Cli, monkeypatch: 
         "2026-11-27T07:02:00Z",
         "2026-11-27T07:04:59Z",
     ):
-        again = _verify(live, now)
+        again = verify_once(live, now)
         assert again["state"] == "pending" and "outage 1 of 2" in again["reason"], (now, again)
-    assert _check(live, sha)["result"] == "pending"
-    assert "slot=10 -->" in _check(live, sha)["summary"]  # (07:00 - 06:10) // 5m
-    failed = _verify(live, "2026-11-27T07:05:00Z")  # the next slot: the second outage
+    assert verify_check(live, sha)["result"] == "pending"
+    assert "slot=10 -->" in verify_check(live, sha)["summary"]  # (07:00 - 06:10) // 5m
+    failed = verify_once(live, "2026-11-27T07:05:00Z")  # the next slot: the second outage
     assert failed["state"] == "failure" and "2 times in a row, once per 5m" in failed["reason"]
 
 
 def test_before_the_delay_it_is_warming_up(live: Cli) -> None:
-    _merge_into_staging(live, "1.4.0")
-    early = _verify(live, "2026-11-27T06:05:00Z")
+    merge_locally(live, "1.4.0")
+    early = verify_once(live, "2026-11-27T06:05:00Z")
     assert early["state"] == "pending" and "warming up until 2026-11-27T06:10:00Z" in early["reason"]
 
 
 def test_verify_text_output_and_filters(live: Cli) -> None:
-    _merge_into_staging(live, "1.4.0")
+    merge_locally(live, "1.4.0")
     text = live("verify", "fraud-detector", "--env", "staging", now="2026-11-27T09:00:00Z").stdout
     assert "✓ fraud-detector 1.4.0 in staging" in text
     assert live.json("verify", "search-ranker", now="2026-11-27T09:00:00Z")["verifications"] == []
@@ -189,7 +134,7 @@ def test_verify_text_output_and_filters(live: Cli) -> None:
 def test_a_hand_edited_version_is_not_verified_and_its_prod_gate_says_why(
     live: Cli, example_repo: Path
 ) -> None:
-    _merge_into_staging(live, "1.4.0")
+    merge_locally(live, "1.4.0")
     staging = example_repo / "environments" / "staging" / "fraud-detector.yaml"
     staging.write_text(staging.read_text().replace("version: 1.4.0", "version: 1.4.1", 1))
     commit_all(example_repo, "hand edit", date="2026-11-27T06:30:00Z")
@@ -200,7 +145,7 @@ def test_a_hand_edited_version_is_not_verified_and_its_prod_gate_says_why(
 
 def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_red(live: Cli) -> None:
     policy = live.repo / "environments" / "promotion.yaml"
-    sha = _merge_into_staging(live, "1.5.0")
+    sha = merge_locally(live, "1.5.0")
     policy.write_text(
         policy.read_text().replace(
             "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
@@ -210,7 +155,7 @@ def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_r
     prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
     assert live.json("pr", "show", str(prod["pr"]))["checks"]["promobot/gates"] == "pending"
 
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure" and failed["rollback"] is not None
     number = failed["rollback"]["pr"]
     rollback = live.json("pr", "show", str(number))
@@ -221,7 +166,7 @@ def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_r
     assert live.json("pr", "show", str(prod["pr"]))["checks"]["promobot/gates"] == "failure"  # refreshed
 
     forge_before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
-    again = _verify(live, "2026-11-27T09:00:00Z")
+    again = verify_once(live, "2026-11-27T09:00:00Z")
     assert again["state"] == "failure"
     assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == forge_before  # never twice
     assert [p["number"] for p in live.json("pr", "list") if p["action"] == "rollback"] == [number]
@@ -236,7 +181,7 @@ def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_r
     assert sha in message  # the revert names the bad commit
 
     # The rollback's own verification (1.4.2 has no data here) fails as "no evidence" and only notifies.
-    after = _verify(live, "2026-11-27T12:00:00Z")
+    after = verify_once(live, "2026-11-27T12:00:00Z")
     assert after["version"] == "1.4.2" and after["state"] == "failure" and after["rollback"] is None
     assert [p["number"] for p in live.json("pr", "list") if p["action"] == "rollback"] == []
 
@@ -250,10 +195,10 @@ def subprocess_log(repo: Path, sha: str) -> str:
 def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path) -> None:
     from tests.test_handle_event import handle
 
-    sha = _merge_into_staging(live, "1.4.0")
+    sha = merge_locally(live, "1.4.0")
     scheduled = handle(live, tmp_path, "schedule", {"schedule": "*/30 * * * *"}, now="2026-11-27T07:00:00Z")
     assert "verify: `fraud-detector` `1.4.0` in `staging`: pending" in scheduled["summary"]
-    assert _check(live, sha)["result"] == "pending"
+    assert verify_check(live, sha)["result"] == "pending"
     dispatched = handle(
         live,
         tmp_path,
@@ -262,15 +207,15 @@ def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path
         now="2026-11-27T09:00:00Z",
     )
     assert dispatched["handled"] is True and "success" in dispatched["summary"]
-    assert _check(live, sha)["result"] == "success"
+    assert verify_check(live, sha)["result"] == "success"
 
 
 def test_status_json_shows_verification_per_model_and_environment(live: Cli) -> None:
-    _merge_into_staging(live, "1.4.0")
+    merge_locally(live, "1.4.0")
     assert live.json("status", now="2026-11-27T07:00:00Z")["verification"]["fraud-detector"] == {
         "staging": "pending"
     }
-    _verify(live, "2026-11-27T09:00:00Z")
+    verify_once(live, "2026-11-27T09:00:00Z")
     status = live.json("status", now="2026-11-27T09:00:00Z")
     assert status["verification"]["fraud-detector"] == {"staging": "success"}
     assert status["verification"]["spam-filter"] == {"staging": None}  # a hand-written version
@@ -284,10 +229,8 @@ def test_validate_refuses_a_verify_window_with_more_points_than_prometheus_answe
     """duration 2h / step 0.5s = 14400 points: Prometheus would refuse every query of the
     window (a failed verification, then on_failure), so the policy is refused up front."""
     policy = cli.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    text = text.replace(anchor, anchor + VERIFY.replace("step: 5m", "step: 0.5s"), 1)
-    policy.write_text(text)
+    add_verify(cli, VERIFY.replace("step: 5m", "step: 0.5s"))
+    text = policy.read_text()
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "step: 0.5s" in row)
     result = cli("validate", expect=1)
     assert f"environments/promotion.yaml:{line}:" in result.stdout
@@ -316,10 +259,10 @@ def test_a_forge_user_named_promobot_with_maintain_never_lets_the_bot_roll_back_
     """rollback.direct is true and a forge user called promobot may /rollback: still a PR, since
     the bot's authority comes from the policy alone (rollback.verify_direct), never a lookup."""
     live("pr", "users", "set", "promobot", "--permission", "maintain")
-    _merge_into_staging(live, "1.5.0")
+    merge_locally(live, "1.5.0")
     _on_failure_rollback(live, verify_direct=False)
     tip = live.json("history", "fraud-detector", "--env", "staging")[0]["sha"]
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure" and failed["rollback"]["sha"] is None
     (pull,) = [p for p in live.json("pr", "list") if p["action"] == "rollback"]
     assert failed["rollback"]["pr"] == pull["number"]
@@ -327,9 +270,9 @@ def test_a_forge_user_named_promobot_with_maintain_never_lets_the_bot_roll_back_
 
 
 def test_rollback_verify_direct_lets_the_bot_roll_back_directly_with_no_promobot_user(live: Cli) -> None:
-    sha = _merge_into_staging(live, "1.5.0")
+    sha = merge_locally(live, "1.5.0")
     _on_failure_rollback(live, verify_direct=True)
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure" and failed["rollback"]["pr"] is None
     (latest, *_) = live.json("history", "fraud-detector", "--env", "staging")
     assert latest["sha"] == failed["rollback"]["sha"] and latest["version"] == "1.4.2"
@@ -355,14 +298,14 @@ def test_nothing_a_caller_passes_changes_a_verdict(live: Cli, tmp_path: Path) ->
     refused (tests/test_trust.py)."""
     from tests.test_handle_event import handle
 
-    sha = _merge_into_staging(live, "1.5.0")
+    sha = merge_locally(live, "1.5.0")
     forge = live.repo / ".git" / "promobot" / "forge.json"
     pending = live.json(
         "verify", "fraud-detector", "--env", "staging", actor="mallory", now="2026-11-27T07:00:00Z"
     )
     assert [(v["commit"], v["state"]) for v in pending["verifications"]] == [(sha, "pending")]
     before = forge.read_bytes()
-    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    assert verify_once(live, "2026-11-27T07:00:00Z")["state"] == "pending"
     assert forge.read_bytes() == before  # the plain run judges exactly the same
     dispatched = handle(
         live,
@@ -375,10 +318,10 @@ def test_nothing_a_caller_passes_changes_a_verdict(live: Cli, tmp_path: Path) ->
         now="2026-11-27T08:30:00Z",
     )
     assert dispatched["handled"] is True and "failure" in dispatched["summary"]  # 1.5.0's breach
-    check = _check(live, sha)
+    check = verify_check(live, sha)
     assert check["result"] == "failure" and "1.5.0" in check["summary"]
     before = forge.read_bytes()
-    assert _verify(live, "2026-11-27T08:30:00Z")["state"] == "failure"
+    assert verify_once(live, "2026-11-27T08:30:00Z")["state"] == "failure"
     assert forge.read_bytes() == before
     refused = live("verify", "--now", "2026-11-27T09:00:00Z", expect=2)
     assert "--now is only for previews" in refused.stderr

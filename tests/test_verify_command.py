@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, commit_all
+from tests.verify_setup import add_verify, promote_locally, verify_check, verify_once
 
-MERGED_AT = "2026-11-27T06:00:00Z"
 SCRIPT = """\
 import json, os, pathlib, sys, time
 seen = {k: v for k, v in os.environ.items() if k.startswith("PROMOBOT_")}
@@ -61,49 +61,29 @@ def log(people: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _merge(cli: Cli, **policy: Any) -> str:
     """staging verifies with the command check; dev runs 1.4.0; promote and merge at 06:00."""
-    text = (cli.repo / "environments" / "promotion.yaml").read_text()
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    assert anchor in text
-    (cli.repo / "environments" / "promotion.yaml").write_text(
-        text.replace(anchor, anchor + _policy(**policy))
-    )
+    add_verify(cli, _policy(**policy), providers="")
     (cli.repo / "checks").mkdir(exist_ok=True)
     (cli.repo / "checks" / "verify.py").write_text(SCRIPT)
     dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
     dev.write_text(dev.read_text().replace("version: 1.5.0", "version: 1.4.0", 1))
     commit_all(cli.repo, "staging verifies with a command check")
     assert cli.json("validate")["ok"]
-    opened = cli.json("promote", "fraud-detector", "--to", "staging", now=MERGED_AT)
-    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=MERGED_AT)
-    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=MERGED_AT)
-    assert merged["merged"], merged
-    return str(merged["sha"])
-
-
-def _verify(cli: Cli, now: str) -> dict[str, Any]:
-    (one,) = cli.json("verify", now=now)["verifications"]
-    return dict(one)
+    return promote_locally(cli)
 
 
 def _runs(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def _check(cli: Cli, sha: str) -> dict[str, Any]:
-    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
-    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
-    return dict(check)
-
-
 def test_a_command_check_that_exits_0_is_pending_in_the_window_then_verified(people: Cli, log: Path) -> None:
     sha = _merge(people)
-    assert _verify(people, "2026-11-27T06:05:00Z")["state"] == "pending"  # warming up: not run
+    assert verify_once(people, "2026-11-27T06:05:00Z")["state"] == "pending"  # warming up: not run
     assert _runs(log) == []
-    early = _verify(people, "2026-11-27T07:00:00Z")
+    early = verify_once(people, "2026-11-27T07:00:00Z")
     assert early["state"] == "pending" and early["until"] == "2026-11-27T08:10:00Z"
-    done = _verify(people, "2026-11-27T09:00:00Z")
+    done = verify_once(people, "2026-11-27T09:00:00Z")
     assert done["state"] == "success", done
-    assert _check(people, sha)["result"] == "success"
+    assert verify_check(people, sha)["result"] == "success"
     prod = people.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T09:00:00Z")
     (gate,) = [g for g in prod["gates"] if g["kind"] == "verified"]
     assert gate["result"] == "success"
@@ -119,7 +99,7 @@ def test_a_command_check_that_exits_0_is_pending_in_the_window_then_verified(peo
 
 def test_a_command_check_gets_its_argv_verbatim_from_a_checkout_never_a_token(people: Cli, log: Path) -> None:
     _merge(people)
-    _verify(people, "2026-11-27T07:00:00Z")
+    verify_once(people, "2026-11-27T07:00:00Z")
     (run,) = _runs(log)
     assert run["argv"] == ["; touch pwned", "$HOME"]  # no shell: nothing expanded or run
     assert not (people.repo / "pwned").exists()
@@ -132,9 +112,9 @@ def test_a_command_check_that_exits_1_fails_with_its_output_and_the_prod_gate_fa
 ) -> None:
     sha = _merge(people)
     monkeypatch.setenv("VERIFY_EXIT", "3")
-    failed = _verify(people, "2026-11-27T07:00:00Z")  # a breach fails at once, inside the window
+    failed = verify_once(people, "2026-11-27T07:00:00Z")  # a breach fails at once, inside the window
     assert failed["state"] == "failure" and failed["reason"] == "smoke: exited 3"
-    check = _check(people, sha)
+    check = verify_check(people, sha)
     assert check["result"] == "failure" and "p95 latency 180ms for 1.4.0" in check["summary"]
     prod = people.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
     (gate,) = [g for g in prod["gates"] if g["kind"] == "verified"]
@@ -142,7 +122,7 @@ def test_a_command_check_that_exits_1_fails_with_its_output_and_the_prod_gate_fa
     comments = people.json("pr", "show", "1")["comments"]
     assert sum("Post-deploy verification of" in c["body"] for c in comments) == 1  # notify
     monkeypatch.setenv("VERIFY_EXIT", "0")
-    assert _verify(people, "2026-11-27T09:00:00Z")["state"] == "failure"  # final: never re-run
+    assert verify_once(people, "2026-11-27T09:00:00Z")["state"] == "failure"  # final: never re-run
     assert len(_runs(log)) == 1
 
 
@@ -151,9 +131,9 @@ def test_a_command_check_exiting_75_stays_pending_then_fails_as_no_evidence(
 ) -> None:
     _merge(people)
     monkeypatch.setenv("VERIFY_EXIT", "75")
-    pending = _verify(people, "2026-11-27T07:00:00Z")
+    pending = verify_once(people, "2026-11-27T07:00:00Z")
     assert pending["state"] == "pending"
-    final = _verify(people, "2026-11-27T09:00:00Z")
+    final = verify_once(people, "2026-11-27T09:00:00Z")
     assert final["state"] == "failure" and "no evidence" in final["reason"]
 
 
@@ -162,14 +142,14 @@ def test_a_command_check_that_times_out_is_an_outage_then_fails_after_max_errors
 ) -> None:
     _merge(people, timeout=0.5)
     monkeypatch.setenv("VERIFY_SLEEP", "30")  # the process is killed at its 0.5 s timeout
-    first = _verify(people, "2026-11-27T07:00:00Z")
+    first = verify_once(people, "2026-11-27T07:00:00Z")
     assert first["state"] == "pending" and "outage 1 of 2" in first["reason"]
     assert "timed out after 0.5s" in first["reason"]
     # With no prometheus check an outage counts once per minute (reference §15): a repeat
     # within the same minute is still the first outage.
-    repeat = _verify(people, "2026-11-27T07:00:59Z")
+    repeat = verify_once(people, "2026-11-27T07:00:59Z")
     assert repeat["state"] == "pending" and "outage 1 of 2 (already counted" in repeat["reason"]
-    second = _verify(people, "2026-11-27T07:05:00Z")
+    second = verify_once(people, "2026-11-27T07:05:00Z")
     assert second["state"] == "failure" and "2 times in a row, once per 1m" in second["reason"]
 
 
@@ -178,9 +158,9 @@ def test_a_failing_command_check_rolls_back_once(
 ) -> None:
     _merge(people, on_failure="rollback")
     monkeypatch.setenv("VERIFY_EXIT", "1")
-    failed = _verify(people, "2026-11-27T07:00:00Z")
+    failed = verify_once(people, "2026-11-27T07:00:00Z")
     assert failed["state"] == "failure" and failed["rollback"] is not None
-    again = _verify(people, "2026-11-27T07:30:00Z")
+    again = verify_once(people, "2026-11-27T07:30:00Z")
     assert again["state"] == "failure"
     rollbacks = [p["number"] for p in people.json("pr", "list") if p["action"] == "rollback"]
     assert rollbacks == [failed["rollback"]["pr"]]
@@ -216,7 +196,7 @@ def test_a_command_check_that_cannot_start_is_broken_and_never_rolls_back(people
     policy = people.repo / "environments" / "promotion.yaml"
     policy.write_text(policy.read_text().replace(json.dumps(sys.executable), '"/nonexistent/python3"', 1))
     commit_all(people.repo, "the check's interpreter moved", date="2026-11-27T06:05:00Z")
-    failed = _verify(people, "2026-11-27T07:00:00Z")
+    failed = verify_once(people, "2026-11-27T07:00:00Z")
     assert (failed["commit"], failed["state"], failed["rollback"]) == (sha, "failure", None)
     assert failed["reason"].startswith("smoke: the check itself is broken (the command could not run")
     assert _runs(log) == []

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.conftest import Cli, commit_all
-from tests.servers.prometheus import PrometheusServer
-from tests.test_verify import AUTH_VAR, URL_VAR, _merge_into_staging, _verify
+from tests.verify_setup import live_cli, merge_locally, verify_once  # noqa: F401  (live_cli: the `live` fixture)
 
 HISTORY_KEYS = {
     "sha",
@@ -31,17 +28,10 @@ HISTORY_KEYS = {
 """The history row keys before verification existed: they stay, unchanged."""
 
 
-@pytest.fixture
-def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv(URL_VAR, prometheus_server.url)
-    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
-    return people
-
-
 def _roll_back_after_a_breach(cli: Cli) -> tuple[str, str]:
     """1.5.0 merged into staging with on_failure: rollback, fails at 08:30, the rollback PR is
     merged at 09:00. (the failed promotion's sha, the rollback's sha)"""
-    bad = _merge_into_staging(cli, "1.5.0")
+    bad = merge_locally(cli, "1.5.0")
     policy = cli.repo / "environments" / "promotion.yaml"
     policy.write_text(
         policy.read_text().replace(
@@ -49,7 +39,7 @@ def _roll_back_after_a_breach(cli: Cli) -> tuple[str, str]:
         )
     )
     commit_all(cli.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
-    failed = _verify(cli, "2026-11-27T08:30:00Z")
+    failed = verify_once(cli, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure" and failed["rollback"] is not None, failed
     number = str(failed["rollback"]["pr"])
     cli("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
@@ -94,9 +84,9 @@ def test_history_text_and_markdown_say_which_verification_caused_the_rollback(li
 
 
 def test_history_shows_a_passed_verification_and_nothing_for_hand_edits(live: Cli) -> None:
-    sha = _merge_into_staging(live, "1.4.0")
+    sha = merge_locally(live, "1.4.0")
     assert _rows(live)[sha]["verification"] is None  # merged, never evaluated: no check, no claim
-    _verify(live, "2026-11-27T09:00:00Z")
+    verify_once(live, "2026-11-27T09:00:00Z")
     rows = _rows(live)
     assert rows[sha]["verification"]["state"] == "success"
     assert rows[sha]["verification"]["rolled_back_by"] is None
@@ -112,10 +102,10 @@ def test_history_without_verify_has_null_verification_fields(cli: Cli) -> None:
 
 
 def test_status_text_shows_verifying_until_verified_and_failed(live: Cli) -> None:
-    _merge_into_staging(live, "1.4.0")
+    merge_locally(live, "1.4.0")
     early = live("status", now="2026-11-27T07:00:00Z").stdout
     assert "fraud-detector in staging: ⏳ 1.4.0 being verified until 2026-11-27T08:10:00Z" in early
-    _verify(live, "2026-11-27T09:00:00Z")
+    verify_once(live, "2026-11-27T09:00:00Z")
     later = live("status", now="2026-11-27T09:00:00Z").stdout
     assert "fraud-detector in staging: ✓ 1.4.0 verified" in later
     assert "spam-filter in staging" not in later  # a hand-written version is not verified
@@ -126,8 +116,8 @@ def test_status_text_shows_verifying_until_verified_and_failed(live: Cli) -> Non
 
 
 def test_status_text_and_json_show_a_failed_verification_with_its_reason(live: Cli) -> None:
-    _merge_into_staging(live, "1.5.0")
-    _verify(live, "2026-11-27T08:30:00Z")
+    merge_locally(live, "1.5.0")
+    verify_once(live, "2026-11-27T08:30:00Z")
     data = live.json("status", now="2026-11-27T08:30:00Z")
     assert data["verification"]["fraud-detector"] == {"staging": "failure"}
     assert "breaks <= 0.01" in data["verification_details"]["fraud-detector"]["staging"]["reason"]

@@ -6,82 +6,54 @@ verification."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from tests.conftest import Cli, commit_all
 from tests.servers import free_port
 from tests.servers.prometheus import PASSWORD, PrometheusServer
-from tests.test_verify import AUTH_VAR, POLICY, RATIO, URL_VAR, VERIFY
+from tests.verify_setup import (
+    AUTH_VAR,
+    RATIO,
+    URL_VAR,
+    VERIFY,
+    add_verify,
+    live_cli,  # noqa: F401  (the `live` fixture)
+    merge_locally,
+    promote_locally,
+    verify_check,
+    verify_once,
+)
 
 SECRET = "Basic c3VwZXItc2VjcmV0LXZhbHVl"
-
-
-@pytest.fixture
-def live(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv(URL_VAR, prometheus_server.url)
-    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
-    return people
-
-
-def _merge(cli: Cli, version: str, *, at: str = "2026-11-27T06:00:00Z", verify: str = VERIFY) -> str:
-    """staging verifies with ``verify``; dev runs ``version``; promote and merge at ``at``."""
-    policy = cli.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    assert anchor in text
-    policy.write_text(text.replace(anchor, anchor + verify, 1))
-    dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
-    dev.write_text(dev.read_text().replace("version: 1.5.0", f"version: {version}", 1))
-    commit_all(cli.repo, f"dev runs fraud-detector {version}; staging verifies live data")
-    opened = cli.json("promote", "fraud-detector", "--to", "staging", now=at)
-    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=at)
-    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=at)
-    assert merged["merged"], merged
-    return str(merged["sha"])
-
-
-def _verify(cli: Cli, now: str) -> dict[str, Any]:
-    (one,) = cli.json("verify", now=now)["verifications"]
-    return dict(one)
-
-
-def _check(cli: Cli, sha: str) -> dict[str, Any]:
-    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
-    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
-    return dict(check)
 
 
 def test_nan_points_from_no_traffic_are_dropped_and_the_traffic_that_followed_verifies(live: Cli) -> None:
     # 1.7.0 served nothing until 09:00 (0/0 = NaN error ratios), then healthy traffic. Merged at
     # 08:00, the window is 08:10 → 10:10: eleven NaN points, then twelve healthy ones (min_points 12).
-    sha = _merge(live, "1.7.0", at="2026-11-27T08:00:00Z")
-    early = _verify(live, "2026-11-27T09:00:00Z")
+    sha = merge_locally(live, "1.7.0", at="2026-11-27T08:00:00Z")
+    early = verify_once(live, "2026-11-27T09:00:00Z")
     assert early["state"] == "pending"  # only NaN so far: no evidence yet, and no breach either
     assert "NaN" not in early["reason"] and "nan" not in early["reason"]
-    final = _verify(live, "2026-11-27T10:10:00Z")
+    final = verify_once(live, "2026-11-27T10:10:00Z")
     assert final["state"] == "success", final
-    summary = _check(live, sha)["summary"]
+    summary = verify_check(live, sha)["summary"]
     assert "dropped 11 NaN/Inf point(s)" in summary and "points: 12 (need 12)" in summary
 
 
 def test_a_query_returning_two_series_fails_saying_aggregate_with_sum_or_max(live: Cli) -> None:
     per_code = 'rate(http_requests_total{model="{{ model }}",version="{{ version }}"}[5m])'
-    sha = _merge(live, "1.4.0", verify=VERIFY.replace(json.dumps(RATIO), json.dumps(per_code)))
-    failed = _verify(live, "2026-11-27T07:00:00Z")  # one series per code: 200 and 500
+    sha = merge_locally(live, "1.4.0", verify=VERIFY.replace(json.dumps(RATIO), json.dumps(per_code)))
+    failed = verify_once(live, "2026-11-27T07:00:00Z")  # one series per code: 200 and 500
     assert failed["state"] == "failure", failed
     assert "aggregate with sum() or max()" in failed["reason"]
-    assert _check(live, sha)["result"] == "failure"
+    assert verify_check(live, sha)["result"] == "failure"
 
 
 def test_a_hostile_version_never_reaches_a_query(live: Cli) -> None:
     # Manifests refuse a version that is not a safe string, so `"}` never reaches PromQL from git;
     # the escaping itself is proven against the real server in tests/adapters/test_prometheus.py.
-    policy = live.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
+    add_verify(live)
     dev = live.repo / "environments" / "dev" / "fraud-detector.yaml"
     hostile = '1.5.0\\"} or vector(1) or {a=\\"'
     dev.write_text(dev.read_text().replace("version: 1.5.0", f'version: "{hostile}"', 1))
@@ -100,7 +72,7 @@ def _no_secret(*texts: str) -> None:
 def test_secrets_never_appear_in_checks_comments_logs_errors_or_json(
     live: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sha = _merge(live, "1.4.0")
+    sha = merge_locally(live, "1.4.0")
     # Wrong credentials (the server answers 401), then a URL carrying credentials, then nothing
     # listening: each is an outage (pending), the second of max_errors 2 fails and comments.
     monkeypatch.setenv(AUTH_VAR, SECRET)
@@ -125,7 +97,7 @@ def test_secrets_never_appear_in_checks_comments_logs_errors_or_json(
         gate.stderr,
         forge,
         json.dumps(comments),
-        _check(live, sha)["summary"],
+        verify_check(live, sha)["summary"],
         status,
         history,
         prometheus_server.log.read_text(),
@@ -133,7 +105,7 @@ def test_secrets_never_appear_in_checks_comments_logs_errors_or_json(
 
 
 def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again(live: Cli) -> None:
-    bad = _merge(live, "1.5.0")
+    bad = merge_locally(live, "1.5.0")
     policy = live.repo / "environments" / "promotion.yaml"
     policy.write_text(
         policy.read_text().replace(
@@ -141,13 +113,13 @@ def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again
         )
     )
     commit_all(live.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     number = str(failed["rollback"]["pr"])
     live("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
     rollback = live.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")["sha"]
 
     # 1.4.2, restored by the rollback, has no live data: at its window's end, "no evidence".
-    after = _verify(live, "2026-11-27T12:00:00Z")
+    after = verify_once(live, "2026-11-27T12:00:00Z")
     assert (after["commit"], after["state"], after["rollback"]) == (rollback, "failure", None)
     assert "no evidence" in after["reason"]
     comments = live.json("pr", "show", number)["comments"]  # the rollback PR that brought 1.4.2
@@ -156,15 +128,15 @@ def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again
     assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
     rejected = (live.repo / "environments" / "rejected.yaml").read_text()
     assert "1.5.0" in rejected and "1.4.2" not in rejected  # only the first failure rejected
-    again = _verify(live, "2026-11-27T13:00:00Z")
+    again = verify_once(live, "2026-11-27T13:00:00Z")
     assert again["state"] == "failure"
     assert live.json("history", "fraud-detector", "--env", "staging")[0]["sha"] == rollback
     assert bad != rollback
 
 
 def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> None:
-    old = _merge(live, "1.4.0")
-    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    old = merge_locally(live, "1.4.0")
+    assert verify_once(live, "2026-11-27T07:00:00Z")["state"] == "pending"
     dev = live.repo / "environments" / "dev" / "fraud-detector.yaml"
     dev.write_text(dev.read_text().replace("version: 1.4.0", "version: 1.7.0", 1))
     commit_all(live.repo, "dev runs fraud-detector 1.7.0", date="2026-11-27T07:10:00Z")
@@ -172,7 +144,7 @@ def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> 
     live("pr", "review", str(opened["pr"]), "--approve", actor="carol", now="2026-11-27T07:30:00Z")
     new = live.json("merge", str(opened["pr"]), actor="carol", now="2026-11-27T07:30:00Z")["sha"]
 
-    current = _verify(live, "2026-11-27T07:45:00Z")  # only the version running now is verified
+    current = verify_once(live, "2026-11-27T07:45:00Z")  # only the version running now is verified
     assert (current["commit"], current["version"], current["state"]) == (new, "1.7.0", "pending")
     forge = json.loads((live.repo / ".git" / "promobot" / "forge.json").read_text())
     states = {d["sha"]: [s["state"] for s in d["statuses"]] for d in forge["deployments"]}
@@ -188,18 +160,18 @@ def test_a_superseded_verification_is_inactive_on_the_local_forge(live: Cli) -> 
     assert rows[new]["verification"]["state"] == "pending"
     assert "· verification inactive" in live("history", "fraud-detector", "--env", "staging").stdout
     before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
-    _verify(live, "2026-11-27T07:45:00Z")  # the same run again: same data, same records
+    verify_once(live, "2026-11-27T07:45:00Z")  # the same run again: same data, same records
     assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
 
 
 def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: Cli) -> None:
-    _merge(
+    merge_locally(
         live,
         "1.5.0",
         verify=VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: hold\n"),
     )
     prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert failed["state"] == "failure" and failed["rollback"] is None
     shown = live.json("pr", "show", str(prod["pr"]))
     assert "promobot:hold" in shown["labels"] and shown["checks"]["promobot/gates"] == "failure"
@@ -223,37 +195,33 @@ def _no_rollback(cli: Cli, model: str, sha: str, version: str) -> None:
 def test_a_query_prometheus_refuses_is_a_broken_check_that_never_rolls_back(live: Cli) -> None:
     """A PromQL error (HTTP 400 bad_data from the real Prometheus) says nothing about the model."""
     broken = ON_ROLLBACK.replace(json.dumps(RATIO), json.dumps('sum(rate(x{version="{{ version }}"}[5m])'))
-    sha = _merge(live, "1.5.0", verify=broken)
-    failed = _verify(live, "2026-11-27T07:00:00Z")
+    sha = merge_locally(live, "1.5.0", verify=broken)
+    failed = verify_once(live, "2026-11-27T07:00:00Z")
     assert (failed["commit"], failed["state"], failed["rollback"]) == (sha, "failure", None)
     assert failed["reason"].startswith("error-rate: the check itself is broken (")
     assert "no automatic action" in failed["reason"]
-    assert "HTTP 400: bad_data: 1:33: parse error: unclosed left parenthesis" in _check(live, sha)["summary"]
+    assert (
+        "HTTP 400: bad_data: 1:33: parse error: unclosed left parenthesis"
+        in verify_check(live, sha)["summary"]
+    )
     _no_rollback(live, "fraud-detector", sha, "1.5.0")
     before = (live.repo / ".git" / "promobot" / "forge.json").read_bytes()
-    assert _verify(live, "2026-11-27T09:00:00Z")["state"] == "failure"  # final: never acted on again
+    assert verify_once(live, "2026-11-27T09:00:00Z")["state"] == "failure"  # final: never acted on again
     assert (live.repo / ".git" / "promobot" / "forge.json").read_bytes() == before
 
 
 def test_previous_version_on_the_first_version_in_an_environment_is_a_broken_check(live: Cli) -> None:
     """churn-predictor never ran in staging: ``{{ previous_version }}`` has no value, no rollback."""
     query = json.dumps('max(model_version_info{version="{{ previous_version }}"})')
-    policy = live.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    policy.write_text(text.replace(anchor, anchor + ON_ROLLBACK.replace(json.dumps(RATIO), query), 1))
+    add_verify(live, ON_ROLLBACK.replace(json.dumps(RATIO), query))
     commit_all(live.repo, "staging verifies live data")
-    at = "2026-11-27T06:00:00Z"
-    opened = live.json("promote", "churn-predictor", "--to", "staging", now=at)
-    live("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=at)
-    merged = live.json("merge", str(opened["pr"]), actor="carol", now=at)
-    assert merged["merged"], merged
-    failed = _verify(live, "2026-11-27T07:00:00Z")
+    merged = promote_locally(live, "churn-predictor")
+    failed = verify_once(live, "2026-11-27T07:00:00Z")
     assert (failed["model"], failed["state"], failed["rollback"]) == ("churn-predictor", "failure", None)
     why = "the check itself is broken (the query cannot be built: {{ previous_version }} has no value"
     assert why in failed["reason"]
     assert [p for p in live.json("pr", "list") if p["action"] == "rollback"] == []
-    assert live.json("history", "churn-predictor", "--env", "staging")[0]["sha"] == merged["sha"]
+    assert live.json("history", "churn-predictor", "--env", "staging")[0]["sha"] == merged
 
 
 TYPO = """\
@@ -268,14 +236,14 @@ WITH_TYPO = ON_ROLLBACK.replace("      checks:\n", "      checks:\n" + TYPO, 1)
 
 def test_a_broken_check_never_hides_a_breach_of_another_check(live: Cli) -> None:
     """typo (listed first) is broken; error-rate breaches for 1.5.0: that breach still rolls back."""
-    sha = _merge(live, "1.5.0", verify=WITH_TYPO)
-    early = _verify(live, "2026-11-27T07:00:00Z")
+    sha = merge_locally(live, "1.5.0", verify=WITH_TYPO)
+    early = verify_once(live, "2026-11-27T07:00:00Z")
     assert early["state"] == "pending"
     assert (
         early["reason"].startswith("typo: the check itself is broken (")
         and "the other checks go on" in early["reason"]
     )
-    failed = _verify(live, "2026-11-27T08:30:00Z")
+    failed = verify_once(live, "2026-11-27T08:30:00Z")
     assert (failed["commit"], failed["state"]) == (sha, "failure")
     assert failed["reason"].startswith("error-rate: ") and "breaks <= 0.01" in failed["reason"]
     (pull,) = [p for p in live.json("pr", "list") if p["action"] == "rollback"]
@@ -283,10 +251,10 @@ def test_a_broken_check_never_hides_a_breach_of_another_check(live: Cli) -> None
 
 
 def test_a_broken_check_beside_healthy_ones_fails_at_the_windows_end_without_acting(live: Cli) -> None:
-    sha = _merge(live, "1.4.0", verify=WITH_TYPO)
-    assert _verify(live, "2026-11-27T07:00:00Z")["state"] == "pending"
-    done = _verify(live, "2026-11-27T09:00:00Z")
+    sha = merge_locally(live, "1.4.0", verify=WITH_TYPO)
+    assert verify_once(live, "2026-11-27T07:00:00Z")["state"] == "pending"
+    done = verify_once(live, "2026-11-27T09:00:00Z")
     assert (done["commit"], done["state"], done["rollback"]) == (sha, "failure", None)
     assert done["reason"].startswith("typo: the check itself is broken (")
-    assert "error-rate: success" in _check(live, sha)["summary"]  # the other check was judged
+    assert "error-rate: success" in verify_check(live, sha)["summary"]  # the other check was judged
     _no_rollback(live, "fraud-detector", sha, "1.4.0")

@@ -1,10 +1,11 @@
-"""Post-deploy verification on the GitHub path: a real Prometheus, the emulator, and the scenarios.
+"""Post-deploy verification's setup: a real Prometheus, the emulator or the local forge, the scenarios.
 
-Shared by ``tests/test_verify_github.py``, the fault matrix's ``verify-rollback`` flow
+The GitHub path is shared by ``tests/test_verify_github.py``, the fault matrix's ``verify-rollback`` flow
 (``tests.github_setup.FLOWS``, ``benchmarks/faults.py``) and ``benchmarks/request_budgets.py``.
 The data (``tests.servers.prometheus``) lives on 2026-11-27 06:00–10:00 UTC, so a scenario sets
 the emulator's clock (its commits' time) to 06:00 before the promotion into staging merges:
-staging's ``verify:`` then judges 06:10 → 08:10.
+staging's ``verify:`` then judges 06:10 → 08:10. The local-forge path (the CLI, ``promobot merge``
+at 06:00) is shared by ``tests/test_verify*.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import Cli, commit_all
 from tests.github_setup import Hub, dispatch_payload, git, review_payload
 from tests.servers import unavailable
 from tests.servers.prometheus import AUTH_HEADER, PrometheusServer, running_prometheus
@@ -40,14 +44,15 @@ providers:
 ANCHOR = "  - name: staging                 # from: dev (the previous environment)\n"
 
 
-def verify_block(on_failure: str) -> str:
+def verify_block(on_failure: str | None = None) -> str:
+    """staging's ``verify:`` on the error ratio; without ``on_failure`` the default (notify) applies."""
+    line = f"      on_failure: {on_failure}\n" if on_failure else ""
     return f"""\
     verify:
       delay: 10m
       duration: 2h
       max_errors: 2
-      on_failure: {on_failure}
-      checks:
+{line}      checks:
         - prometheus:
             name: error-rate
             provider: staging-metrics
@@ -159,6 +164,59 @@ def push_promotions(hub: Hub, models: list[str], *, when: datetime = MERGED_AT) 
         shas.append(git(work, "rev-parse", "HEAD"))
     git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
     return shas
+
+
+# --------------------------------------------------------------------------- the local forge
+
+LOCAL_MERGED_AT = "2026-11-27T06:00:00Z"
+VERIFY = verify_block()
+
+
+@pytest.fixture(name="live")
+def live_cli(people: Cli, prometheus_server: PrometheusServer, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``people`` whose commands get the provider's URL and Authorization from their env."""
+    monkeypatch.setenv(URL_VAR, prometheus_server.url)
+    monkeypatch.setenv(AUTH_VAR, prometheus_server.headers["Authorization"])
+    return people
+
+
+def add_verify(cli: Cli, verify: str = VERIFY, *, providers: str = PROVIDERS) -> None:
+    """Write ``verify`` under staging (and ``providers``) into the policy; the caller commits."""
+    policy = cli.repo / "environments" / "promotion.yaml"
+    text = policy.read_text().replace("environments:\n", providers + "environments:\n", 1)
+    assert ANCHOR in text
+    policy.write_text(text.replace(ANCHOR, ANCHOR + verify, 1))
+
+
+def promote_locally(cli: Cli, model: str = "fraud-detector", *, at: str = LOCAL_MERGED_AT) -> str:
+    """Promote ``model`` into staging, approve and merge it at ``at``. The merge SHA."""
+    opened = cli.json("promote", model, "--to", "staging", now=at)
+    cli("pr", "review", str(opened["pr"]), "--approve", actor="carol", now=at)
+    merged = cli.json("merge", str(opened["pr"]), actor="carol", now=at)
+    assert merged["merged"], merged
+    return str(merged["sha"])
+
+
+def merge_locally(cli: Cli, version: str, *, at: str = LOCAL_MERGED_AT, verify: str = VERIFY) -> str:
+    """staging verifies with ``verify``; dev runs ``version``; promote and merge at ``at``. The merge SHA."""
+    add_verify(cli, verify)
+    dev = cli.repo / "environments" / "dev" / "fraud-detector.yaml"
+    dev.write_text(dev.read_text().replace("version: 1.5.0", f"version: {version}", 1))
+    commit_all(cli.repo, f"dev runs fraud-detector {version}; staging verifies live data")
+    return promote_locally(cli, at=at)
+
+
+def verify_once(cli: Cli, now: str, *args: str) -> dict[str, Any]:
+    """``promobot verify`` at ``now``, which finds exactly one verification."""
+    (one,) = cli.json("verify", *args, now=now)["verifications"]
+    return dict(one)
+
+
+def verify_check(cli: Cli, sha: str) -> dict[str, Any]:
+    """The ``promobot/verify`` check on ``sha`` as the local forge keeps it."""
+    forge = json.loads((cli.repo / ".git" / "promobot" / "forge.json").read_text())
+    (check,) = [c for c in forge["checks"] if c["name"] == "promobot/verify" and c["head_sha"] == sha]
+    return dict(check)
 
 
 # --------------------------------------------------------------------------- outside pytest
