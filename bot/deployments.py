@@ -16,9 +16,6 @@ import logging
 
 from bot.app import Context
 from bot.core import deployments as core
-from bot.core.deployments import owes_refresh as owes_refresh
-from bot.core.deployments import owing_refresh as owing_refresh
-from bot.core.deployments import settled as settled
 from bot.core.model import CheckRun, Deployment, DeploymentState
 from bot.core.verify import Verification
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot import deployments
 from bot.app import Context, check_env, check_model_name, manifest_path
+from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
 from bot.core.gates import CommandOutcome
@@ -100,7 +101,7 @@ def verify_one(
             env.name, model, brought.version, brought.sha, brought.at, existing.result, existing.title, end
         )
         recorded = deployments.current_record(ctx, existing)
-        if deployments.owes_refresh(recorded):  # an earlier run stopped before finishing
+        if deployments_core.owes_refresh(recorded):  # an earlier run stopped before finishing
             _settle(ctx, final, existing.title, existing.summary, recorded)
         return final
     evidence = gather(ctx, policy, env.name, env.verify, model, brought, ctx.now)
@@ -128,7 +129,7 @@ def verify_one(
         rollback = on_failure(ctx, policy, env, result, brought)
     record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
     if result.state in ("success", "failure"):
-        record = deployments.owing_refresh(record)  # until the downstream PRs were re-evaluated
+        record = deployments_core.owing_refresh(record)  # until the downstream PRs were re-evaluated
     recorded = deployments.current_record(ctx, existing)
     # A commit status (no check runs for this token) holds no summary: compare what it holds.
     held = (existing.summary or summary) if existing is not None else ""
@@ -163,7 +164,7 @@ def _settle(ctx: Context, result: Verification, title: str, summary: str, record
             result="success" if result.state == "success" else "failure",
             title=title,
             summary=summary,
-            record=deployments.settled(record),
+            record=deployments_core.settled(record),
         )
 
 
