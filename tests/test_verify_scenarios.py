@@ -21,6 +21,7 @@ from tests.verify_setup import (
     live_cli,  # noqa: F401  (the `live` fixture)
     merge_locally,
     promote_locally,
+    verify_block,
     verify_check,
     verify_once,
 )
@@ -168,7 +169,7 @@ def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: 
     merge_locally(
         live,
         "1.5.0",
-        verify=VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: hold\n"),
+        verify=verify_block("hold"),
     )
     prod = live.json("promote", "fraud-detector", "--to", "prod", now="2026-11-27T07:00:00Z")
     failed = verify_once(live, "2026-11-27T08:30:00Z")
@@ -180,7 +181,7 @@ def test_on_failure_hold_labels_the_downstream_prs_and_rolls_nothing_back(live: 
     assert "downstream promotions are on hold" in note
 
 
-ON_ROLLBACK = VERIFY.replace("      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n")
+ON_ROLLBACK = verify_block("rollback")
 
 
 def _no_rollback(cli: Cli, model: str, sha: str, version: str) -> None:
