@@ -68,7 +68,7 @@ def busy(seeded: Busy, tmp_path: Path) -> Iterator[Busy]:
     emu = seeded.emu.fork(tmp_path / "github")
     try:
         (tmp_path / "work").mkdir()
-        yield Busy(emu, tmp_path / "work", seeded.models, seeded.prs, [], itertools.count(1))
+        yield Busy(emu, tmp_path / "work", [], itertools.count(1), models=seeded.models, prs=seeded.prs)
         assert not emu.openapi_errors, "\n".join(emu.openapi_errors)
     finally:
         emu.stop()
