@@ -1,8 +1,9 @@
 """A busy repository on the GitHub emulator: many models, many open promotion PRs.
 
-Used by ``tests/test_scale.py`` and ``benchmarks/scale.py``. The repository has the
-benchmark policy (dev → staging → prod, ``benchmarks/generate.py``'s: prod needs two
-approvals, a 24 h soak and no freeze; no command or artifact gates) and ``models``
+Used by ``tests/test_scale.py`` and ``benchmarks/scale.py``. The repository has a
+policy modelled on ``benchmarks/generate.py``'s (dev → staging → prod, auto-promoting,
+without teams: prod needs two approvals, a 24 h soak and no freeze; no command or
+artifact gates) and ``models``
 models. Models ``0 … prs-1`` run a newer version in staging than in prod, so each gets a
 prod promotion PR that waits for people; the last ``late`` of them reached staging
 23 hours before ``NOW`` (their soak ends at ``NOW + 1 h``), the others weeks earlier.
