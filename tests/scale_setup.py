@@ -105,20 +105,22 @@ class Busy(Hub):
             return dataclasses.replace(self, now=now).context(actor, clone=clone)
         return super().context(actor, clone=clone)
 
-    def push(self, files: dict[str, str], message: str, *, date: datetime) -> tuple[str, str]:
-        """Someone pushes ``files`` to main at ``date``; returns (before, after)."""
+    def push(
+        self, files: dict[str, str], message: str, *, date: datetime, branch: str = "main"
+    ) -> tuple[str, str]:
+        """Someone pushes ``files`` to ``branch`` at ``date``; returns (before, after)."""
         work = self.work / "someone"
         if not work.exists():
             git(self.work, "clone", "-q", str(self.emu.git_dir), str(work))
         git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", "main", "origin/main")
+        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
         before = git(work, "rev-parse", "HEAD")
         for path, text in files.items():
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_text(text, encoding="utf-8")
         git(work, "add", "-A")
         git(work, "commit", "-q", "-m", message, date=date.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
         return before, git(work, "rev-parse", "HEAD")
 
 
