@@ -553,14 +553,16 @@ def _on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
     batch = _Batch(event.name, "schedule", _budget(ctx))
     if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
         batch.run("verify", functools.partial(_verify_line, ctx, None, None))
-    prs = [pr for pr in ctx.forge.list_prs(state="open") if parse_branch(pr.head_branch) is not None]
+    prs = [
+        (pr, ref)
+        for pr in ctx.forge.list_prs(state="open")
+        if (ref := parse_branch(pr.head_branch)) is not None
+    ]
     if not prs and not registry and not verifying:
         return Outcome(event.name, True, "schedule: no open promobot pull requests", {"items": []})
     blob_ids = ctx.ws.blob_ids(tip, "environments") if prs else {}
     due: list[tuple[PullRequest, str]] = []
-    for pr in prs:
-        ref = parse_branch(pr.head_branch)
-        assert ref is not None
+    for pr, ref in prs:
         inputs = promotion.model_inputs(ctx, tip, policy, ref.model, blob_ids)
         flags = due_core.pr_flags(draft=pr.draft, labels=pr.labels, hold_label=LABEL_HOLD)
         reason = due_core.due_reason(

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,12 @@ def example_repo(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE, repo / "environments")
     commit_all(repo, "Example GitOps repository", date="2026-11-01T09:00:00Z")
     return repo
+
+
+def console_argv(repo: Path, *args: str) -> list[str]:
+    """``promobot --repo REPO --forge local ARGS`` as a separate process runs it (the console
+    script's entry point, whatever is on PATH): no fixed clock can reach it."""
+    return [sys.executable, "-m", "bot", "--repo", str(repo), "--forge", "local", *args]
 
 
 def invoke(args: list[str], *, now: str = NOW) -> Result:

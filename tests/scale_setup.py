@@ -1,8 +1,9 @@
 """A busy repository on the GitHub emulator: many models, many open promotion PRs.
 
-Used by ``tests/test_scale.py`` and ``benchmarks/scale.py``. The repository has the
-benchmark policy (dev → staging → prod, ``benchmarks/generate.py``'s: prod needs two
-approvals, a 24 h soak and no freeze; no command or artifact gates) and ``models``
+Used by ``tests/test_scale.py`` and ``benchmarks/scale.py``. The repository has a
+policy modelled on ``benchmarks/generate.py``'s (dev → staging → prod, auto-promoting,
+without teams: prod needs two approvals, a 24 h soak and no freeze; no command or
+artifact gates) and ``models``
 models. Models ``0 … prs-1`` run a newer version in staging than in prod, so each gets a
 prod promotion PR that waits for people; the last ``late`` of them reached staging
 23 hours before ``NOW`` (their soak ends at ``NOW + 1 h``), the others weeks earlier.
@@ -10,6 +11,7 @@ prod promotion PR that waits for people; the last ``late`` of them reached stagi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import shutil
@@ -20,12 +22,9 @@ from pathlib import Path
 from bot import promotion
 from bot.adapters.github import ACTIONS_LOGIN
 from bot.app import Context
-from bot.cli import github_context
 from tests.emulator import Emulator
-from tests.gitutil import hermetic_git
+from tests.github_setup import TOKEN, Hub, git
 
-TOKEN = "ghs_workflowTOKEN"
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday morning in Berlin: no freeze
 LATE = NOW - timedelta(hours=23)
 
@@ -90,63 +89,38 @@ def manifest(model: str, version: str, env: str, auc: float = 0.93) -> str:
     )
 
 
-def git(cwd: Path, *args: str, date: str | None = None) -> str:
-    return hermetic_git(cwd, *args, date=date or "2026-11-01T09:00:00Z")
-
-
 @dataclass
-class Busy:
-    """The emulated repository and one fresh checkout per workflow run."""
+class Busy(Hub):
+    """``tests/github_setup.py``'s hub on the busy repository: a fresh checkout per workflow run."""
 
-    emu: Emulator
-    work: Path
-    models: int
-    prs: int
-    sleeps: list[float]
-    _runs: itertools.count[int]
+    now: datetime = NOW
+    models: int = 0
+    prs: int = 0
 
-    def checkout(self) -> Path:
-        clone = self.work / f"run-{next(self._runs)}"
-        git(
-            self.work,
-            "clone",
-            "-q",
-            "-c",
-            f"user.name={ACTIONS_LOGIN}",
-            "-c",
-            f"user.email={BOT_EMAIL}",
-            str(self.emu.git_dir),
-            str(clone),
-        )
-        return clone
+    def context(
+        self, actor: str = "alice", *, clone: Path | None = None, now: datetime | None = None
+    ) -> Context:
+        """One workflow run's context at ``now`` (default: ``self.now``; sleeps recorded)."""
+        if now is not None:
+            return dataclasses.replace(self, now=now).context(actor, clone=clone)
+        return super().context(actor, clone=clone)
 
-    def context(self, *, now: datetime = NOW, actor: str = "alice") -> Context:
-        """One workflow run's context at ``now`` (a fresh checkout and forge; sleeps recorded)."""
-        environ = {
-            "GITHUB_REPOSITORY": "acme/models",
-            "GITHUB_API_URL": self.emu.url,
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_ACTOR": actor,
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        }
-        return github_context(
-            repo=self.checkout(), actor=None, now=now, environ=environ, sleep=self.sleeps.append
-        )
-
-    def push(self, files: dict[str, str], message: str, *, date: datetime) -> tuple[str, str]:
-        """Someone pushes ``files`` to main at ``date``; returns (before, after)."""
+    def push(
+        self, files: dict[str, str], message: str, *, date: datetime, branch: str = "main"
+    ) -> tuple[str, str]:
+        """Someone pushes ``files`` to ``branch`` at ``date``; returns (before, after)."""
         work = self.work / "someone"
         if not work.exists():
             git(self.work, "clone", "-q", str(self.emu.git_dir), str(work))
         git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", "main", "origin/main")
+        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
         before = git(work, "rev-parse", "HEAD")
         for path, text in files.items():
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_text(text, encoding="utf-8")
         git(work, "add", "-A")
         git(work, "commit", "-q", "-m", message, date=date.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
         return before, git(work, "rev-parse", "HEAD")
 
 
@@ -180,7 +154,7 @@ def seed(emu: Emulator, work: Path, *, models: int, prs: int, late: int = 0) -> 
         git(repo, "commit", "-q", "-am", "Promote the late models", date=LATE.strftime("%Y-%m-%dT%H:%M:%SZ"))
     git(repo, "push", "-q", str(emu.git_dir), "main")
     shutil.rmtree(repo)
-    busy = Busy(emu, work, models, prs, [], itertools.count(1))
+    busy = Busy(emu, work, [], itertools.count(1), models=models, prs=prs)
     ctx = busy.context()
     for i in range(prs):
         result = promotion.promote(ctx, model=model_name(i), to="prod")

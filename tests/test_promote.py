@@ -6,13 +6,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli, commit_all, console_argv, git
 
 GOLDEN = Path(__file__).parent / "golden" / "promote"
 REGEN = os.environ.get("PROMOBOT_REGEN_GOLDEN") == "1"
@@ -243,21 +242,7 @@ def test_gates_command_reevaluates_with_a_later_clock(cli: Cli) -> None:
 
 
 def test_two_promote_processes_at_once_leave_one_pr_and_a_valid_state(example_repo: Path) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "bot",
-        "--repo",
-        str(example_repo),
-        "--forge",
-        "local",
-        "--output",
-        "json",
-        "promote",
-        "fraud-detector",
-        "--to",
-        "staging",
-    ]
+    cmd = console_argv(example_repo, "--output", "json", "promote", "fraud-detector", "--to", "staging")
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=120) for p in procs]
     codes = [p.returncode for p in procs]

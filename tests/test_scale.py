@@ -21,7 +21,7 @@ from bot import router
 from bot.core import due as due_core
 from bot.core.events import ScheduleEvent
 from tests.emulator import Emulator, RequestRecord
-from tests.scale_setup import NOW, Busy, git, manifest, model_name, seed
+from tests.scale_setup import NOW, Busy, manifest, model_name, seed
 
 N = 30
 SCHEDULE = ScheduleEvent("*/30 * * * *")
@@ -68,7 +68,7 @@ def busy(seeded: Busy, tmp_path: Path) -> Iterator[Busy]:
     emu = seeded.emu.fork(tmp_path / "github")
     try:
         (tmp_path / "work").mkdir()
-        yield Busy(emu, tmp_path / "work", seeded.models, seeded.prs, [], itertools.count(1))
+        yield Busy(emu, tmp_path / "work", [], itertools.count(1), models=seeded.models, prs=seeded.prs)
         assert not emu.openapi_errors, "\n".join(emu.openapi_errors)
     finally:
         emu.stop()
@@ -134,13 +134,7 @@ def test_a_push_whose_event_was_lost_is_caught_up(busy: Busy) -> None:
 def test_a_push_to_the_pr_branch_is_caught_up(busy: Busy) -> None:
     with busy.emu.state.lock:
         branch = busy.emu.state.pulls[7].head_ref
-    work = busy.work / "pusher"
-    git(busy.work, "clone", "-q", str(busy.emu.git_dir), str(work))
-    git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-    (work / "notes.txt").write_text("a note\n", encoding="utf-8")
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "a note")
-    git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+    busy.push({"notes.txt": "a note\n"}, "a note", date=NOW, branch=branch)
 
     outcome, _ = scheduled_run(busy, NOW + timedelta(minutes=30))
 

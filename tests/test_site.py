@@ -201,7 +201,7 @@ def test_cells_carry_drift_rejection_and_the_verification_hook() -> None:
     assert (dev.drift, prod.drift) == (None, "dev runs 2.0")
     assert prod.rejected == "broke" and dev.rejected is None
     assert prod.verification is not None and dev.verification is None
-    html = views.render_site(site)["index.html"]
+    html = views.render_index(site)
     assert 'data-verification="failed"' in html and "⚠ verification failed" in html
     assert "error rate 4% &gt; 1%" in html
     assert site.index.rows[0].flags == ("drift", "rejected")

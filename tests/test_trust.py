@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, git
+from tests.conftest import Cli, console_argv, git
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
@@ -394,23 +393,9 @@ def test_only_an_in_process_caller_can_fix_the_clock_of_a_write(example_repo: Pa
     assert "obj=" not in inspect.getsource(cli_module.main)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PROMOBOT_"))}
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "--repo",
-            str(example_repo),
-            "--forge",
-            "local",
-            "--now",
-            SUNDAY,
-            "promote",
-            "fraud-detector",
-            "--to",
-            "prod",
-            "-o",
-            "json",
-        ],
+        console_argv(
+            example_repo, "--now", SUNDAY, "promote", "fraud-detector", "--to", "prod", "-o", "json"
+        ),
         capture_output=True,
         text=True,
         env=env,

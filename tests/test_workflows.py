@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from bot import scaffold
+from tests.conftest import EXAMPLE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 PROMOTION = WORKFLOWS / "promotion.yml"
 CI = WORKFLOWS / "ci.yml"
@@ -423,9 +423,7 @@ def test_promotion_passes_the_example_providers_variables_from_secrets_of_the_sa
     providers = {k: v for k, v in step["env"].items() if k.startswith("PROMOBOT_PROM_")}
     assert providers == {k: f"${{{{ secrets.{k} }}}}" for k in providers}
     assert set(providers) >= {"PROMOBOT_PROM_STAGING_URL", "PROMOBOT_PROM_STAGING_AUTH"}
-    example = (
-        ROOT / "bot" / "templates" / "init" / "example" / "environments" / "promotion.yaml"
-    ).read_text()
+    example = (EXAMPLE / "promotion.yaml").read_text()
     for name in providers:  # the names the example policy (and the README) use
         assert name in example, name
     header = ACTION.read_text(encoding="utf-8")

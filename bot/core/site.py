@@ -786,21 +786,13 @@ def render_model_page(page: ModelPage) -> str:
 
 def render_index(site: Site) -> str:
     """The index page's HTML; when ``site`` has model pages to render, also compiles their
-    template, so that processes forked afterwards to render them share it."""
+    template, so that processes forked afterwards to render them share it (each model page is
+    ``render_model_page``; pages in ``site.reused`` keep their previous HTML: same key).
+
+    The one script (the model-name filter) and the one stylesheet are the package's own files,
+    inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
+    """
     if site.models:
         _env().get_template("site/model.html.j2")
     index = _env().get_template("site/index.html.j2")
     return index.render(page=site.index, header=site.index.header, root="", **_page_globals(True))
-
-
-def render_site(site: Site) -> dict[str, str]:
-    """``{path inside the site: HTML}`` for the index and every model page in ``site.models``.
-
-    The one script (the model-name filter) and the one stylesheet are the package's own files,
-    inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
-    Pages in ``site.reused`` are not rendered: the caller keeps their previous HTML (same key).
-    """
-    out = {"index.html": render_index(site)}
-    for page in site.models:
-        out[page.page] = render_model_page(page)
-    return out
