@@ -134,15 +134,27 @@ class Hub:
         date: str = "2026-11-02T09:00:00Z",
     ) -> tuple[str, str]:
         """Someone pushes a commit editing ``path`` to ``branch``; returns (before, after)."""
+
+        def change(work: Path) -> None:
+            file = work / path
+            file.write_text(edit(file.read_text(encoding="utf-8")), encoding="utf-8")
+
+        return self.push_change(change, message, branch=branch, date=date)
+
+    def push_change(
+        self, change: Callable[[Path], None], message: str, *, branch: str, date: str
+    ) -> tuple[str, str]:
+        """Someone checks out ``branch``, runs ``change`` on the checkout, commits everything and
+        pushes; returns (before, after)."""
         work = self.work / "someone"
         if not work.exists():
             git(self.work, "clone", "-q", str(self.emu.git_dir), str(work))
         git(work, "fetch", "-q", "origin")
         git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
         before = git(work, "rev-parse", "HEAD")
-        file = work / path
-        file.write_text(edit(file.read_text(encoding="utf-8")), encoding="utf-8")
-        git(work, "commit", "-q", "-am", message, date=date)
+        change(work)
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", message, date=date)
         git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
         return before, git(work, "rev-parse", "HEAD")
 

@@ -109,19 +109,13 @@ class Busy(Hub):
         self, files: dict[str, str], message: str, *, date: datetime, branch: str = "main"
     ) -> tuple[str, str]:
         """Someone pushes ``files`` to ``branch`` at ``date``; returns (before, after)."""
-        work = self.work / "someone"
-        if not work.exists():
-            git(self.work, "clone", "-q", str(self.emu.git_dir), str(work))
-        git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-        before = git(work, "rev-parse", "HEAD")
-        for path, text in files.items():
-            (work / path).parent.mkdir(parents=True, exist_ok=True)
-            (work / path).write_text(text, encoding="utf-8")
-        git(work, "add", "-A")
-        git(work, "commit", "-q", "-m", message, date=date.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
-        return before, git(work, "rev-parse", "HEAD")
+
+        def change(work: Path) -> None:
+            for path, text in files.items():
+                (work / path).parent.mkdir(parents=True, exist_ok=True)
+                (work / path).write_text(text, encoding="utf-8")
+
+        return self.push_change(change, message, branch=branch, date=date.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def seed(emu: Emulator, work: Path, *, models: int, prs: int, late: int = 0) -> Busy:
