@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Cli, commit_all
-from tests.verify_setup import live_cli, merge_locally, verify_once  # noqa: F401  (live_cli: the `live` fixture)
+from tests.conftest import Cli
+from tests.verify_setup import (  # noqa: F401  (live_cli: the `live` fixture)
+    live_cli,
+    merge_locally,
+    roll_back_after_a_breach,
+    verify_once,
+)
 
 HISTORY_KEYS = {
     "sha",
@@ -28,32 +33,12 @@ HISTORY_KEYS = {
 """The history row keys before verification existed: they stay, unchanged."""
 
 
-def _roll_back_after_a_breach(cli: Cli) -> tuple[str, str]:
-    """1.5.0 merged into staging with on_failure: rollback, fails at 08:30, the rollback PR is
-    merged at 09:00. (the failed promotion's sha, the rollback's sha)"""
-    bad = merge_locally(cli, "1.5.0")
-    policy = cli.repo / "environments" / "promotion.yaml"
-    policy.write_text(
-        policy.read_text().replace(
-            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
-        )
-    )
-    commit_all(cli.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
-    failed = verify_once(cli, "2026-11-27T08:30:00Z")
-    assert failed["state"] == "failure" and failed["rollback"] is not None, failed
-    number = str(failed["rollback"]["pr"])
-    cli("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
-    merged = cli.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")
-    assert merged["merged"], merged
-    return bad, str(merged["sha"])
-
-
 def _rows(cli: Cli) -> dict[str, dict[str, Any]]:
     return {row["sha"]: row for row in cli.json("history", "fraud-detector", "--env", "staging")}
 
 
 def test_history_json_puts_the_failed_verification_beside_the_rollback_it_caused(live: Cli) -> None:
-    bad, rollback = _roll_back_after_a_breach(live)
+    bad, _, rollback = roll_back_after_a_breach(live)
     rows = _rows(live)
     assert set(rows[bad]) > HISTORY_KEYS and set(rows[bad]) - HISTORY_KEYS == {
         "verification",
@@ -69,7 +54,7 @@ def test_history_json_puts_the_failed_verification_beside_the_rollback_it_caused
 
 
 def test_history_text_and_markdown_say_which_verification_caused_the_rollback(live: Cli) -> None:
-    bad, rollback = _roll_back_after_a_breach(live)
+    bad, _, rollback = roll_back_after_a_breach(live)
     text = live("history", "fraud-detector", "--env", "staging").stdout
     (bad_line,) = [line for line in text.splitlines() if bad[:12] in line and "promote" in line]
     assert "✗ verification failed: error-rate" in bad_line

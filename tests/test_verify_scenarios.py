@@ -21,6 +21,7 @@ from tests.verify_setup import (
     live_cli,  # noqa: F401  (the `live` fixture)
     merge_locally,
     promote_locally,
+    roll_back_after_a_breach,
     verify_block,
     verify_check,
     verify_once,
@@ -106,18 +107,7 @@ def test_secrets_never_appear_in_checks_comments_logs_errors_or_json(
 
 
 def test_a_rollbacks_own_failed_verification_notifies_and_never_rolls_back_again(live: Cli) -> None:
-    bad = merge_locally(live, "1.5.0")
-    policy = live.repo / "environments" / "promotion.yaml"
-    policy.write_text(
-        policy.read_text().replace(
-            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
-        )
-    )
-    commit_all(live.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
-    failed = verify_once(live, "2026-11-27T08:30:00Z")
-    number = str(failed["rollback"]["pr"])
-    live("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
-    rollback = live.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")["sha"]
+    bad, number, rollback = roll_back_after_a_breach(live)
 
     # 1.4.2, restored by the rollback, has no live data: at its window's end, "no evidence".
     after = verify_once(live, "2026-11-27T12:00:00Z")

@@ -235,3 +235,23 @@ def shared_prometheus() -> PrometheusServer:
         atexit.register(stack.close)
     assert _SERVER[0].headers["Authorization"] == AUTH_HEADER
     return _SERVER[0]
+
+
+def roll_back_after_a_breach(cli: Cli) -> tuple[str, str, str]:
+    """1.5.0 merged into staging with on_failure: rollback, fails at 08:30, the rollback PR is
+    merged at 09:00. (the failed promotion's sha, the rollback PR's number, the rollback's sha)"""
+    bad = merge_locally(cli, "1.5.0")
+    policy = cli.repo / "environments" / "promotion.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "      max_errors: 2\n", "      max_errors: 2\n      on_failure: rollback\n"
+        )
+    )
+    commit_all(cli.repo, "staging rolls back on a failed verification", date="2026-11-27T06:01:00Z")
+    failed = verify_once(cli, "2026-11-27T08:30:00Z")
+    assert failed["state"] == "failure" and failed["rollback"] is not None, failed
+    number = str(failed["rollback"]["pr"])
+    cli("pr", "review", number, "--approve", actor="sam", now="2026-11-27T09:00:00Z")
+    merged = cli.json("merge", number, actor="sam", now="2026-11-27T09:00:00Z")
+    assert merged["merged"], merged
+    return bad, number, str(merged["sha"])
