@@ -1013,13 +1013,6 @@ def promote(
     return result
 
 
-def _due_head(body: str, head: str | None) -> str:
-    """The due marker of a body rendered before its head commit existed, naming that commit."""
-    if head is None or due_core.HEAD_PLACEHOLDER not in body:
-        return body
-    return body.replace(f'"head":"{due_core.HEAD_PLACEHOLDER}"', f'"head":"{head}"')
-
-
 def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | None]:
     """Apply a plan; returns (the PR number the plan opened or updated, the new head SHA)."""
     head: str | None = None
@@ -1038,7 +1031,7 @@ def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | No
                 head=action.head,
                 base=action.base,
                 title=action.title,
-                body=_due_head(action.body, head),
+                body=due_core.name_head(action.body, head),
                 labels=action.labels,
             )
             number = pr.number
@@ -1046,7 +1039,7 @@ def apply(ctx: Context, actions: Sequence[Action]) -> tuple[int | None, str | No
         elif isinstance(action, UpdatePr):
             number = action.number
             if action.title is not None or action.body is not None:
-                body = _due_head(action.body, head) if action.body is not None else None
+                body = due_core.name_head(action.body, head) if action.body is not None else None
                 ctx.forge.update_pr(action.number, title=action.title, body=body)
         elif isinstance(action, AddLabels):
             target = action.number if action.number is not None else number

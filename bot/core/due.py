@@ -126,6 +126,15 @@ def render_due(due: Due) -> str:
     return f"<!-- promobot:due {text} -->"
 
 
+def name_head(body: str, head: str | None) -> str:
+    """``body`` whose due marker was rendered with ``HEAD_PLACEHOLDER`` (before the head commit
+    existed), naming ``head`` instead; unchanged when there is no such marker or no head yet."""
+    placeholder = f'"head":"{HEAD_PLACEHOLDER}"'  # render_due's compact JSON
+    if head is None or placeholder not in body:
+        return body
+    return body.replace(placeholder, f'"head":"{head}"')
+
+
 def parse_due(body: str | None) -> Due | None:
     """The due marker in ``body``; None when absent, malformed or of another version (never raises)."""
     if not body:

@@ -13,6 +13,7 @@ from bot.core.due import (
     due_reason,
     inputs_digest,
     model_inputs,
+    name_head,
     next_change,
     parse_due,
     pr_flags,
@@ -150,3 +151,13 @@ def test_a_draft_or_hold_the_evaluation_did_not_see_makes_the_pr_due() -> None:
     assert lifted == "the draft state or the hold label changed"
     unknown = render_due(Due("never", INPUTS, HEAD)).replace('"head"', '"flags":["admin"],"head"')
     assert parse_due(unknown) is None
+
+
+def test_name_head_fills_the_placeholder_a_plan_rendered_and_nothing_else() -> None:
+    digest = inputs_digest({"environments/promotion.yaml": "x"})
+    marker = render_due(Due(next="never", inputs=digest, head=HEAD_PLACEHOLDER))
+    body = f"text {HEAD_PLACEHOLDER}\n{marker}\n"
+    named = name_head(body, "a" * 40)
+    assert parse_due(named) == Due(next="never", inputs=digest, head="a" * 40)
+    assert named.startswith(f"text {HEAD_PLACEHOLDER}\n")  # only the marker's head changes
+    assert name_head(body, None) == body
