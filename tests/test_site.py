@@ -593,12 +593,9 @@ def test_a_second_run_reuses_unchanged_model_pages_and_rerenders_changed_ones(
 def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, tmp_path: Path) -> None:
     from bot.adapters.git import GitWorkspace
     from bot.adapters.localforge import LocalForge
-    from tests.test_verify import POLICY, VERIFY
+    from tests.verify_setup import add_verify
 
-    policy = cli.repo / "environments" / "promotion.yaml"
-    text = policy.read_text().replace("environments:\n", POLICY + "environments:\n", 1)
-    anchor = "  - name: staging                 # from: dev (the previous environment)\n"
-    policy.write_text(text.replace(anchor, anchor + VERIFY, 1))
+    add_verify(cli)
     commit_all(cli.repo, "staging verifies live data")
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
