@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, console_argv, git
+from tests.conftest import Cli, console_argv
+from tests.helpers.git import commit_all, git
 
 GOLDEN = Path(__file__).parent / "golden" / "promote"
 REGEN = os.environ.get("PROMOBOT_REGEN_GOLDEN") == "1"

@@ -20,7 +20,8 @@ import pytest
 
 from bot.core import site as views
 from bot.core.model import Rejection
-from tests.conftest import USERS, Cli, commit_all, git
+from tests.conftest import USERS, Cli
+from tests.helpers.git import commit_all, git
 from tests.servers.chromium import Tab
 
 ROOT = Path(__file__).resolve().parents[1]

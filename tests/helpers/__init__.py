@@ -1,0 +1,1 @@
+"""What many test files share: one hermetic git (``git``) and one GitHub emulator rig (``rig``)."""
