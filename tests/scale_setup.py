@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,8 @@ from bot import promotion
 from bot.adapters.github import ACTIONS_LOGIN
 from bot.app import Context
 from tests.emulator import Emulator
-from tests.github_setup import TOKEN, Hub, git
+from tests.helpers.git import git
+from tests.helpers.rig import TOKEN, Hub
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday morning in Berlin: no freeze
 LATE = NOW - timedelta(hours=23)
@@ -91,7 +91,7 @@ def manifest(model: str, version: str, env: str, auc: float = 0.93) -> str:
 
 @dataclass
 class Busy(Hub):
-    """``tests/github_setup.py``'s hub on the busy repository: a fresh checkout per workflow run."""
+    """The rig's hub (``tests/helpers/rig.py``) on the busy repository: a fresh checkout per workflow run."""
 
     now: datetime = NOW
     models: int = 0
@@ -148,7 +148,7 @@ def seed(emu: Emulator, work: Path, *, models: int, prs: int, late: int = 0) -> 
         git(repo, "commit", "-q", "-am", "Promote the late models", date=LATE.strftime("%Y-%m-%dT%H:%M:%SZ"))
     git(repo, "push", "-q", str(emu.git_dir), "main")
     shutil.rmtree(repo)
-    busy = Busy(emu, work, [], itertools.count(1), models=models, prs=prs)
+    busy = Busy(emu, work, models=models, prs=prs)
     ctx = busy.context()
     for i in range(prs):
         result = promotion.promote(ctx, model=model_name(i), to="prod")

@@ -13,8 +13,9 @@ import pytest
 from bot import commands, promotion, rollback, router
 from bot.adapters.github import ACTIONS_LOGIN
 from tests.emulator import Emulator
-from tests.github_setup import pr_payload, setup_hub
-from tests.test_github_flows import BOT_EMAIL, Hub, git
+from tests.github_setup import pr_payload
+from tests.helpers.git import git
+from tests.helpers.rig import BOT_EMAIL, Hub, setup_hub
 from tests.test_github_flows import hub as hub
 
 PROD = "environments/prod/fraud-detector.yaml"
@@ -25,18 +26,15 @@ FOREIGN = "this branch carries commits promobot did not write"
 
 
 def push(hub: Hub, branch: str, path: str, old: str, new: str, *, name: str, email: str, message: str) -> str:
-    """Push a commit to ``branch`` under any identity: what anyone with write access can do."""
-    work = hub.clone.parent / "pusher"
-    if not work.exists():
-        git(hub.clone.parent, "clone", "-q", str(hub.emu.git_dir), str(work))
-    git(work, "fetch", "-q", "origin")
-    git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-    text = (work / path).read_text()
-    assert old in text, f"{old!r} not in {path}"
-    (work / path).write_text(text.replace(old, new, 1))
-    git(work, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-am", message)
-    git(work, "push", "-q", "origin", f"HEAD:{branch}")
-    return git(work, "rev-parse", "HEAD")
+    """Push a commit to ``branch`` under any identity (GitHub maps ``email`` to the account
+    ``name``): what anyone with write access can do."""
+    hub.emu.map_email(email, name)
+
+    def edit(text: str) -> str:
+        assert old in text, f"{old!r} not in {path}"
+        return text.replace(old, new, 1)
+
+    return hub.push_commit(path, edit, message, branch=branch, name=name, email=email)[1]
 
 
 def ready_check(hub: Hub, sha: str) -> str | None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 DATE = "2026-11-01T09:00:00Z"
 NAME = "alice"
@@ -48,23 +50,52 @@ def run_git(
     )
 
 
-def git(
-    cwd: Path,
-    *args: str,
-    name: str = NAME,
-    email: str = EMAIL,
-    date: str = DATE,
-    input: str | None = None,
-    env: dict[str, str] | None = None,
-) -> str:
+class Options(TypedDict, total=False):
+    """``run_git``'s keywords, for ``git`` (same meanings, same defaults)."""
+
+    name: str
+    email: str
+    date: str
+    input: str | None
+    env: dict[str, str] | None
+
+
+def git(cwd: Path, *args: str, **options: Unpack[Options]) -> str:
     """``run_git`` that must succeed; returns its stripped stdout."""
-    done = run_git(cwd, *args, name=name, email=email, date=date, input=input, env=env)
-    return done.stdout.strip()
+    return run_git(cwd, *args, **options).stdout.strip()
 
 
 def has_ref(cwd: Path, ref: str) -> bool:
     """Whether ``ref`` names a commit in the repository at ``cwd``."""
     return run_git(cwd, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", check=False).returncode == 0
+
+
+def commit_to(
+    repo: Path,
+    branch: str,
+    files: Mapping[str, str],
+    *,
+    start: str = "main",
+    message: str | None = None,
+    name: str = NAME,
+    email: str = EMAIL,
+) -> str:
+    """Commit ``files`` on ``branch`` (made from ``start`` when new) as ``name <email>`` without
+    touching the working tree or the index, as a push to that branch would; returns the new head."""
+    parent = git(repo, "rev-parse", f"refs/heads/{branch}") if has_ref(repo, f"refs/heads/{branch}") else None
+    parent = parent or git(repo, "rev-parse", start)
+    index = Path(git(repo, "rev-parse", "--absolute-git-dir")) / f"tmp-index-{os.getpid()}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    git(repo, "read-tree", parent, env=env)
+    for path, content in files.items():
+        blob = git(repo, "hash-object", "-w", "--stdin", input=content)
+        git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+    tree = git(repo, "write-tree", env=env)
+    index.unlink()
+    message = message or f"change {branch}"
+    sha = git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=env, name=name, email=email)
+    git(repo, "update-ref", f"refs/heads/{branch}", sha)
+    return sha
 
 
 def init_repo(path: Path) -> Path:
