@@ -25,7 +25,9 @@ from typing import Any
 from bot import app, pulls
 from bot.core import manifest as manifests
 from bot.core import site as views
+from bot.core import site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.site_timeline import Verification
 from bot.errors import ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class SiteResult:
 
 def verification_states(
     ctx: app.Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
-) -> dict[tuple[str, str], views.Verification]:
+) -> dict[tuple[str, str], Verification]:
     """Post-deploy verification (README: verification): (model, env) → its state.
 
     For each environment with ``verify:``, the ``promobot/verify`` check on the commit that
@@ -55,7 +57,7 @@ def verification_states(
     per model there; none when no environment verifies.
     """
     envs = [env.name for env in policy.environments if env.verify is not None]
-    out: dict[tuple[str, str], views.Verification] = {}
+    out: dict[tuple[str, str], Verification] = {}
     if not envs:
         return out
     from bot import verify  # only policies with verify: pay for it
@@ -69,8 +71,8 @@ def verification_states(
             check = verify.verify_check(ctx, bringing.sha)
             if check is None or check.result not in words:
                 continue
-            out[(model, env)] = views.Verification(
-                words[check.result], views.clip(check.title), at=None, commit=bringing.sha
+            out[(model, env)] = Verification(
+                words[check.result], site_safe.clip(check.title), at=None, commit=bringing.sha
             )
     return out
 
@@ -242,16 +244,20 @@ def build(
     return site, tip
 
 
+_VIEW_CODE = (views.__file__, site_timeline.__file__, site_safe.__file__, site_render.__file__)
+"""The modules that turn a model's data into its page's view-model and HTML."""
+
+
 @functools.cache
 def code_digest(workspace: str) -> str:
     """sha256 of what turns a model's data into its page: promobot's version, the templates,
     and the code that reads histories and builds the view (this module, ``bot.app``,
-    ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
+    ``bot.core.site*`` and ``workspace``, the file of the workspace class that parses the git
     log). A page written by other code is rendered again."""
     from bot import __version__
 
-    digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
-    for module in (views.__file__, __file__, app.__file__, workspace):
+    digest = hashlib.sha256(f"{__version__}\0{site_render.templates_digest()}\0".encode())
+    for module in (*_VIEW_CODE, __file__, app.__file__, workspace):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
@@ -267,7 +273,7 @@ def _write_page(number: int) -> int:
     assert _JOB is not None
     staging, pages = _JOB
     page = pages[number]
-    (staging / page.page).write_text(views.render_model_page(page), encoding="utf-8")
+    (staging / page.page).write_text(site_render.render_model_page(page), encoding="utf-8")
     return number
 
 
@@ -372,7 +378,7 @@ def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResu
         gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
         try:
             view, tip = build(ctx, web_url=web_url, previous=old)
-            index = views.render_index(view)  # compiles the templates before any fork
+            index = site_render.render_index(view)  # compiles the templates before any fork
             _JOB = (staging, view.models)
             # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
             if view.models:

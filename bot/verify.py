@@ -19,7 +19,7 @@ from bot.app import Context, check_env, check_model_name, manifest_path
 from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
-from bot.core.gates import CommandOutcome
+from bot.core.gate_inputs import CommandOutcome
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
 from bot.core.model import LABEL_HOLD, CheckRun, CommandGate, EnvironmentPolicy, HistoryEntry, Policy

@@ -35,7 +35,7 @@ from bot.core import promql
 from bot.core.promql import Evidence, PrometheusGate, Verdict, duration_text
 
 if TYPE_CHECKING:  # bot.core.model imports this module: no cycle at run time
-    from bot.core.gates import CommandOutcome
+    from bot.core.gate_inputs import CommandOutcome
     from bot.core.model import CommandGate
 
 
