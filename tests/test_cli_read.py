@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 ALL_ENVS = ["dev", "staging", "prod"]
 

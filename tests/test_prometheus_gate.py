@@ -18,7 +18,8 @@ from bot.core import gates
 from bot.core.gate_inputs import GateInputs
 from bot.core.manifest import load_manifest
 from bot.core.promql import PrometheusGate, moment
-from tests.conftest import EXAMPLE, Cli, commit_all
+from tests.conftest import EXAMPLE, Cli
+from tests.helpers.git import commit_all
 from tests.servers import free_port
 from tests.servers.prometheus import BREACH_START, PrometheusServer
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, console_argv, git
+from tests.conftest import Cli, console_argv
+from tests.helpers.git import commit_all, git
 from tests.helpers.golden import assert_golden
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git, init_repo
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git, init_repo
 from tests.servers import free_port
 from tests.servers.mlflow import MlflowServer
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from bot.core import site_safe
-from tests.conftest import USERS, Cli, commit_all, git
+from tests.conftest import USERS, Cli
+from tests.helpers.git import commit_all, git
 from tests.servers.chromium import Tab
 
 ROOT = Path(__file__).resolve().parents[1]
