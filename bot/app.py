@@ -228,6 +228,11 @@ class ManifestSummary(NamedTuple):  # 3,000 per status; a NamedTuple is cheaper 
     error: str | None = None
 
 
+def summary_key(blob: str, path: str) -> str:
+    """The manifest cache's key of one manifest's ``summarize`` result (``[version, error]``)."""
+    return f"m:{blob}:{path}"
+
+
 def summarize(job: tuple[str, str, bytes]) -> tuple[str | None, str | None]:
     """(version, error) of one manifest: the unit of work ``status`` spreads over processes."""
     path, model, raw = job
@@ -252,7 +257,7 @@ def _summaries(
     missing: list[str] = []
     for path in wanted:
         blob = ids[path]
-        hit = _cached_summary(ctx.cache.get(f"m:{blob}:{path}")) if ctx.cache else None
+        hit = _cached_summary(ctx.cache.get(summary_key(blob, path))) if ctx.cache else None
         if hit is not None:
             found[path] = hit
         else:
@@ -263,7 +268,7 @@ def _summaries(
         for path, (version, error) in zip(missing, ctx.map(summarize, jobs), strict=True):
             found[path] = ManifestSummary(version, error)
             if ctx.cache:
-                ctx.cache.put(f"m:{ids[path]}:{path}", [version, error])
+                ctx.cache.put(summary_key(ids[path], path), [version, error])
     out: dict[str, dict[str, ManifestSummary]] = {}
     for path, (env, model) in wanted.items():
         out.setdefault(model, {})[env] = found[path]
