@@ -24,13 +24,13 @@ from tests.github_setup import (
     Hub,
     comment_payload,
     dispatch_payload,
-    git,
     pr_payload,
     push_payload,
     review_payload,
     run_event,
     setup_hub,
 )
+from tests.helpers.git import git
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"

@@ -254,11 +254,12 @@ def _contrast(tab: Tab) -> list[str]:
 
 
 def _versions(tab: Tab) -> dict[str, dict[str, str]]:
-    return tab.js(
+    versions: dict[str, dict[str, str]] = tab.js(
         "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
         " Object.fromEntries([...r.querySelectorAll('td[data-env]')].map(c => [c.dataset.env,"
         " c.dataset.version]))]))"
     )
+    return versions
 
 
 def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_and_the_rollback(

@@ -14,7 +14,8 @@ import pytest
 from bot import __version__
 from bot.adapters.git import HISTORY_FORMAT, HISTORY_VERSION, GitWorkspace
 from bot.core.model import HistoryEntry
-from tests.adapters.test_git import MANIFEST, commit_file, git, init_repo, manifest
+from tests.adapters.test_git import MANIFEST, commit_file, init_repo, manifest
+from tests.helpers.git import git
 
 DEV = "environments/dev/fraud.yaml"
 PATHS = [MANIFEST, DEV]
