@@ -88,6 +88,8 @@ class Overview(NamedTuple):
     rejected: tuple[Rejection, ...]
     mlflow: bool = False
     """The policy names an MLflow provider (``status`` then compares the registry's aliases)."""
+    verify: tuple[str, ...] = ()
+    """The environments with ``verify:`` (none: ``status`` and ``history`` read no policy)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -104,15 +106,19 @@ def overview(ctx: Context, sha: str) -> Overview:
         if policy_raw is None or sha not in ctx._policies:
             ctx._policies[sha] = _load_policy(ctx, policy_raw)
         policy = ctx._policies[sha]
-        outline = tuple((e.name, e.from_) for e in policy.environments), bool(policy.providers.mlflow)
-        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1]])
-    envs, mlflow = outline
+        outline = (
+            tuple((e.name, e.from_) for e in policy.environments),
+            bool(policy.providers.mlflow),
+            tuple(e.name for e in policy.environments if e.verify is not None),
+        )
+        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1], list(outline[2])])
+    envs, mlflow, verify = outline
     found = _cached_parse(ctx, "r", rejected_raw, _cached_rejections) if rejected_raw else None
     if found is None:
         found = rejections.load_rejected(rejected_raw, path=REJECTED_PATH)
         if rejected_raw:
             _cache_parse(ctx, "r", rejected_raw, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
-    return Overview(envs, found, mlflow)
+    return Overview(envs, found, mlflow, verify)
 
 
 def _load_policy(ctx: Context, raw: bytes | None) -> Policy:
@@ -147,9 +153,12 @@ def _cache_parse(ctx: Context, key: str, raw: bytes | None, value: object) -> No
             ctx.cache.put(key, [raw.decode(), value])
 
 
-def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...], bool] | None:
-    """A cached ``[[[name, from], …], mlflow]``, or None when it is not the shape we write."""
-    if type(value) is not list or len(value) != 2 or type(value[0]) is not list or type(value[1]) is not bool:
+def _outline_from_json(
+    value: object,
+) -> tuple[tuple[tuple[str, str | None], ...], bool, tuple[str, ...]] | None:
+    """A cached ``[[[name, from], …], mlflow, [verified env, …]]``, or None when it is not the
+    shape we write (an entry of an earlier version too: it is parsed and written again)."""
+    if type(value) is not list or len(value) != 3 or type(value[0]) is not list or type(value[1]) is not bool:
         return None
     envs = []
     for row in value[0]:
@@ -159,7 +168,13 @@ def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...
         if type(name) is not str or not (from_ is None or type(from_) is str):
             return None
         envs.append((name, from_))
-    return (tuple(envs), value[1]) if envs else None
+    verify = value[2]
+    if type(verify) is not list or not all(type(v) is str for v in verify):
+        return None
+    names = {name for name, _ in envs}
+    if not envs or not names.issuperset(verify):
+        return None
+    return tuple(envs), value[1], tuple(verify)
 
 
 def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
@@ -228,6 +243,11 @@ class ManifestSummary(NamedTuple):  # 3,000 per status; a NamedTuple is cheaper 
     error: str | None = None
 
 
+def summary_key(blob: str, path: str) -> str:
+    """The manifest cache's key of one manifest's ``summarize`` result (``[version, error]``)."""
+    return f"m:{blob}:{path}"
+
+
 def summarize(job: tuple[str, str, bytes]) -> tuple[str | None, str | None]:
     """(version, error) of one manifest: the unit of work ``status`` spreads over processes."""
     path, model, raw = job
@@ -252,7 +272,7 @@ def _summaries(
     missing: list[str] = []
     for path in wanted:
         blob = ids[path]
-        hit = _cached_summary(ctx.cache.get(f"m:{blob}:{path}")) if ctx.cache else None
+        hit = _cached_summary(ctx.cache.get(summary_key(blob, path))) if ctx.cache else None
         if hit is not None:
             found[path] = hit
         else:
@@ -263,7 +283,7 @@ def _summaries(
         for path, (version, error) in zip(missing, ctx.map(summarize, jobs), strict=True):
             found[path] = ManifestSummary(version, error)
             if ctx.cache:
-                ctx.cache.put(f"m:{ids[path]}:{path}", [version, error])
+                ctx.cache.put(summary_key(ids[path], path), [version, error])
     out: dict[str, dict[str, ManifestSummary]] = {}
     for path, (env, model) in wanted.items():
         out.setdefault(model, {})[env] = found[path]
@@ -387,7 +407,7 @@ def status(ctx: Context) -> StatusReport:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
     registry, registry_error = _registry_drift(ctx, sha, over)
-    verification = _verification_states(ctx, sha, models)
+    verification = _verification_states(ctx, sha, models, over)
     return StatusReport(
         over.names,
         models,
@@ -403,12 +423,14 @@ def status(ctx: Context) -> StatusReport:
 
 
 def _verification_states(
-    ctx: Context, sha: str, models: dict[str, dict[str, str | None]]
+    ctx: Context, sha: str, models: dict[str, dict[str, str | None]], over: Overview
 ) -> tuple[dict[str, dict[str, str | None]], dict[str, dict[str, dict[str, str] | None]]] | None:
     """``{model: {env: state | None}}`` for environments with verify: (README: Verify with live
     data), and beside it the details ``{model: {env: {"state", "version", "commit", "until",
     "reason"} | None}}``. None: no environment has verify:. A version that did not arrive by
     a promotion or rollback (a hand edit) is not verified: None."""
+    if not over.verify:  # the policy is parsed only when an environment verifies
+        return None
     envs = [e for e in ctx.policy(sha).environments if e.verify is not None]
     if not envs:
         return None
@@ -480,14 +502,16 @@ def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[
     if ctx.cache:
         ctx.cache.flush()
     entries = _history(ctx, sha, over, model, env)
-    return history_json(entries, over.rejected, _verifications(ctx, sha, entries))
+    return history_json(entries, over.rejected, _verifications(ctx, sha, entries, over))
 
 
-def _verifications(ctx: Context, sha: str, entries: Sequence[HistoryEntry]) -> dict[str, dict[str, str]]:
+def _verifications(
+    ctx: Context, sha: str, entries: Sequence[HistoryEntry], over: Overview
+) -> dict[str, dict[str, str]]:
     """``{commit: {"state", "reason"}}``: the ``promobot/verify`` check of each promotion or
     rollback into an environment with ``verify:`` (one check read per such commit; none without
     verify, so a repository that does not verify pays nothing)."""
-    envs = {e.name for e in ctx.policy(sha).environments if e.verify is not None}
+    envs = set(over.verify)
     if not envs:
         return {}
     from bot import verify  # only policies with verify: pay for it

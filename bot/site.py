@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from bot import app, pulls
+from bot.core import manifest as manifests
 from bot.core import site as views
 from bot.core import site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Policy, Rejection
 from bot.core.site_timeline import Verification
-from bot.core.yamlsafe import MAX_BYTES
-from bot.errors import UsageError
+from bot.errors import ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -144,96 +144,68 @@ def _histories(
     return HistoryRows(by_model, rejected), by_model, ids
 
 
-def detail(raw: bytes) -> dict[str, Any] | None:
-    """The keys a model page shows (owner, model_card, artifact.uri) of one manifest, as written.
+def parse_manifest(job: tuple[str, str, bytes]) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """``app.summarize`` of one manifest (version, error) and, from the same strict load, the
+    keys its model page shows (owner, model_card, artifact.uri), or None when it did not load.
 
-    Only called on manifests that ``status`` loaded without error at the same blob id (the
-    strict loader already refused oversize files, alias bombs, duplicate keys and non-core
-    tags), so libyaml only composes the node tree here and the three scalars are read off it,
-    their text as the file has it (``owner: 010`` shows ``010``): a third of a full load's cost,
-    which on 1,000 manifests is most of what ``promobot site`` adds to a cold ``status``.
+    The unit of work a cold ``promobot site`` spreads over processes: it parses each manifest
+    once for both ``status`` and the pages, where a second parse of 1,000 manifests for the
+    pages was most of what ``promobot site`` added to a cold ``status``.
     """
-    import yaml
-    from yaml.nodes import MappingNode, ScalarNode
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)
+    path, model, raw = job
     try:
-        root = loader.get_single_node()
-    except yaml.YAMLError:
-        return None
-    finally:
-        loader.dispose()
-    if not isinstance(root, MappingNode):
-        return None
-    keep: dict[str, Any] = {}
-    owner, card, artifact = (_get(root, name) for name in ("owner", "model_card", "artifact"))
-    for name, node in (("owner", owner), ("model_card", card)):
-        if isinstance(node, ScalarNode) and node.tag != _NULL:
-            keep[name] = node.value
-    uri = _get(artifact, "uri") if isinstance(artifact, MappingNode) else None
-    if isinstance(uri, ScalarNode) and uri.tag != _NULL:
-        keep["artifact"] = {"uri": uri.value}
-    return keep
-
-
-_NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-def _get(mapping: Any, name: str, depth: int = 0) -> Any:
-    """The value node of key ``name`` in a composed mapping: its own keys first, then those
-    merged in with ``<<`` (in order), as a full load would read it."""
-    from yaml.nodes import MappingNode, SequenceNode
-
-    merged: list[Any] = []
-    for key, value in mapping.value:
-        if key.tag == _MERGE:
-            merged += value.value if isinstance(value, SequenceNode) else [value]
-        elif key.value == name:
-            return value
-    for node in merged:
-        if isinstance(node, MappingNode) and depth < 8:
-            found = _get(node, name, depth + 1)
-            if found is not None:
-                return found
-    return None
+        loaded = manifests.load_manifest(raw, path=path, expected_name=model)
+    except ManifestError as exc:
+        return None, exc.message, None
+    keep: dict[str, Any] = {
+        name: loaded.data[name] for name in ("owner", "model_card") if isinstance(loaded.data.get(name), str)
+    }
+    keep["artifact"] = {"uri": loaded.artifact_uri}
+    return loaded.version, None, keep
 
 
 def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """model → (path, details) of the manifest its page describes: the model's in its first
     environment, parsed once per blob and cached like ``status``.
 
-    Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
-    costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
+    Runs before ``status``: every manifest ``status`` would parse (not in its cache) is parsed
+    here instead, in one ``ctx.map`` with the pages' manifests, and its summary cached for
+    ``status`` to find; ``build`` keeps only the details of manifests ``status`` loaded.
     """
     ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
     order = {env: i for i, env in enumerate(envs)}
+    models: dict[str, str] = {}
     wanted: dict[str, tuple[int, str]] = {}
     for path in ids:
         parts = path.split("/")
         if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
             model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+            models[path] = model
             if model not in wanted or rank < wanted[model][0]:
                 wanted[model] = (rank, path)
     out: dict[str, tuple[str, dict[str, Any]]] = {}
-    missing: dict[str, str] = {}
-    for model, (_, path) in wanted.items():
+    pages = {path for _, path in wanted.values()}
+    jobs: list[str] = []
+    for path, model in models.items():
         blob = ids[path]
-        hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
-        if isinstance(hit, dict):
-            out[model] = (path, hit)
-        else:
-            missing[model] = blob
-    if missing:
-        contents = ctx.ws.read_blobs(set(missing.values()))
-        for model, blob in missing.items():
-            raw = contents.get(blob, b"")
-            keep = detail(raw) if len(raw) <= MAX_BYTES else None  # the strict loader's limit
-            if keep is None:
-                continue
-            out[model] = (wanted[model][1], keep)
+        if path in pages:
+            hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
+            if isinstance(hit, dict):
+                out[model] = (path, hit)
+        for_status = ctx.cache is not None and ctx.cache.get(app.summary_key(blob, path)) is None
+        if for_status or (path in pages and model not in out):
+            jobs.append(path)
+    if not jobs:
+        return out
+    contents = ctx.ws.read_blobs({ids[path] for path in jobs})
+    parsed = ctx.map(parse_manifest, [(path, models[path], contents.get(ids[path], b"")) for path in jobs])
+    for path, (version, error, keep) in zip(jobs, parsed, strict=True):
+        if ctx.cache:
+            ctx.cache.put(app.summary_key(ids[path], path), [version, error])
+        if keep is not None and path in pages and models[path] not in out:
+            out[models[path]] = (path, keep)
             if ctx.cache:
-                ctx.cache.put(f"site-detail:{blob}", keep)
+                ctx.cache.put(f"site-detail:{ids[path]}", keep)
     return out
 
 

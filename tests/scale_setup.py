@@ -11,7 +11,6 @@ prod promotion PR that waits for people; the last ``late`` of them reached stagi
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from bot import promotion
 from bot.adapters.github import ACTIONS_LOGIN
-from bot.app import Context
 from tests.emulator import Emulator
 from tests.helpers.git import git
 from tests.helpers.rig import TOKEN, Hub
@@ -96,14 +94,6 @@ class Busy(Hub):
     now: datetime = NOW
     models: int = 0
     prs: int = 0
-
-    def context(
-        self, actor: str = "alice", *, clone: Path | None = None, now: datetime | None = None
-    ) -> Context:
-        """One workflow run's context at ``now`` (default: ``self.now``; sleeps recorded)."""
-        if now is not None:
-            return dataclasses.replace(self, now=now).context(actor, clone=clone)
-        return super().context(actor, clone=clone)
 
     def push(
         self, files: dict[str, str], message: str, *, date: datetime, branch: str = "main"

@@ -49,7 +49,7 @@ def test_promote_opens_a_pr_with_checks_posted_as_check_runs(hub: Hub) -> None:
     runs = {(r.name, r.head_sha, r.app.slug) for r in hub.emu.state.check_runs.values()}
     assert runs == {(name, pr.head_sha, "github-actions") for name in CHECK_NAMES}
     assert "version: 1.4.2" in git(
-        hub.clone,
+        hub.work,
         "--git-dir",
         str(hub.emu.git_dir),
         "show",
@@ -83,7 +83,7 @@ def test_reviews_count_and_a_promote_comment_merges_with_the_evaluated_head(hub:
     assert [(r.template, r.body["sha"], r.body["merge_method"]) for r in put] == [
         ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", head, "squash")
     ]
-    message = git(hub.clone, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
+    message = git(hub.work, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
     assert message.startswith(f"Promote fraud-detector 1.4.2 to prod (#{number})")
     assert parse_trailers(message)["Approved-by"] == "carol, dave"
     assert hub.emu.state.pulls[number].merged is True
@@ -199,4 +199,4 @@ def test_github_context_without_a_repository_says_what_to_set(hub: Hub) -> None:
     from bot.errors import UsageError
 
     with pytest.raises(UsageError, match="GITHUB_REPOSITORY is not set"):
-        github_context(repo=hub.clone, actor=None, now=NOW, environ={"GITHUB_TOKEN": TOKEN})
+        github_context(repo=hub.checkout(), actor=None, now=NOW, environ={"GITHUB_TOKEN": TOKEN})

@@ -56,7 +56,8 @@ def test_github_an_edited_body_does_not_change_who_requested_the_promotion(hub: 
     hub.emu.add_token("ghp_dave", "dave")
     pull = hub.emu.github("ghp_dave").get_repo("acme/models").get_pull(number)
     pull.edit(body=pull.body.replace('"requester":"dave"', '"requester":"erin"'))
-    assert '"requester":"erin"' in hub.emu.state.pulls[number].body
+    edited = hub.emu.state.pulls[number].body
+    assert edited is not None and '"requester":"erin"' in edited
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
 
@@ -99,7 +100,7 @@ def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None
     again = promotion.promote(hub.context("erin"), model="fraud-detector", to="prod")
     assert again.changed and FOREIGN not in " ".join(again.blockers)
     assert promotion.pr_context(hub.context(), number).state.requester == "erin"
-    assert "replicas: 6" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
+    assert "replicas: 6" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
 
 
 @pytest.mark.parametrize("edit", ["unreject-others", "invalid"])
@@ -113,7 +114,7 @@ def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, ed
         hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
     )
     assert rb.pr is not None
-    on_branch = git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
+    on_branch = git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
     assert "spam-filter" in on_branch and "fraud-detector" in on_branch
     start = on_branch[on_branch.index("  - model: spam-filter") :]
     old, new = (
@@ -135,7 +136,7 @@ def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, ed
     main = hub.main()
     assert not promotion.merge(hub.context("dave"), rb.pr, actor="dave").merged
     assert hub.main() == main
-    assert "spam-filter" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
+    assert "spam-filter" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
 
 
 def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:
@@ -183,10 +184,10 @@ def test_github_a_direct_reject_re_evaluates_the_open_prs_of_the_model(hub: Hub)
     assert out["reevaluated"] == [number]
 
 
-def _merge_by_hand(hub: Hub, number: int, login: str) -> None:
+def _merge_by_hand(emu: Emulator, number: int, login: str) -> None:
     """``login`` merges PR ``number`` with GitHub's button (squash), not through promobot."""
-    hub.emu.add_token(f"ghp_{login}", login)
-    hub.emu.github(f"ghp_{login}").get_repo("acme/models").get_pull(number).merge(merge_method="squash")
+    emu.add_token(f"ghp_{login}", login)
+    emu.github(f"ghp_{login}").get_repo("acme/models").get_pull(number).merge(merge_method="squash")
 
 
 def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re_evaluates(
@@ -196,7 +197,7 @@ def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re
     staging = promotion.promote(h.context("alice"), model="fraud-detector", to="staging")
     assert staging.pr == 1 and not staging.ready
     h.emu.submit_review(1, "bob", "APPROVE")
-    _merge_by_hand(h, 1, "erin")
+    _merge_by_hand(h.emu, 1, "erin")
 
     h.deliver("pull_request", pr_payload(h, "closed", 1), actor="erin")
 
@@ -208,7 +209,7 @@ def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re
         h.context("erin"), model="fraud-detector", version="1.5.0", reason="x", actor="erin"
     )
     h.emu.submit_review(rejected["pr"], "carol", "APPROVE")
-    _merge_by_hand(h, rejected["pr"], "carol")
+    _merge_by_hand(h.emu, rejected["pr"], "carol")
     before = [r.id for r in h.emu.state.check_runs.values() if r.head_sha == prod.pr.head_sha]
 
     outcome = h.deliver("pull_request", pr_payload(h, "closed", rejected["pr"]), actor="carol")

@@ -116,10 +116,12 @@ def test_github_promote_merge_moves_the_alias_and_a_direct_rollback_moves_it_bac
 
 
 def test_github_registry_gate_blocks_metrics_that_differ_from_the_run(reg_hub: RegistryHub) -> None:
-    path = reg_hub.clone / "environments" / "staging" / "fraud-detector.yaml"
+    clone = reg_hub.clone
+    assert clone is not None
+    path = clone / "environments" / "staging" / "fraud-detector.yaml"
     path.write_text(path.read_text().replace("  auc: ", "  auc: 0.999  # was ", 1))
-    git(reg_hub.clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
-    git(reg_hub.clone, "push", "-q", "origin", "main")
+    git(clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
+    git(clone, "push", "-q", "origin", "main")
     result = promotion.promote(reg_hub.context(), model="fraud-detector", to="prod")
     row = next(g for g in result.results if g.kind == "registry")
     assert row.result == "failure" and "0.999" in row.reason

@@ -147,14 +147,30 @@ def test_site_links_marks_to_github_when_the_forge_is_github(cli: Cli, tmp_path:
 # --------------------------------------------------------------------------- the manifest details
 
 
-def test_a_model_page_shows_owner_card_and_artifact_as_the_manifest_writes_them() -> None:
-    from bot.site import detail
+def test_a_model_page_reads_owner_card_and_artifact_from_the_parse_status_uses() -> None:
+    from bot.app import summarize
+    from bot.site import parse_manifest
 
-    text = b"owner: 010\nmodel_card: yes\nartifact:\n  uri: s3://m/1.0\n  digest: sha256:x\n"
-    assert detail(text) == {"owner": "010", "model_card": "yes", "artifact": {"uri": "s3://m/1.0"}}
-    merged = b"base: &b {owner: team, artifact: {uri: u}}\n<<: [*b]\nmodel_card: ~\n"
-    assert detail(merged) == {"owner": "team", "artifact": {"uri": "u"}}  # << as a full load reads it
-    assert detail(b"- a list\n") is None and detail(b"a: [") is None and detail(b"") is None
+    good = (
+        b'apiVersion: promobot/v1\nkind: ModelDeployment\nname: fraud\nversion: "1.0.0"\n'
+        b"owner: '@acme/fraud-ml'\nartifact:\n  uri: s3://models/fraud/1.0.0\n"
+        b"  digest: sha256:" + b"ab" * 32 + b"\nmetrics:\n  auc: 0.9\n"
+    )
+    job = ("environments/prod/fraud.yaml", "fraud", good)
+    assert parse_manifest(job)[:2] == summarize(job) == ("1.0.0", None)
+    keep = parse_manifest(job)[2]
+    assert keep is not None and keep["owner"] == "@acme/fraud-ml"
+    assert keep["artifact"] == {"uri": "s3://models/fraud/1.0.0"} and "model_card" not in keep
+    merged = good.replace(b"owner: ", b"base: &b {model_card: docs/card.md}\n<<: [*b]\nowner: ")
+    assert parse_manifest(("environments/prod/fraud.yaml", "fraud", merged))[2] == {
+        **keep,
+        "model_card": "docs/card.md",  # << as a full load reads it
+    }
+    for bad in (b"- a list\n", b"a: [", b"", good.replace(b"'@acme/fraud-ml'", b"010")):
+        version, error, details = parse_manifest(("environments/prod/fraud.yaml", "fraud", bad))
+        assert (version, details) == (None, None) and error == summarize(
+            ("environments/prod/fraud.yaml", "fraud", bad)
+        )[1]
 
 
 def test_the_site_lists_history_in_graph_order_under_clock_skew(cli: Cli, tmp_path: Path) -> None:
@@ -238,11 +254,12 @@ def _contrast(tab: Tab) -> list[str]:
 
 
 def _versions(tab: Tab) -> dict[str, dict[str, str]]:
-    return tab.js(
+    versions: dict[str, dict[str, str]] = tab.js(
         "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
         " Object.fromEntries([...r.querySelectorAll('td[data-env]')].map(c => [c.dataset.env,"
         " c.dataset.version]))]))"
     )
+    return versions
 
 
 def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_and_the_rollback(

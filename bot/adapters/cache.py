@@ -74,8 +74,9 @@ def write_json(path: Path, body: dict[str, Any], *, fmt: str, version: int) -> b
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # dump() is ~3× slower
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, ensure_ascii=False, separators=(",", ":"))
+            fh.write(text)
         Path(tmp).replace(path)
         return True
     except (OSError, TypeError, ValueError) as exc:  # a read-only .git must not break a read command

@@ -17,6 +17,7 @@ from bot.core.model import GateResult
 
 
 def schema(inputs: GateInputs) -> GateResult:
+    """Built-in ``schema``: the manifest on the PR loads (else its first error line)."""
     if inputs.candidate is None:
         error = inputs.candidate_error or "the manifest could not be read"
         first_line = error.strip().splitlines()[0] if error.strip() else error
@@ -25,6 +26,7 @@ def schema(inputs: GateInputs) -> GateResult:
 
 
 def order(inputs: GateInputs) -> GateResult:
+    """Built-in ``order``: the candidate is the version ``from`` runs now."""
     cand, source = inputs.candidate, inputs.source
     if cand is None:
         return not_checked("order", "order")
@@ -52,6 +54,7 @@ def order(inputs: GateInputs) -> GateResult:
 
 
 def integrity(inputs: GateInputs) -> GateResult:
+    """Built-in ``integrity``: the promoted keys equal ``from``'s (local keys and ``serving`` excepted)."""
     cand, source = inputs.candidate, inputs.source
     if cand is None:
         return not_checked("integrity", "integrity")
@@ -88,6 +91,7 @@ def integrity(inputs: GateInputs) -> GateResult:
 
 
 def not_rejected(inputs: GateInputs) -> GateResult:
+    """Built-in ``not-rejected``: the candidate version is not in rejected.yaml."""
     cand = inputs.candidate
     if cand is None:
         return not_checked("not-rejected", "not-rejected")

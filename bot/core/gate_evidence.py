@@ -21,6 +21,7 @@ def _size(n: int) -> str:
 
 
 def artifact(inputs: GateInputs) -> GateResult:
+    """The ``artifact`` gate: what hashing the artifact found (``inputs.artifact``)."""
     check = inputs.artifact
     if check is None:
         return GateResult("artifact", "artifact", "failure", "artifact not checked")
@@ -54,6 +55,7 @@ def _one_line(text: str) -> str:
 
 
 def command(gate: CommandGate, inputs: GateInputs) -> GateResult:
+    """A ``command`` gate: how its process ended (``inputs.commands``), its output's tail in the details."""
     name = f"command {gate.name}"
     outcome = inputs.commands.get(gate.name)
     if outcome is None:
@@ -75,6 +77,7 @@ def command(gate: CommandGate, inputs: GateInputs) -> GateResult:
 
 
 def prometheus(gate: PrometheusGate, inputs: GateInputs) -> GateResult:
+    """A ``prometheus`` gate: its gathered series judged by ``promql.judge`` (pending when not gathered)."""
     name = f"prometheus {gate.name}"
     if inputs.candidate is None:
         return not_checked(name, gate.kind)

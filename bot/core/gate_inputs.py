@@ -97,6 +97,7 @@ def rerun(inputs: GateInputs) -> str:
 
 
 def not_checked(name: str, kind: str) -> GateResult:
+    """A failure for a gate that needs the candidate manifest, which did not load."""
     return GateResult(
         name=name,
         kind=kind,
@@ -106,15 +107,18 @@ def not_checked(name: str, kind: str) -> GateResult:
 
 
 def num(value: float) -> str:
+    """A number as a reason shows it: ``0.9``, ``41``, ``1e+12``."""
     return f"{value:g}"
 
 
 def short_digest(digest: str) -> str:
+    """``sha256:ab12cd34…``: enough of a digest to tell two apart in one line."""
     algo, _, hexpart = digest.partition(":")
     return f"{algo}:{hexpart[:8]}…" if hexpart and len(hexpart) > 8 else digest
 
 
 def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -16,6 +16,7 @@ _EPSILON = 1e-12
 
 
 def metric(gate: MetricGate, inputs: GateInputs) -> GateResult:
+    """A ``metric`` gate: the candidate's value within ``min``/``max``."""
     name = f"metric {gate.name}"
     cand = inputs.candidate
     if cand is None:
@@ -130,6 +131,7 @@ def _close_to(a: float, b: float) -> float:
 
 
 def compare(gate: CompareGate, inputs: GateInputs) -> GateResult:
+    """A ``compare`` gate: the candidate's metric against the target's incumbent, on the same eval data."""
     name = f"compare {gate.metric}"
     cand, inc = inputs.candidate, inputs.incumbent
     if cand is None:

@@ -36,6 +36,7 @@ def _duration(delta: timedelta) -> str:
 
 
 def soak(gate: SoakGate, inputs: GateInputs, now: datetime) -> GateResult:
+    """A ``soak`` gate: the candidate has run in ``from`` for ``hours`` (pending until then)."""
     cand = inputs.candidate
     if cand is None:
         return not_checked("soak", "soak")
@@ -141,6 +142,7 @@ def _local(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def freeze(gate: FreezeGate, now: datetime) -> GateResult:
+    """A ``freeze`` gate: pending inside a window (until the end of its chain), success outside."""
     try:
         tz = ZoneInfo(gate.timezone)
     except (ZoneInfoNotFoundError, ValueError):

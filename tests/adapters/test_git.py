@@ -445,6 +445,42 @@ class TestHistory:
         assert ws.git_calls - before == 1
         assert [(e.env, e.version) for e in entries] == [("dev", "9.0.0"), ("prod", "1.0.0")]
 
+    def test_with_changed_path_filters_several_paths_read_one_log_each_in_the_same_order(
+        self, repo: Path, ws: GitWorkspace, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        dev = "environments/dev/fraud.yaml"
+        commit_file(repo, dev, manifest("2.0.0"), "Dev 2.0.0")
+        (repo / dev).write_text(manifest("2.1.0"))
+        (repo / MANIFEST).write_text(manifest("2.0.0"))
+        git(repo, "commit", "-q", "-a", "-m", "Both at once")
+        git(repo, "checkout", "-q", "-b", "side")
+        commit_file(repo, dev, manifest("3.0.0"), "Dev 3.0.0 on a side branch")
+        git(repo, "checkout", "-q", "main")
+        # Older by the clock than everything before it: graph order, never dates, decides.
+        monkeypatch.setenv("GIT_COMMITTER_DATE", "2001-01-01T00:00:00Z")
+        commit_file(repo, MANIFEST, manifest("2.1.0"), "Prod 2.1.0, skewed clock")
+        monkeypatch.delenv("GIT_COMMITTER_DATE")
+        git(repo, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
+        paths = [MANIFEST, dev, "environments/staging/fraud.yaml"]
+        one_log = ws.history_many(paths, ref="main")
+        assert ws.ensure_commit_graph() is True
+        graphed = GitWorkspace(repo)
+        graphed.git_dir  # noqa: B018 - warm the cached repository facts
+        before = graphed.git_calls
+        per_path = graphed.history_many(paths, ref="main")
+        assert graphed.git_calls - before == 1 + len(paths)  # rev-list --topo-order, then a log per path
+        assert per_path == one_log
+        assert [(e.subject, e.env, e.version) for e in per_path] == [
+            ("Merge side", "dev", "3.0.0"),
+            ("Dev 3.0.0 on a side branch", "dev", "3.0.0"),
+            ("Prod 2.1.0, skewed clock", "prod", "2.1.0"),
+            ("Both at once", "prod", "2.0.0"),
+            ("Both at once", "dev", "2.1.0"),
+            ("Dev 2.0.0", "dev", "2.0.0"),
+            ("Add fraud", "prod", "1.0.0"),
+        ]
+        assert graphed.history(MANIFEST, ref="main") == [e for e in one_log if e.env == "prod"]
+
     def test_history_costs_the_same_processes_however_long_it_is(self, repo: Path, ws: GitWorkspace) -> None:
         ws.git_dir  # noqa: B018
         before = ws.git_calls

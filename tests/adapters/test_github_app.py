@@ -104,7 +104,7 @@ def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: Hub) -> No
     assert {r.app.id for r in runs} == {APP_ID}
     ours = {c.name: c.by_promobot for c in ctx.forge.list_checks(head)}
     assert ours == dict.fromkeys(CHECK_NAMES, True)
-    author = git(world.clone, "--git-dir", str(world.emu.git_dir), "log", "-1", "--format=%an", head)
+    author = git(world.work, "--git-dir", str(world.emu.git_dir), "log", "-1", "--format=%an", head)
     assert author == BOT
     writes = [r for r in world.emu.requests if r.method != "GET" and r.template and "/repos/" in r.template]
     assert writes and {r.login for r in writes} == {BOT}

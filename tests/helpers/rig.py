@@ -122,9 +122,15 @@ class Hub:
         return clone
 
     def context(
-        self, actor: str = "alice", *, clone: Path | None = None, env: Mapping[str, str] | None = None
+        self,
+        actor: str = "alice",
+        *,
+        clone: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        now: datetime | None = None,
     ) -> Context:
-        """One workflow run's context (sleeps recorded, not slept); ``env`` adds or replaces variables."""
+        """One workflow run's context at ``now`` (default: ``self.now``; sleeps recorded, not slept);
+        ``env`` adds or replaces variables."""
         environ = {
             "GITHUB_REPOSITORY": "acme/models",
             "GITHUB_API_URL": self.emu.url,
@@ -137,7 +143,7 @@ class Hub:
         return github_context(
             repo=clone or self.clone or self.checkout(),
             actor=None,
-            now=self.now,
+            now=now or self.now,
             environ=environ,
             sleep=self.sleeps.append,
         )
