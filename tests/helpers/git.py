@@ -5,16 +5,19 @@ Every call gets a fresh environment (not the caller's): no user or system config
 ``name <email>`` (``alice`` with her GitHub noreply address unless told otherwise, which the
 emulator maps to her login) and both dates are ``date``. A repository's own ``user.*``
 config therefore never decides who a test commit is by; it still decides who promobot's
-commits are by, since promobot runs git with its own environment.
+commits are by, since promobot runs git with its own environment (the ``isolated_git_config``
+fixture keeps that environment free of the user's config too).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypedDict, Unpack
+
+import pytest
 
 DATE = "2026-11-01T09:00:00Z"
 NAME = "alice"
@@ -113,3 +116,25 @@ def commit_all(repo: Path, message: str, *, author: str = "alice", date: str | N
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message, name=author, email=f"{author}@example.com", date=date or DATE)
     return git(repo, "rev-parse", "HEAD")
+
+
+def push_to(repo: Path, branch: str, edit: Callable[[Path], None], *, author: str) -> str:
+    """``author`` commits ``edit`` on ``branch`` of the local repository by hand, like a push to
+    the PR branch (the checkout goes back to ``main``); returns the new head."""
+    git(repo, "checkout", "-q", branch)
+    try:
+        edit(repo)
+        return commit_all(repo, f"hand edit by {author}", author=author)
+    finally:
+        git(repo, "checkout", "-q", "main")
+
+
+@pytest.fixture(autouse=True)
+def isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No global or system git config (and no identity) reaches the git promobot runs in this
+    module (``from tests.helpers.git import isolated_git_config as isolated_git_config``)."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "global.gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
