@@ -1316,29 +1316,36 @@ def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[
 
 
 def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
-    if not isinstance(row, list) or len(row) != 6:
+    # type() checks, no generators: a warm ``history`` validates every cached commit
+    if type(row) is not list or len(row) != 6:
         return None
     sha, at, author, subject, trailers, changes = row
     if (
-        not isinstance(sha, str)
-        or _SHA_RE.fullmatch(sha) is None
+        type(sha) is not str
         or type(at) is not int
-        or not isinstance(author, str)
-        or not isinstance(subject, str)
-        or not isinstance(trailers, dict)
-        or not all(isinstance(v, str) for v in trailers.values())
-        or not isinstance(changes, list)
+        or type(author) is not str
+        or type(subject) is not str
+        or type(trailers) is not dict
+        or type(changes) is not list
+        or _SHA_RE.fullmatch(sha) is None
     ):
         return None
+    for value in trailers.values():
+        if type(value) is not str:
+            return None
     parsed = []
     for change in changes:
-        if not isinstance(change, list) or len(change) != 7:
+        if type(change) is not list or len(change) != 7:
             return None
         path, created, deleted, old, new, saw_old, saw_new = change
         if (
             path not in targets
-            or not all(type(flag) is bool for flag in (created, deleted, saw_old, saw_new))
-            or not all(v is None or isinstance(v, str) for v in (old, new))
+            or type(created) is not bool
+            or type(deleted) is not bool
+            or type(saw_old) is not bool
+            or type(saw_new) is not bool
+            or (old is not None and type(old) is not str)
+            or (new is not None and type(new) is not str)
         ):
             return None
         parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))
