@@ -98,6 +98,8 @@ _AUTHOR_RE = re.compile(r"^\s*([^<>]+?)\s*<([^<>]*)>\s*$")
 _MANIFEST_RE = re.compile(r"^environments/([^/]+)/([^/]+)\.yaml$")
 _PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
 _DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
+_REPO_FACTS = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
+"""What a workspace asks git about its repository once (``GitWorkspace.git_dir``, ``is_bare``)."""
 # NUL-separated fields; git itself finds the trailers (its own rules), unfolded, one per \x01.
 _LOG_FORMAT = "%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00"
 # Variables that would point git at another repository or index than ours.
@@ -378,11 +380,13 @@ class GitWorkspace:
         """
         if not Path(path).is_dir():
             raise UsageError(f"{path} is not a directory", NOT_A_REPO_HINT)
-        result = _spawn(["rev-parse", "--show-toplevel"], cwd=Path(path))
+        result = _spawn(["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]], cwd=Path(path))
         if result.returncode != 0:
             raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
-        root = Path(result.out.strip())
-        return cls(root, remote=remote, auth_header=auth_header, default_branch=default_branch)
+        root, facts = result.out.split("\n", 1)
+        ws = cls(Path(root), remote=remote, auth_header=auth_header, default_branch=default_branch)
+        ws._set_repo_info(facts)  # the same process answered both: one git process fewer per command
+        return ws
 
     # ------------------------------------------------------------------ the process seam
 
@@ -442,9 +446,10 @@ class GitWorkspace:
         }
 
     def _load_repo_info(self) -> None:
-        out = self._run(
-            ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
-        ).out
+        self._set_repo_info(self._run(_REPO_FACTS).out)
+
+    def _set_repo_info(self, out: str) -> None:
+        """Keep what ``git rev-parse REPO_FACTS`` said (the common git directory, whether bare)."""
         lines = out.splitlines()
         self._common_dir = Path(lines[0])
         self._bare = lines[1].strip() == "true"
