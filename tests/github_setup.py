@@ -3,7 +3,7 @@
 Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
 ``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
 the webhook payload builders the reliability tests deliver through ``load_event`` →
-``router.dispatch``, the ten fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
+``dispatch``, the ten fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
 the end state of the repository with volatile fields (ids, timestamps, SHAs of
 re-created commits) replaced by trees and subjects, so that two runs compare equal when
 they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import router
 from bot.adapters.actions import load_event
 from bot.adapters.github import ACTIONS_LOGIN
-from bot.app import Context
+from bot.app.batch import Outcome
+from bot.app.context import Context
+from bot.app.events import dispatch
 from bot.cli import github_context
 from bot.errors import BotError
 from tests.emulator import Emulator
@@ -113,10 +114,10 @@ class Hub:
             repo=clone or self.checkout(), actor=None, now=self.now, environ=environ, sleep=self.sleeps.append
         )
 
-    def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> router.Outcome:
+    def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> Outcome:
         """Handle one event as ``promobot handle-event`` does, in a fresh workflow run."""
         loaded = load_event(name=name, payload=payload, environ={})
-        return router.dispatch(loaded, self.context(actor) if loaded.needs_context else None)
+        return dispatch(loaded, self.context(actor) if loaded.needs_context else None)
 
     def main(self) -> str:
         return self.rev("main")
@@ -355,12 +356,12 @@ def setup_rollback_pr(hub: Hub) -> Event:
 
 
 def setup_direct_rollback(hub: Hub) -> Event:
-    from bot import rollback
+    from bot.app.rollback import rollback
 
     _merge_staging(hub)
 
     def run(h: Hub) -> object:
-        return rollback.rollback(
+        return rollback(
             h.context("erin"),
             model="fraud-detector",
             env="staging",
@@ -388,7 +389,7 @@ def setup_verify_rollback(hub: Hub) -> Event:
     ``promobot/verify`` check and the deployment fail, a rollback PR opens, PR #1 gets a comment
     and the prod PR turns red. Needs a real Prometheus (one per process).
     """
-    from bot import verify
+    from bot.app import verify
     from tests.verify_setup import at, enable_verify, live, merge_into_staging, run_verify, shared_prometheus
 
     live(hub, shared_prometheus())

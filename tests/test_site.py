@@ -232,7 +232,7 @@ def test_a_page_is_built_again_only_when_what_it_shows_or_the_code_changes() -> 
 
 
 def test_a_model_page_shows_owner_card_and_artifact_as_the_manifest_writes_them() -> None:
-    from bot.site import detail
+    from bot.app.site import detail
 
     text = b"owner: 010\nmodel_card: yes\nartifact:\n  uri: s3://m/1.0\n  digest: sha256:x\n"
     assert detail(text) == {"owner": "010", "model_card": "yes", "artifact": {"uri": "s3://m/1.0"}}

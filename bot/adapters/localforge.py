@@ -63,6 +63,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -361,6 +362,10 @@ class LocalForge:
     @property
     def state_path(self) -> Path:
         return self._file.path
+
+    def rate_budget(self) -> tuple[int, datetime] | None:
+        """The local forge has no request limit."""
+        return None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[LocalForge]:

@@ -195,6 +195,20 @@ def help_lines(allowed: Iterable[str]) -> list[str]:
     return [s.help_line for s in _SPECS if s.name in wanted]
 
 
+def pr_commands(action: str) -> list[str]:
+    """The commands section of a promobot PR body (``action``: promote, rollback, reject, unreject)."""
+    lines = [
+        "`/promote` — merge when every check is green",
+        "`/retest` — re-evaluate gates and approvals",
+        "`/hold [reason]` / `/unhold` — block or allow merging",
+        "`/cancel` — close this pull request",
+        "`/status` — versions everywhere and what blocks this PR",
+    ]
+    if action == "promote":
+        lines.append("`/rollback [VERSION]` — after merging: roll this environment back")
+    return lines
+
+
 def is_valid_version(text: str) -> bool:
     """True when ``text`` may be given to ``/rollback``."""
     return VERSION_RE.fullmatch(text) is not None

@@ -22,9 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import app, pulls
+from bot import __version__
+from bot.app import history as histories
+from bot.app import pulls
+from bot.app import status as statuses
+from bot.app.context import Context
+from bot.app.records import bringing_commit, verify_check
 from bot.core import site as views
 from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.paths import ENV_DIR, manifest_path
 from bot.core.yamlsafe import MAX_BYTES
 from bot.errors import UsageError
 
@@ -46,7 +52,7 @@ class SiteResult:
 
 
 def verification_states(
-    ctx: app.Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
+    ctx: Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
 ) -> dict[tuple[str, str], views.Verification]:
     """Post-deploy verification (README: verification): (model, env) → its state.
 
@@ -58,15 +64,14 @@ def verification_states(
     out: dict[tuple[str, str], views.Verification] = {}
     if not envs:
         return out
-    from bot import verify  # only policies with verify: pay for it
 
     words = {"success": "passed", "failure": "failed", "pending": "pending"}
     for model, rows in entries.items():
         for env in envs:
-            bringing = verify.bringing_commit([e for e in rows if e.env == env])
+            bringing = bringing_commit([e for e in rows if e.env == env])
             if bringing is None or bringing.action == "manual":
                 continue
-            check = verify.verify_check(ctx, bringing.sha)
+            check = verify_check(ctx, bringing.sha)
             if check is None or check.result not in words:
                 continue
             out[(model, env)] = views.Verification(
@@ -75,7 +80,7 @@ def verification_states(
     return out
 
 
-def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
+def _open_pulls(ctx: Context) -> list[dict[str, Any]]:
     """``pr show`` of every open promobot PR, with the summaries of its three checks."""
     out = []
     for row in pulls.list_prs(ctx, state="open"):
@@ -104,7 +109,9 @@ class HistoryRows(Mapping[str, list[dict[str, Any]]]):
 
     def __getitem__(self, model: str) -> list[dict[str, Any]]:
         if model not in self._rows:
-            self._rows[model] = app.history_json(self._entries[model], rejected=self._rejected.get(model, ()))
+            self._rows[model] = histories.history_json(
+                self._entries[model], rejected=self._rejected.get(model, ())
+            )
         return self._rows[model]
 
     def __iter__(self) -> Iterator[str]:
@@ -115,26 +122,26 @@ class HistoryRows(Mapping[str, list[dict[str, Any]]]):
 
 
 def _histories(
-    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
+    ctx: Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
 ) -> tuple[HistoryRows, dict[str, list[HistoryEntry]], dict[str, str]]:
     """Every model's history (its rows, its entries, and what identifies it) from ONE git log
     over environments/.
 
     Newest first in graph order, as ``promobot history`` shows them: the same
-    ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
+    ``GitWorkspace.history_many`` (``git log --topo-order``) that ``history`` reads, grouped
     by model without re-sorting — commit dates can be skewed, so they never order anything.
     A history is identified by its commits and environments: commits are content-addressed, and
     the code that reads them is part of ``code_digest``.
     """
     paths = [
-        app.manifest_path(env, model)
+        manifest_path(env, model)
         for model, row in models.items()
         for env, version in row.items()
         if version is not None
     ]
     entries: list[HistoryEntry] = []
     if paths:  # read-only, so the history cache may serve it
-        entries = ctx.ws.history_many(paths, ref=tip, cached=True, under=app.ENV_DIR)
+        entries = ctx.ws.history_many(paths, ref=tip, cached=True, under=ENV_DIR)
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
@@ -197,14 +204,14 @@ def _get(mapping: Any, name: str, depth: int = 0) -> Any:
     return None
 
 
-def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """model → (path, details) of the manifest its page describes: the model's in its first
     environment, parsed once per blob and cached like ``status``.
 
     Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
     costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
     """
-    ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
+    ids = ctx.ws.blob_ids(tip, ENV_DIR)
     order = {env: i for i, env in enumerate(envs)}
     wanted: dict[str, tuple[int, str]] = {}
     for path in ids:
@@ -236,19 +243,19 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
 
 
 def build(
-    ctx: app.Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
+    ctx: Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
 ) -> tuple[views.Site, str]:
     """The site's view-model and the commit it shows; model pages whose key is in ``previous``
     (page → key of the last run) are not built (``Site.reused``)."""
     tip = ctx.tip()
     policy = ctx.policy(tip)
     found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
-    report = app.status(ctx)
+    report = statuses.status(ctx)
     status = report.to_json()
     manifests = {}  # only manifests status loaded: the first environment that has a version
     for model, row in report.models.items():
         env = next((e for e in report.environments if row.get(e) is not None), None)
-        if env is not None and model in found and found[model][0] == app.manifest_path(env, model):
+        if env is not None and model in found and found[model][0] == manifest_path(env, model):
             manifests[model] = found[model][1]
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
     histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
@@ -276,10 +283,9 @@ def code_digest(workspace: str) -> str:
     and the code that reads histories and builds the view (this module, ``bot.app``,
     ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
     log). A page written by other code is rendered again."""
-    from bot import __version__
 
     digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
-    for module in (views.__file__, __file__, app.__file__, workspace):
+    for module in (views.__file__, __file__, statuses.__file__, histories.__file__, workspace):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
@@ -383,7 +389,7 @@ def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
         tmp.replace(out / name)
 
 
-def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
+def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``.
 
     The site is written into a new sibling folder that then replaces ``out`` whole (``check_out``
