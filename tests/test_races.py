@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.github import ACTIONS_LOGIN
+from bot.app.apply import DIRECT_ATTEMPTS
 from bot.app.rollback import rollback
 from bot.core.marker import replied_to
 from bot.errors import ConflictError
@@ -109,8 +110,8 @@ def test_a_default_branch_that_keeps_moving_stops_a_direct_rollback_after_bounde
         )
 
     moved = _log(hub)
-    assert len(moved) - before == rollback.DIRECT_ATTEMPTS  # one refused push per attempt, then stop
-    assert set(moved[: rollback.DIRECT_ATTEMPTS]) == {"Someone else"}
+    assert len(moved) - before == DIRECT_ATTEMPTS  # one refused push per attempt, then stop
+    assert set(moved[: DIRECT_ATTEMPTS]) == {"Someone else"}
     assert "version: 1.5.0" in _show(hub, "main", STAGING)
 
 
