@@ -35,7 +35,7 @@ from bot.core.model import (
 )
 
 if TYPE_CHECKING:
-    from bot.core.gates import ArtifactCheck, CommandOutcome
+    from bot.core.gate_inputs import ArtifactCheck, CommandOutcome
     from bot.core.promql import Evidence, PrometheusGate
     from bot.core.providers import PrometheusProvider
     from bot.core.registry import ModelVersion, Run

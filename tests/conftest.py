@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +13,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+
+from tests.helpers.git import commit_all, init_repo
 
 pytest_plugins = [
     "tests.emulator.fixtures",
@@ -29,55 +29,6 @@ EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"
 environments/, tests/test_init.py checks that). Never the checkout's environments/: the README's
 tour runs elsewhere, but tests must not depend on what a user did in the checkout."""
 NOW = "2026-11-27T10:00:00Z"  # a Friday morning in Berlin: outside every example freeze window
-
-
-def git(repo: Path, *args: str, input: str | None = None) -> str:
-    out = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-        input=input,
-        env={
-            **os.environ,
-            "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
-            "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
-        },
-    )
-    return out.stdout.strip()
-
-
-def init_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.name", "alice")
-    git(path, "config", "user.email", "alice@example.com")
-    git(path, "config", "commit.gpgsign", "false")
-    return path
-
-
-def commit_all(repo: Path, message: str, *, author: str = "alice", date: str | None = None) -> str:
-    git(repo, "add", "-A")
-    env_date = date or "2026-11-01T09:00:00Z"
-    subprocess.run(
-        [
-            "git",
-            "-c",
-            f"user.name={author}",
-            "-c",
-            f"user.email={author}@example.com",
-            "commit",
-            "-q",
-            "-m",
-            message,
-        ],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        env={**os.environ, "GIT_AUTHOR_DATE": env_date, "GIT_COMMITTER_DATE": env_date},
-    )
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from bot.cli import github_context
 from bot.errors import BotError
 from tests.emulator import Emulator
 from tests.emulator.server import FAULT_KINDS
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"  # as tests/conftest.py
@@ -45,10 +45,6 @@ REPO = {"id": 1296269, "full_name": "acme/models", "default_branch": "main"}
 _SHA_RE = re.compile(r"\b[0-9a-f]{40}\b")
 _SHORT_SHA_RE = re.compile(r"\b[0-9a-f]{12}\b")
 _DURATION_RE = re.compile(r"\b\d+(?:\.\d+)?\s?m?s\b")
-
-
-def git(cwd: Path, *args: str, date: str | None = None) -> str:
-    return hermetic_git(cwd, *args, date=date or "2026-11-01T09:00:00Z")
 
 
 _SEED: dict[str, Path] = {}

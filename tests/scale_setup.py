@@ -23,7 +23,8 @@ from bot.adapters.github import ACTIONS_LOGIN
 from bot.app.context import Context
 from bot.app.promote import promote
 from tests.emulator import Emulator
-from tests.github_setup import TOKEN, Hub, git
+from tests.github_setup import TOKEN, Hub
+from tests.helpers.git import git
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday morning in Berlin: no freeze
 LATE = NOW - timedelta(hours=23)

@@ -207,7 +207,9 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*[\s>/]")
 
 
 @pytest.mark.parametrize(
-    "path", [BOT / "app" / "site.py", BOT / "core" / "site.py"], ids=lambda p: str(p.relative_to(BOT))
+    "path",
+    [BOT / "app" / "site.py", *sorted((BOT / "core").glob("site*.py"))],
+    ids=lambda p: str(p.relative_to(BOT)),
 )
 def test_the_site_builds_no_html_in_python(path: Path) -> None:
     """`promobot site`: the use case and view-model hold data; only templates/site/ writes HTML."""

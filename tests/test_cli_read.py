@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 ALL_ENVS = ["dev", "staging", "prod"]
 
@@ -280,3 +281,26 @@ def test_validate_names_the_file_for_every_error(cli: Cli) -> None:
     (cli.repo / "environments/dev/odd.yml").write_text("name: odd\n")
     out = cli("validate", expect=1).stdout
     assert "error: environments/dev/odd.yml: manifests end in .yaml" in out
+
+
+def test_warm_status_and_history_parse_the_policy_only_when_an_environment_verifies(cli: Cli) -> None:
+    from bot.app.context import Context
+    from bot.app.history import history_rows
+    from bot.app.status import status
+    from bot.cli import Options, build_context
+    from tests.verify_setup import add_verify
+
+    def warm() -> Context:
+        cli("status")  # fills the caches
+        ctx = build_context(Options(cli.repo, "local", "json", None, None))
+        status(ctx)
+        history_rows(ctx, "fraud-detector")
+        return ctx
+
+    assert warm()._policies == {}  # promotion.yaml came from the cache: nothing verifies
+    add_verify(cli)
+    commit_all(cli.repo, "staging verifies live data")
+    ctx = warm()
+    assert list(ctx._policies) == [ctx.tip()]  # read once, for the verify: specs
+    verification = status(ctx).verification
+    assert verification is not None and set(verification["fraud-detector"]) == {"staging"}

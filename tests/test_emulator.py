@@ -7,7 +7,6 @@ request or response strayed from GitHub's OpenAPI description.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,11 @@ from github.GithubException import BadCredentialsException, UnknownObjectExcepti
 
 from tests.emulator import Emulator, spec_available
 from tests.emulator.openapi import shared_checker
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git, has_ref
 
 BOT_TOKEN = "bot-token"
 ALICE = "alice-token"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return hermetic_git(cwd, *args, name="Dev", email="dev@users.noreply.github.com")
+DEV, DEV_EMAIL = "Dev", "dev@users.noreply.github.com"
 
 
 @dataclass
@@ -39,22 +35,13 @@ class World:
 
     def commit_file(self, branch: str, path: str, text: str, *, email: str | None = None) -> str:
         """Commit ``path`` on ``branch`` in the clone and push it to the emulator."""
-        exists = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", branch],
-            cwd=self.work,
-            check=False,
-            capture_output=True,
-        )
-        git(self.work, "checkout", "-q", *([branch] if exists.returncode == 0 else ["-b", branch]))
+        git(self.work, "checkout", "-q", *([branch] if has_ref(self.work, branch) else ["-b", branch]))
         target = self.work / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         git(self.work, "add", path)
-        extra = ["-c", f"user.email={email}"] if email else []
-        if email:
-            git(self.work, *extra, "commit", "-q", "--author", f"Someone <{email}>", "-m", f"edit {path}")
-        else:
-            git(self.work, "commit", "-q", "-m", f"edit {path}")
+        author = ["--author", f"Someone <{email}>"] if email else []
+        git(self.work, "commit", "-q", *author, "-m", f"edit {path}", name=DEV, email=DEV_EMAIL)
         git(self.work, "push", "-q", "--force", str(self.emu.git_dir), f"{branch}:{branch}")
         git(self.work, "checkout", "-q", "main")
         return git(self.work, "rev-parse", branch)
@@ -77,7 +64,7 @@ def world(github_emulator: Emulator, tmp_path: Path) -> Iterator[World]:
     (work / "environments" / "prod").mkdir(parents=True)
     (work / "environments" / "prod" / "fraud.yaml").write_text("version: '1.0'\n")
     git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "initial")
+    git(work, "commit", "-q", "-m", "initial", name=DEV, email=DEV_EMAIL)
     git(work, "push", "-q", str(emu.git_dir), "main")
     gh = emu.github(BOT_TOKEN)
     yield World(emu=emu, work=work, gh=gh, repo=gh.get_repo("acme/models"))
@@ -472,7 +459,7 @@ def test_a_request_body_github_would_refuse_is_recorded_as_an_openapi_error(tmp_
         work = tmp_path / "work"
         work.mkdir()
         git(work, "init", "-q", "-b", "main")
-        git(work, "commit", "-q", "--allow-empty", "-m", "initial")
+        git(work, "commit", "-q", "--allow-empty", "-m", "initial", name=DEV, email=DEV_EMAIL)
         git(work, "push", "-q", str(emu.git_dir), "main")
         repo = emu.github(BOT_TOKEN).get_repo("acme/models")
 

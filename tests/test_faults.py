@@ -30,7 +30,6 @@ from tests.github_setup import (
     MATRIX_KINDS,
     Hub,
     Prepared,
-    git,
     prepare,
     run_case,
     run_event,
@@ -38,6 +37,7 @@ from tests.github_setup import (
     setup_hub,
     setup_promote_comment,
 )
+from tests.helpers.git import git
 
 # Requests each flow makes fault-free today. test_every_request_of_the_every_index_flows_is_covered
 # fails when a flow makes more, so that the every-index cases keep covering every index.

@@ -29,16 +29,12 @@ from bot.core.model import CHECK_NAMES
 from bot.core.trailers import parse_trailers
 from tests.emulator import Emulator, RequestRecord
 from tests.github_setup import seed_emulator
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git
 
 TOKEN = "ghs_workflowTOKEN"
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 BUDGETS_SEEN: dict[str, int] = {}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 @dataclass

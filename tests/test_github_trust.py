@@ -21,7 +21,8 @@ from bot.app.reject import reject
 from bot.app.rollback import rollback
 from tests.emulator import Emulator
 from tests.github_setup import pr_payload, setup_hub
-from tests.test_github_flows import BOT_EMAIL, Hub, git
+from tests.helpers.git import git
+from tests.test_github_flows import BOT_EMAIL, Hub
 from tests.test_github_flows import hub as hub
 
 PROD = "environments/prod/fraud-detector.yaml"
@@ -65,7 +66,8 @@ def test_github_an_edited_body_does_not_change_who_requested_the_promotion(hub: 
     hub.emu.add_token("ghp_dave", "dave")
     pull = hub.emu.github("ghp_dave").get_repo("acme/models").get_pull(number)
     pull.edit(body=pull.body.replace('"requester":"dave"', '"requester":"erin"'))
-    assert '"requester":"erin"' in hub.emu.state.pulls[number].body
+    edited = hub.emu.state.pulls[number].body
+    assert edited is not None and '"requester":"erin"' in edited
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
 
@@ -186,10 +188,10 @@ def test_github_a_direct_reject_re_evaluates_the_open_prs_of_the_model(hub: Hub)
     assert out["reevaluated"] == [number]
 
 
-def _merge_by_hand(hub: Hub, number: int, login: str) -> None:
+def _merge_by_hand(emu: Emulator, number: int, login: str) -> None:
     """``login`` merges PR ``number`` with GitHub's button (squash), not through promobot."""
-    hub.emu.add_token(f"ghp_{login}", login)
-    hub.emu.github(f"ghp_{login}").get_repo("acme/models").get_pull(number).merge(merge_method="squash")
+    emu.add_token(f"ghp_{login}", login)
+    emu.github(f"ghp_{login}").get_repo("acme/models").get_pull(number).merge(merge_method="squash")
 
 
 def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re_evaluates(
@@ -199,7 +201,7 @@ def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re
     staging = promote(h.context("alice"), model="fraud-detector", to="staging")
     assert staging.pr == 1 and not staging.ready
     h.emu.submit_review(1, "bob", "APPROVE")
-    _merge_by_hand(h, 1, "erin")
+    _merge_by_hand(h.emu, 1, "erin")
 
     h.deliver("pull_request", pr_payload(h, "closed", 1), actor="erin")
 
@@ -209,7 +211,7 @@ def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re
 
     rejected = reject(h.context("erin"), model="fraud-detector", version="1.5.0", reason="x", actor="erin")
     h.emu.submit_review(rejected["pr"], "carol", "APPROVE")
-    _merge_by_hand(h, rejected["pr"], "carol")
+    _merge_by_hand(h.emu, rejected["pr"], "carol")
     before = [r.id for r in h.emu.state.check_runs.values() if r.head_sha == prod.pr.head_sha]
 
     outcome = h.deliver("pull_request", pr_payload(h, "closed", rejected["pr"]), actor="carol")

@@ -19,7 +19,8 @@ from bot.core.events import DispatchEvent
 from bot.core.manifest import apply_promotion
 from bot.core.marker import parse_state, replied_to
 from bot.errors import ForgeError, UsageError, WorkspaceError
-from tests.conftest import EXAMPLE, NOW, Cli, commit_all, git, init_repo
+from tests.conftest import EXAMPLE, NOW, Cli
+from tests.helpers.git import commit_all, git, init_repo
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "github"
 EXAMPLES = SHARED / "webhooks" / "payload-examples" / "api.github.com"

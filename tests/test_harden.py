@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 DEV = "environments/dev/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"

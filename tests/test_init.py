@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 
 from bot.app import init as scaffold
 from bot.cli import cli
-from tests.conftest import EXAMPLE, ROOT, Cli, git, init_repo, invoke
+from tests.conftest import EXAMPLE, ROOT, Cli, invoke
+from tests.helpers.git import git, init_repo
 from tests.test_workflows import PROMOTION, SHA_PINNED_USES, needs_both_linters, run_lint, triggers
 
 BASE_FILES = {

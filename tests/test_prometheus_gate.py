@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from bot.core import gates
+from bot.core.gate_inputs import GateInputs
 from bot.core.manifest import load_manifest
 from bot.core.promql import PrometheusGate, moment
-from tests.conftest import EXAMPLE, Cli, commit_all
+from tests.conftest import EXAMPLE, Cli
+from tests.helpers.git import commit_all
 from tests.servers import free_port
 from tests.servers.prometheus import BREACH_START, PrometheusServer
 
@@ -193,7 +195,7 @@ def test_without_a_gate_runner_the_gate_is_pending_never_success() -> None:
         path="environments/staging/fraud-detector.yaml",
     )
     gate = PrometheusGate(name="e", provider="p", query="q", max=1)
-    inputs = gates.GateInputs(
+    inputs = GateInputs(
         model="fraud-detector",
         from_env="staging",
         to_env="prod",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,20 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, console_argv, git
-
-GOLDEN = Path(__file__).parent / "golden" / "promote"
-REGEN = os.environ.get("PROMOBOT_REGEN_GOLDEN") == "1"
-
-
-def golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if REGEN:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual)
-    assert actual == path.read_text(), (
-        f"{name} differs from the golden file (PROMOBOT_REGEN_GOLDEN=1 rewrites it)"
-    )
+from tests.conftest import Cli, console_argv
+from tests.helpers.git import commit_all, git
+from tests.helpers.golden import assert_golden
 
 
 def outside_code(markdown: str) -> str:
@@ -61,7 +49,7 @@ class TestOpen:
         text = git(
             cli.repo, "show", "promobot/staging/fraud-detector:environments/staging/fraud-detector.yaml"
         )
-        golden("staging-fraud-detector.yaml", text + "\n")
+        assert_golden("promote/staging-fraud-detector.yaml", text + "\n")
         assert "replicas: 2" in text  # staging's own serving block survived
         assert "version: 1.5.0" in text
 

@@ -25,13 +25,13 @@ from tests.github_setup import (
     Hub,
     comment_payload,
     dispatch_payload,
-    git,
     pr_payload,
     push_payload,
     review_payload,
     run_event,
     setup_hub,
 )
+from tests.helpers.git import git
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
@@ -111,7 +111,7 @@ def test_a_default_branch_that_keeps_moving_stops_a_direct_rollback_after_bounde
 
     moved = _log(hub)
     assert len(moved) - before == DIRECT_ATTEMPTS  # one refused push per attempt, then stop
-    assert set(moved[: DIRECT_ATTEMPTS]) == {"Someone else"}
+    assert set(moved[:DIRECT_ATTEMPTS]) == {"Someone else"}
     assert "version: 1.5.0" in _show(hub, "main", STAGING)
 
 

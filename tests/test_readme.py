@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.helpers.git import git
 
 SETUP = ("python3 -m venv .venv", ". .venv/bin/activate", "pip install -e .")
 
@@ -54,9 +55,7 @@ def test_readme_command_1_runs_on_a_new_demo_repository_and_leaves_the_clone_unt
     promobot_steps = [shlex.split(step) for step in steps[len(SETUP) :]]
     assert promobot_steps and all(argv[0] == "promobot" for argv in promobot_steps), steps
 
-    refs = subprocess.run(
-        ["git", "for-each-ref"], cwd=clone, capture_output=True, text=True, check=True
-    ).stdout
+    refs = git(clone, "for-each-ref")
     before = snapshot(clone)
     outputs = []
     for argv in promobot_steps:
@@ -81,11 +80,8 @@ def test_readme_command_1_runs_on_a_new_demo_repository_and_leaves_the_clone_unt
     # The clone, byte for byte: its files, .git included; no ref; nothing under .git/promobot.
     assert snapshot(clone) == before
     assert not (clone / ".git" / "promobot").exists()
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored"], cwd=clone, capture_output=True, text=True
-    )
-    assert status.stdout == ""
-    assert subprocess.run(["git", "for-each-ref"], cwd=clone, capture_output=True, text=True).stdout == refs
+    assert git(clone, "status", "--porcelain", "--ignored") == ""
+    assert git(clone, "for-each-ref") == refs
 
 
 def test_readme_command_2_is_the_test_command_with_the_test_extra() -> None:
@@ -133,7 +129,7 @@ def test_the_readme_tour_runs_line_by_line_on_a_demo_repository(tmp_path: Path) 
     runner = CliRunner()
     made = runner.invoke(cli, ["init", "--example", str(demo)], catch_exceptions=False)
     assert made.exit_code == 0, made.output
-    subprocess.run(["git", "-C", str(demo), "config", "user.name", "dana"], check=True)
+    git(demo, "config", "user.name", "dana")
     for argv in commands:
         result = runner.invoke(cli, ["--repo", str(demo), *argv], catch_exceptions=False)
         assert result.exit_code == 0, f"promobot {shlex.join(argv)}: exit {result.exit_code}\n{result.output}"

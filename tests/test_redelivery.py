@@ -19,13 +19,13 @@ from tests.github_setup import (
     Hub,
     comment_payload,
     dispatch_payload,
-    git,
     pr_payload,
     push_payload,
     review_payload,
     setup_hub,
     snapshot,
 )
+from tests.helpers.git import git
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from bot.cli import github_context
 from bot.core.manifest import load_manifest
 from tests.emulator import Emulator
 from tests.github_setup import seed_emulator
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git
 from tests.servers.mlflow import MlflowServer
 from tests.test_github_flows import BOT_EMAIL, NOW, TOKEN
 
@@ -36,10 +36,6 @@ providers:
       tracking_uri_env: PROMOBOT_TEST_MLFLOW_URI
       token_env: PROMOBOT_TEST_MLFLOW_TOKEN
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 class RegistryHub:

@@ -17,10 +17,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, commit_all, git, init_repo
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git, init_repo
 from tests.servers import free_port
 from tests.servers.mlflow import MlflowServer
 
@@ -76,8 +78,9 @@ class Rig:
         self.outputs += [result.stdout, result.stderr]
         return result.stdout
 
-    def json(self, *args: str, expect: int | None = 0) -> dict[str, object]:
-        return json.loads(self.run(*args, expect=expect, output="json"))  # type: ignore[no-any-return]
+    def json(self, *args: str, expect: int | None = 0) -> Any:
+        """The command's JSON document (shape per command: reference §9), like ``Cli.json``."""
+        return json.loads(self.run(*args, expect=expect, output="json"))
 
     def write(self, env: str, version: str, reg_version: str, auc: float, message: str) -> str:
         path = self.repo / "environments" / env / "fraud-detector.yaml"

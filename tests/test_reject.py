@@ -9,7 +9,8 @@ import pytest
 from bot.core.plan import parse_branch, rejected_branch
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 REJECTED = "environments/rejected.yaml"
 CHECKS = {"promobot/gates", "promobot/approvals", "promobot/ready"}

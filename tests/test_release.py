@@ -25,7 +25,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.conftest import init_repo
+from tests.helpers.git import git, init_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = ROOT / "pyproject.toml"
@@ -278,9 +278,7 @@ def test_the_wheel_holds_every_file_under_bot_templates_schemas_and_py_typed(tmp
     )
     (wheel,) = tmp_path.glob("promobot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    tracked = subprocess.run(
-        ["git", "ls-files", "bot"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.split()
+    tracked = git(ROOT, "ls-files", "bot").split()
     assert [p for p in tracked if p not in names] == []
     assert {"bot/py.typed", "bot/templates/pr_body.md.j2", "bot/schemas/policy.schema.json"} <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -297,9 +295,7 @@ def test_version_prints_pyprojects_version_and_this_checkouts_commit() -> None:
     assert result.exit_code == 0
     version = pyproject()["project"]["version"]
     if (ROOT / ".git").exists():
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True
-        ).stdout.strip()
+        head = git(ROOT, "rev-parse", "HEAD")
         assert result.stdout == f"promobot, version {version} (commit {head})\n"
     else:
         assert result.stdout == f"promobot, version {version}\n"
@@ -312,15 +308,13 @@ def test_version_never_reports_the_commit_of_the_repository_promobot_works_on(
 
     other = init_repo(tmp_path / "gitops")
     (other / "f").write_text("x")
-    subprocess.run(["git", "add", "f"], cwd=other, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "x"], cwd=other, check=True)
+    git(other, "add", "f")
+    git(other, "commit", "-q", "-m", "x")
     monkeypatch.chdir(other)
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))
     monkeypatch.setenv("GIT_WORK_TREE", str(other))
     info = describe()
-    other_head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=other, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    other_head = git(other, "rev-parse", "HEAD")
     assert info.commit != other_head
     # An installed package sits in site-packages, maybe inside somebody's checkout: no commit.
     site = other / ".venv" / "lib" / "site-packages"
@@ -361,11 +355,9 @@ def commit(repo: Path, files: dict[str, str], message: str) -> str:
     for name, text in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True)
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -373,7 +365,7 @@ def project(tmp_path: Path) -> Path:
     """A repository whose main has bot/ and a CHANGELOG.md, and a branch `work` checked out from it."""
     repo = init_repo(tmp_path / "project")
     commit(repo, {"bot/app.py": "x = 1\n", "CHANGELOG.md": KEEP_A_CHANGELOG}, "start")
-    subprocess.run(["git", "checkout", "-q", "-b", "work"], cwd=repo, check=True)
+    git(repo, "checkout", "-q", "-b", "work")
     return repo
 
 
@@ -423,11 +415,11 @@ def test_changes_outside_bot_need_no_entry(project: Path) -> None:
 
 
 def test_only_the_branchs_own_commits_are_judged_not_mains_merged_in(project: Path) -> None:
-    subprocess.run(["git", "checkout", "-q", "main"], cwd=project, check=True)
+    git(project, "checkout", "-q", "main")
     commit(project, {"bot/other.py": "y = 1\n"}, "Main moved on without an entry")
-    subprocess.run(["git", "checkout", "-q", "work"], cwd=project, check=True)
+    git(project, "checkout", "-q", "work")
     commit(project, {"bot/app.py": "x = 2\n"}, "Refactor\n\nChangelog: none — refactor, same behaviour\n")
-    subprocess.run(["git", "merge", "-q", "--no-edit", "main"], cwd=project, check=True)
+    git(project, "merge", "-q", "--no-edit", "main")
     done = changelog_run(project, "check", base="main")
     assert done.returncode == 0, done.stderr
 
@@ -479,8 +471,6 @@ def test_this_repositorys_changelog_keeps_the_form_the_check_and_the_release_rea
 def test_the_repository_tracks_no_symbolic_link() -> None:
     """What `uses: owner/promobot@SHA` downloads is the committed tree: a tracked link (a local
     server's virtualenv, say) points nowhere on a runner and breaks a fresh clone's CI."""
-    staged = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "--stage"], capture_output=True, text=True, check=True
-    ).stdout
+    staged = git(ROOT, "ls-files", "--stage")
     links = [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")]
     assert links == [], f"tracked symbolic links: {links} — git rm --cached them and ignore them"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, git
+from tests.conftest import Cli
+from tests.helpers.git import git
 
 
 def prod_pr(cli: Cli) -> int:

@@ -10,7 +10,8 @@ import pytest
 
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"

@@ -30,7 +30,8 @@ from bot.cli import Options, build_context
 from bot.core import authz
 from bot.core.model import Permission
 from bot.core.policy import load_policy
-from tests.conftest import Cli, commit_all, git
+from tests.conftest import Cli
+from tests.helpers.git import commit_all, git
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)

@@ -1,4 +1,6 @@
-"""`promobot site`: the static dashboard, its view-model, and the pages in a real headless Chromium.
+"""`promobot site`: the static dashboard, and its pages in a real headless Chromium.
+
+The view-model's own tests are tests/core/test_site*.py.
 
 The browser tests read the rendered DOM of the example repository after the README tour (its
 command lines, run as written: a promotion merged, one open, one rollback), type in the filter,
@@ -13,14 +15,13 @@ import json
 import os
 import re
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.core import site as views
-from bot.core.model import Rejection
-from tests.conftest import USERS, Cli, commit_all, git
+from bot.core import site_safe
+from tests.conftest import USERS, Cli
+from tests.helpers.git import commit_all, git
 from tests.servers.chromium import Tab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +99,8 @@ def test_site_writes_one_page_per_model_with_a_strict_csp(cli: Cli, tmp_path: Pa
     style = re.search(r"<style>(.*?)</style>", index, re.S)
     assert script is not None and style is not None
     assert index.count("<script") == 1  # one inline script, no src
-    assert f"script-src {views.csp_hash(script.group(1))};" in policy
-    assert f"style-src {views.csp_hash(style.group(1))};" in policy
+    assert f"script-src {site_safe.csp_hash(script.group(1))};" in policy
+    assert f"style-src {site_safe.csp_hash(style.group(1))};" in policy
     assert policy.startswith("default-src 'none';")
     page = (out / "models" / "fraud-detector.html").read_text()
     assert "<script" not in page and "script-src &#39;none&#39;" in page
@@ -143,148 +144,33 @@ def test_site_links_marks_to_github_when_the_forge_is_github(cli: Cli, tmp_path:
     assert "javascript:" not in (plain / "models" / "fraud-detector.html").read_text()
 
 
-# --------------------------------------------------------------------------- the view-model
+# --------------------------------------------------------------------------- the manifest details
 
 
-def test_gate_rows_and_blockers_come_from_promobots_check_summaries() -> None:
-    summary = (
-        "| gate | result | reason |\n| --- | :---: | --- |\n"
-        "| `schema` | ✅ success | the manifest is valid |\n"
-        "| `metric latency_p95_ms` | ❌ failure | latency\\_p95\\_ms 90 > max 80 |\n"
-        "| `soak` | ⏳ pending | soaking until 2026-11-28 |\n"
+def test_a_model_page_reads_owner_card_and_artifact_from_the_parse_status_uses() -> None:
+    from bot.app.site import parse_manifest
+    from bot.app.status import summarize
+
+    good = (
+        b'apiVersion: promobot/v1\nkind: ModelDeployment\nname: fraud\nversion: "1.0.0"\n'
+        b"owner: '@acme/fraud-ml'\nartifact:\n  uri: s3://models/fraud/1.0.0\n"
+        b"  digest: sha256:" + b"ab" * 32 + b"\nmetrics:\n  auc: 0.9\n"
     )
-    assert views.gate_rows(summary) == (
-        views.Gate("schema", "success", "the manifest is valid"),
-        views.Gate("metric latency_p95_ms", "failure", "latency_p95_ms 90 > max 80"),
-        views.Gate("soak", "pending", "soaking until 2026-11-28"),
-    )
-    assert views.blocker_lines("- gate soak: pending\n- approvals: 0 of 2") == (
-        "gate soak: pending",
-        "approvals: 0 of 2",
-    )
-
-
-def test_links_are_built_only_from_validated_parts() -> None:
-    assert views.check_web_url("https://github.com/acme/models/") == "https://github.com/acme/models"
-    for bad in ("javascript:alert(1)", "https://github.com/acme", "https://x/a/b?q=<", "data:text/html,x"):
-        assert views.check_web_url(bad) is None
-    web = "https://github.com/acme/models"
-    assert views.commit_href(web, "abc123def") == f"{web}/commit/abc123def"
-    assert views.commit_href(web, "abc;rm") is None and views.pr_href(web, -1) is None
-    assert views.safe_link("https://example.com/card.md") == "https://example.com/card.md"
-    assert views.safe_link("javascript:alert(1)") is None and views.safe_link("https://x/ y") is None
-
-
-def _minimal(**extra: object) -> views.Site:
-    status = {
-        "environments": ["dev", "prod"],
-        "models": {"m": {"dev": "2.0", "prod": "1.0"}},
-        "errors": {},
+    job = ("environments/prod/fraud.yaml", "fraud", good)
+    assert parse_manifest(job)[:2] == summarize(job) == ("1.0.0", None)
+    keep = parse_manifest(job)[2]
+    assert keep is not None and keep["owner"] == "@acme/fraud-ml"
+    assert keep["artifact"] == {"uri": "s3://models/fraud/1.0.0"} and "model_card" not in keep
+    merged = good.replace(b"owner: ", b"base: &b {model_card: docs/card.md}\n<<: [*b]\nowner: ")
+    assert parse_manifest(("environments/prod/fraud.yaml", "fraud", merged))[2] == {
+        **keep,
+        "model_card": "docs/card.md",  # << as a full load reads it
     }
-    args: dict[str, object] = {
-        "status": status,
-        "sources": {"dev": None, "prod": "dev"},
-        "histories": {},
-        "pulls": [],
-        "rejections": [Rejection("m", "1.0", "broke", "sam", "2026-11-02T00:00:00Z")],
-        "manifests": {},
-        "now": datetime(2026, 11, 27, 10, tzinfo=UTC),
-        "commit": "a" * 40,
-    }
-    args.update(extra)
-    return views.build_site(**args)  # type: ignore[arg-type]
-
-
-def test_cells_carry_drift_rejection_and_the_verification_hook() -> None:
-    site = _minimal(verifications={("m", "prod"): views.Verification("failed", "error rate 4% > 1%")})
-    dev, prod = site.index.rows[0].cells
-    assert (dev.drift, prod.drift) == (None, "dev runs 2.0")
-    assert prod.rejected == "broke" and dev.rejected is None
-    assert prod.verification is not None and dev.verification is None
-    html = views.render_index(site)
-    assert 'data-verification="failed"' in html and "⚠ verification failed" in html
-    assert "error rate 4% &gt; 1%" in html
-    assert site.index.rows[0].flags == ("drift", "rejected")
-
-
-def test_a_page_is_built_again_only_when_what_it_shows_or_the_code_changes() -> None:
-    first = _minimal(salt="code-1")
-    assert [p.model for p in first.models] == ["m"] and first.reused == frozenset()
-    again = _minimal(salt="code-1", previous=first.keys)
-    assert (again.models, again.reused, again.keys) == ((), frozenset({"models/m.html"}), first.keys)
-    assert again.index.rows == first.index.rows  # the index is whole either way
-    row = {"at": "2026-11-20T09:00:00Z", "env": "dev", "action": "manual", "version": "2.0", "sha": "c" * 40}
-    changed = {
-        "salt": "code-2",  # another promobot, or edited templates
-        "histories": {"m": [row]},
-        "manifests": {"m": {"owner": "@acme/team"}},
-        "verifications": {("m", "prod"): views.Verification("failed", "error rate")},
-        "web_url": "https://github.com/acme/models",
-        "rejections": [],
-    }
-    for name, value in changed.items():
-        extra: dict[str, object] = {"salt": "code-1", "previous": first.keys, name: value}
-        site = _minimal(**extra)
-        assert [p.model for p in site.models] == ["m"], name
-        assert site.keys["models/m.html"] != first.keys["models/m.html"], name
-    late = _minimal(salt="code-1", previous=first.keys, now=datetime(2027, 1, 1, tzinfo=UTC), commit="b" * 40)
-    assert late.reused == frozenset({"models/m.html"})  # no clock and no tip on a model page
-
-
-def test_a_model_page_shows_owner_card_and_artifact_as_the_manifest_writes_them() -> None:
-    from bot.app.site import detail
-
-    text = b"owner: 010\nmodel_card: yes\nartifact:\n  uri: s3://m/1.0\n  digest: sha256:x\n"
-    assert detail(text) == {"owner": "010", "model_card": "yes", "artifact": {"uri": "s3://m/1.0"}}
-    merged = b"base: &b {owner: team, artifact: {uri: u}}\n<<: [*b]\nmodel_card: ~\n"
-    assert detail(merged) == {"owner": "team", "artifact": {"uri": "u"}}  # << as a full load reads it
-    assert detail(b"- a list\n") is None and detail(b"a: [") is None and detail(b"") is None
-
-
-def test_the_timeline_keeps_the_newest_moments_and_says_so() -> None:
-    history = [  # newest first, as `promobot history` gives it: 30 promotions in dev …
-        {"at": f"2026-11-{day:02d}T09:00:00Z", "env": "dev", "action": "promote", "version": f"1.{day}",
-         "previous_version": None, "pr": day, "sha": f"{day:040x}", "subject": "s"}
-        for day in range(30, 0, -1)
-    ]  # fmt: skip
-    history += [  # … after 19 hand edits in prod
-        {"at": f"2026-10-{d:02d}T09:00:00Z", "env": "prod", "action": "manual", "version": f"0.{d}",
-         "sha": f"{100 + d:040x}"}
-        for d in range(19, 0, -1)
-    ]  # fmt: skip
-    line = views.timeline(history, ["dev", "prod"], [], "https://github.com/a/b")
-    assert (line.shown, line.total) == (views.MAX_LANE_MARKS, 49)
-    assert all(
-        m.href and m.href.startswith("https://github.com/a/b/pull/") for m in line.marks if m.env == "dev"
-    )
-    xs = sorted({m.x for m in line.marks})
-    assert len(xs) == views.MAX_LANE_MARKS and xs[0] > line.left
-    shown = [m.version for m in sorted(line.marks, key=lambda m: m.x)]
-    assert shown == [f"0.{d}" for d in range(10, 20)] + [f"1.{d}" for d in range(1, 31)]  # oldest left
-
-
-def test_the_timeline_follows_history_order_not_commit_dates() -> None:
-    """Columns are commits in graph order; a skewed clock moves nothing (reference §9)."""
-
-    def row(at: str, env: str, action: str, version: str, sha: str) -> dict[str, str]:
-        return {"at": f"2026-11-{at}:00Z", "env": env, "action": action, "version": version, "sha": sha * 40}
-
-    history = [  # newest first: the prod edit came last although its clock said 10 days earlier
-        row("10T09:00", "prod", "manual", "1.4.9", "c"),
-        row("20T09:00", "dev", "manual", "1.5.1", "b"),
-        row("01T09:00", "dev", "promote", "1.5.0", "a"),
-        row("01T09:00", "prod", "promote", "1.4.1", "a"),
-    ]
-    rejections = [
-        Rejection("m", "1.5.0", "broke", "sam", "2026-11-15T00:00:00Z"),  # after a, before b's date
-        Rejection("m", "1.5.1", "broke too", "sam", "2026-11-20T09:00:00Z"),  # at b's date
-    ]
-    line = views.timeline(history, ["dev", "prod"], rejections, None)
-    x = {(m.kind, m.version): m.x for m in line.marks}
-    assert x[("promote", "1.5.0")] == x[("promote", "1.4.1")]  # one commit, one column
-    assert x[("promote", "1.5.0")] < x[("rejected", "1.5.0")] < x[("manual", "1.5.1")]
-    assert x[("manual", "1.5.1")] == x[("rejected", "1.5.1")] < x[("manual", "1.4.9")]
-    assert line.total == 4
+    for bad in (b"- a list\n", b"a: [", b"", good.replace(b"'@acme/fraud-ml'", b"010")):
+        version, error, details = parse_manifest(("environments/prod/fraud.yaml", "fraud", bad))
+        assert (version, details) == (None, None) and error == summarize(
+            ("environments/prod/fraud.yaml", "fraud", bad)
+        )[1]
 
 
 def test_the_site_lists_history_in_graph_order_under_clock_skew(cli: Cli, tmp_path: Path) -> None:
@@ -313,12 +199,6 @@ def test_the_site_lists_history_in_graph_order_under_clock_skew(cli: Cli, tmp_pa
         marks = dict(re.findall(mark, page))
         assert int(marks["1.5.1"]) < int(marks["1.4.9"])  # the timeline: the prod edit is the newest
         assert "Last changed in commit <code>" + git(cli.repo, "rev-parse", "HEAD")[:12] in page
-
-
-def test_templates_autoescape() -> None:
-    env = views._env()
-    assert env.autoescape is True
-    assert "&lt;b&gt;" in env.from_string("{{ x }}").render(x="<b>")
 
 
 # --------------------------------------------------------------------------- a real browser
@@ -374,11 +254,12 @@ def _contrast(tab: Tab) -> list[str]:
 
 
 def _versions(tab: Tab) -> dict[str, dict[str, str]]:
-    return tab.js(
+    versions: dict[str, dict[str, str]] = tab.js(
         "Object.fromEntries([...document.querySelectorAll('tr[data-model]')].map(r => [r.dataset.model,"
         " Object.fromEntries([...r.querySelectorAll('td[data-env]')].map(c => [c.dataset.env,"
         " c.dataset.version]))]))"
     )
+    return versions
 
 
 def test_the_site_after_the_readme_tour_shows_the_merged_promotion_the_open_pr_and_the_rollback(

@@ -15,7 +15,8 @@ import pytest
 
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
-from tests.conftest import Cli, console_argv, git
+from tests.conftest import Cli, console_argv
+from tests.helpers.git import git
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
@@ -36,16 +37,7 @@ def forge_commit(
         assert old in text, f"{old!r} not in {path}"
         target.write_text(text.replace(old, new, 1))
         git(repo, "add", "-A")
-        env = {
-            **os.environ,
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-            "GIT_AUTHOR_DATE": "2026-11-01T09:00:00Z",
-            "GIT_COMMITTER_DATE": "2026-11-01T09:00:00Z",
-        }
-        subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True, env=env)
+        git(repo, "commit", "-q", "-m", message, name=name, email=email)
         return git(repo, "rev-parse", "HEAD")
     finally:
         git(repo, "checkout", "-q", "main")

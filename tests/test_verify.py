@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, commit_all
+from tests.conftest import Cli
+from tests.helpers.git import commit_all
 from tests.servers import free_port
 from tests.verify_setup import (
     AUTH_VAR,
@@ -187,7 +188,7 @@ def test_a_failed_verification_rolls_back_once_rejects_comments_and_turns_prod_r
 
 
 def subprocess_log(repo: Path, sha: str) -> str:
-    from tests.conftest import git
+    from tests.helpers.git import git
 
     return git(repo, "log", "-1", "--format=%B", sha)
 

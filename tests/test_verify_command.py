@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, commit_all
+from tests.conftest import Cli
+from tests.helpers.git import commit_all
 from tests.verify_setup import add_verify, promote_locally, verify_check, verify_once
 
 SCRIPT = """\

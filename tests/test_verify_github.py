@@ -18,7 +18,8 @@ import pytest
 from bot.adapters.actions import load_event
 from bot.app.events import dispatch
 from tests.emulator import Emulator
-from tests.github_setup import Hub, git, review_payload, setup_hub, snapshot
+from tests.github_setup import Hub, review_payload, setup_hub, snapshot
+from tests.helpers.git import git
 from tests.servers.prometheus import PrometheusServer
 from tests.verify_setup import (
     at,
@@ -232,7 +233,7 @@ def test_when_policy_lets_the_bot_roll_back_directly_a_breach_is_one_direct_roll
     assert (
         git(hub.work, "--git-dir", str(hub.emu.git_dir), "rev-parse", "main~1") == before_main
     )  # one commit
-    asked = [r.path for r in hub.emu.requests if r.template.endswith("/permission")]
+    asked = [r.path for r in hub.emu.requests if (r.template or "").endswith("/permission")]
     assert not [p for p in asked if "/promobot/" in p.lower()], asked  # never looked up
     message = git(hub.work, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
     assert "Promobot-Verification: failed error-rate" in message and sha in message

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from tests.conftest import Cli, commit_all
+from tests.conftest import Cli
+from tests.helpers.git import commit_all
 from tests.servers import free_port
 from tests.servers.prometheus import PASSWORD, PrometheusServer
 from tests.verify_setup import (

@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from bot.core.gates import ArtifactCheck
+from bot.core.gate_inputs import ArtifactCheck
 from bot.core.model import DIGEST_RE
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ it is never code: JSON cannot execute anything when read, unlike the pickle this
 Every file carries a format name, a format version and the promobot version that wrote
 it; a file that is unreadable, not JSON, of another format or version, or whose shape is
 wrong is ignored and rebuilt, never an error and never trusted. Values are validated
-again by whoever reads them (see ``bot.app``): a malformed entry is a miss.
+again by whoever reads them (see ``bot.app.context`` and ``bot.app.status``): a malformed entry is a miss.
 
 What the caches may decide is limited too: they speed up read-only commands (``status``,
 ``history``); promotion, gates and rollback always read git itself.
@@ -74,8 +74,9 @@ def write_json(path: Path, body: dict[str, Any], *, fmt: str, version: int) -> b
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # dump() is ~3× slower
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, ensure_ascii=False, separators=(",", ":"))
+            fh.write(text)
         Path(tmp).replace(path)
         return True
     except (OSError, TypeError, ValueError) as exc:  # a read-only .git must not break a read command

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from bot.core.gates import CommandOutcome
+from bot.core.gate_inputs import CommandOutcome
 from bot.core.model import CommandGate
 
 logger = logging.getLogger(__name__)

@@ -41,7 +41,10 @@ Choices a user can observe (the reference leaves them open):
   to re-apply the edits on top of the merge.
   Other worktrees that have the branch checked out are not updated.
 - **History** is one ``git log --topo-order -p`` process (newest first in graph order,
-  never by commit date); versions come from the manifest's own
+  never by commit date) — or, for several manifests in a repository whose commit-graph has
+  changed-path Bloom filters, one ``git log -p`` per manifest side by side, merged in the
+  order of one ``git rev-list --topo-order`` (git uses the filters only for a single path);
+  versions come from the manifest's own
   ``version:`` lines in the diff, trailers add the action, PR, approvers and rollback
   target. Commits without promobot trailers are ``manual``; commits that changed a
   manifest without changing its version are listed with ``version ==
@@ -57,6 +60,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -348,6 +352,7 @@ class GitWorkspace:
         self._bare: bool | None = None
         self._remote_refs: dict[str, str] | None = None
         self._identity: dict[str, str] | None = None
+        self._bloom: bool | None = None
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -395,6 +400,33 @@ class GitWorkspace:
         if check and result.returncode != 0:
             raise _error_for(args, result)
         return result
+
+    def _run_all(self, argvs: Sequence[Sequence[str]]) -> list[_Result]:
+        """Run several git processes side by side (a thread waits on each); raise on the first failure."""
+        self.git_calls += len(argvs)
+        results: list[_Result | WorkspaceError | None] = [None] * len(argvs)
+
+        def run(i: int) -> None:
+            try:
+                results[i] = _spawn(argvs[i], cwd=self.root)
+            except WorkspaceError as exc:  # git is not installed
+                results[i] = exc
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(argvs))]
+        for thread in threads:
+            thread.start()
+        run(0)
+        for thread in threads:
+            thread.join()
+        out = []
+        for args, result in zip(argvs, results, strict=True):
+            if isinstance(result, WorkspaceError):
+                raise result
+            assert result is not None
+            if result.returncode != 0:
+                raise _error_for(args, result)
+            out.append(result)
+        return out
 
     def _auth_env(self) -> dict[str, str]:
         if self._auth_header is None:
@@ -1118,7 +1150,8 @@ class GitWorkspace:
     def history_many(
         self, paths: Sequence[str], *, ref: str, cached: bool = False, under: str | None = None
     ) -> list[HistoryEntry]:
-        """``history`` of several manifests (e.g. one model in every environment) in ONE git process.
+        """``history`` of several manifests (e.g. one model in every environment) in one git log
+        (one per manifest, side by side, when the commit-graph has Bloom filters: ``_log``).
 
         Entries are newest first in graph order (``git log --topo-order``: a commit before
         its parents whatever the clocks said); a commit that changed two of the paths gives
@@ -1159,14 +1192,45 @@ class GitWorkspace:
         self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]], under: str | None = None
     ) -> list[_LogCommit]:
         """The commits of ``git log REVS -- TARGETS`` (or ``-- UNDER``) that changed a target,
-        newest first (graph order)."""
-        args = [
-            "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
-            "log", "--topo-order", f"--format={_LOG_FORMAT}", "-p", "--unified=0",
-            "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
-            "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *([under] if under else targets),
-        ]  # fmt: skip
-        return _parse_log(self._run(args).out, set(targets))
+        newest first (graph order).
+
+        With changed-path Bloom filters in the commit-graph and several targets, one ``git log``
+        per target runs side by side, beside one ``git rev-list --topo-order REVS`` that orders
+        their union: git (2.39) consults the filters only when a log has a single pathspec, so
+        three paths in one log diff the trees of every commit (0.6 s on 20,000 commits) where
+        each single-path log skips almost all of them (0.15 s; benchmarks/README.md).
+        """
+        if under is None and len(targets) > 1 and self._has_changed_path_filters():
+            return self._log_per_path(revs, targets)
+        return _parse_log(self._run(_log_args(revs, [under] if under else list(targets))).out, set(targets))
+
+    def _log_per_path(self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]]) -> list[_LogCommit]:
+        """``_log`` as one log per target, merged in the order of ``git rev-list --topo-order``
+        (a commit before its parents, whatever the clocks say); a commit that changed several
+        targets is one commit with their changes in git's path order, as one log gives it."""
+        paths = sorted(targets)
+        order, *logs = self._run_all(
+            [["rev-list", "--topo-order", *revs, "--"], *(_log_args(revs, [p], order=False) for p in paths)]
+        )
+        merged: dict[str, _LogCommit] = {}
+        for path, result in zip(paths, logs, strict=True):
+            for commit in _parse_log(result.out, {path}):
+                seen = merged.get(commit.sha)
+                if seen is not None:
+                    changes = tuple(sorted(seen.changes + commit.changes, key=lambda c: c.path))
+                    commit = seen._replace(changes=changes)
+                merged[commit.sha] = commit
+        if len(merged) < 2:
+            return list(merged.values())
+        rank = {sha: i for i, sha in enumerate(order.out.split())}
+        return sorted(merged.values(), key=lambda c: rank[c.sha])
+
+    def _has_changed_path_filters(self) -> bool:
+        """True when the repository's commit-graph has changed-path Bloom filters (read once)."""
+        if self._bloom is None:
+            graph = _latest_graph_file(self.git_common_dir() / "objects" / "info")
+            self._bloom = graph is not None and _has_bloom_filters(graph)
+        return self._bloom
 
     def ensure_commit_graph(self, *, max_new_commits: int = 500, ref: str | None = None) -> bool:
         """Keep a commit-graph with changed-path Bloom filters, which makes ``history`` fast.
@@ -1316,6 +1380,17 @@ def _prune_history(folder: Path) -> None:
             Path(entry.path).unlink(missing_ok=True)
     except OSError:  # a missing or read-only folder: nothing to prune
         pass
+
+
+def _log_args(revs: Sequence[str], pathspecs: Sequence[str], *, order: bool = True) -> list[str]:
+    """The argv of ``git log`` that history parses (``_parse_log``): REVS, limited to PATHSPECS,
+    in graph order (``--topo-order``) unless ``order`` is False (the caller orders the commits)."""
+    return [
+        "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+        "log", *(["--topo-order"] if order else []), f"--format={_LOG_FORMAT}", "-p", "--unified=0",
+        "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
+        "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *pathspecs,
+    ]  # fmt: skip
 
 
 def _parse_log(out: str, paths: set[str]) -> list[_LogCommit]:

@@ -81,6 +81,8 @@ class Overview(NamedTuple):
     rejected: tuple[Rejection, ...]
     mlflow: bool = False
     """The policy names an MLflow provider (``status`` then compares the registry's aliases)."""
+    verify: tuple[str, ...] = ()
+    """The environments with ``verify:`` (none: ``status`` and ``history`` read no policy)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -97,15 +99,19 @@ def overview(ctx: Context, sha: str) -> Overview:
         if policy_raw is None or sha not in ctx._policies:
             ctx._policies[sha] = _load_policy(ctx, policy_raw)
         policy = ctx._policies[sha]
-        outline = tuple((e.name, e.from_) for e in policy.environments), bool(policy.providers.mlflow)
-        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1]])
-    envs, mlflow = outline
+        outline = (
+            tuple((e.name, e.from_) for e in policy.environments),
+            bool(policy.providers.mlflow),
+            tuple(e.name for e in policy.environments if e.verify is not None),
+        )
+        _cache_parse(ctx, "p", policy_raw, [[list(e) for e in outline[0]], outline[1], list(outline[2])])
+    envs, mlflow, verify = outline
     found = _cached_parse(ctx, "r", rejected_raw, _cached_rejections) if rejected_raw else None
     if found is None:
         found = rejections.load_rejected(rejected_raw, path=REJECTED_PATH)
         if rejected_raw:
             _cache_parse(ctx, "r", rejected_raw, [[r.model, r.version, r.reason, r.by, r.at] for r in found])
-    return Overview(envs, found, mlflow)
+    return Overview(envs, found, mlflow, verify)
 
 
 def _load_policy(ctx: Context, raw: bytes | None) -> Policy:
@@ -140,9 +146,12 @@ def _cache_parse(ctx: Context, key: str, raw: bytes | None, value: object) -> No
             ctx.cache.put(key, [raw.decode(), value])
 
 
-def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...], bool] | None:
-    """A cached ``[[[name, from], …], mlflow]``, or None when it is not the shape we write."""
-    if type(value) is not list or len(value) != 2 or type(value[0]) is not list or type(value[1]) is not bool:
+def _outline_from_json(
+    value: object,
+) -> tuple[tuple[tuple[str, str | None], ...], bool, tuple[str, ...]] | None:
+    """A cached ``[[[name, from], …], mlflow, [verified env, …]]``, or None when it is not the
+    shape we write (an entry of an earlier version too: it is parsed and written again)."""
+    if type(value) is not list or len(value) != 3 or type(value[0]) is not list or type(value[1]) is not bool:
         return None
     envs = []
     for row in value[0]:
@@ -152,7 +161,13 @@ def _outline_from_json(value: object) -> tuple[tuple[tuple[str, str | None], ...
         if type(name) is not str or not (from_ is None or type(from_) is str):
             return None
         envs.append((name, from_))
-    return (tuple(envs), value[1]) if envs else None
+    verify = value[2]
+    if type(verify) is not list or not all(type(v) is str for v in verify):
+        return None
+    names = {name for name, _ in envs}
+    if not envs or not names.issuperset(verify):
+        return None
+    return tuple(envs), value[1], tuple(verify)
 
 
 def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:

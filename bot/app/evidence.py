@@ -12,6 +12,7 @@ from bot.app.records import bringing_commit, verify_check
 from bot.core import gates as gates_core
 from bot.core import promql
 from bot.core import verify as verify_core
+from bot.core.gate_inputs import GateInputs, VerifiedInput
 from bot.core.marker import PrState
 from bot.core.model import (
     EnvironmentPolicy,
@@ -48,7 +49,7 @@ def gate_inputs(
     source: Manifest | None,
     incumbent: Manifest | None,
     skip_kinds: frozenset[str],
-) -> gates_core.GateInputs:
+) -> GateInputs:
     gates = [g for g in env.gates if g.kind not in skip_kinds]
     artifact = None
     spec = gates_core.needs_artifact(gates)
@@ -79,7 +80,7 @@ def gate_inputs(
     became = None
     if candidate is not None and state.from_ and any(g.kind == "soak" for g in gates):
         became = _became_current(ctx, base_sha, state.from_, state.model, candidate.version)
-    return gates_core.GateInputs(
+    return GateInputs(
         model=state.model,
         from_env=state.from_ or state.to,
         to_env=state.to,
@@ -103,7 +104,7 @@ def gate_inputs(
 
 def _verified_input(
     ctx: Context, policy: Policy, *, state: PrState, base_sha: str, candidate: Manifest | None
-) -> gates_core.VerifiedInput | None:
+) -> VerifiedInput | None:
     """The candidate's verification in ``from`` when ``from`` has ``verify:`` (README: live data)."""
     source = policy.env(state.from_) if state.from_ else None
     if source is None or source.verify is None or state.action != "promote" or candidate is None:
@@ -111,14 +112,14 @@ def _verified_input(
     entries = ctx.ws.history(manifest_path(source.name, state.model), ref=base_sha)
     brought = bringing_commit(entries, candidate.version)
     if brought is None or brought.action not in ("promote", "rollback"):
-        return gates_core.VerifiedInput(
+        return VerifiedInput(
             None, "it was not brought there by a promotion or rollback — promote it through promobot"
         )
     _, until = verify_core.window(source.verify, brought.at)
     check = verify_check(ctx, brought.sha)
     if check is None:
-        return gates_core.VerifiedInput("pending", "not evaluated yet (`promobot verify` runs it)", until)
-    return gates_core.VerifiedInput(check.result, check.title, until)
+        return VerifiedInput("pending", "not evaluated yet (`promobot verify` runs it)", until)
+    return VerifiedInput(check.result, check.title, until)
 
 
 def _prometheus_evidence(

@@ -34,14 +34,16 @@ def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[
     if ctx.cache:
         ctx.cache.flush()
     entries = _history(ctx, sha, over, model, env)
-    return history_json(entries, over.rejected, _verifications(ctx, sha, entries))
+    return history_json(entries, over.rejected, _verifications(ctx, sha, entries, over))
 
 
-def _verifications(ctx: Context, sha: str, entries: Sequence[HistoryEntry]) -> dict[str, dict[str, str]]:
+def _verifications(
+    ctx: Context, sha: str, entries: Sequence[HistoryEntry], over: Overview
+) -> dict[str, dict[str, str]]:
     """``{commit: {"state", "reason"}}``: the ``promobot/verify`` check of each promotion or
     rollback into an environment with ``verify:`` (one check read per such commit; none without
     verify, so a repository that does not verify pays nothing)."""
-    envs = {e.name for e in ctx.policy(sha).environments if e.verify is not None}
+    envs = set(over.verify)
     if not envs:
         return {}
 

@@ -28,11 +28,13 @@ from bot.app import pulls
 from bot.app import status as statuses
 from bot.app.context import Context
 from bot.app.records import bringing_commit, verify_check
+from bot.core import manifest as manifests
 from bot.core import site as views
+from bot.core import site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Policy, Rejection
 from bot.core.paths import ENV_DIR, manifest_path
-from bot.core.yamlsafe import MAX_BYTES
-from bot.errors import UsageError
+from bot.core.site_timeline import Verification
+from bot.errors import ManifestError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ class SiteResult:
 
 def verification_states(
     ctx: Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
-) -> dict[tuple[str, str], views.Verification]:
+) -> dict[tuple[str, str], Verification]:
     """Post-deploy verification (README: verification): (model, env) → its state.
 
     For each environment with ``verify:``, the ``promobot/verify`` check on the commit that
@@ -61,7 +63,7 @@ def verification_states(
     per model there; none when no environment verifies.
     """
     envs = [env.name for env in policy.environments if env.verify is not None]
-    out: dict[tuple[str, str], views.Verification] = {}
+    out: dict[tuple[str, str], Verification] = {}
     if not envs:
         return out
 
@@ -74,8 +76,8 @@ def verification_states(
             check = verify_check(ctx, bringing.sha)
             if check is None or check.result not in words:
                 continue
-            out[(model, env)] = views.Verification(
-                words[check.result], views.clip(check.title), at=None, commit=bringing.sha
+            out[(model, env)] = Verification(
+                words[check.result], site_safe.clip(check.title), at=None, commit=bringing.sha
             )
     return out
 
@@ -149,96 +151,68 @@ def _histories(
     return HistoryRows(by_model, rejected), by_model, ids
 
 
-def detail(raw: bytes) -> dict[str, Any] | None:
-    """The keys a model page shows (owner, model_card, artifact.uri) of one manifest, as written.
+def parse_manifest(job: tuple[str, str, bytes]) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """``status.summarize`` of one manifest (version, error) and, from the same strict load, the
+    keys its model page shows (owner, model_card, artifact.uri), or None when it did not load.
 
-    Only called on manifests that ``status`` loaded without error at the same blob id (the
-    strict loader already refused oversize files, alias bombs, duplicate keys and non-core
-    tags), so libyaml only composes the node tree here and the three scalars are read off it,
-    their text as the file has it (``owner: 010`` shows ``010``): a third of a full load's cost,
-    which on 1,000 manifests is most of what ``promobot site`` adds to a cold ``status``.
+    The unit of work a cold ``promobot site`` spreads over processes: it parses each manifest
+    once for both ``status`` and the pages, where a second parse of 1,000 manifests for the
+    pages was most of what ``promobot site`` added to a cold ``status``.
     """
-    import yaml
-    from yaml.nodes import MappingNode, ScalarNode
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(raw)
+    path, model, raw = job
     try:
-        root = loader.get_single_node()
-    except yaml.YAMLError:
-        return None
-    finally:
-        loader.dispose()
-    if not isinstance(root, MappingNode):
-        return None
-    keep: dict[str, Any] = {}
-    owner, card, artifact = (_get(root, name) for name in ("owner", "model_card", "artifact"))
-    for name, node in (("owner", owner), ("model_card", card)):
-        if isinstance(node, ScalarNode) and node.tag != _NULL:
-            keep[name] = node.value
-    uri = _get(artifact, "uri") if isinstance(artifact, MappingNode) else None
-    if isinstance(uri, ScalarNode) and uri.tag != _NULL:
-        keep["artifact"] = {"uri": uri.value}
-    return keep
-
-
-_NULL = "tag:yaml.org,2002:null"
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-def _get(mapping: Any, name: str, depth: int = 0) -> Any:
-    """The value node of key ``name`` in a composed mapping: its own keys first, then those
-    merged in with ``<<`` (in order), as a full load would read it."""
-    from yaml.nodes import MappingNode, SequenceNode
-
-    merged: list[Any] = []
-    for key, value in mapping.value:
-        if key.tag == _MERGE:
-            merged += value.value if isinstance(value, SequenceNode) else [value]
-        elif key.value == name:
-            return value
-    for node in merged:
-        if isinstance(node, MappingNode) and depth < 8:
-            found = _get(node, name, depth + 1)
-            if found is not None:
-                return found
-    return None
+        loaded = manifests.load_manifest(raw, path=path, expected_name=model)
+    except ManifestError as exc:
+        return None, exc.message, None
+    keep: dict[str, Any] = {
+        name: loaded.data[name] for name in ("owner", "model_card") if isinstance(loaded.data.get(name), str)
+    }
+    keep["artifact"] = {"uri": loaded.artifact_uri}
+    return loaded.version, None, keep
 
 
 def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """model → (path, details) of the manifest its page describes: the model's in its first
     environment, parsed once per blob and cached like ``status``.
 
-    Runs before ``status`` so that one cache write keeps both (a second write of the whole cache
-    costs more than the parsing); ``build`` keeps only those whose manifest ``status`` loaded.
+    Runs before ``status``: every manifest ``status`` would parse (not in its cache) is parsed
+    here instead, in one ``ctx.map`` with the pages' manifests, and its summary cached for
+    ``status`` to find; ``build`` keeps only the details of manifests ``status`` loaded.
     """
     ids = ctx.ws.blob_ids(tip, ENV_DIR)
     order = {env: i for i, env in enumerate(envs)}
+    models: dict[str, str] = {}
     wanted: dict[str, tuple[int, str]] = {}
     for path in ids:
         parts = path.split("/")
         if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
             model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+            models[path] = model
             if model not in wanted or rank < wanted[model][0]:
                 wanted[model] = (rank, path)
     out: dict[str, tuple[str, dict[str, Any]]] = {}
-    missing: dict[str, str] = {}
-    for model, (_, path) in wanted.items():
+    pages = {path for _, path in wanted.values()}
+    jobs: list[str] = []
+    for path, model in models.items():
         blob = ids[path]
-        hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
-        if isinstance(hit, dict):
-            out[model] = (path, hit)
-        else:
-            missing[model] = blob
-    if missing:
-        contents = ctx.ws.read_blobs(set(missing.values()))
-        for model, blob in missing.items():
-            raw = contents.get(blob, b"")
-            keep = detail(raw) if len(raw) <= MAX_BYTES else None  # the strict loader's limit
-            if keep is None:
-                continue
-            out[model] = (wanted[model][1], keep)
+        if path in pages:
+            hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
+            if isinstance(hit, dict):
+                out[model] = (path, hit)
+        for_status = ctx.cache is not None and ctx.cache.get(statuses.summary_key(blob, path)) is None
+        if for_status or (path in pages and model not in out):
+            jobs.append(path)
+    if not jobs:
+        return out
+    contents = ctx.ws.read_blobs({ids[path] for path in jobs})
+    parsed = ctx.map(parse_manifest, [(path, models[path], contents.get(ids[path], b"")) for path in jobs])
+    for path, (version, error, keep) in zip(jobs, parsed, strict=True):
+        if ctx.cache:
+            ctx.cache.put(statuses.summary_key(ids[path], path), [version, error])
+        if keep is not None and path in pages and models[path] not in out:
+            out[models[path]] = (path, keep)
             if ctx.cache:
-                ctx.cache.put(f"site-detail:{blob}", keep)
+                ctx.cache.put(f"site-detail:{ids[path]}", keep)
     return out
 
 
@@ -277,15 +251,19 @@ def build(
     return site, tip
 
 
+_VIEW_CODE = (views.__file__, site_timeline.__file__, site_safe.__file__, site_render.__file__)
+"""The modules that turn a model's data into its page's view-model and HTML."""
+
+
 @functools.cache
 def code_digest(workspace: str) -> str:
     """sha256 of what turns a model's data into its page: promobot's version, the templates,
-    and the code that reads histories and builds the view (this module, ``bot.app``,
-    ``bot.core.site`` and ``workspace``, the file of the workspace class that parses the git
-    log). A page written by other code is rendered again."""
+    and the code that reads histories and builds the view (this module, ``bot.app.status``,
+    ``bot.app.history``, ``bot.core.site*`` and ``workspace``, the file of the workspace class
+    that parses the git log). A page written by other code is rendered again."""
 
-    digest = hashlib.sha256(f"{__version__}\0{views.templates_digest()}\0".encode())
-    for module in (views.__file__, __file__, statuses.__file__, histories.__file__, workspace):
+    digest = hashlib.sha256(f"{__version__}\0{site_render.templates_digest()}\0".encode())
+    for module in (*_VIEW_CODE, __file__, statuses.__file__, histories.__file__, workspace):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
@@ -301,7 +279,7 @@ def _write_page(number: int) -> int:
     assert _JOB is not None
     staging, pages = _JOB
     page = pages[number]
-    (staging / page.page).write_text(views.render_model_page(page), encoding="utf-8")
+    (staging / page.page).write_text(site_render.render_model_page(page), encoding="utf-8")
     return number
 
 
@@ -406,7 +384,7 @@ def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
         gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
         try:
             view, tip = build(ctx, web_url=web_url, previous=old)
-            index = views.render_index(view)  # compiles the templates before any fork
+            index = site_render.render_index(view)  # compiles the templates before any fork
             _JOB = (staging, view.models)
             # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
             if view.models:

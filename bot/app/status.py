@@ -34,6 +34,11 @@ def _cached_summary(value: object) -> ManifestSummary | None:
     return None
 
 
+def summary_key(blob: str, path: str) -> str:
+    """The manifest cache's key of one manifest's ``summarize`` result (``[version, error]``)."""
+    return f"m:{blob}:{path}"
+
+
 def summarize(job: tuple[str, str, bytes]) -> tuple[str | None, str | None]:
     """(version, error) of one manifest: the unit of work ``status`` spreads over processes."""
     path, model, raw = job
@@ -58,7 +63,7 @@ def _summaries(
     missing: list[str] = []
     for path in wanted:
         blob = ids[path]
-        hit = _cached_summary(ctx.cache.get(f"m:{blob}:{path}")) if ctx.cache else None
+        hit = _cached_summary(ctx.cache.get(summary_key(blob, path))) if ctx.cache else None
         if hit is not None:
             found[path] = hit
         else:
@@ -69,7 +74,7 @@ def _summaries(
         for path, (version, error) in zip(missing, ctx.map(summarize, jobs), strict=True):
             found[path] = ManifestSummary(version, error)
             if ctx.cache:
-                ctx.cache.put(f"m:{ids[path]}:{path}", [version, error])
+                ctx.cache.put(summary_key(ids[path], path), [version, error])
     out: dict[str, dict[str, ManifestSummary]] = {}
     for path, (env, model) in wanted.items():
         out.setdefault(model, {})[env] = found[path]
@@ -192,7 +197,7 @@ def status(ctx: Context) -> StatusReport:
             drift[model] = notes
     prs = pr_summaries(ctx, ctx.forge.list_prs(state="open"))
     registry, registry_error = _registry_drift(ctx, sha, over)
-    verification = _verification_states(ctx, sha, models)
+    verification = _verification_states(ctx, sha, models, over)
     return StatusReport(
         over.names,
         models,
@@ -208,12 +213,14 @@ def status(ctx: Context) -> StatusReport:
 
 
 def _verification_states(
-    ctx: Context, sha: str, models: dict[str, dict[str, str | None]]
+    ctx: Context, sha: str, models: dict[str, dict[str, str | None]], over: Overview
 ) -> tuple[dict[str, dict[str, str | None]], dict[str, dict[str, dict[str, str] | None]]] | None:
     """``{model: {env: state | None}}`` for environments with verify: (README: Verify with live
     data), and beside it the details ``{model: {env: {"state", "version", "commit", "until",
     "reason"} | None}}``. None: no environment has verify:. A version that did not arrive by
     a promotion or rollback (a hand edit) is not verified: None."""
+    if not over.verify:  # the policy is parsed only when an environment verifies
+        return None
     envs = [e for e in ctx.policy(sha).environments if e.verify is not None]
     if not envs:
         return None

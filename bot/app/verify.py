@@ -21,7 +21,7 @@ from bot.app.rollback import rollback
 from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
-from bot.core.gates import CommandOutcome
+from bot.core.gate_inputs import CommandOutcome
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
 from bot.core.model import LABEL_HOLD, CommandGate, EnvironmentPolicy, HistoryEntry, Policy

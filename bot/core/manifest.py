@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, ScalarNode
 from bot.core import yamlsafe
 from bot.core.model import DIGEST_RE, MODEL_NAME_RE, NAME_RULE, Manifest
 from bot.core.registry import RegistryRef, model_problem, version_problem
+from bot.core.yamlsafe import MAX_METRIC
 from bot.errors import ManifestError, UsageError
 
 if TYPE_CHECKING:  # ruamel is imported where a round trip happens: `status` never pays for it
@@ -220,10 +221,6 @@ def _mapping(
     if not isinstance(value, dict):
         raise doc.error(path, f"{dotted} must be a mapping", f"write {dotted} as `key: value` lines")
     return value
-
-
-MAX_METRIC = 1e300
-"""Metrics beyond this (e.g. an integer of hundreds of digits) are refused: arithmetic on them overflows."""
 
 
 def _finite(value: float) -> bool:

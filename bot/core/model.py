@@ -10,12 +10,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.promql import PrometheusGate
 from bot.core.providers import Providers
 from bot.core.registry import RegistryRef
-from bot.core.verify import VerifyPolicy
+
+if TYPE_CHECKING:
+    from bot.core.verify import VerifyPolicy
 
 MODEL_NAME_RE = re.compile(r"^(?!.*\.\.)(?!.*\.lock$)[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
 """The only names that may become a path or a branch component (``promobot/<env>/<model>``):

@@ -8,6 +8,8 @@ Three pieces, none of which touches the network or the clock:
   version holds (quotes, backslashes, ``"}`` …). Anything else between ``{{ }}`` is a policy
   error (:func:`template_problem`).
 - **durations**: ``30s``, ``5m``, ``2h``, ``1d`` (:func:`parse_duration`).
+- **the policy's form** of a ``prometheus`` gate or verification check
+  (:func:`parse_prometheus_gate`, read from ``environments/promotion.yaml`` by ``policy``).
 - **judging** (:func:`judge`): the range query must return one series; NaN and ±Inf points are
   dropped before counting; bounds compare with ``<=``/``>=``. Any point past a bound is a
   failure naming the worst point (time and value). Too few points or too little traffic is
@@ -20,10 +22,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
+
+from bot.core.yamlsafe import MAX_HOURS, MAX_METRIC, Path, Reader
 
 PLACEHOLDERS = ("model", "version", "env", "previous_version")
 MAX_POINTS = 11_000
@@ -322,3 +326,113 @@ def _traffic_value(series: Sequence[Series]) -> float | str | None:
         return None
     value = series[0].points[-1][1]
     return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- the policy's form
+
+PROMETHEUS_KEYS = ("name", "provider", "env", "query", "min", "max", "over", "step", "min_points", "traffic")
+
+
+def parse_prometheus_gate(
+    r: Reader, body: Any, where: Path, *, providers: Collection[str], window: bool = False
+) -> PrometheusGate:
+    """A policy's ``prometheus`` gate (reference §3); ``window``: a verification check, whose range is
+    the verify window. ``providers``: the names under ``providers.prometheus``."""
+    keys = tuple(k for k in PROMETHEUS_KEYS if not (window and k == "over"))
+    data = r.mapping(body, where, keys, "prometheus gate" if not window else "prometheus check")
+    name = r.identifier(data.get("name"), (*where, "name"), "prometheus gate name", "e.g. name: error-rate")
+    provider = r.string(
+        data.get("provider"), (*where, "provider"), "provider", "name a providers.prometheus entry"
+    )
+    if provider not in providers:
+        known = ", ".join(providers) or "none yet"
+        r.fail(
+            (*where, "provider"),
+            f"unknown prometheus provider {provider!r}",
+            f"add it under providers.prometheus (defined: {known})",
+        )
+    env: str | None = None
+    if "env" in data:
+        env = r.string(data["env"], (*where, "env"), "env", "name an environment")
+        raw_envs = r.doc.data.get("environments") if isinstance(r.doc.data, dict) else None
+        names = [e.get("name") for e in raw_envs or () if isinstance(e, dict)]
+        if env not in names:
+            r.fail(
+                (*where, "env"),
+                f"unknown environment {env!r} in env",
+                f"name one of {', '.join(map(str, names))}",
+            )
+    query = r.string(data.get("query"), (*where, "query"), "query", "a PromQL query returning one series")
+    problem = template_problem(query)
+    if problem is not None:
+        r.fail(
+            (*where, "query"),
+            f"query has {problem}",
+            "write only the placeholders listed, or remove the braces",
+        )
+    if "min" not in data and "max" not in data:
+        r.fail(where, f"prometheus gate {name!r} has neither min nor max", "add min: and/or max:")
+    low = (
+        r.number(data["min"], (*where, "min"), "prometheus min", maximum=MAX_METRIC)
+        if "min" in data
+        else None
+    )
+    high = (
+        r.number(data["max"], (*where, "max"), "prometheus max", maximum=MAX_METRIC)
+        if "max" in data
+        else None
+    )
+    if low is not None and high is not None and low > high:
+        r.fail(where, f"prometheus gate {name!r} has min {low} above max {high}", "swap or fix the bounds")
+    over = read_duration(r, data, where, "over", "1h")
+    step = read_duration(r, data, where, "step", "1m")
+    if not window and over / step > MAX_POINTS:
+        r.fail(
+            (*where, "step"),
+            f"over / step is {over / step:.0f} points, Prometheus answers at most {MAX_POINTS}",
+            "use a larger step",
+        )
+    min_points = (
+        r.integer(data["min_points"], (*where, "min_points"), "min_points", minimum=1)
+        if "min_points" in data
+        else 1
+    )
+    traffic = None
+    if "traffic" in data:
+        tpath: Path = (*where, "traffic")
+        raw = r.mapping(data["traffic"], tpath, ("query", "min"), "traffic")
+        tquery = r.string(raw.get("query"), (*tpath, "query"), "traffic query", "e.g. sum(increase(...[2h]))")
+        problem = template_problem(tquery)
+        if problem is not None:
+            r.fail((*tpath, "query"), f"traffic query has {problem}", "write only the placeholders listed")
+        if "min" not in raw:
+            r.fail(tpath, "traffic has no min", "write e.g. traffic: {query: ..., min: 1000}")
+        traffic = TrafficSpec(
+            query=tquery,
+            min=r.number(raw["min"], (*tpath, "min"), "traffic min", minimum=0, maximum=MAX_METRIC),
+        )
+    return PrometheusGate(
+        name=name,
+        provider=provider,
+        query=query,
+        env=env,
+        min=low,
+        max=high,
+        over=over,
+        step=step,
+        min_points=min_points,
+        traffic=traffic,
+    )
+
+
+def read_duration(r: Reader, data: Mapping[str, Any], where: Path, key: str, default: str) -> float:
+    value = data.get(key, default)
+    try:
+        seconds = parse_duration(value)
+    except OverflowError:  # an integer of hundreds of digits
+        seconds = math.inf
+    if seconds is None:
+        r.fail((*where, key), f"{key} must be a duration", f"write e.g. {key}: {default} (s, m, h or d)")
+    if not seconds <= MAX_HOURS * 3600:
+        r.fail((*where, key), f"{key} is longer than a century", f"write e.g. {key}: {default}")
+    return seconds

@@ -9,13 +9,22 @@ that hold before any request is sent: a hostile name never reaches a URL or a re
   keeps to names that are safe in a URL, a log line and a comment).
 - A model version is MLflow's: a positive whole number written as a string (``"12"``).
 - An alias is ``[A-Za-z0-9_-]+`` and neither ``latest`` nor ``v<digits>`` (MLflow reserves both).
+
+The policy's rules about the registry (one mlflow provider, valid aliases, ``source: mlflow``)
+are read here too (:func:`check_registry_rules`, :func:`parse_metric_source`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.core.yamlsafe import Path, Reader
+
+if TYPE_CHECKING:
+    from bot.core.model import EnvironmentPolicy, MetricSource
 
 REGISTERED_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
 MODEL_VERSION_RE = re.compile(r"^[1-9][0-9]{0,18}$")
@@ -137,3 +146,53 @@ def logged_metrics(lookup: RegistryLookup) -> tuple[Mapping[str, float] | None, 
     if lookup.run is None or lookup.run.lifecycle_stage == "deleted":
         return None, f"the source run {lookup.version.run_id} of {where} does not exist (missing or deleted)"
     return lookup.run.metrics, ""
+
+
+# --------------------------------------------------------------------------- the policy's rules
+
+
+def check_registry_rules(
+    r: Reader, raw_envs: Sequence[Any], environments: Sequence[EnvironmentPolicy], *, mlflow: Collection[str]
+) -> None:
+    """The policy's registry rules (README "Keep MLflow in step"): with an mlflow provider, every
+    environment's alias must be valid (its name is the default); ``source: mlflow`` needs one;
+    at most one mlflow provider. ``mlflow``: the names under ``providers.mlflow``."""
+    has_mlflow = bool(mlflow)
+    for i, env in enumerate(environments):
+        if has_mlflow and env.registry_alias is None and alias_problem(env.name) is not None:
+            r.fail(
+                ("environments", i, "name"),
+                f"environment {env.name!r} cannot be an MLflow alias ({alias_problem(env.name)})",
+                "set registry_alias: <letters, digits, '_' or '-'> on this environment",
+            )
+        for j, gate in enumerate(env.gates):
+            if getattr(gate, "source", "manifest") == "mlflow" and not has_mlflow:
+                raw_gate = raw_envs[i]["gates"][j]
+                ((kind, _),) = raw_gate.items()
+                r.fail(
+                    ("environments", i, "gates", j, kind, "source"),
+                    f"{kind} gate reads source: mlflow, but the policy has no mlflow provider",
+                    "add providers: {mlflow: {registry: {tracking_uri_env: MLFLOW_TRACKING_URI}}}",
+                )
+    if len(mlflow) > 1:
+        extra = sorted(mlflow)[1]
+        r.fail(
+            ("providers", "mlflow", extra),
+            "more than one mlflow provider: promobot keeps one model registry in step with git",
+            "list a single mlflow provider",
+            key=True,
+        )
+
+
+def parse_metric_source(r: Reader, data: Mapping[str, Any], where: Path) -> MetricSource:
+    """``source: manifest | mlflow`` of a metric or compare gate (README "Keep MLflow in step")."""
+    value = data.get("source", "manifest")
+    if value == "mlflow":
+        return "mlflow"
+    if value != "manifest":
+        r.fail(
+            (*where, "source"),
+            f"source {value!r} is not known",
+            "write source: mlflow (the registered version's logged metrics) or leave it out (the manifest's)",
+        )
+    return "manifest"

@@ -1,45 +1,33 @@
 """The dashboard's view-model: what ``promobot site`` shows (reference §18), decided in pure code.
 
-The use case (``bot/site.py``) gathers the read-side data — ``status``, ``history`` and the
+The use case (``bot/app/site.py``) gathers the read-side data — ``status``, ``history`` and the
 open pull requests, in their JSON shapes (README: CLI) — and this module turns it into plain
 dataclasses that the templates under ``bot/templates/site/`` only lay out. Nothing here builds
 HTML: every string that came from a manifest, a commit, a PR or a comment stays a plain ``str``
-and the templates escape it (jinja2 autoescaping). Links are built here from validated parts
-only (a web URL checked once, PR numbers, hex SHAs), so no ``javascript:`` URL can be made.
+and the templates escape it (jinja2 autoescaping). Links are built from validated parts only
+(a web URL checked once, PR numbers, hex SHAs: ``site_safe``), so no ``javascript:`` URL can be
+made.
+
+This module owns the index matrix (a row per model, a cell per environment), the open PRs and
+each page's key; a model page's timeline and event table are ``site_timeline``; the HTML is
+``site_render``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.core import site_timeline
 from bot.core.model import Rejection, is_valid_name
+from bot.core.site_safe import check_web_url, clip, commit_href, pr_href, safe_link, when
+from bot.core.site_timeline import Row, Timeline, Verification
 
-if TYPE_CHECKING:
-    import jinja2
-
-WEB_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._-]+){2}$")
-SHA_RE = re.compile(r"^[0-9a-f]{7,64}$")
-SAFE_LINK_RE = re.compile(r"^https://[^\s<>\"'`]+$")
-MAX_LANE_MARKS = 40
-"""The timeline draws at most this many moments (the newest); the table below it lists all."""
-MAX_TEXT = 300
-
-ACTIONS: dict[str, tuple[str, str]] = {
-    # kind: (icon, word) — colour is never the only signal
-    "promote": ("▲", "promoted"),
-    "rollback": ("↺", "rolled back"),
-    "manual": ("✎", "edited by hand"),
-    "rejected": ("✕", "rejected"),
-    "verification-failed": ("⚠", "verification failed"),
-}
 RESULTS: dict[str | None, tuple[str, str]] = {
     "success": ("✓", "passed"),
     "failure": ("✕", "failed"),
@@ -48,103 +36,7 @@ RESULTS: dict[str | None, tuple[str, str]] = {
 }
 
 
-def csp_hash(text: str) -> str:
-    """The CSP source expression that allows exactly one inline ``<script>`` or ``<style>`` body."""
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-def content_security_policy(script: str | None, style: str) -> str:
-    """A strict policy for the generated pages: nothing loads, only our one script and one style run.
-
-    ``frame-ancestors``, ``report-uri`` and ``sandbox`` are not allowed in a ``<meta>`` policy
-    (browsers ignore them with a console error), so they are left out.
-    """
-    scripts = csp_hash(script) if script is not None else "'none'"
-    return (
-        "default-src 'none'; "
-        f"script-src {scripts}; "
-        f"style-src {csp_hash(style)}; "
-        "img-src data:; "
-        "base-uri 'none'; "
-        "form-action 'none'"
-    )
-
-
-def clip(value: object, limit: int = MAX_TEXT) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def check_web_url(url: str | None) -> str | None:
-    """The repository's web address (``https://github.com/owner/name``), or None when unusable."""
-    if not url:
-        return None
-    url = url.rstrip("/")
-    return url if WEB_URL_RE.fullmatch(url) else None
-
-
-def pr_href(web_url: str | None, number: int | None) -> str | None:
-    if web_url is None or number is None or not isinstance(number, int) or number <= 0:
-        return None
-    return f"{web_url}/pull/{number}"
-
-
-def commit_href(web_url: str | None, sha: str | None) -> str | None:
-    if web_url is None or not sha or not SHA_RE.fullmatch(sha):
-        return None
-    return f"{web_url}/commit/{sha}"
-
-
-def safe_link(value: object) -> str | None:
-    """``value`` as a link target when it is a plain https URL, else None (shown as text only)."""
-    text = str(value) if isinstance(value, str) else ""
-    return text if SAFE_LINK_RE.fullmatch(text) and len(text) <= 2000 else None
-
-
-@cache
-def when(at: str | None) -> str:
-    """``2026-11-27T10:00:00Z`` → ``2026-11-27 10:00 UTC`` (text as given when unparsable)."""
-    if not at:
-        return ""
-    try:
-        parsed = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return clip(at, 40)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 # --------------------------------------------------------------------------- view-model
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """Live-data verification of one model in one environment (README: verification).
-
-    The hook the dashboard leaves for it: ``build_site(verifications=…)`` puts one on a cell
-    and the matrix shows it; ``failed`` history rows become ⚠ marks on the timeline.
-    """
-
-    state: str
-    """``passed``, ``failed`` or ``pending``."""
-    summary: str = ""
-    at: str | None = None
-    commit: str | None = None
-    """The commit that brought the verified version (its ``promobot/verify`` check)."""
-
-    @property
-    def icon(self) -> str:
-        return {"passed": "✓", "failed": "⚠", "pending": "◔"}.get(self.state, "?")
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of a table: cells of plain text, and an optional link per cell."""
-
-    cells: tuple[str, ...]
-    links: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,54 +124,6 @@ class ModelRow:
         if any(c.invalid for c in self.cells):
             out.append("invalid")
         return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    kind: str
-    env: str
-    x: int
-    y: int
-    version: str
-    label: str
-    """Everything the mark means, in words (the SVG title element: a tooltip, read by screen readers)."""
-    href: str | None
-
-    @property
-    def icon(self) -> str:
-        return ACTIONS.get(self.kind, ("•", self.kind))[0]
-
-    @property
-    def css(self) -> str:
-        return self.kind if self.kind in ACTIONS else "other"
-
-    @property
-    def word(self) -> str:
-        return ACTIONS.get(self.kind, ("•", self.kind))[1]
-
-
-@dataclass(frozen=True, slots=True)
-class Lane:
-    name: str
-    y: int
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    x: int
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    width: int
-    height: int
-    lanes: tuple[Lane, ...]
-    marks: tuple[Mark, ...]
-    ticks: tuple[Tick, ...]
-    left: int
-    shown: int
-    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,136 +263,6 @@ def _drift(version: str | None, source: str | None, source_version: str | None) 
     return f"{source} runs {source_version}"
 
 
-def timeline(
-    history: Sequence[Mapping[str, Any]],
-    environments: Sequence[str],
-    rejections: Sequence[Rejection],
-    web_url: str | None,
-    verifications: Mapping[str, Verification] | None = None,
-) -> Timeline:
-    """Marks on one lane per environment, plus a lane for rejections when there are any.
-
-    The x axis is ordinal (one column per moment, oldest left): promotions minutes apart stay
-    apart, and months without change take no room. The newest ``MAX_LANE_MARKS`` moments show.
-    A moment is a commit, in ``history``'s order (newest first in graph order, as ``promobot
-    history`` shows it: commit dates can be skewed, so they never order commits). A rejection
-    (rejected.yaml has no commit here) shares the column of a commit with its exact date (the
-    rollback that wrote it), or else goes before the oldest commit dated after it.
-    """
-    lanes = list(environments)
-    events: list[tuple[str, str, str, Mapping[str, Any] | None, Rejection | None]] = []
-    moments: list[str] = []  # oldest first
-    dated: dict[str, str] = {}
-    for entry in reversed(history):
-        if entry.get("env") not in lanes:
-            continue
-        at = str(entry.get("at") or "")
-        key = "c:" + str(entry.get("sha") or at)
-        if key not in dated:
-            moments.append(key)
-            dated[key] = at
-        kind = str(entry.get("action") or "manual")
-        events.append((key, kind, str(entry["env"]), entry, None))
-    for item in sorted(rejections, key=lambda r: r.at):
-        same = [m for m in moments if m.startswith("c:") and dated[m] == item.at]
-        if same:
-            key = same[-1]  # the commit that rejected it (a rollback, usually): one column
-        else:
-            key = f"r:{item.model}:{item.version}:{item.at}"
-            if key not in dated:
-                later = next((i for i, m in enumerate(moments) if dated[m] > item.at), len(moments))
-                moments.insert(later, key)
-                dated[key] = item.at
-        events.append((key, "rejected", "rejected", None, item))
-    if rejections:
-        lanes.append("rejected")
-    total = len(moments)
-    moments = moments[-MAX_LANE_MARKS:]
-    column = {key: i for i, key in enumerate(moments)}
-    left, step, top, lane_h = 96, 64, 34, 48
-    width = left + step * max(len(moments), 1) + 24
-    lane_y = {name: top + i * lane_h for i, name in enumerate(lanes)}
-    height = top + lane_h * len(lanes) + 8
-    marks = []
-    for key, kind, env, row, rej in events:
-        if key not in column:
-            continue
-        at = dated[key] if row is None else str(row.get("at") or "")
-        x = left + step * column[key] + step // 2
-        if rej is not None:
-            label = f"{rej.version} rejected on {when(rej.at)} by {rej.by}: {rej.reason}"
-            marks.append(Mark("rejected", env, x, lane_y[env], clip(rej.version, 24), clip(label), None))
-            continue
-        assert row is not None
-        version = str(row.get("version") or "—")
-        previous = row.get("previous_version")
-        word = ACTIONS.get(kind, ("•", kind))[1]
-        label = f"{env}: {word} {previous or '—'} → {version} on {when(at)}"
-        if row.get("pr"):
-            label += f" (#{row['pr']})"
-        if row.get("subject"):
-            label += f" — {row['subject']}"
-        href = pr_href(web_url, row.get("pr")) or commit_href(web_url, row.get("sha"))
-        marks.append(Mark(kind, env, x, lane_y[env], clip(version, 24), clip(label), href))
-        check = (verifications or {}).get(env)
-        if check is not None and check.state == "failed" and check.commit and check.commit == row.get("sha"):
-            label = f"{env}: verification of {version} failed — {check.summary}"
-            marks.append(
-                Mark(
-                    "verification-failed",
-                    env,
-                    x + 24,
-                    lane_y[env],
-                    "",
-                    clip(label),
-                    commit_href(web_url, check.commit),
-                )
-            )
-    ticks = []
-    last_day = ""
-    for key, i in column.items():
-        day = when(dated[key])[:10]
-        if day != last_day:
-            ticks.append(Tick(left + step * i + step // 2, day[5:]))
-            last_day = day
-    return Timeline(
-        width=width,
-        height=height,
-        lanes=tuple(Lane(name, lane_y[name]) for name in lanes),
-        marks=tuple(marks),
-        ticks=tuple(ticks),
-        left=left,
-        shown=len(moments),
-        total=total,
-    )
-
-
-def _event_rows(history: Sequence[Mapping[str, Any]], web_url: str | None) -> tuple[Row, ...]:
-    rows = []
-    for row in history:
-        kind = str(row.get("action") or "manual")
-        icon, word = ACTIONS.get(kind, ("•", kind))
-        pr = row.get("pr")
-        sha = str(row.get("sha") or "")
-        rejected = row.get("rejected")
-        version = str(row.get("version") or "—") + (" (rejected)" if rejected else "")
-        rows.append(
-            Row(
-                (
-                    when(row.get("at")),
-                    str(row.get("env") or ""),
-                    f"{icon} {word}",
-                    clip(f"{row.get('previous_version') or '—'} → {version}", 120),
-                    f"#{pr}" if pr else "",
-                    sha[:12],
-                    clip(row.get("subject")),
-                ),
-                (None, None, None, None, pr_href(web_url, pr), commit_href(web_url, sha), None),
-            )
-        )
-    return tuple(rows)
-
-
 def _details(manifest: Mapping[str, Any] | None) -> tuple[tuple[str, str, str | None], ...]:
     if not manifest:
         return ()
@@ -672,8 +386,8 @@ def build_site(
                 header=Header("", "", last, last[:12], commit_href(web, last), web),
                 environments=envs,
                 cells=row.cells,
-                timeline=timeline(history, envs, mine, web, checks),
-                events=_event_rows(history, web),
+                timeline=site_timeline.timeline(history, envs, mine, web, checks),
+                events=site_timeline.event_rows(history, web),
                 pulls=tuple(theirs),
                 rejected=tuple(
                     RejectedView(clip(r.version, 80), clip(r.reason), clip(r.by, 80), when(r.at))
@@ -731,68 +445,3 @@ def _page_key(
     digest = hashlib.sha256(material.encode("utf-8", "surrogatepass"))
     digest.update(history.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-@cache
-def _env() -> jinja2.Environment:
-    import jinja2  # lazily: `promobot --help` must not import it
-
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("bot", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-        auto_reload=False,  # the package's templates do not change while promobot runs
-    )
-
-
-@cache
-def templates_digest() -> str:
-    """sha256 of every template and asset a page is made from (part of each page's key)."""
-    names = ("base.html.j2", "macros.html.j2", "model.html.j2", "index.html.j2", "site.css", "filter.js")
-    return hashlib.sha256("\0".join(_asset(n) for n in names).encode("utf-8")).hexdigest()
-
-
-@cache
-def _asset(name: str) -> str:
-    env = _env()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, f"site/{name}")
-    return source
-
-
-@cache
-def _page_globals(script: bool) -> dict[str, Any]:
-    """The stylesheet, the script (index only) and the CSP that allows exactly them."""
-    import markupsafe
-
-    style = _asset("site.css")
-    code = _asset("filter.js") if script else None
-    return {
-        "style": markupsafe.Markup(style),  # noqa: S704 — the package's own stylesheet
-        "script": markupsafe.Markup(code) if code is not None else None,  # noqa: S704 — the package's own script
-        "csp": content_security_policy(code, style),
-    }
-
-
-def render_model_page(page: ModelPage) -> str:
-    """One model page's HTML."""
-    template = _env().get_template("site/model.html.j2")
-    return template.render(page=page, header=page.header, root="../", **_page_globals(False))
-
-
-def render_index(site: Site) -> str:
-    """The index page's HTML; when ``site`` has model pages to render, also compiles their
-    template, so that processes forked afterwards to render them share it (each model page is
-    ``render_model_page``; pages in ``site.reused`` keep their previous HTML: same key).
-
-    The one script (the model-name filter) and the one stylesheet are the package's own files,
-    inlined as they are; the Content-Security-Policy allows exactly their sha256 and nothing else.
-    """
-    if site.models:
-        _env().get_template("site/model.html.j2")
-    index = _env().get_template("site/index.html.j2")
-    return index.render(page=site.index, header=site.index.header, root="", **_page_globals(True))

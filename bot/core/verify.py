@@ -21,22 +21,33 @@ with the count of consecutive outages and the time slot of the last one counted,
 survives between scheduled runs. An outage counts at most once per slot (:func:`outage_slot`):
 runs repeated during one short outage never reach ``max_errors`` sooner than
 ``(max_errors - 1) × step`` after the first (reference §15).
+
+The ``verify:`` section of the policy is read here too (:func:`parse_verify`), with the
+``command`` form its checks share with command gates (:func:`parse_command`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core import promql
-from bot.core.promql import Evidence, PrometheusGate, Verdict, duration_text
+from bot.core.model import CommandGate
+from bot.core.promql import (
+    Evidence,
+    PrometheusGate,
+    Verdict,
+    duration_text,
+    parse_prometheus_gate,
+    read_duration,
+)
+from bot.core.yamlsafe import MAX_SECONDS, Path, Reader
 
 if TYPE_CHECKING:  # bot.core.model imports this module: no cycle at run time
-    from bot.core.gates import CommandOutcome
-    from bot.core.model import CommandGate
+    from bot.core.gate_inputs import CommandOutcome
 
 
 CHECK_VERIFY = "promobot/verify"
@@ -306,3 +317,89 @@ def _when(moment: datetime) -> str:
 
 def render_values(model: str, version: str, env: str, previous: str | None) -> dict[str, str | None]:
     return {"model": model, "version": version, "env": env, "previous_version": previous}
+
+
+# --------------------------------------------------------------------------- the policy's form
+
+
+def parse_verify(r: Reader, raw: Any, path: Path, *, providers: Collection[str]) -> VerifyPolicy:
+    """``verify:`` on an environment (reference §15.3): checks judged over a window after each merge
+    into it. ``providers``: the names under ``providers.prometheus``."""
+    data = r.mapping(raw, path, ("delay", "duration", "checks", "on_failure", "max_errors"), "verify")
+    zero = data.get("delay") in (0, "0s", "0m", "0h")
+    delay = 0.0 if zero else read_duration(r, data, path, "delay", "10m")
+    duration = read_duration(r, data, path, "duration", "2h")
+    raw_checks = data.get("checks")
+    if not isinstance(raw_checks, list) or not raw_checks:
+        r.fail(
+            (*path, "checks") if "checks" in data else path,
+            "verify needs a non-empty checks list",
+            "e.g. checks: [{prometheus: {name: ..., ...}}] or [{command: {name: ..., run: [...]}}]",
+        )
+    checks: list[PrometheusGate | CommandGate] = []
+    for j, item in enumerate(raw_checks):
+        where: Path = (*path, "checks", j)
+        if not isinstance(item, dict) or len(item) != 1 or not set(item) <= {"prometheus", "command"}:
+            r.fail(
+                where,
+                "each verify check is `- prometheus: {...}` or `- command: {...}`",
+                "write the check as a prometheus entry (a query judged over the window) or a command "
+                "entry (name, run as an argv list, timeout)",
+            )
+        ((kind, body),) = item.items()
+        check: PrometheusGate | CommandGate
+        if kind == "prometheus":
+            check = parse_prometheus_gate(r, body, (*where, kind), providers=providers, window=True)
+        else:
+            check = parse_command(r, body, (*where, kind), what="command check")
+        if any(c.name == check.name for c in checks):
+            r.fail(
+                (*where, kind, "name"),
+                f"check {check.name!r} is listed twice",
+                "give each a unique name",
+            )
+        if isinstance(check, PrometheusGate) and check.step > duration:
+            r.fail((*where, kind, "step"), "step is longer than verify.duration", "use a smaller step")
+        if isinstance(check, PrometheusGate) and duration / check.step > promql.MAX_POINTS:
+            # The window is the query's range: Prometheus would refuse it (like a gate's over/step).
+            r.fail(
+                (*where, kind, "step"),
+                f"verify.duration / step is {duration / check.step:.0f} points, "
+                f"Prometheus answers at most {promql.MAX_POINTS}",
+                "use a larger step or a shorter duration",
+            )
+        checks.append(check)
+    on_failure = data.get("on_failure", "notify")
+    if on_failure not in ON_FAILURE:
+        r.fail(
+            (*path, "on_failure"), f"unknown on_failure {on_failure!r}", f"use one of {', '.join(ON_FAILURE)}"
+        )
+    max_errors = (
+        r.integer(data["max_errors"], (*path, "max_errors"), "max_errors", minimum=1)
+        if "max_errors" in data
+        else 6
+    )
+    return VerifyPolicy(
+        checks=tuple(checks), delay=delay, duration=duration, on_failure=on_failure, max_errors=max_errors
+    )
+
+
+def parse_command(r: Reader, body: Any, where: Path, *, what: str = "command gate") -> CommandGate:
+    """A ``command`` gate (reference §3), or (``what="command check"``) a verification check: an argv
+    run with no shell. Both are a :class:`~bot.core.model.CommandGate`."""
+    data = r.mapping(body, where, ("name", "run", "timeout"), what)
+    name = r.identifier(data.get("name"), (*where, "name"), f"{what} name", "e.g. name: smoke")
+    run = data.get("run")
+    if isinstance(run, str):
+        r.fail(
+            (*where, "run"),
+            "run is a string; it must be an argv list, no shell",
+            f"write run as a list, e.g. run: [{', '.join(run.split()) or 'python3, checks/smoke.py'}]",
+        )
+    argv = r.strings(run, (*where, "run"), "run", "an argv list, e.g. [python3, checks/smoke.py]")
+    if not argv:
+        r.fail((*where, "run"), "run is empty", "an argv list, e.g. [python3, checks/smoke.py]")
+    timeout = r.number(
+        data.get("timeout", 300), (*where, "timeout"), "timeout", minimum=0, above=True, maximum=MAX_SECONDS
+    )
+    return CommandGate(name=name, run=argv, timeout=float(timeout))

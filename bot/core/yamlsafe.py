@@ -15,10 +15,12 @@ missing) with a YAML 1.2 core schema and the checks reference §2 asks for:
 
 The checks ride on the normal construction pass (no second parse); the node tree is
 kept so that validators can point at ``file:line:column`` of any value on error.
+:class:`Reader` reads typed values out of a parsed document that way, within the limits below.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
@@ -314,3 +316,123 @@ def _check_shape(root: Node, *, aliased: bool) -> None:
 def has_bad_line_breaks(text: str) -> bool:
     """True when ``text`` uses line breaks other than ``\\n``/``\\r\\n`` (YAML counts them)."""
     return _BAD_BREAKS.search(text) is not None
+
+
+# --------------------------------------------------------------------------- typed reading
+
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+MAX_NUMBER = 1e12
+"""The largest number a policy field takes (beyond it, time and size arithmetic overflows)."""
+MAX_INTEGER = 2**63 - 1
+MAX_METRIC = 1e300
+"""Metrics (in a manifest), and thresholds compared with metrics and live values (in the policy),
+stop here: beyond it, e.g. an integer of hundreds of digits, arithmetic on them overflows."""
+MAX_HOURS = 24 * 365 * 100
+"""Durations in hours stop at a century (``timedelta`` overflows near 2.7e10 hours)."""
+MAX_SECONDS = 7 * 24 * 3600.0
+"""Timeouts stop at a week."""
+
+
+def _finite(value: float) -> bool:
+    """True for a number that converts to a finite float (an integer of 400 digits does not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: float) -> str:
+    """A number for a message: an integer of hundreds of digits is cut short."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} digits)"
+
+
+class Reader:
+    """Typed accessors over a parsed document that fail with a located ``cls`` error.
+
+    The policy loader (``policy.load_policy``) reads with one, and so do the sections whose
+    parsing lives with their types (``promql.parse_prometheus_gate``, ``verify.parse_verify``).
+    """
+
+    def __init__(self, doc: Document, cls: type[ManifestError] = ManifestError) -> None:
+        self.doc = doc
+        self.cls = cls
+
+    def fail(self, path: Path, what: str, hint: str, *, key: bool = False) -> NoReturn:
+        raise self.doc.error(path, what, hint, key=key, cls=self.cls)
+
+    def mapping(self, value: Any, path: Path, allowed: Sequence[str], what: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, f"{what} must be a mapping", "write it as `key: value` pairs")
+        for key in value:
+            if key not in allowed:
+                self.fail(
+                    (*path, key),
+                    f"unknown key {key!r} in {what}",
+                    f"the keys allowed here are {', '.join(allowed)} (check the spelling)",
+                    key=True,
+                )
+        return value
+
+    def number(
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: float | None = None,
+        above: bool = False,
+        maximum: float = MAX_NUMBER,
+    ) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            self.fail(path, f"{what} must be a number", f"write a number, e.g. {what.split()[-1]}: 1")
+        if minimum is not None and (value <= minimum if above else value < minimum):
+            relation = "greater than" if above else "at least"
+            self.fail(path, f"{what} is {value}, must be {relation} {minimum:g}", "change the number")
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum:g}", "change the number")
+        return float(value)
+
+    def integer(
+        self,
+        value: Any,
+        path: Path,
+        what: str,
+        *,
+        minimum: int,
+        hint: str | None = None,
+        maximum: int = MAX_INTEGER,
+    ) -> int:
+        if type(value) is not int:
+            self.fail(path, f"{what} must be a whole number", f"write e.g. {minimum}")
+        if value < minimum:
+            self.fail(
+                path,
+                f"{what} is {_shown(value)}, must be at least {minimum}",
+                hint or f"write {minimum} or more",
+            )
+        if value > maximum:
+            self.fail(path, f"{what} is {_shown(value)}, more than {maximum}", "change the number")
+        return value
+
+    def boolean(self, value: Any, path: Path, what: str) -> bool:
+        if type(value) is not bool:
+            self.fail(path, f"{what} must be true or false", "write true or false (unquoted)")
+        return value
+
+    def string(self, value: Any, path: Path, what: str, hint: str) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail(path, f"{what} must be a non-empty string", hint)
+        return value
+
+    def strings(self, value: Any, path: Path, what: str, hint: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.fail(path, f"{what} must be a list", hint)
+        return tuple(self.string(v, (*path, i), f"{what}[{i}]", hint) for i, v in enumerate(value))
+
+    def identifier(self, value: Any, path: Path, what: str, hint: str) -> str:
+        """A name used as an identifier (a gate's, a check's): letters, digits, ``_`` and ``-``."""
+        name = self.string(value, path, what, hint)
+        if IDENTIFIER_RE.fullmatch(name) is None:
+            self.fail(path, f"{what} {name!r} is not an identifier", "use letters, digits, _ and -")
+        return name

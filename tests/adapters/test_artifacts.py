@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.artifacts import verify_artifact
-from bot.core.gates import ArtifactCheck
+from bot.core.gate_inputs import ArtifactCheck
 
 CONTENT = b"model weights " * 10_000  # 140 kB: several 64 KiB chunks
 DIGEST = "sha256:" + hashlib.sha256(CONTENT).hexdigest()

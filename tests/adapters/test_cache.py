@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bot import __version__
 from bot.adapters.cache import FILE_NAME, FORMAT, VERSION, FileCache
-from tests.conftest import Cli, commit_all
+from tests.conftest import Cli
+from tests.helpers.git import commit_all
 
 
 def _cache_file(cli: Cli) -> Path:

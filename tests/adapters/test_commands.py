@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.commands import TAIL_BYTES, TAIL_LINES, run_command_gate, scrub_env
-from bot.core.gates import CommandOutcome
+from bot.core.gate_inputs import CommandOutcome
 from bot.core.model import CommandGate
 
 MANIFEST = {"name": "fraud-detector", "version": "1.4.2", "metrics": {"auc": 0.931}}

@@ -18,13 +18,9 @@ from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
 from bot.adapters.localforge import LocalForge
 from bot.ports import Forge
 from tests.emulator import Emulator
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git
 
 TOKEN = "ghs_deployTOKEN"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 def _commit(repo: Path, n: int) -> str:

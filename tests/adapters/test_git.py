@@ -12,15 +12,10 @@ from bot.adapters.git import GitWorkspace
 from bot.core.trailers import build_message
 from bot.errors import ConflictError, UsageError, WorkspaceError
 from bot.ports import Workspace
+from tests.helpers.git import git
 
 TOKEN = "c2VjcmV0LXRva2VuLXNob3VsZC1uZXZlci1iZS1vbi1kaXNr"
 MANIFEST = "environments/prod/fraud.yaml"
-
-
-def git(cwd: Path, *args: str, stdin: str | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def manifest(version: str, *, replicas: int = 1, name: str = "fraud", quote: str = '"') -> str:
@@ -38,7 +33,15 @@ def manifest(version: str, *, replicas: int = 1, name: str = "fraud", quote: str
     )
 
 
-def commit_file(repo: Path, path: str, text: str | None, message: str) -> str:
+def commit_file(
+    repo: Path,
+    path: str,
+    text: str | None,
+    message: str,
+    *,
+    name: str = "Dev Eloper",
+    email: str = "dev@example.com",
+) -> str:
     target = repo / path
     if text is None:
         git(repo, "rm", "-q", path)
@@ -46,7 +49,7 @@ def commit_file(repo: Path, path: str, text: str | None, message: str) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         git(repo, "add", path)
-    git(repo, "commit", "-q", "-F", "-", stdin=message)
+    git(repo, "commit", "-q", "-F", "-", input=message, name=name, email=email)
     return git(repo, "rev-parse", "HEAD")
 
 
@@ -69,9 +72,10 @@ def init_repo(path: Path, *, identity: bool = True) -> Path:
     else:  # only for the seed commit
         git(path, "config", "user.name", "Seed")
         git(path, "config", "user.email", "seed@example.com")
-    commit_file(path, MANIFEST, manifest("1.0.0"), "Add fraud")
-    commit_file(path, "environments/prod/other.yaml", manifest("0.1.0", name="other"), "Add other")
-    commit_file(path, "environments/promotion.yaml", "apiVersion: promobot/v1\n", "Add policy")
+    who = {} if identity else {"name": "Seed", "email": "seed@example.com"}
+    commit_file(path, MANIFEST, manifest("1.0.0"), "Add fraud", **who)
+    commit_file(path, "environments/prod/other.yaml", manifest("0.1.0", name="other"), "Add other", **who)
+    commit_file(path, "environments/promotion.yaml", "apiVersion: promobot/v1\n", "Add policy", **who)
     if not identity:
         git(path, "config", "--unset", "user.name")
         git(path, "config", "--unset", "user.email")
@@ -344,9 +348,7 @@ class TestRemoteMode:
         bare, clone = remote_pair
         other = tmp_path / "other"
         git(tmp_path, "clone", "-q", str(bare), str(other))
-        git(other, "config", "user.name", "O")
-        git(other, "config", "user.email", "o@example.com")
-        pushed = commit_file(other, MANIFEST, manifest("3.0.0"), "Elsewhere")
+        pushed = commit_file(other, MANIFEST, manifest("3.0.0"), "Elsewhere", name="O", email="o@example.com")
         git(other, "push", "-q", "origin", "main")
         ws = GitWorkspace(clone, remote="origin")
         ws.refresh()
@@ -442,6 +444,42 @@ class TestHistory:
         entries = ws.history_many([MANIFEST, "environments/dev/fraud.yaml"], ref="main")
         assert ws.git_calls - before == 1
         assert [(e.env, e.version) for e in entries] == [("dev", "9.0.0"), ("prod", "1.0.0")]
+
+    def test_with_changed_path_filters_several_paths_read_one_log_each_in_the_same_order(
+        self, repo: Path, ws: GitWorkspace, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        dev = "environments/dev/fraud.yaml"
+        commit_file(repo, dev, manifest("2.0.0"), "Dev 2.0.0")
+        (repo / dev).write_text(manifest("2.1.0"))
+        (repo / MANIFEST).write_text(manifest("2.0.0"))
+        git(repo, "commit", "-q", "-a", "-m", "Both at once")
+        git(repo, "checkout", "-q", "-b", "side")
+        commit_file(repo, dev, manifest("3.0.0"), "Dev 3.0.0 on a side branch")
+        git(repo, "checkout", "-q", "main")
+        # Older by the clock than everything before it: graph order, never dates, decides.
+        monkeypatch.setenv("GIT_COMMITTER_DATE", "2001-01-01T00:00:00Z")
+        commit_file(repo, MANIFEST, manifest("2.1.0"), "Prod 2.1.0, skewed clock")
+        monkeypatch.delenv("GIT_COMMITTER_DATE")
+        git(repo, "merge", "-q", "--no-ff", "-m", "Merge side", "side")
+        paths = [MANIFEST, dev, "environments/staging/fraud.yaml"]
+        one_log = ws.history_many(paths, ref="main")
+        assert ws.ensure_commit_graph() is True
+        graphed = GitWorkspace(repo)
+        graphed.git_dir  # noqa: B018 - warm the cached repository facts
+        before = graphed.git_calls
+        per_path = graphed.history_many(paths, ref="main")
+        assert graphed.git_calls - before == 1 + len(paths)  # rev-list --topo-order, then a log per path
+        assert per_path == one_log
+        assert [(e.subject, e.env, e.version) for e in per_path] == [
+            ("Merge side", "dev", "3.0.0"),
+            ("Dev 3.0.0 on a side branch", "dev", "3.0.0"),
+            ("Prod 2.1.0, skewed clock", "prod", "2.1.0"),
+            ("Both at once", "prod", "2.0.0"),
+            ("Both at once", "dev", "2.1.0"),
+            ("Dev 2.0.0", "dev", "2.0.0"),
+            ("Add fraud", "prod", "1.0.0"),
+        ]
+        assert graphed.history(MANIFEST, ref="main") == [e for e in one_log if e.env == "prod"]
 
     def test_history_costs_the_same_processes_however_long_it_is(self, repo: Path, ws: GitWorkspace) -> None:
         ws.git_dir  # noqa: B018

@@ -8,7 +8,6 @@ records waits instead of sleeping.
 from __future__ import annotations
 
 import logging
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,17 +28,14 @@ from bot.adapters.github import (
 from bot.core.model import CheckRun, Permission
 from bot.errors import ConflictError, ForgeError, OutageError, RateLimited, UsageError
 from tests.emulator import Emulator
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git, has_ref
 
 TOKEN = "ghs_actionsTOKENsecret0123456789"
 OTHER_APP_TOKEN = "ghs_otherAPPtoken"
 ALICE_TOKEN = "alice-token"
 BRANCH = "promobot/prod/fraud"
+BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 REVIEWS = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"
-
-
-def git(cwd: Path, *args: str, email: str = "41898282+github-actions[bot]@users.noreply.github.com") -> str:
-    return hermetic_git(cwd, *args, name="bot", email=email)
 
 
 @dataclass
@@ -52,28 +48,23 @@ class World:
     def push(
         self, branch: str, text: str, *, email: str | None = None, path: str = "environments/prod/fraud.yaml"
     ) -> str:
-        git(self.work, "checkout", "-q", "-B", branch, f"origin/{branch}" if self.has(branch) else "main")
+        git(
+            self.work,
+            "checkout",
+            "-q",
+            "-B",
+            branch,
+            f"origin/{branch}" if has_ref(self.work, f"origin/{branch}") else "main",
+        )
         target = self.work / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         git(self.work, "add", path)
-        if email:
-            git(self.work, "commit", "-q", "-m", f"edit {path}", email=email)
-        else:
-            git(self.work, "commit", "-q", "-m", f"edit {path}")
+        git(self.work, "commit", "-q", "-m", f"edit {path}", name="bot", email=email or BOT_EMAIL)
         git(self.work, "push", "-q", "origin", f"{branch}:{branch}")
         git(self.work, "fetch", "-q", "origin")
         git(self.work, "checkout", "-q", "main")
         return git(self.work, "rev-parse", branch)
-
-    def has(self, branch: str) -> bool:
-        done = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", f"origin/{branch}"],
-            cwd=self.work,
-            capture_output=True,
-            check=False,
-        )
-        return done.returncode == 0
 
     def open(self, branch: str = BRANCH, labels: tuple[str, ...] = ("promobot:promotion",)) -> int:
         self.push(branch, "version: '1.1'\n")
@@ -111,7 +102,7 @@ def world(github_emulator: Emulator, tmp_path: Path) -> Iterator[World]:
     (seed / "environments" / "prod").mkdir(parents=True)
     (seed / "environments" / "prod" / "fraud.yaml").write_text("version: '1.0'\n")
     git(seed, "add", ".")
-    git(seed, "commit", "-q", "-m", "initial")
+    git(seed, "commit", "-q", "-m", "initial", name="bot", email=BOT_EMAIL)
     git(seed, "push", "-q", str(emu.git_dir), "main")
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(emu.git_dir), str(work))

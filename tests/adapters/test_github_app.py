@@ -28,7 +28,7 @@ from bot.core.model import CHECK_NAMES
 from bot.errors import BotError, ForgeError, UsageError
 from tests.emulator import Emulator
 from tests.github_setup import seed_emulator
-from tests.gitutil import hermetic_git
+from tests.helpers.git import git
 
 APP_ID = 424242
 SLUG = "promobot"
@@ -61,10 +61,6 @@ def app_key() -> KeyPair:
 @pytest.fixture(scope="module")
 def other_key() -> KeyPair:
     return _key_pair()
-
-
-def git(cwd: Path, *args: str) -> str:
-    return hermetic_git(cwd, *args, date="2026-11-01T09:00:00Z")
 
 
 @dataclass

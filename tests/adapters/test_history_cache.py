@@ -14,7 +14,8 @@ import pytest
 from bot import __version__
 from bot.adapters.git import HISTORY_FORMAT, HISTORY_VERSION, GitWorkspace
 from bot.core.model import HistoryEntry
-from tests.adapters.test_git import MANIFEST, commit_file, git, init_repo, manifest
+from tests.adapters.test_git import MANIFEST, commit_file, init_repo, manifest
+from tests.helpers.git import git
 
 DEV = "environments/dev/fraud.yaml"
 PATHS = [MANIFEST, DEV]
@@ -204,3 +205,20 @@ def test_the_number_of_cached_histories_is_bounded(repo: Path, monkeypatch: pyte
         ws.history_many([f"environments/prod/{model}.yaml"], ref=head, cached=True)
         os.utime(cache_files(repo)[0], None)
     assert 2 <= len(cache_files(repo)) <= 4
+
+
+def test_with_a_commit_graph_one_log_per_path_fills_and_extends_the_cache(repo: Path) -> None:
+    one_log = fresh(repo)
+    assert GitWorkspace(repo).ensure_commit_graph() is True
+    cold, calls = cached(repo)
+    assert calls == 1 + len(PATHS)  # rev-list --topo-order, then one log per path side by side
+    assert cold == one_log
+    commit_file(repo, DEV, manifest("1.2.0"), "Dev 1.2.0")
+    commit_file(repo, MANIFEST, manifest("1.2.0"), "Prod 1.2.0")
+    entries, calls = cached(repo)
+    assert calls == 2 + len(PATHS)  # merge-base --is-ancestor, then the same for OLD..NEW only
+    assert entries == fresh(repo)
+    assert [(e.env, e.version, e.previous_version) for e in entries[:2]] == [
+        ("prod", "1.2.0", "1.1.0"),
+        ("dev", "1.2.0", "1.1.0"),
+    ]

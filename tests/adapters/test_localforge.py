@@ -17,36 +17,17 @@ from bot.adapters.localforge import LocalForge
 from bot.core.model import Permission
 from bot.errors import ConflictError, ForgeError, UsageError
 from bot.ports import Forge
+from tests.helpers.git import git, run_git
 
 ROOT = Path(__file__).resolve().parents[2]
+EMAIL = "alice@example.com"
 
 
 # --------------------------------------------------------------------------- real git helpers
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
-    full_env = {
-        **os.environ,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Alice",
-        "GIT_AUTHOR_EMAIL": "alice@example.com",
-        "GIT_COMMITTER_NAME": "Alice",
-        "GIT_COMMITTER_EMAIL": "alice@example.com",
-        **(env or {}),
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=full_env, input=stdin, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
 def branch_sha(repo: Path, branch: str) -> str | None:
-    done = subprocess.run(
-        ["git", "rev-parse", "-q", "--verify", f"refs/heads/{branch}"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
+    done = run_git(repo, "rev-parse", "-q", "--verify", f"refs/heads/{branch}", check=False)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
@@ -56,14 +37,16 @@ def commit_on_branch(
     """Commit ``files`` on ``branch`` (created from ``start``) without touching the working tree."""
     parent = branch_sha(repo, branch) or git(repo, "rev-parse", start)
     index = repo / ".git" / f"tmp-index-{os.getpid()}"
-    env = {"GIT_INDEX_FILE": str(index), "GIT_AUTHOR_NAME": author, "GIT_COMMITTER_NAME": author}
+    env = {"GIT_INDEX_FILE": str(index)}
     git(repo, "read-tree", parent, env=env)
     for path, content in files.items():
-        blob = git(repo, "hash-object", "-w", "--stdin", stdin=content)
+        blob = git(repo, "hash-object", "-w", "--stdin", input=content)
         git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
     tree = git(repo, "write-tree", env=env)
     index.unlink()
-    sha = git(repo, "commit-tree", tree, "-p", parent, "-m", f"change {branch}", env=env)
+    sha = git(
+        repo, "commit-tree", tree, "-p", parent, "-m", f"change {branch}", env=env, name=author, email=EMAIL
+    )
     git(repo, "update-ref", f"refs/heads/{branch}", sha)
     return sha
 
@@ -74,7 +57,7 @@ def commit_on_main(repo: Path, files: dict[str, str]) -> str:
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(content)
     git(repo, "add", "--", *files)
-    git(repo, "commit", "-q", "-m", "main moves")
+    git(repo, "commit", "-q", "-m", "main moves", name="Alice", email=EMAIL)
     return git(repo, "rev-parse", "HEAD")
 
 
@@ -91,7 +74,7 @@ def repo(tmp_path: Path) -> Path:
     (path / "environments" / "prod" / "a.yaml").write_text("version: '1'\n")
     (path / "environments" / "prod" / "b.yaml").write_text("version: '1'\n")
     git(path, "add", ".")
-    git(path, "commit", "-q", "-m", "initial")
+    git(path, "commit", "-q", "-m", "initial", name="Alice", email=EMAIL)
     return path
 
 
@@ -593,7 +576,7 @@ def run_workers(repo: Path, jobs: list[tuple[str, int]]) -> None:
 
 def make_branches(repo: Path, names: list[str]) -> str:
     sha = commit_on_branch(repo, "feature-base", {"f": "1"})
-    git(repo, "update-ref", "--stdin", stdin="".join(f"create refs/heads/{n} {sha}\n" for n in names))
+    git(repo, "update-ref", "--stdin", input="".join(f"create refs/heads/{n} {sha}\n" for n in names))
     return sha
 
 

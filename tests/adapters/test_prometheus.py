@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.adapters.prometheus import PrometheusClient, PrometheusQueryError, collect
@@ -74,28 +76,26 @@ def test_no_data_is_pending_and_at_the_end_no_evidence(prometheus_server: Promet
 
 
 def test_nan_points_from_no_traffic_are_dropped_before_counting(prometheus_server: PrometheusServer) -> None:
-    four_hours = PrometheusGate(**{**_fields(GATE), "over": 4 * 3600, "min_points": 12})
+    four_hours = replace(GATE, over=4 * 3600, min_points=12)
     verdict = _check(prometheus_server, "1.7.0", four_hours)
     assert verdict.result == "success", verdict
     assert "NaN/Inf" in verdict.details
     assert verdict.points < 15  # only the last hour served traffic
-    stricter = PrometheusGate(**{**_fields(four_hours), "min_points": 30})
+    stricter = replace(four_hours, min_points=30)
     pending = _check(prometheus_server, "1.7.0", stricter)
     assert pending.result == "pending" and "of 30 points" in pending.reason
 
 
 def test_two_series_fail_and_say_aggregate(prometheus_server: PrometheusServer) -> None:
-    gate = PrometheusGate(
-        **{**_fields(GATE), "query": 'sum by (code) (rate(http_requests_total{version="{{ version }}"}[5m]))'}
-    )
+    gate = replace(GATE, query='sum by (code) (rate(http_requests_total{version="{{ version }}"}[5m]))')
     verdict = _check(prometheus_server, "1.4.0", gate)
     assert verdict.result == "failure" and "aggregate with sum() or max()" in verdict.reason
 
 
 def test_traffic_evidence(prometheus_server: PrometheusServer) -> None:
-    enough = PrometheusGate(**{**_fields(GATE), "traffic": TrafficSpec(TRAFFIC, 1000)})
+    enough = replace(GATE, traffic=TrafficSpec(TRAFFIC, 1000))
     assert _check(prometheus_server, "1.4.0", enough).result == "success"
-    too_little = PrometheusGate(**{**_fields(GATE), "traffic": TrafficSpec(TRAFFIC, 1e9)})
+    too_little = replace(GATE, traffic=TrafficSpec(TRAFFIC, 1e9))
     verdict = _check(prometheus_server, "1.4.0", too_little)
     assert verdict.result == "pending" and "traffic" in verdict.reason
     assert _check(prometheus_server, "1.4.0", too_little, final=True).result == "failure"
@@ -160,7 +160,3 @@ def test_a_query_prometheus_refuses_is_a_query_error(prometheus_server: Promethe
 
 def test_the_same_data_gives_the_same_answer(prometheus_server: PrometheusServer) -> None:
     assert _check(prometheus_server, "1.5.0") == _check(prometheus_server, "1.5.0")
-
-
-def _fields(gate: PrometheusGate) -> dict[str, object]:
-    return {name: getattr(gate, name) for name in gate.__dataclass_fields__}

@@ -58,6 +58,7 @@ def test_defaults() -> None:
         .environments[2]
         .gates
     )
+    assert isinstance(gate, PrometheusGate)
     assert (gate.env, gate.over, gate.step, gate.min_points, gate.traffic) == (None, 3600.0, 60.0, 1, None)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.gates import GateInputs, evaluate
+from bot.core.gate_inputs import GateInputs
+from bot.core.gates import evaluate
 from bot.core.manifest import load_manifest
 from bot.core.model import CompareGate, Manifest, MetricGate
 from bot.core.policy import load_policy

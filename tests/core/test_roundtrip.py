@@ -6,7 +6,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,10 @@ from hypothesis import strategies as st
 
 from bot.core import yamlsafe
 from bot.core.manifest import apply_promotion, load_manifest
+from tests.helpers.golden import GOLDEN as GOLDEN_ROOT
+from tests.helpers.golden import assert_golden
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "roundtrip"
-REGEN = os.environ.get("PROMOBOT_REGEN_GOLDEN") == "1"
+GOLDEN = GOLDEN_ROOT / "roundtrip"
 LOCAL_KEYS = {"local-keys-kept": ("rollout",)}
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
@@ -33,9 +33,7 @@ def test_promotion_edit_matches_the_golden_file(case: str) -> None:
     target_file = folder / "target.yaml"
     target = _read(target_file) if target_file.exists() else None
     result = apply_promotion(source, target, LOCAL_KEYS.get(case, ()))
-    if REGEN:
-        (folder / "expected.yaml").write_bytes(result.encode("utf-8"))
-    assert result == _read(folder / "expected.yaml")
+    assert_golden(f"roundtrip/{case}/expected.yaml", result)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASES)

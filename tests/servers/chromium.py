@@ -104,10 +104,10 @@ class Tab:
             if message.get("method") == event:
                 return self.events.pop(i)
         while True:
-            message = json.loads(self.sock.recv())
-            if message.get("method") == event:
-                return message
-            self.events.append(message)
+            received: dict[str, Any] = json.loads(self.sock.recv())
+            if received.get("method") == event:
+                return received
+            self.events.append(received)
 
     def viewport(self, width: int, height: int = 900) -> None:
         self.send(

@@ -1,0 +1,2 @@
+"""What many test files share: one hermetic git (``git``), one GitHub emulator rig (``rig``)
+and golden files (``golden``)."""
