@@ -139,6 +139,28 @@ def test_no_import_cycle_among_promobot_modules() -> None:
     assert len(order) == len(graph)
 
 
+APP_MACHINERY = frozenset(
+    f"bot.app.{name}"
+    for name in (
+        "context", "records", "authority", "facts", "evidence", "blockers", "assess", "apply",
+        "evaluate", "restore", "sync", "deployments",
+    )
+)  # fmt: skip
+"""The shared machinery of bot/app/ (docs/ARCHITECTURE.md): every verb may build on it."""
+
+
+@pytest.mark.parametrize("module", sorted(APP_MACHINERY), ids=str)
+def test_the_shared_machinery_of_the_use_cases_imports_no_verb(module: str) -> None:
+    verbs = [
+        f"{module}:{f.line} imports {target}"
+        for f in imports(MODULES[module])
+        if (target := ours(f.module)) is not None
+        and target.startswith("bot.app.")
+        and target not in APP_MACHINERY
+    ]
+    assert verbs == []
+
+
 @pytest.mark.parametrize(
     "module", sorted(m for m in MODULES if not forbidden(m, LAZY_IMPORTS_ALLOWED)), ids=str
 )
