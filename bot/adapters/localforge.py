@@ -67,6 +67,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from bot.core import identity
 from bot.core.model import (
     CheckRun,
     Comment,
@@ -410,7 +411,7 @@ class LocalForge:
         return copy.deepcopy(self._file.read())
 
     def _is_bot(self, login: str) -> bool:
-        return login.lower().endswith("[bot]") or _norm(login) == _norm(self._bot_login)
+        return identity.is_bot(login, self._bot_login)
 
     @staticmethod
     def _pull(state: dict[str, Any], number: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
+from bot.core import identity
 from bot.core import manifest as manifests
 from bot.core import policy as policies
 from bot.core import rejected as rejections
@@ -34,7 +35,7 @@ class Context:
     cache: Cache | None = None
     registries: Callable[[MlflowProvider], Registry] | None = None
     """Builds the MLflow client of the policy's provider (README "Keep MLflow in step"); None: no registry."""
-    bot_identity: str = "promobot <promobot@users.noreply.github.com>"
+    bot_identity: str = identity.COMMIT_IDENTITY
     """Author of the commits promobot writes (``Name <email>``)."""
     map: Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]] = field(
         default=lambda fn, items: [fn(item) for item in items]

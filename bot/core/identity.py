@@ -32,3 +32,12 @@ def is_promobot(login: str, bot_login: str) -> bool:
 def is_bot(login: str, bot_login: str, *, typed_bot: bool = False) -> bool:
     """promobot itself or any other bot account."""
     return is_bot_account(login, typed_bot=typed_bot) or is_promobot(login, bot_login)
+
+
+def promobot_logins(bot_login: str) -> frozenset[str]:
+    """promobot's login in every spelling it may appear in (lower case, with and without ``[bot]``)."""
+    low = bot_login.strip().lower()
+    if not low:
+        return frozenset()
+    mine = bare(low)
+    return frozenset({low, mine, mine + BOT_SUFFIX})
