@@ -42,7 +42,7 @@ from bot.core.plan import (
 )
 from bot.core.readiness import Blocker, make_checks
 from bot.core.slash import pr_commands
-from bot.errors import ForgeError, ManifestError, UsageError
+from bot.errors import ForgeError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def count_approvals_of(
     elif env is not None:
         rules = env.approvals
     else:
-        raise UsageError(f"environment {state.to!r} is gone from {POLICY_PATH}", "close this pull request")
+        raise NotApplicable(f"environment {state.to!r} is gone from {POLICY_PATH}", "close this pull request")
     reviews = ctx.forge.list_reviews(pr.number) if pr is not None and head_sha else []
     pushers = _pushers(ctx, pr, head_sha) if reviews else frozenset()
     members: dict[str, frozenset[str]] = {}

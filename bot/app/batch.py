@@ -17,7 +17,7 @@ from bot.core.marker import PrState
 from bot.core.model import PullRequest
 from bot.core.plan import parse_branch
 from bot.core.render import code
-from bot.errors import Blocked, BotError, RateLimited, UsageError
+from bot.errors import Blocked, BotError, NotApplicable, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Batch:
             return
         try:
             line, detail = work()
-        except (UsageError, Blocked) as exc:
+        except (NotApplicable, Blocked) as exc:
             line, detail = f"{item} skipped: {exc.message}", {"skipped": exc.message}
         except RateLimited as exc:
             logger.warning("%s: %s cut by the rate limit: %s", self.event, item, exc.message)
@@ -141,7 +141,7 @@ class Batch:
 def evaluate_outcome(ctx: Context, number: int, event: str, pr: PullRequest | None = None) -> Outcome:
     """Gates + approvals + ready for PR ``number``, then ``auto_merge`` when it is ready.
 
-    Raises ``UsageError`` (not a promobot PR) and ``Blocked`` (not open) for callers to
+    Raises ``NotApplicable`` (not a promobot PR) and ``Blocked`` (not open) for callers to
     turn into notices.
     """
 

@@ -40,7 +40,7 @@ Multi-PR handlers (check reruns, push, schedule, fan-out chains) handle each ite
 own: a ``BotError`` in one is recorded in the outcome and the loop goes on; at the end
 :class:`~bot.app.batch.HandlerFailures` (a ``BotError``, exit 1 — or 3 if one was an outage) is raised
 carrying the outcome, so the run fails visibly while nothing else was skipped. A PR that
-turns out not to be promobot's (``UsageError``) or is already closed (``Blocked``) is
+turns out not to be promobot's (``NotApplicable``) or is already closed (``Blocked``) is
 skipped with a note, not counted as a failure.
 
 Handlers that may read history (soak, integrity, rollback) run after
@@ -79,7 +79,7 @@ from bot.core.events import (
 from bot.core.marker import PrState
 from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
-from bot.errors import Blocked, UsageError
+from bot.errors import Blocked, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def dispatch(loaded_or_event: _HasEvent | Event, ctx: Context | None) -> Outcome
 def _evaluate_or_notice(ctx: Context, number: int, event: str) -> Outcome:
     try:
         return evaluate_outcome(ctx, number, event)
-    except (UsageError, Blocked) as exc:
+    except (NotApplicable, Blocked) as exc:
         return Outcome(event, False, f"#{number}: ignored — {exc.message}", {"pr": number, "ignored": True})
 
 
@@ -227,7 +227,7 @@ def _merged_state(ctx: Context, number: int, ref: BranchRef) -> PrState:
 
     try:
         return pr_context(ctx, number).state
-    except UsageError:  # not promobot's after all: nobody's request is known
+    except NotApplicable:  # not promobot's after all: nobody's request is known
         return PrState(action="promote", model=ref.model, to=ref.env, version="-")
 
 

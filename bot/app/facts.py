@@ -28,7 +28,7 @@ from bot.core.plan import (
 from bot.errors import (
     BotError,
     ManifestError,
-    UsageError,
+    NotApplicable,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class PrContext:
 
 
 def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> PrContext:
-    """Gather what a promobot PR is about; ``UsageError`` for PRs that are not promobot's.
+    """Gather what a promobot PR is about; ``NotApplicable`` for PRs that are not promobot's.
 
     ``pr`` is the PR as just read from the forge, when the caller has it (saves a request).
     """
@@ -54,12 +54,12 @@ def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> P
     marker = parse_state(pr.body)
     # The branch name is authoritative; the marker (in an editable body) must agree with it.
     if ref is None or marker is None or (marker.model, marker.to) != (ref.model, ref.env):
-        raise UsageError(
+        raise NotApplicable(
             f"pull request #{number} is not a promobot promotion or rollback",
             "promobot only acts on the pull requests it opened (branches promobot/…)",
         )
     if pr.base_branch != ctx.default_branch:
-        raise UsageError(
+        raise NotApplicable(
             f"pull request #{number} targets {pr.base_branch}, not {ctx.default_branch}",
             "promobot only promotes into the default branch",
         )

@@ -38,7 +38,7 @@ from bot.core.plan import (
     plan_pr_update,
     promotion_branch,
 )
-from bot.errors import BotError, ConflictError, ManifestError, OutageError, UsageError
+from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, OutageError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def candidate(ctx: Context, *, model: str, to: str, from_: str | None = None) ->
         )
     src_raw, source = read_manifest(ctx, base_sha, env.from_, model)
     if src_raw is None or source is None:
-        raise UsageError(
+        raise NotApplicable(
             f"{model} is not in {env.from_}, so there is nothing to promote to {to}",
             f"add {manifest_path(env.from_, model)} first (see `promobot status`)",
         )
@@ -402,7 +402,9 @@ def chain(ctx: Context, state: PrState, *, again: bool = False) -> list[PromoteR
         if nxt.auto_promote:
             try:
                 chained.append(promote(ctx, model=state.model, to=nxt.name, chained_from=state))
-            except UsageError as exc:
+            except NotApplicable as exc:
+                logger.info("chained promotion to %s: %s", nxt.name, exc.message)
+            except UsageError as exc:  # the merge is done: say what is wrong, never undo it
                 logger.warning("chained promotion to %s skipped: %s", nxt.name, exc.message)
     return chained
 

@@ -10,7 +10,7 @@ from bot.app.facts import pr_context
 from bot.core.marker import parse_state
 from bot.core.model import CHECK_NAMES, PullState
 from bot.core.plan import REJECT_ACTIONS, parse_branch
-from bot.errors import UsageError
+from bot.errors import NotApplicable
 
 
 def list_prs(ctx: Context, *, state: PullState | None) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
                     "blocking": [{"login": i.login, "reason": i.reason} for i in verdict.blocking],
                     "satisfied": verdict.satisfied,
                 }
-        except UsageError:
+        except NotApplicable:  # not promobot's: no approvals to show
             pass
     return {
         "number": pr.number,

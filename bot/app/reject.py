@@ -32,7 +32,7 @@ from bot.core.plan import (
     rejected_branch,
 )
 from bot.core.rejected import add_rejection, find_rejection, remove_rejection
-from bot.errors import UsageError
+from bot.errors import NotApplicable, UsageError
 
 
 def _check_version(version: str) -> str:
@@ -140,7 +140,7 @@ def reject(
         policy = ctx.policy(tip)
         found = find_rejection(ctx.rejected(tip), model, version)
         if found is not None:
-            raise UsageError(
+            raise NotApplicable(
                 f"{model} {version} is already rejected (by {found.by or 'someone'} at {found.at})",
                 f"nothing to do; `promobot unreject {model} {version}` removes it",
             )
@@ -179,7 +179,7 @@ def unreject(ctx: Context, *, model: str, version: str, actor: str, direct: bool
         policy = ctx.policy(tip)
         found = find_rejection(ctx.rejected(tip), model, version)
         if found is None:
-            raise UsageError(
+            raise NotApplicable(
                 f"{model} {version} is not rejected", "nothing to do (see environments/rejected.yaml)"
             )
 

@@ -17,7 +17,7 @@ from bot.core import rollback as core
 from bot.core.model import Manifest, Policy, Rejection
 from bot.core.paths import REJECTED_PATH, manifest_path
 from bot.core.rejected import find_rejection
-from bot.errors import ManifestError, UsageError
+from bot.errors import ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def prepare(
     path = manifest_path(env, model)
     current_raw = ctx.ws.read(tip, path)
     if current_raw is None:
-        raise UsageError(
+        raise NotApplicable(
             f"{model} is not in {env}, so there is nothing to roll back", "check with `promobot status`"
         )
     entries = ctx.ws.history(path, ref=tip)

@@ -43,7 +43,7 @@ from bot.core.plan import (
     plan_pr_update,
     rollback_branch,
 )
-from bot.errors import BotError, ConflictError, ManifestError, UsageError
+from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def rollback(
             authorize=authorize,
             by_bot=by_bot,
         )
-    except UsageError:
+    except (NotApplicable, UsageError):
         # Refused (say, a re-run after an outage found the rollback already done): if the
         # environment's latest change is a rollback, make sure its downstream PRs were refreshed.
         if not dry_run and _latest_is_rollback(ctx, model, env):
@@ -473,25 +473,25 @@ def _rollback_pr(
 def rollback_from_pr(ctx: Context, number: int, *, to_version: str | None, actor: str) -> RollbackResult:
     """``/rollback [VERSION]`` on pull request ``number``: a rollback PR for its model and environment.
 
-    Only a merged promotion PR qualifies; anything else is a ``UsageError`` saying why.
+    Only a merged promotion PR qualifies; anything else is ``NotApplicable``, saying why.
     It always opens (or refreshes) a rollback PR, never commits directly.
     """
     pr = ctx.forge.get_pr(number)
     ref = parse_branch(pr.head_branch)
     marker = parse_state(pr.body)
     if ref is None or ref.is_rejection or marker is None or marker.model != ref.model or marker.to != ref.env:
-        raise UsageError(
+        raise NotApplicable(
             f"#{number} is not a promobot promotion pull request",
             "use /rollback on the merged pull request that promoted the version, "
             "or run `promobot rollback MODEL --env ENV`",
         )
     if marker.action != "promote":
-        raise UsageError(
+        raise NotApplicable(
             f"#{number} is a rollback pull request; /rollback works on merged promotion pull requests",
             f"to undo this rollback, promote the version again (or `/cancel` #{number} if it is still open)",
         )
     if pr.state != "merged":
-        raise UsageError(
+        raise NotApplicable(
             f"#{number} is {pr.state}, not merged: there is nothing to roll back yet",
             "`/cancel` it if you do not want this promotion; /rollback works once it is merged",
         )
