@@ -106,9 +106,7 @@ def _run(
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
     # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
-    if pr.state != "open" and not all(
-        n in ("status", "help", "rollback") or (n == "promote" and pr.state == "merged") for n in names
-    ):
+    if not all(slash.runs_on(n, pr.state) for n in names):
         text = (
             f"{who}: this pull request is {pr.state}; "
             "commands other than `/status`, `/help` and `/rollback` do nothing here."
@@ -200,11 +198,7 @@ def _execute(
 def _useful_here(pr: PullRequest) -> frozenset[str]:
     """The commands that do something on this PR in its current state (what /help offers)."""
     ref = parse_branch(pr.head_branch)
-    if pr.state == "open":
-        return frozenset({"promote", "retest", "hold", "unhold", "cancel", "status", "help"})
-    if pr.state == "merged" and ref is not None and ref.action == "promote":
-        return frozenset({"rollback", "promote", "status", "help"})
-    return frozenset({"status", "help"})
+    return frozenset(slash.offered_on(pr.state, promotion=ref is not None and ref.action == "promote"))
 
 
 def _status_text(ctx: Context, number: int) -> str:

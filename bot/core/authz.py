@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.core import identity
+from bot.core import identity, slash
 from bot.core.model import CommandRule, Permission
 
-READ_ONLY_COMMANDS = ("status", "help")
+READ_ONLY_COMMANDS = slash.READ_ONLY
 """Allowed to anyone with read permission when the policy has no rule for them."""
 
-COMMAND_ORDER = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
+COMMAND_ORDER = slash.NAMES
 """reference §7's order, used by ``allowed_commands`` (other rule names follow, sorted)."""
 
 

@@ -63,6 +63,12 @@ class CommandSpec:
     max_args: int
     arg_kind: ArgKind
     aliases: tuple[str, ...] = ()
+    read_only: bool = False
+    """Anyone with read permission may run it when the policy has no rule for it (reference §8)."""
+    runs_on: frozenset[str] = frozenset({"open"})
+    """The PR states it runs on; on another state the comment gets a one-line refusal."""
+    offered_on: frozenset[str] = frozenset({"open"})
+    """Where ``/help`` offers it: PR states, and ``merged-promotion`` for a merged promotion PR."""
 
     @property
     def help_line(self) -> str:
@@ -79,6 +85,8 @@ _SPECS = (
         state_changing=True,
         max_args=0,
         arg_kind="none",
+        runs_on=frozenset({"open", "merged"}),
+        offered_on=frozenset({"open", "merged-promotion"}),
     ),
     CommandSpec(
         "retest",
@@ -113,6 +121,10 @@ _SPECS = (
         state_changing=True,
         max_args=1,
         arg_kind="version",
+        runs_on=frozenset(
+            {"open", "merged", "closed"}
+        ),  # a closed or open PR gets the reason it cannot be rolled back
+        offered_on=frozenset({"merged-promotion"}),
     ),
     CommandSpec(
         "cancel",
@@ -129,6 +141,9 @@ _SPECS = (
         state_changing=False,
         max_args=0,
         arg_kind="none",
+        read_only=True,
+        runs_on=frozenset({"open", "merged", "closed"}),
+        offered_on=frozenset({"open", "merged", "merged-promotion", "closed"}),
     ),
     CommandSpec(
         "help",
@@ -137,11 +152,17 @@ _SPECS = (
         state_changing=False,
         max_args=0,
         arg_kind="none",
+        read_only=True,
+        runs_on=frozenset({"open", "merged", "closed"}),
+        offered_on=frozenset({"open", "merged", "merged-promotion", "closed"}),
     ),
 )
 
 NAMES: tuple[str, ...] = tuple(s.name for s in _SPECS)
 """Canonical command names, in the order ``/help`` lists them."""
+
+READ_ONLY: tuple[str, ...] = tuple(s.name for s in _SPECS if s.read_only)
+"""Commands anyone with read permission may run unless the policy says otherwise."""
 
 COMMANDS: dict[str, CommandSpec] = {
     **{s.name: s for s in _SPECS},
@@ -193,6 +214,18 @@ def help_lines(allowed: Iterable[str]) -> list[str]:
     """One markdown line per command in ``allowed`` (names or aliases), in the canonical order."""
     wanted = {COMMANDS[n.lower()].name for n in allowed if n.lower() in COMMANDS}
     return [s.help_line for s in _SPECS if s.name in wanted]
+
+
+def offered_on(pr_state: str, *, promotion: bool) -> list[str]:
+    """The commands ``/help`` offers on a PR in ``pr_state`` (``promotion``: a promotion PR), in order."""
+    where = "merged-promotion" if pr_state == "merged" and promotion else pr_state
+    return [s.name for s in _SPECS if where in s.offered_on]
+
+
+def runs_on(name: str, pr_state: str) -> bool:
+    """Whether command ``name`` (or an alias) runs on a PR in ``pr_state``."""
+    spec = COMMANDS.get(name)
+    return spec is not None and pr_state in spec.runs_on
 
 
 def pr_commands(action: str) -> list[str]:

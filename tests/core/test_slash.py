@@ -339,3 +339,18 @@ def test_a_hostile_64_kib_comment_is_read_quickly(body: str) -> None:
     started = time.perf_counter()
     parse(body)
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_command_table_owns_order_read_only_defaults_and_where_a_command_runs() -> None:
+    from bot.core import authz, slash
+
+    assert authz.COMMAND_ORDER == slash.NAMES and authz.READ_ONLY_COMMANDS == ("status", "help")
+    every = ["promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help"]
+    assert slash.offered_on("open", promotion=True) == [c for c in every if c != "rollback"]
+    assert slash.offered_on("merged", promotion=True) == ["promote", "rollback", "status", "help"]
+    assert slash.offered_on("merged", promotion=False) == ["status", "help"]
+    assert slash.offered_on("closed", promotion=True) == ["status", "help"]
+    assert [c for c in every if slash.runs_on(c, "closed")] == ["rollback", "status", "help"]
+    assert [c for c in every if slash.runs_on(c, "merged")] == ["promote", "rollback", "status", "help"]
+    assert slash.runs_on("gates", "open") and not slash.runs_on("gates", "merged")  # an alias
+    assert not slash.runs_on("approve", "open")
