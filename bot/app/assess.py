@@ -23,6 +23,7 @@ from bot.core import due as due_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
 from bot.core import render
+from bot.core.command_table import pr_commands
 from bot.core.marker import PrState
 from bot.core.messages import approvals_text
 from bot.core.model import (
@@ -41,7 +42,6 @@ from bot.core.plan import (
     Checks,
 )
 from bot.core.readiness import Blocker, make_checks
-from bot.core.slash import pr_commands
 from bot.errors import ForgeError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)

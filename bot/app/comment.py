@@ -18,7 +18,7 @@ from bot.app.facts import pr_context
 from bot.app.promote import merge
 from bot.app.rollback import rollback_from_pr
 from bot.app.status import status
-from bot.core import authz, render, slash
+from bot.core import authz, command_table, render, slash
 from bot.core.identity import is_bot
 from bot.core.marker import parse_state, replied_to, reply_marker
 from bot.core.messages import blockers_reply
@@ -78,10 +78,10 @@ def _run(
     number: int,
     comment_id: int,
     author: str,
-    parsed: list[slash.Command] | slash.Rejection,
+    parsed: list[slash.Command] | slash.Refusal,
 ) -> CommentOutcome:
     who = render.code(author)
-    if isinstance(parsed, slash.Rejection):
+    if isinstance(parsed, slash.Refusal):
         lines = [f"{who}: {parsed.reason}"]
         if parsed.suggestion:
             lines.append(parsed.suggestion)
@@ -106,7 +106,7 @@ def _run(
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
     # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
-    if not all(slash.runs_on(n, pr.state) for n in names):
+    if not all(command_table.runs_on(n, pr.state) for n in names):
         text = (
             f"{who}: this pull request is {pr.state}; "
             "commands other than `/status`, `/help` and `/rollback` do nothing here."
@@ -147,7 +147,7 @@ def _execute(
     if name == "help":
         useful = _useful_here(pr)
         allowed = [c for c in authz.COMMAND_ORDER if c in useful and decide(ctx, c, author, policy).allowed]
-        lines = slash.help_lines(allowed)
+        lines = command_table.help_lines(allowed)
         if not lines:
             return "you may not run any promobot command here.", True, {}
         return "commands you may run here:\n\n" + render.bullet_list(lines), True, {}
@@ -198,7 +198,9 @@ def _execute(
 def _useful_here(pr: PullRequest) -> frozenset[str]:
     """The commands that do something on this PR in its current state (what /help offers)."""
     ref = parse_branch(pr.head_branch)
-    return frozenset(slash.offered_on(pr.state, promotion=ref is not None and ref.action == "promote"))
+    return frozenset(
+        command_table.offered_on(pr.state, promotion=ref is not None and ref.action == "promote")
+    )
 
 
 def _status_text(ctx: Context, number: int) -> str:

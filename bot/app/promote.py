@@ -29,7 +29,7 @@ from bot.core.model import (
     Policy,
     PullRequest,
 )
-from bot.core.paths import POLICY_PATH, manifest_path
+from bot.core.paths import POLICY_PATH, env_dir, manifest_path, parse_manifest_path
 from bot.core.plan import (
     REJECT_ACTIONS,
     UpdatePr,
@@ -260,16 +260,16 @@ def promote_all(
         raise UsageError(
             f"{to} is the first environment; nothing is promoted into it", "pick a later environment"
         )
-    src = ctx.ws.blob_ids(base_sha, f"environments/{env.from_}")
-    dst = ctx.ws.blob_ids(base_sha, f"environments/{to}")
+    src = ctx.ws.blob_ids(base_sha, env_dir(env.from_))
+    dst = ctx.ws.blob_ids(base_sha, env_dir(to))
     results = []
     failed: dict[str, str] = {}
     for path in sorted(src):
-        name = path.rsplit("/", 1)[-1]
-        if not name.endswith(".yaml"):
+        where = parse_manifest_path(path)
+        if where is None:
             continue
-        model = name[: -len(".yaml")]
-        if dst.get(f"environments/{to}/{name}") == src[path]:
+        model = where[1]
+        if dst.get(manifest_path(to, model)) == src[path]:
             continue
         try:
             result = promote(ctx, model=model, to=to, dry_run=dry_run)

@@ -16,7 +16,7 @@ from bot.core.events import (
     PushEvent,
 )
 from bot.core.model import is_valid_name
-from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path
+from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path, parse_manifest_path
 from bot.core.plan import parse_branch
 from bot.core.render import code
 from bot.errors import BotError
@@ -49,12 +49,9 @@ def _changed_manifests(paths: tuple[str, ...], envs: tuple[str, ...]) -> set[tup
     """``{(env, model)}`` for the paths that are manifests ``environments/<env>/<model>.yaml``."""
     found = set()
     for path in paths:
-        parts = path.split("/")
-        if len(parts) != 3 or parts[0] != "environments" or not parts[2].endswith(".yaml"):
-            continue
-        env, model = parts[1], parts[2][: -len(".yaml")]
-        if env in envs and is_valid_name(model):
-            found.add((env, model))
+        where = parse_manifest_path(path)
+        if where is not None and where[0] in envs and is_valid_name(where[1]):
+            found.add(where)
     return found
 
 

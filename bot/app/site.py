@@ -32,7 +32,7 @@ from bot.core import manifest as manifests
 from bot.core import site as views
 from bot.core import site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Policy, Rejection
-from bot.core.paths import ENV_DIR, manifest_path
+from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
 from bot.core.site_timeline import Verification
 from bot.errors import ManifestError, UsageError
 
@@ -184,9 +184,9 @@ def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str
     models: dict[str, str] = {}
     wanted: dict[str, tuple[int, str]] = {}
     for path in ids:
-        parts = path.split("/")
-        if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
-            model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+        where = parse_manifest_path(path)
+        if where is not None and where[0] in order:
+            model, rank = where[1], order[where[0]]
             models[path] = model
             if model not in wanted or rank < wanted[model][0]:
                 wanted[model] = (rank, path)

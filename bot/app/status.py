@@ -14,7 +14,7 @@ from bot.core import manifest as manifests
 from bot.core import verify as verify_core
 from bot.core.marker import parse_state
 from bot.core.model import PullRequest
-from bot.core.paths import ENV_DIR, manifest_path
+from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
 from bot.core.plan import parse_branch
 from bot.errors import BotError, ManifestError
 
@@ -55,10 +55,9 @@ def _summaries(
     envs = set(names)
     wanted: dict[str, tuple[str, str]] = {}
     for path in ids:
-        parts = path.split("/")
-        if len(parts) != 3 or parts[1] not in envs or not parts[2].endswith(".yaml"):
-            continue
-        wanted[path] = (parts[1], parts[2][: -len(".yaml")])
+        where = parse_manifest_path(path)
+        if where is not None and where[0] in envs:
+            wanted[path] = where
     found: dict[str, ManifestSummary] = {}
     missing: list[str] = []
     for path in wanted:

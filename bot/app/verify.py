@@ -25,7 +25,7 @@ from bot.core.gate_inputs import CommandOutcome
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
 from bot.core.model import LABEL_HOLD, CommandGate, EnvironmentPolicy, HistoryEntry, Policy
-from bot.core.paths import manifest_path
+from bot.core.paths import env_dir, manifest_path, parse_manifest_path
 from bot.core.promql import Evidence, PrometheusGate
 from bot.core.render import code, plain
 from bot.core.verify import CHECK_VERIFY, Verification, VerifyPolicy
@@ -51,9 +51,9 @@ def run(ctx: Context, *, model: str | None = None, env: str | None = None) -> li
     results: list[Verification] = []
     for target in targets:
         names = sorted(
-            path.rsplit("/", 1)[1].removesuffix(".yaml")
-            for path in ctx.ws.blob_ids(tip, f"environments/{target.name}")
-            if path.endswith(".yaml") and path.count("/") == 2
+            where[1]
+            for path in ctx.ws.blob_ids(tip, env_dir(target.name))
+            if (where := parse_manifest_path(path)) is not None
         )
         for name in names:
             if model is not None and name != model:

@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.core import identity, slash
+from bot.core import command_table, identity
 from bot.core.model import CommandRule, Permission
 
-READ_ONLY_COMMANDS = slash.READ_ONLY
+READ_ONLY_COMMANDS = command_table.READ_ONLY
 """Allowed to anyone with read permission when the policy has no rule for them."""
 
-COMMAND_ORDER = slash.NAMES
+COMMAND_ORDER = command_table.NAMES
 """reference §7's order, used by ``allowed_commands`` (other rule names follow, sorted)."""
 
 
