@@ -141,23 +141,23 @@ class Batch:
 def evaluate_outcome(ctx: Context, number: int, event: str, pr: PullRequest | None = None) -> Outcome:
     """Gates + approvals + ready for PR ``number``, then ``auto_merge`` when it is ready.
 
-    Raises ``NotApplicable`` (not a promobot PR) and ``Blocked`` (not open) for callers to
+    Raises ``NotApplicable`` (not assessment promobot PR) and ``Blocked`` (not open) for callers to
     turn into notices.
     """
 
-    a = evaluate_pr(ctx, number, pr=pr)
+    assessment = evaluate_pr(ctx, number, pr=pr)
     detail: dict[str, Any] = {
         "pr": number,
-        "ready": a.ready,
-        "gates": a.gates_outcome,
-        "blockers": a.blockers,
-        "approvals": {"required": a.verdict.required, "counted": list(a.verdict.counted)},
+        "ready": assessment.ready,
+        "gates": assessment.gates_outcome,
+        "blockers": assessment.blockers,
+        "approvals": {"required": assessment.verdict.required, "counted": list(assessment.verdict.counted)},
     }
-    approvals = f"{len(a.verdict.counted)} of {a.verdict.required} approvals"
-    summary = f"#{number}: gates {a.gates_outcome}, {approvals}, " + (
-        "ready" if a.ready else f"{len(a.blockers)} blocker(s)"
+    approvals = f"{len(assessment.verdict.counted)} of {assessment.verdict.required} approvals"
+    summary = f"#{number}: gates {assessment.gates_outcome}, {approvals}, " + (
+        "ready" if assessment.ready else f"{len(assessment.blockers)} blocker(s)"
     )
-    if a.ready and a.env is not None and a.env.auto_merge:
+    if assessment.ready and assessment.env is not None and assessment.env.auto_merge:
         merged = merge(ctx, number, actor=None)
         detail["merged"] = merged.to_json()
         if merged.merged:

@@ -154,13 +154,13 @@ def _execute(
     if name == "status":
         return _status_text(ctx, number), True, {}
     if name == "retest":
-        a = evaluate_pr(ctx, number)
+        assessment = evaluate_pr(ctx, number)
         state = (
             "ready to merge"
-            if a.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
+            if assessment.ready
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
         )
-        return f"re-evaluated {len(a.results)} gates: {state}", True, {}
+        return f"re-evaluated {len(assessment.results)} gates: {state}", True, {}
     if name == "hold":
         reason = " ".join(command.args).strip()
         ctx.forge.add_labels(number, [LABEL_HOLD])
@@ -205,17 +205,17 @@ def _useful_here(pr: PullRequest) -> frozenset[str]:
 
 def _status_text(ctx: Context, number: int) -> str:
 
-    pc = pr_context(ctx, number)
-    policy = ctx.policy(pc.base_sha)
+    facts = pr_context(ctx, number)
+    policy = ctx.policy(facts.base_sha)
     report = status(ctx)
-    row = report.models.get(pc.state.model, {})
+    row = report.models.get(facts.state.model, {})
     lines = [f"{render.code(env)}: {render.code(row.get(env) or '—')}" for env in policy.names]
-    text = f"{render.code(pc.state.model)} everywhere:\n\n" + render.bullet_list(lines)
-    if pc.pr.state == "open":
-        a = assess_pr(ctx, pc)
+    text = f"{render.code(facts.state.model)} everywhere:\n\n" + render.bullet_list(lines)
+    if facts.pr.state == "open":
+        assessment = assess_pr(ctx, facts)
         text += "\n\nThis pull request is " + (
             "ready to merge."
-            if a.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
+            if assessment.ready
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
         )
     return text

@@ -27,7 +27,7 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
         previous_version=c.previous_version,
         requester=ctx.actor,
     )
-    a = assess(
+    assessment = assess(
         ctx,
         state=state,
         base_sha=c.base_sha,
@@ -37,7 +37,7 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
         pr=None,
         head_sha=None,
     )
-    rows = render.metric_rows(a.candidate, a.incumbent, a.results)
+    rows = render.metric_rows(assessment.candidate, assessment.incumbent, assessment.results)
     return {
         "model": model,
         "from": env.from_,
@@ -59,9 +59,10 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
             for r in rows
         ],
         "gates": [
-            {"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results
+            {"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason}
+            for r in assessment.results
         ],
-        "ready_blockers": without(a.blockers, "approvals"),
+        "ready_blockers": without(assessment.blockers, "approvals"),
     }
 
 

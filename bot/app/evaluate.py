@@ -25,19 +25,19 @@ logger = logging.getLogger(__name__)
 def evaluate_pr(ctx: Context, number: int, *, post: bool = True, pr: PullRequest | None = None) -> Assessment:
     """Re-evaluate gates, approvals and readiness of PR ``number`` and update its checks and body.
 
-    ``pr`` is the PR as just read from the forge, when the caller has it (saves a request).
+    ``pr`` is the PR as just read from the forge, when the caller has it (saves assessment request).
     """
     with ctx.forge.transaction():
-        pc = pr_context(ctx, number, pr=pr)
-        if pc.pr.state != "open":
-            raise Blocked(f"pull request #{number} is {pc.pr.state}", "nothing to evaluate")
-        a = assess_pr(ctx, pc)
+        facts = pr_context(ctx, number, pr=pr)
+        if facts.pr.state != "open":
+            raise Blocked(f"pull request #{number} is {facts.pr.state}", "nothing to evaluate")
+        assessment = assess_pr(ctx, facts)
         if post:
-            actions: list[Action] = list(a.checks.actions(pc.pr.head_sha))
-            if pc.pr.body != a.body:
-                actions.append(UpdatePr(number, None, a.body))
+            actions: list[Action] = list(assessment.checks.actions(facts.pr.head_sha))
+            if facts.pr.body != assessment.body:
+                actions.append(UpdatePr(number, None, assessment.body))
             apply(ctx, actions)
-    return a
+    return assessment
 
 
 def reevaluate_model(ctx: Context, model: str) -> list[int]:

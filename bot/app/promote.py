@@ -207,7 +207,7 @@ def promote(
         )
         keep_head = bstate.carries(c.new_text)
         head_sha = bstate.sha if keep_head else None
-        a = assess(
+        assessment = assess(
             ctx,
             state=state,
             base_sha=c.base_sha,
@@ -226,13 +226,17 @@ def promote(
             message=promotion_message(state),
             author=ctx.bot_identity,
             title=promotion_title(state),
-            body=a.body,
+            body=assessment.body,
             labels=labels_for("promote", to),
             state=bstate,
-            checks=a.checks,
+            checks=assessment.checks,
             record=render_record(requester),
         )
-        result.results, result.blockers, result.ready = a.results, list[str](a.blockers), a.ready
+        result.results, result.blockers, result.ready = (
+            assessment.results,
+            list[str](assessment.blockers),
+            assessment.ready,
+        )
         result.created, result.changed = plan.created, plan.commit_needed
         result.plan = describe(plan.actions)
         if dry_run:
@@ -312,71 +316,73 @@ def merge(ctx: Context, number: int, *, actor: str | None, pr: PullRequest | Non
     """
 
     with ctx.forge.transaction():
-        pc = pr_context(ctx, number, pr=pr)
-        if pc.pr.state == "merged":  # a re-run after an outage: finish what the first run began
+        facts = pr_context(ctx, number, pr=pr)
+        if facts.pr.state == "merged":  # a re-run after an outage: finish what the first run began
             # Delete the merged branch only if it is still at the merged head: a newer promotion
             # may already reuse the name.
-            if ctx.ws.resolve(pc.pr.head_branch) == pc.pr.head_sha:
-                ctx.forge.delete_branch(pc.pr.head_branch)
-            done = MergeResult(number, True, pc.pr.merge_sha, [])
-            if pc.state.action in ("promote", "rollback"):  # the alias follows git as it is now
+            if ctx.ws.resolve(facts.pr.head_branch) == facts.pr.head_sha:
+                ctx.forge.delete_branch(facts.pr.head_branch)
+            done = MergeResult(number, True, facts.pr.merge_sha, [])
+            if facts.state.action in ("promote", "rollback"):  # the alias follows git as it is now
                 done.registry = sync.follow_current(
-                    ctx, policy=ctx.policy(pc.base_sha), env=pc.state.to, model=pc.state.model
+                    ctx, policy=ctx.policy(facts.base_sha), env=facts.state.to, model=facts.state.model
                 )
-            done.chained = chain(ctx, pc.state, again=True)
-            if pc.state.action in REJECT_ACTIONS:
-                reevaluate_model(ctx, pc.state.model)
+            done.chained = chain(ctx, facts.state, again=True)
+            if facts.state.action in REJECT_ACTIONS:
+                reevaluate_model(ctx, facts.state.model)
             return done
-        if pc.pr.state != "open":
-            return MergeResult(number, False, None, [f"the pull request is {pc.pr.state}"])
+        if facts.pr.state != "open":
+            return MergeResult(number, False, None, [f"the pull request is {facts.pr.state}"])
         if actor is not None:
-            require(ctx, "promote", actor, ctx.policy(pc.base_sha))
-        a = assess_pr(ctx, pc)
+            require(ctx, "promote", actor, ctx.policy(facts.base_sha))
+        assessment = assess_pr(ctx, facts)
         apply(
             ctx,
-            list(a.checks.actions(pc.pr.head_sha))
-            + ([UpdatePr(number, None, a.body)] if pc.pr.body != a.body else []),
+            list(assessment.checks.actions(facts.pr.head_sha))
+            + ([UpdatePr(number, None, assessment.body)] if facts.pr.body != assessment.body else []),
         )
-        if not a.ready:
-            return MergeResult(number, False, None, list[str](a.blockers))
-        subject, reason = reverted_commit(ctx, pc.state) if pc.state.action == "rollback" else ("", None)
+        if not assessment.ready:
+            return MergeResult(number, False, None, list[str](assessment.blockers))
+        subject, reason = (
+            reverted_commit(ctx, facts.state) if facts.state.action == "rollback" else ("", None)
+        )
         title, body = merge_message(
-            pc.state,
+            facts.state,
             number=number,
-            approved_by=a.verdict.counted,
-            rejection=rejection_entry(ctx, pc.state, pc.new_text, pc.old_text)
-            if pc.state.action in REJECT_ACTIONS
+            approved_by=assessment.verdict.counted,
+            rejection=rejection_entry(ctx, facts.state, facts.new_text, facts.old_text)
+            if facts.state.action in REJECT_ACTIONS
             else None,
             reverted_subject=subject,
             reason=reason,
         )
         try:
-            sha = ctx.forge.merge(number, sha=pc.pr.head_sha, title=title, message=body)
+            sha = ctx.forge.merge(number, sha=facts.pr.head_sha, title=title, message=body)
         except ConflictError as exc:
-            if ctx.forge.get_pr(number).head_sha != pc.pr.head_sha:
+            if ctx.forge.get_pr(number).head_sha != facts.pr.head_sha:
                 raise  # the head moved: the new head is evaluated on its own
             # A promobot branch is rebuilt by promobot, never updated by hand (that makes it foreign).
-            raise ConflictError(exc.what, f"nothing was merged; {rebuild_hint(pc.state)}") from exc
-        ctx.forge.delete_branch(pc.pr.head_branch)
+            raise ConflictError(exc.what, f"nothing was merged; {rebuild_hint(facts.state)}") from exc
+        ctx.forge.delete_branch(facts.pr.head_branch)
         logger.info("merged #%d as %s", number, sha)
         result = MergeResult(number, True, sha, [])
-    result.registry = _follow_registry(ctx, pc, sha)
-    result.chained = chain(ctx, pc.state)
-    if pc.state.action in REJECT_ACTIONS:
-        reevaluate_model(ctx, pc.state.model)
+    result.registry = _follow_registry(ctx, facts, sha)
+    result.chained = chain(ctx, facts.state)
+    if facts.state.action in REJECT_ACTIONS:
+        reevaluate_model(ctx, facts.state.model)
     return result
 
 
-def _follow_registry(ctx: Context, pc: PrContext, sha: str | None) -> sync.FollowResult | None:
+def _follow_registry(ctx: Context, facts: PrContext, sha: str | None) -> sync.FollowResult | None:
     """Move the environment's MLflow alias to the merged version (best effort, never raises)."""
-    if pc.state.action not in ("promote", "rollback") or sha is None:
+    if facts.state.action not in ("promote", "rollback") or sha is None:
         return None
     return sync.follow(
         ctx,
-        policy=ctx.policy(pc.base_sha),
-        env=pc.state.to,
-        model=pc.state.model,
-        manifest_text=pc.new_text,
+        policy=ctx.policy(facts.base_sha),
+        env=facts.state.to,
+        model=facts.state.model,
+        manifest_text=facts.new_text,
         commit=sha,
     )
 

@@ -49,12 +49,12 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
     requester = None
     if ref is not None and marker is not None:
         try:
-            pc = pr_context(ctx, number)
-            requester = pc.state.requester  # promobot's record (the body's marker is editable)
-            policy = ctx.policy(pc.base_sha)
-            env = policy.env(pc.state.to) if pc.state.to else None
-            if env is not None or pc.state.action in REJECT_ACTIONS:
-                verdict = approvals_for(ctx, pc.pr, env, pc.state, policy)
+            facts = pr_context(ctx, number)
+            requester = facts.state.requester  # promobot's record (the body's marker is editable)
+            policy = ctx.policy(facts.base_sha)
+            env = policy.env(facts.state.to) if facts.state.to else None
+            if env is not None or facts.state.action in REJECT_ACTIONS:
+                verdict = approvals_for(ctx, facts.pr, env, facts.state, policy)
                 approvals = {
                     "required": verdict.required,
                     "counted": list(verdict.counted),

@@ -89,7 +89,7 @@ def _edit_rejected(
         if first and first != state.requester:
             state = PrState(state.action, model, "", version, requester=first)
             message = rejection_message(state, entry)
-    a = assess_rejection(
+    assessment = assess_rejection(
         ctx,
         state=state,
         base_sha=tip,
@@ -107,20 +107,20 @@ def _edit_rejected(
         message=message,
         author=ctx.bot_identity,
         title=subject,
-        body=a.body,
+        body=assessment.body,
         labels=labels_for(state.action, ""),
         state=BranchState(sha, new_text if keep else None, keep, pr),
-        checks=a.checks,
+        checks=assessment.checks,
         record=render_record(state.requester),
     )
     number, _ = apply(ctx, plan.actions)
     out["pr"] = number if number is not None else (pr.number if pr else None)
-    out["ready"], out["blockers"] = a.ready, a.blockers
-    out["required_approvals"] = a.verdict.required
+    out["ready"], out["blockers"] = assessment.ready, assessment.blockers
+    out["required_approvals"] = assessment.verdict.required
     verb = "opened" if pr is None else "updated"
     out["message"] = (
         f"{subject}: pull request #{out['pr']} {verb}; it takes effect when merged "
-        f"(needs {a.verdict.required} approval(s) under rollback.approvals; "
+        f"(needs {assessment.verdict.required} approval(s) under rollback.approvals; "
         f"`promobot merge {out['pr']}` or /promote merges it)."
     )
     return out

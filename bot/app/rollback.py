@@ -428,7 +428,7 @@ def _rollback_pr(
         restores_sha=p.target.restores_sha,
     )
     head_sha = sha if keep else None
-    a = assess(
+    assessment = assess(
         ctx,
         state=state,
         base_sha=tip,
@@ -450,17 +450,17 @@ def _rollback_pr(
         message=p.message,
         author=ctx.bot_identity,
         title=p.subject,
-        body=a.body,
+        body=assessment.body,
         labels=labels_for("rollback", env),
         state=BranchState(sha, p.new_text if keep else None, keep, pr),
-        checks=a.checks,
+        checks=assessment.checks,
         record=render_record(requester),
     )
     result = _result(p, direct=False, dry_run=dry_run)
     result.pr = pr.number if pr is not None else None
     result.created = plan.created
-    result.ready, result.blockers = a.ready, list[str](a.blockers)
-    result.required_approvals = a.verdict.required
+    result.ready, result.blockers = assessment.ready, list[str](assessment.blockers)
+    result.required_approvals = assessment.verdict.required
     result.plan = describe(plan.actions)
     if dry_run:
         return result
