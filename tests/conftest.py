@@ -18,6 +18,7 @@ from tests.helpers.git import commit_all, init_repo
 
 pytest_plugins = [
     "tests.emulator.fixtures",
+    "tests.helpers.rig",
     "tests.servers.chromium",
     "tests.servers.mlflow",
     "tests.servers.prometheus",

@@ -1,195 +1,33 @@
-"""Scenarios on the GitHub path for the reliability tests: emulator, checkout, events, end state.
+"""Scenarios on the GitHub path for the reliability tests: events, fault matrix, end state.
 
-Owns ``Hub`` (one emulated ``acme/models`` repository seeded with the example
-``environments/``, plus a fresh checkout per workflow run, as ``actions/checkout`` gives),
-the webhook payload builders the reliability tests deliver through ``load_event`` →
-``dispatch``, the ten fault-matrix ``FLOWS`` (setup + event), and ``snapshot``:
-the end state of the repository with volatile fields (ids, timestamps, SHAs of
-re-created commits) replaced by trees and subjects, so that two runs compare equal when
-they converged. Used by ``tests/test_faults.py``, ``tests/test_races.py``,
-``tests/test_redelivery.py`` and ``benchmarks/faults.py``.
+On the rig's ``Hub`` (``tests/helpers/rig.py``), owns the webhook payload builders the
+reliability tests deliver through ``load_event`` → ``router.dispatch``, the ten fault-matrix
+``FLOWS`` (setup + event), and ``snapshot``: the end state of the repository with volatile
+fields (ids, timestamps, SHAs of re-created commits) replaced by trees and subjects, so that
+two runs compare equal when they converged. Used by ``tests/test_faults.py``,
+``tests/test_races.py``, ``tests/test_redelivery.py`` and ``benchmarks/faults.py``.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.actions import load_event
-from bot.adapters.github import ACTIONS_LOGIN
-from bot.app.batch import Outcome
-from bot.app.context import Context
-from bot.app.events import dispatch
-from bot.cli import github_context
 from bot.errors import BotError
-from tests.emulator import Emulator
 from tests.emulator.server import FAULT_KINDS
 from tests.helpers.git import git
+from tests.helpers.rig import Hub, forked_hub, fresh_hub
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"  # as tests/conftest.py
-TOKEN = "ghs_workflowTOKEN"
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 REPO = {"id": 1296269, "full_name": "acme/models", "default_branch": "main"}
 _SHA_RE = re.compile(r"\b[0-9a-f]{40}\b")
 _SHORT_SHA_RE = re.compile(r"\b[0-9a-f]{12}\b")
 _DURATION_RE = re.compile(r"\b\d+(?:\.\d+)?\s?m?s\b")
-
-
-_SEED: dict[str, Path] = {}
-
-
-def seed_repo() -> Path:
-    """A repository holding the example ``environments/`` in one commit: built once per process."""
-    if "seed" not in _SEED or not _SEED["seed"].is_dir():
-        base = Path(tempfile.mkdtemp(prefix="promobot-seed-"))
-        seed = base / "seed"
-        seed.mkdir()
-        git(seed, "init", "-q", "-b", "main")
-        shutil.copytree(EXAMPLE, seed / "environments")
-        git(seed, "add", "-A")
-        git(seed, "commit", "-q", "-m", "Example GitOps repository")
-        _SEED["seed"] = seed
-    return _SEED["seed"]
-
-
-# --------------------------------------------------------------------------- the hub
-
-
-@dataclass
-class Hub:
-    """The emulated repository, its users, and a checkout per workflow run."""
-
-    emu: Emulator
-    work: Path
-    sleeps: list[float]
-    _runs: Iterator[int]
-    now: datetime = NOW
-    """The clock of the next workflow run (promobot's ``now``)."""
-    environ: dict[str, str] = field(default_factory=dict)
-    """More variables for every workflow run (live-data providers' URL and headers)."""
-
-    def checkout(self) -> Path:
-        """A fresh clone of the repository, as a workflow run's checkout step makes."""
-        clone = self.work / f"run-{next(self._runs)}"
-        git(
-            self.work,
-            "clone",
-            "-q",
-            "-c",
-            f"user.name={ACTIONS_LOGIN}",
-            "-c",
-            f"user.email={BOT_EMAIL}",
-            str(self.emu.git_dir),
-            str(clone),
-        )
-        return clone
-
-    def context(self, actor: str = "alice", *, clone: Path | None = None) -> Context:
-        """One workflow run's context: a fresh checkout and a fresh forge (sleeps recorded, not slept)."""
-        environ = {
-            "GITHUB_REPOSITORY": "acme/models",
-            "GITHUB_API_URL": self.emu.url,
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_ACTOR": actor,
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-            **self.environ,
-        }
-        return github_context(
-            repo=clone or self.checkout(), actor=None, now=self.now, environ=environ, sleep=self.sleeps.append
-        )
-
-    def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> Outcome:
-        """Handle one event as ``promobot handle-event`` does, in a fresh workflow run."""
-        loaded = load_event(name=name, payload=payload, environ={})
-        return dispatch(loaded, self.context(actor) if loaded.needs_context else None)
-
-    def main(self) -> str:
-        return self.rev("main")
-
-    def rev(self, ref: str) -> str:
-        return git(self.work, "--git-dir", str(self.emu.git_dir), "rev-parse", ref)
-
-    def push_commit(
-        self,
-        path: str,
-        edit: Callable[[str], str],
-        message: str,
-        *,
-        branch: str = "main",
-        date: str = "2026-11-02T09:00:00Z",
-    ) -> tuple[str, str]:
-        """Someone pushes a commit editing ``path`` to ``branch``; returns (before, after)."""
-
-        def change(work: Path) -> None:
-            file = work / path
-            file.write_text(edit(file.read_text(encoding="utf-8")), encoding="utf-8")
-
-        return self.push_change(change, message, branch=branch, date=date)
-
-    def push_change(
-        self, change: Callable[[Path], None], message: str, *, branch: str, date: str
-    ) -> tuple[str, str]:
-        """Someone checks out ``branch``, runs ``change`` on the checkout, commits everything and
-        pushes; returns (before, after)."""
-        work = self.work / "someone"
-        if not work.exists():
-            git(self.work, "clone", "-q", str(self.emu.git_dir), str(work))
-        git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-        before = git(work, "rev-parse", "HEAD")
-        change(work)
-        git(work, "add", "-A")
-        git(work, "commit", "-q", "-m", message, date=date)
-        git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
-        return before, git(work, "rev-parse", "HEAD")
-
-
-def seed_emulator(emu: Emulator) -> None:
-    """The example collaborators and teams, and the example repository pushed as ``main``."""
-    for login in ("alice", "bob", "carol", "dave", "erin"):
-        emu.add_user(login, "write")
-    emu.add_user("mallory", "read")
-    emu.add_team("@acme/ml-leads", ["dave"])
-    emu.add_team("@acme/sre", ["erin"])
-    git(seed_repo(), "push", "-q", str(emu.git_dir), "main")
-
-
-def setup_hub(emu: Emulator, work: Path) -> Hub:
-    """Users, teams and the seeded default branch on a fresh emulator."""
-    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
-    seed_emulator(emu)
-    work.mkdir(parents=True, exist_ok=True)
-    return Hub(emu, work, [], itertools.count(1))
-
-
-@contextmanager
-def fresh_hub(root: Path, *, validate: bool = False) -> Iterator[Hub]:
-    """A started emulator + hub under ``root`` (for scripts and loops; tests use the fixture)."""
-    with Emulator(root / "github", validate=validate) as emu:
-        yield setup_hub(emu, root / "work")
-
-
-@contextmanager
-def forked_hub(hub: Hub, root: Path) -> Iterator[Hub]:
-    """A copy of ``hub``'s repository and state on a new emulator (``Emulator.fork``)."""
-    emu = hub.emu.fork(root / "github")
-    try:
-        (root / "work").mkdir(parents=True, exist_ok=True)
-        yield Hub(emu, root / "work", [], itertools.count(1), hub.now, dict(hub.environ))
-    finally:
-        emu.stop()
 
 
 # --------------------------------------------------------------------------- payloads

@@ -11,20 +11,17 @@ prod promotion PR that waits for people; the last ``late`` of them reached stagi
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import itertools
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.adapters.github import ACTIONS_LOGIN
-from bot.app.context import Context
 from bot.app.promote import promote
 from tests.emulator import Emulator
-from tests.github_setup import TOKEN, Hub
 from tests.helpers.git import git
+from tests.helpers.rig import TOKEN, Hub
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday morning in Berlin: no freeze
 LATE = NOW - timedelta(hours=23)
@@ -92,19 +89,11 @@ def manifest(model: str, version: str, env: str, auc: float = 0.93) -> str:
 
 @dataclass
 class Busy(Hub):
-    """``tests/github_setup.py``'s hub on the busy repository: a fresh checkout per workflow run."""
+    """The rig's hub (``tests/helpers/rig.py``) on the busy repository: a fresh checkout per workflow run."""
 
     now: datetime = NOW
     models: int = 0
     prs: int = 0
-
-    def context(
-        self, actor: str = "alice", *, clone: Path | None = None, now: datetime | None = None
-    ) -> Context:
-        """One workflow run's context at ``now`` (default: ``self.now``; sleeps recorded)."""
-        if now is not None:
-            return dataclasses.replace(self, now=now).context(actor, clone=clone)
-        return super().context(actor, clone=clone)
 
     def push(
         self, files: dict[str, str], message: str, *, date: datetime, branch: str = "main"
@@ -149,7 +138,7 @@ def seed(emu: Emulator, work: Path, *, models: int, prs: int, late: int = 0) -> 
         git(repo, "commit", "-q", "-am", "Promote the late models", date=LATE.strftime("%Y-%m-%dT%H:%M:%SZ"))
     git(repo, "push", "-q", str(emu.git_dir), "main")
     shutil.rmtree(repo)
-    busy = Busy(emu, work, [], itertools.count(1), models=models, prs=prs)
+    busy = Busy(emu, work, models=models, prs=prs)
     ctx = busy.context()
     for i in range(prs):
         result = promote(ctx, model=model_name(i), to="prod")

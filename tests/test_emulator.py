@@ -7,8 +7,6 @@ request or response strayed from GitHub's OpenAPI description.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,60 +17,39 @@ from github.GithubException import BadCredentialsException, UnknownObjectExcepti
 
 from tests.emulator import Emulator, spec_available
 from tests.emulator.openapi import shared_checker
-from tests.helpers.git import git, has_ref
+from tests.helpers.git import git
+from tests.helpers.rig import Hub, seed_files
 
 BOT_TOKEN = "bot-token"
 ALICE = "alice-token"
 DEV, DEV_EMAIL = "Dev", "dev@users.noreply.github.com"
 
 
-@dataclass
-class World:
-    emu: Emulator
-    work: Path
-    gh: Any  # github.Github acting as the bot's installation
-    repo: Any  # github.Repository.Repository
+def commit_file(world: Hub, branch: str, path: str, text: str, *, email: str = DEV_EMAIL) -> str:
+    """Dev (or whoever has ``email``) pushes ``path`` on ``branch`` to the emulator with plain git."""
+    return world.push_file(branch, path, text, name=DEV, email=email)
 
-    def commit_file(self, branch: str, path: str, text: str, *, email: str | None = None) -> str:
-        """Commit ``path`` on ``branch`` in the clone and push it to the emulator."""
-        git(self.work, "checkout", "-q", *([branch] if has_ref(self.work, branch) else ["-b", branch]))
-        target = self.work / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        git(self.work, "add", path)
-        author = ["--author", f"Someone <{email}>"] if email else []
-        git(self.work, "commit", "-q", *author, "-m", f"edit {path}", name=DEV, email=DEV_EMAIL)
-        git(self.work, "push", "-q", "--force", str(self.emu.git_dir), f"{branch}:{branch}")
-        git(self.work, "checkout", "-q", "main")
-        return git(self.work, "rev-parse", branch)
 
-    def open_pr(self, branch: str = "promobot/prod/fraud") -> Any:
-        self.commit_file(branch, "environments/prod/fraud.yaml", f"version: '1.1'\n# {branch}\n")
-        return self.repo.create_pull(title="Promote fraud", body="body", base="main", head=branch)
+def open_pr(world: Hub, branch: str = "promobot/prod/fraud") -> Any:
+    commit_file(world, branch, "environments/prod/fraud.yaml", f"version: '1.1'\n# {branch}\n")
+    return world.repo.create_pull(title="Promote fraud", body="body", base="main", head=branch)
 
 
 @pytest.fixture
-def world(github_emulator: Emulator, tmp_path: Path) -> Iterator[World]:
+def world(github_emulator: Emulator, tmp_path: Path) -> Hub:
+    """``acme/models`` with one manifest, the ``promobot`` App's token for the hub's PyGithub."""
     emu = github_emulator
     emu.add_app("promobot", token=BOT_TOKEN)
     emu.add_user("alice", "write", token=ALICE)
     emu.add_user("bob", "maintain")
     emu.add_user("eve", "read")
-    work = tmp_path / "work"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "main")
-    (work / "environments" / "prod").mkdir(parents=True)
-    (work / "environments" / "prod" / "fraud.yaml").write_text("version: '1.0'\n")
-    git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "initial", name=DEV, email=DEV_EMAIL)
-    git(work, "push", "-q", str(emu.git_dir), "main")
-    gh = emu.github(BOT_TOKEN)
-    yield World(emu=emu, work=work, gh=gh, repo=gh.get_repo("acme/models"))
+    seed_files(emu, tmp_path, {"environments/prod/fraud.yaml": "version: '1.0'\n"}, name=DEV, email=DEV_EMAIL)
+    return Hub(emu, tmp_path, token=BOT_TOKEN)
 
 
-def test_a_pull_request_opened_on_a_pushed_branch_reports_the_git_head(world: World) -> None:
-    pr = world.open_pr()
-    head = world.commit_file("promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '1.2'\n")
+def test_a_pull_request_opened_on_a_pushed_branch_reports_the_git_head(world: Hub) -> None:
+    pr = open_pr(world)
+    head = commit_file(world, "promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '1.2'\n")
 
     again = world.repo.get_pull(pr.number)
 
@@ -84,11 +61,11 @@ def test_a_pull_request_opened_on_a_pushed_branch_reports_the_git_head(world: Wo
     assert [p.number for p in world.repo.get_pulls(state="open", head="acme:promobot/prod/fraud")] == [1]
 
 
-def test_reviews_keep_the_commit_they_were_given_on(world: World) -> None:
-    pr = world.open_pr()
+def test_reviews_keep_the_commit_they_were_given_on(world: Hub) -> None:
+    pr = open_pr(world)
     first = pr.head.sha
     world.emu.submit_review(pr.number, "bob", "APPROVE")
-    world.commit_file("promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '1.3'\n")
+    commit_file(world, "promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '1.3'\n")
     alice = world.emu.github(ALICE).get_repo("acme/models").get_pull(pr.number)
     alice.create_review(commit=world.repo.get_commit(first), body="old one", event="REQUEST_CHANGES")
     alice.create_review(body="fine now", event="APPROVE")
@@ -103,8 +80,8 @@ def test_reviews_keep_the_commit_they_were_given_on(world: World) -> None:
     ]
 
 
-def test_the_author_cannot_approve_their_own_pull_request(world: World) -> None:
-    pr = world.open_pr()
+def test_the_author_cannot_approve_their_own_pull_request(world: Hub) -> None:
+    pr = open_pr(world)
 
     with pytest.raises(GithubException) as caught:
         pr.create_review(body="", event="APPROVE")
@@ -112,8 +89,8 @@ def test_the_author_cannot_approve_their_own_pull_request(world: World) -> None:
     assert caught.value.status == 422
 
 
-def test_comments_reactions_and_labels_round_trip(world: World) -> None:
-    pr = world.open_pr()
+def test_comments_reactions_and_labels_round_trip(world: Hub) -> None:
+    pr = open_pr(world)
     by_alice = world.emu.comment(pr.number, "alice", "/promote")
     comment = pr.get_issue_comment(by_alice.id)
     comment.create_reaction("eyes")
@@ -134,8 +111,8 @@ def test_comments_reactions_and_labels_round_trip(world: World) -> None:
     assert caught.value.status == 404
 
 
-def test_a_check_run_is_updated_in_place_and_listed_for_its_commit(world: World) -> None:
-    pr = world.open_pr()
+def test_a_check_run_is_updated_in_place_and_listed_for_its_commit(world: Hub) -> None:
+    pr = open_pr(world)
     run = world.repo.create_check_run(name="promobot/gates", head_sha=pr.head.sha, status="in_progress")
     run.edit(status="completed", conclusion="failure", output={"title": "1 gate failed", "summary": "auc"})
     ready = {"title": "ok", "summary": "s"}
@@ -151,8 +128,8 @@ def test_a_check_run_is_updated_in_place_and_listed_for_its_commit(world: World)
     assert len(list(world.repo.get_commit(pr.head.sha).get_check_runs())) == 2
 
 
-def test_pat_mode_refuses_check_runs_like_a_personal_access_token(world: World) -> None:
-    pr = world.open_pr()
+def test_pat_mode_refuses_check_runs_like_a_personal_access_token(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.pat_mode = True
 
     with pytest.raises(GithubException) as caught:
@@ -162,8 +139,8 @@ def test_pat_mode_refuses_check_runs_like_a_personal_access_token(world: World) 
     assert caught.value.data["message"] == "Resource not accessible by personal access token"
 
 
-def test_commit_statuses_are_listed_newest_first_and_combined(world: World) -> None:
-    pr = world.open_pr()
+def test_commit_statuses_are_listed_newest_first_and_combined(world: Hub) -> None:
+    pr = open_pr(world)
     commit = world.repo.get_commit(pr.head.sha)
     commit.create_status(state="pending", description="evaluating", context="promobot/gates")
     commit.create_status(state="success", description="all green", context="promobot/gates")
@@ -187,15 +164,15 @@ def test_commit_statuses_are_listed_newest_first_and_combined(world: World) -> N
     ids=["write", "maintain-reports-legacy-write", "read"],
 )
 def test_collaborator_permission_reports_legacy_permission_and_role(
-    world: World, login: str, permission: str, role: str
+    world: Hub, login: str, permission: str, role: str
 ) -> None:
     assert world.repo.get_collaborator_permission(login) == permission
     assert world.repo.get_collaborator_role_name(login) == role
 
 
-def test_team_membership_is_answered_by_slug_and_by_team_url(world: World) -> None:
+def test_team_membership_is_answered_by_slug_and_by_team_url(world: Hub) -> None:
     world.emu.add_team("@acme/ml-leads", ["bob", "carol"])
-    org = world.gh.get_organization("acme")
+    org = world.emu.github(BOT_TOKEN).get_organization("acme")
     lazy = org.get_team_by_slug("ml-leads")
 
     members = [u.login for u in lazy.get_members()]
@@ -204,23 +181,23 @@ def test_team_membership_is_answered_by_slug_and_by_team_url(world: World) -> No
 
     assert members == ["bob", "carol"]
     assert team.get_team_membership("carol").state == "active"
-    assert team.has_in_members(world.gh.get_user("bob")) is True
+    assert team.has_in_members(world.emu.github(BOT_TOKEN).get_user("bob")) is True
     with pytest.raises(UnknownObjectException):
         team.get_team_membership("eve")
 
 
-def test_pull_request_commits_map_author_emails_to_logins(world: World) -> None:
-    pr = world.open_pr()
+def test_pull_request_commits_map_author_emails_to_logins(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.map_email("carol@example.com", "carol")
-    world.commit_file("promobot/prod/fraud", "notes.txt", "x\n", email="carol@example.com")
+    commit_file(world, "promobot/prod/fraud", "notes.txt", "x\n", email="carol@example.com")
 
     authors = [c.author.login if c.author else None for c in pr.get_commits()]
 
     assert authors == ["dev", "carol"]
 
 
-def test_squash_merge_with_the_evaluated_head_writes_one_commit_on_main(world: World) -> None:
-    pr = world.open_pr()
+def test_squash_merge_with_the_evaluated_head_writes_one_commit_on_main(world: Hub) -> None:
+    pr = open_pr(world)
     main_before = git(world.work, "--git-dir", str(world.emu.git_dir), "rev-parse", "main")
 
     status = pr.merge(
@@ -247,10 +224,10 @@ def test_squash_merge_with_the_evaluated_head_writes_one_commit_on_main(world: W
     )
 
 
-def test_merge_with_a_stale_head_sha_is_refused_with_409(world: World) -> None:
-    pr = world.open_pr()
+def test_merge_with_a_stale_head_sha_is_refused_with_409(world: Hub) -> None:
+    pr = open_pr(world)
     evaluated = pr.head.sha
-    world.commit_file("promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '9.9'\n")
+    commit_file(world, "promobot/prod/fraud", "environments/prod/fraud.yaml", "version: '9.9'\n")
 
     with pytest.raises(GithubException) as caught:
         pr.merge(merge_method="squash", sha=evaluated)
@@ -260,8 +237,8 @@ def test_merge_with_a_stale_head_sha_is_refused_with_409(world: World) -> None:
     assert world.repo.get_pull(pr.number).state == "open"
 
 
-def test_a_closed_pull_request_cannot_be_merged(world: World) -> None:
-    pr = world.open_pr()
+def test_a_closed_pull_request_cannot_be_merged(world: Hub) -> None:
+    pr = open_pr(world)
     pr.edit(state="closed")
 
     with pytest.raises(GithubException) as caught:
@@ -270,8 +247,8 @@ def test_a_closed_pull_request_cannot_be_merged(world: World) -> None:
     assert caught.value.status == 405
 
 
-def test_deleting_the_head_branch_closes_the_pull_request(world: World) -> None:
-    pr = world.open_pr()
+def test_deleting_the_head_branch_closes_the_pull_request(world: Hub) -> None:
+    pr = open_pr(world)
 
     world.repo.get_git_ref("heads/promobot/prod/fraud").delete()
 
@@ -282,10 +259,10 @@ def test_deleting_the_head_branch_closes_the_pull_request(world: World) -> None:
         world.repo.get_git_ref("heads/promobot/prod/fraud")
 
 
-def test_git_refs_can_be_created_moved_only_forward_and_read(world: World) -> None:
+def test_git_refs_can_be_created_moved_only_forward_and_read(world: Hub) -> None:
     main = world.repo.get_branch("main").commit.sha
     ref = world.repo.create_git_ref("refs/heads/promobot/staging/fraud", main)
-    ahead = world.commit_file("other", "x.txt", "x\n")
+    ahead = commit_file(world, "other", "x.txt", "x\n")
 
     ref.edit(sha=ahead)
     with pytest.raises(GithubException) as caught:
@@ -297,8 +274,8 @@ def test_git_refs_can_be_created_moved_only_forward_and_read(world: World) -> No
     assert matching == ["refs/heads/promobot/staging/fraud"]
 
 
-def test_contents_and_compare_read_the_bare_repository(world: World) -> None:
-    pr = world.open_pr()
+def test_contents_and_compare_read_the_bare_repository(world: Hub) -> None:
+    pr = open_pr(world)
 
     content = world.repo.get_contents("environments/prod/fraud.yaml", ref=pr.head.sha)
     listing = world.repo.get_contents("environments", ref="main")
@@ -315,8 +292,8 @@ def test_contents_and_compare_read_the_bare_repository(world: World) -> None:
         world.repo.get_contents("environments/prod/missing.yaml", ref="main")
 
 
-def test_more_than_a_hundred_reviews_are_read_to_the_end(world: World) -> None:
-    pr = world.open_pr()
+def test_more_than_a_hundred_reviews_are_read_to_the_end(world: Hub) -> None:
+    pr = open_pr(world)
     for i in range(150):
         world.emu.submit_review(pr.number, "bob", "COMMENT", body=f"review {i}")
     world.emu.reset_counts()
@@ -328,8 +305,8 @@ def test_more_than_a_hundred_reviews_are_read_to_the_end(world: World) -> None:
     assert world.emu.counts[("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")] == 2
 
 
-def test_requests_are_counted_per_route_template(world: World) -> None:
-    pr = world.open_pr()
+def test_requests_are_counted_per_route_template(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.reset_counts()
 
     world.repo.get_pull(pr.number)
@@ -357,9 +334,9 @@ def test_requests_are_counted_per_route_template(world: World) -> None:
     ids=["5xx", "secondary-rate-limit", "drop"],
 )
 def test_the_nth_request_fails_as_asked_and_the_next_one_succeeds(
-    world: World, kind: str, expected: type[Exception]
+    world: Hub, kind: str, expected: type[Exception]
 ) -> None:
-    pr = world.open_pr()
+    pr = open_pr(world)
     world.emu.fail(2, kind)  # type: ignore[arg-type]
     world.repo.get_pull(pr.number)
 
@@ -376,8 +353,8 @@ def test_the_nth_request_fails_as_asked_and_the_next_one_succeeds(
     assert [r.fault for r in world.emu.requests[-3:]] == [None, kind, None]
 
 
-def test_a_limited_rate_is_reported_on_every_answer_and_enforced(world: World) -> None:
-    pr = world.open_pr()
+def test_a_limited_rate_is_reported_on_every_answer_and_enforced(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.limit_rate(1000, remaining=2, reset=1_795_000_000)
 
     world.repo.get_pull(pr.number)
@@ -394,8 +371,8 @@ def test_a_limited_rate_is_reported_on_every_answer_and_enforced(world: World) -
     assert world.repo.get_pull(pr.number).number == pr.number
 
 
-def test_a_rate_limit_fault_is_a_primary_limit_answer(world: World) -> None:
-    pr = world.open_pr()
+def test_a_rate_limit_fault_is_a_primary_limit_answer(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.fail(1, "rate-limit")
 
     with pytest.raises(GithubException) as caught:
@@ -406,14 +383,14 @@ def test_a_rate_limit_fault_is_a_primary_limit_answer(world: World) -> None:
     assert world.repo.get_pull(pr.number).number == pr.number
 
 
-def test_an_unknown_token_is_refused_with_401(world: World) -> None:
+def test_an_unknown_token_is_refused_with_401(world: Hub) -> None:
     with pytest.raises(BadCredentialsException):
         world.emu.github("nope").get_repo("acme/models").get_pull(1)
 
 
-def test_an_installation_token_cannot_read_the_authenticated_user(world: World) -> None:
+def test_an_installation_token_cannot_read_the_authenticated_user(world: Hub) -> None:
     with pytest.raises(GithubException) as caught:
-        _ = world.gh.get_user().login
+        _ = world.emu.github(BOT_TOKEN).get_user().login
 
     assert caught.value.status == 403
     assert world.emu.github(ALICE).get_user().login == "alice"
@@ -432,8 +409,8 @@ def test_the_openapi_checker_reports_responses_that_miss_required_fields() -> No
 
 
 @pytest.mark.skipif(not spec_available(), reason="../shared/github (GitHub's OpenAPI description) is absent")
-def test_every_request_in_a_full_flow_matches_the_openapi_description(world: World) -> None:
-    pr = world.open_pr()
+def test_every_request_in_a_full_flow_matches_the_openapi_description(world: Hub) -> None:
+    pr = open_pr(world)
     world.emu.submit_review(pr.number, "alice", "APPROVE")
     run = world.repo.create_check_run(name="promobot/ready", head_sha=pr.head.sha, status="queued")
     run.edit(conclusion="success", output={"title": "ready", "summary": "all green"})
@@ -443,10 +420,10 @@ def test_every_request_in_a_full_flow_matches_the_openapi_description(world: Wor
     assert world.emu.openapi_errors == []
 
 
-def test_a_branch_deleted_with_git_push_closes_its_pull_request(world: World) -> None:
-    pr = world.open_pr()
+def test_a_branch_deleted_with_git_push_closes_its_pull_request(world: Hub) -> None:
+    pr = open_pr(world)
 
-    git(world.work, "push", "-q", str(world.emu.git_dir), "--delete", "promobot/prod/fraud")
+    git(world.work / "seed", "push", "-q", str(world.emu.git_dir), "--delete", "promobot/prod/fraud")
 
     assert world.repo.get_pull(pr.number).state == "closed"
     assert [p.number for p in world.repo.get_pulls(state="open")] == []
@@ -456,11 +433,7 @@ def test_a_branch_deleted_with_git_push_closes_its_pull_request(world: World) ->
 def test_a_request_body_github_would_refuse_is_recorded_as_an_openapi_error(tmp_path: Path) -> None:
     with Emulator(tmp_path / "github") as emu:
         emu.add_app("promobot", token=BOT_TOKEN)
-        work = tmp_path / "work"
-        work.mkdir()
-        git(work, "init", "-q", "-b", "main")
-        git(work, "commit", "-q", "--allow-empty", "-m", "initial", name=DEV, email=DEV_EMAIL)
-        git(work, "push", "-q", str(emu.git_dir), "main")
+        work = seed_files(emu, tmp_path, {}, name=DEV, email=DEV_EMAIL)
         repo = emu.github(BOT_TOKEN).get_repo("acme/models")
 
         repo.create_check_run(

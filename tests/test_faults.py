@@ -28,16 +28,15 @@ from tests.emulator import Emulator
 from tests.github_setup import (
     FLOWS,
     MATRIX_KINDS,
-    Hub,
     Prepared,
     prepare,
     run_case,
     run_event,
     setup_direct_rollback,
-    setup_hub,
     setup_promote_comment,
 )
 from tests.helpers.git import git
+from tests.helpers.rig import Hub
 
 # Requests each flow makes fault-free today. test_every_request_of_the_every_index_flows_is_covered
 # fails when a flow makes more, so that the every-index cases keep covering every index.
@@ -137,11 +136,6 @@ def _fail_matching(emu: Emulator, method: str, suffix: str, *, times: int = 3) -
     """The next ``times`` ``method … suffix`` requests answer 502."""
     for _ in range(times):
         emu.before(lambda m, t: m == method and t is not None and t.endswith(suffix), lambda: "5xx")
-
-
-@pytest.fixture
-def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
-    yield setup_hub(github_emulator, tmp_path / "work")
 
 
 def _bot_replies(hub: Hub) -> list[str]:

@@ -4,80 +4,33 @@ The emulator's bare repository holds a copy of the example ``environments/``; th
 workspace is a clone of it (``origin`` = the bare repository), exactly as a workflow's
 checkout is a clone of GitHub's. Every event builds a fresh context with
 ``github_context`` (one workflow run = one context), and the request count of each flow
-is recorded in ``BUDGETS_SEEN`` and printed (``pytest -s``).
+is recorded in the rig's ``BUDGETS_SEEN`` and printed (``pytest -s``).
 """
 
 from __future__ import annotations
-
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
 from bot.app.batch import Outcome
 from bot.app.comment import CommentOutcome, handle_comment
-from bot.app.context import Context
 from bot.app.events import on_review
 from bot.app.promote import PromoteResult, promote
 from bot.app.records import write_record
 from bot.cli import github_context
 from bot.core.model import CHECK_NAMES
 from bot.core.trailers import parse_trailers
-from tests.emulator import Emulator, RequestRecord
-from tests.github_setup import seed_emulator
+from tests.emulator import RequestRecord
+from tests.helpers import rig
 from tests.helpers.git import git
-
-TOKEN = "ghs_workflowTOKEN"
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
-BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
-BUDGETS_SEEN: dict[str, int] = {}
-
-
-@dataclass
-class Hub:
-    emu: Emulator
-    clone: Path
-    sleeps: list[float]
-
-    def context(self, actor: str = "alice") -> Context:
-        environ = {
-            "GITHUB_REPOSITORY": "acme/models",
-            "GITHUB_API_URL": self.emu.url,
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_ACTOR": actor,
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        }
-        return github_context(repo=self.clone, actor=None, now=NOW, environ=environ, sleep=self.sleeps.append)
-
-    def main(self) -> str:
-        return git(self.clone, "--git-dir", str(self.emu.git_dir), "rev-parse", "main")
-
-    def measure(self, flow: str, action: Callable[[], object]) -> tuple[object, list[RequestRecord]]:
-        self.emu.reset_counts()
-        result = action()
-        requests = list(self.emu.requests)
-        BUDGETS_SEEN[flow] = len(requests)
-        shown = Counter(f"{r.method} {r.template}" for r in requests)
-        print(f"\n{flow}: {len(requests)} requests")
-        for op, n in shown.most_common():
-            print(f"  {n} × {op}")
-        return result, requests
+from tests.helpers.rig import NOW, TOKEN, Hub
 
 
 @pytest.fixture
-def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
-    emu = github_emulator
-    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
-    seed_emulator(emu)
-    clone = tmp_path / "checkout"
-    git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
-    git(clone, "config", "user.name", ACTIONS_LOGIN)
-    git(clone, "config", "user.email", BOT_EMAIL)
-    yield Hub(emu, clone, [])
+def hub(hub: Hub) -> Hub:
+    """The rig's hub with one checkout every workflow run shares (its caches carry over)."""
+    hub.clone = hub.checkout()
+    return hub
 
 
 def open_prod_pr(hub: Hub) -> int:
@@ -100,7 +53,7 @@ def test_promote_opens_a_pr_with_checks_posted_as_check_runs(hub: Hub) -> None:
     runs = {(r.name, r.head_sha, r.app.slug) for r in hub.emu.state.check_runs.values()}
     assert runs == {(name, pr.head_sha, "github-actions") for name in CHECK_NAMES}
     assert "version: 1.4.2" in git(
-        hub.clone,
+        hub.work,
         "--git-dir",
         str(hub.emu.git_dir),
         "show",
@@ -134,7 +87,7 @@ def test_reviews_count_and_a_promote_comment_merges_with_the_evaluated_head(hub:
     assert [(r.template, r.body["sha"], r.body["merge_method"]) for r in put] == [
         ("/repos/{owner}/{repo}/pulls/{pull_number}/merge", head, "squash")
     ]
-    message = git(hub.clone, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
+    message = git(hub.work, "--git-dir", str(hub.emu.git_dir), "log", "-1", "--format=%B", "main")
     assert message.startswith(f"Promote fraud-detector 1.4.2 to prod (#{number})")
     assert parse_trailers(message)["Approved-by"] == "carol, dave"
     assert hub.emu.state.pulls[number].merged is True
@@ -160,7 +113,7 @@ def test_a_merge_into_staging_chains_the_prod_pull_request(hub: Hub) -> None:
     prod = hub.emu.state.pulls[2]
     assert (prod.head_ref, prod.state) == ("promobot/prod/fraud-detector", "open")
     delete = next(i for i, r in enumerate(requests) if r.method == "DELETE")
-    BUDGETS_SEEN["chained prod PR (after the merge)"] = len(requests) - delete - 1
+    rig.BUDGETS_SEEN["chained prod PR (after the merge)"] = len(requests) - delete - 1
     print(f"  of which the chained prod PR: {len(requests) - delete - 1}")
 
 
@@ -216,15 +169,13 @@ class _RacingForge(GitHubForge):
         return racing
 
     def merge(self, number: int, *, sha: str, title: str, message: str) -> str:
-        work = self.hub.clone.parent / "racer"
-        if not work.exists():
-            git(self.hub.clone.parent, "clone", "-q", str(self.hub.emu.git_dir), str(work))
         branch = self.hub.emu.state.pulls[number].head_ref
-        git(work, "fetch", "-q", "origin")
-        git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-        (work / "environments" / "prod" / "fraud-detector.yaml").write_text("version: '9.9.9'\n")
-        git(work, "commit", "-q", "-am", "sneak in a change")
-        git(work, "push", "-q", "origin", branch)
+        self.hub.push_commit(
+            "environments/prod/fraud-detector.yaml",
+            lambda _: "version: '9.9.9'\n",
+            "sneak in a change",
+            branch=branch,
+        )
         return super().merge(number, sha=sha, title=title, message=message)
 
 
@@ -248,4 +199,4 @@ def test_github_context_without_a_repository_says_what_to_set(hub: Hub) -> None:
     from bot.errors import UsageError
 
     with pytest.raises(UsageError, match="GITHUB_REPOSITORY is not set"):
-        github_context(repo=hub.clone, actor=None, now=NOW, environ={"GITHUB_TOKEN": TOKEN})
+        github_context(repo=hub.checkout(), actor=None, now=NOW, environ={"GITHUB_TOKEN": TOKEN})

@@ -20,9 +20,9 @@ from bot.app.promote import merge, promote
 from bot.app.reject import reject
 from bot.app.rollback import rollback
 from tests.emulator import Emulator
-from tests.github_setup import pr_payload, setup_hub
+from tests.github_setup import pr_payload
 from tests.helpers.git import git
-from tests.test_github_flows import BOT_EMAIL, Hub
+from tests.helpers.rig import BOT_EMAIL, Hub, setup_hub
 from tests.test_github_flows import hub as hub
 
 PROD = "environments/prod/fraud-detector.yaml"
@@ -33,18 +33,15 @@ FOREIGN = "this branch carries commits promobot did not write"
 
 
 def push(hub: Hub, branch: str, path: str, old: str, new: str, *, name: str, email: str, message: str) -> str:
-    """Push a commit to ``branch`` under any identity: what anyone with write access can do."""
-    work = hub.clone.parent / "pusher"
-    if not work.exists():
-        git(hub.clone.parent, "clone", "-q", str(hub.emu.git_dir), str(work))
-    git(work, "fetch", "-q", "origin")
-    git(work, "checkout", "-q", "-B", branch, f"origin/{branch}")
-    text = (work / path).read_text()
-    assert old in text, f"{old!r} not in {path}"
-    (work / path).write_text(text.replace(old, new, 1))
-    git(work, "-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-am", message)
-    git(work, "push", "-q", "origin", f"HEAD:{branch}")
-    return git(work, "rev-parse", "HEAD")
+    """Push a commit to ``branch`` under any identity (GitHub maps ``email`` to the account
+    ``name``): what anyone with write access can do."""
+    hub.emu.map_email(email, name)
+
+    def edit(text: str) -> str:
+        assert old in text, f"{old!r} not in {path}"
+        return text.replace(old, new, 1)
+
+    return hub.push_commit(path, edit, message, branch=branch, name=name, email=email)[1]
 
 
 def ready_check(hub: Hub, sha: str) -> str | None:
@@ -110,7 +107,7 @@ def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None
     again = promote(hub.context("erin"), model="fraud-detector", to="prod")
     assert again.changed and FOREIGN not in " ".join(again.blockers)
     assert pr_context(hub.context(), number).state.requester == "erin"
-    assert "replicas: 6" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
+    assert "replicas: 6" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
 
 
 @pytest.mark.parametrize("edit", ["unreject-others", "invalid"])
@@ -120,7 +117,7 @@ def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, ed
     merged_prod_142(hub)
     rb = rollback(hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin")
     assert rb.pr is not None
-    on_branch = git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
+    on_branch = git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
     assert "spam-filter" in on_branch and "fraud-detector" in on_branch
     start = on_branch[on_branch.index("  - model: spam-filter") :]
     old, new = (
@@ -142,7 +139,7 @@ def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, ed
     main = hub.main()
     assert not merge(hub.context("dave"), rb.pr, actor="dave").merged
     assert hub.main() == main
-    assert "spam-filter" in git(hub.clone, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
+    assert "spam-filter" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
 
 
 def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:

@@ -23,7 +23,7 @@ from bot.core.marker import parse_state, render_state
 from bot.core.model import PullRequest
 from bot.core.trailers import parse_trailers
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, git
+from tests.helpers.git import commit_all, git, push_to
 from tests.test_promote import outside_code, state_of
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
@@ -50,16 +50,6 @@ def prod_pr(cli: Cli, *, approve: bool = False) -> int:
         cli("pr", "review", str(number), "--approve", actor="carol")
         cli("pr", "review", str(number), "--approve", actor="dave")
     return number
-
-
-def push_to(repo: Path, branch: str, edit: Callable[[Path], None], *, author: str) -> str:
-    """Commit ``edit`` on ``branch`` by hand (as ``author``), like a push to the PR branch."""
-    git(repo, "checkout", "-q", branch)
-    try:
-        edit(repo)
-        return commit_all(repo, f"hand edit by {author}", author=author)
-    finally:
-        git(repo, "checkout", "-q", "main")
 
 
 def replace_in(path: str, old: str, new: str) -> Callable[[Path], None]:

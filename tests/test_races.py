@@ -10,8 +10,7 @@ push). The thread tests run two workflow runs truly at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -20,27 +19,20 @@ from bot.app.apply import DIRECT_ATTEMPTS
 from bot.app.rollback import rollback
 from bot.core.marker import replied_to
 from bot.errors import ConflictError
-from tests.emulator import Emulator
 from tests.github_setup import (
-    Hub,
     comment_payload,
     dispatch_payload,
     pr_payload,
     push_payload,
     review_payload,
     run_event,
-    setup_hub,
 )
 from tests.helpers.git import git
+from tests.helpers.rig import Hub
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
 DEV_OTHER = "environments/dev/search-ranker.yaml"
-
-
-@pytest.fixture
-def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
-    yield setup_hub(github_emulator, tmp_path / "work")
 
 
 def _is(method: str, suffix: str) -> Callable[[str, str | None], bool]:

@@ -7,30 +7,20 @@ workflow run (fresh checkout, fresh forge) against the emulator, and delivered a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from bot.adapters.github import ACTIONS_LOGIN
 from bot.core.marker import replied_to
-from tests.emulator import Emulator
 from tests.github_setup import (
-    Hub,
     comment_payload,
     dispatch_payload,
     pr_payload,
     push_payload,
     review_payload,
-    setup_hub,
     snapshot,
 )
 from tests.helpers.git import git
-
-
-@pytest.fixture
-def hub(github_emulator: Emulator, tmp_path: Path) -> Iterator[Hub]:
-    yield setup_hub(github_emulator, tmp_path / "work")
+from tests.helpers.rig import Hub
 
 
 def _bot_replies(hub: Hub, number: int) -> list[str]:

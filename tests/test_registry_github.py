@@ -10,23 +10,20 @@ its run's is blocked by the registry gate.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.github import ACTIONS_LOGIN
 from bot.app.comment import CommentOutcome, handle_comment
-from bot.app.context import Context
 from bot.app.events import on_review
 from bot.app.promote import promote
 from bot.app.rollback import rollback
-from bot.cli import github_context
 from bot.core.manifest import load_manifest
 from tests.emulator import Emulator
-from tests.github_setup import seed_emulator
 from tests.helpers.git import git
+from tests.helpers.rig import Hub, setup_hub
 from tests.servers.mlflow import MlflowServer
-from tests.test_github_flows import BOT_EMAIL, NOW, TOKEN
 
 MLFLOW_TOKEN = "mlflow-gh-token-Xy7-never-printed"
 PROVIDER = """
@@ -38,24 +35,12 @@ providers:
 """
 
 
-class RegistryHub:
-    def __init__(self, emu: Emulator, clone: Path, server: MlflowServer, registered: str) -> None:
-        self.emu, self.clone, self.server, self.registered = emu, clone, server, registered
+@dataclass(kw_only=True)
+class RegistryHub(Hub):
+    """The rig's hub with a registered MLflow model whose versions the manifests name."""
 
-    def context(self, actor: str = "alice") -> Context:
-        environ = {
-            "GITHUB_REPOSITORY": "acme/models",
-            "GITHUB_API_URL": self.emu.url,
-            "GITHUB_TOKEN": TOKEN,
-            "GITHUB_ACTOR": actor,
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-            "PROMOBOT_TEST_MLFLOW_URI": self.server.url,
-            "PROMOBOT_TEST_MLFLOW_TOKEN": MLFLOW_TOKEN,
-        }
-        return github_context(repo=self.clone, actor=None, now=NOW, environ=environ, sleep=lambda _: None)
-
-    def main(self) -> str:
-        return git(self.clone, "--git-dir", str(self.emu.git_dir), "rev-parse", "main")
+    server: MlflowServer
+    registered: str
 
     def merge_prod(self, number: int) -> CommentOutcome:
         self.emu.submit_review(number, "carol", "APPROVE")
@@ -83,12 +68,8 @@ def reg_hub(
     github_emulator: Emulator, mlflow_server: MlflowServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> RegistryHub:
     emu = github_emulator
-    emu.add_user(ACTIONS_LOGIN, "write", type="Bot", token=TOKEN)
-    seed_emulator(emu)
-    clone = tmp_path / "checkout"
-    git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
-    git(clone, "config", "user.name", "alice")
-    git(clone, "config", "user.email", "alice@example.com")
+    base = setup_hub(emu, tmp_path / "work")
+    clone = base.checkout()
     registered = "gh-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
     versions = {}
     for env in ("prod", "staging"):  # prod runs 1.4.1 (registered version 1), staging 1.4.2 (2)
@@ -101,9 +82,10 @@ def reg_hub(
     git(clone, "add", "-A")
     git(clone, "commit", "-q", "-m", "MLflow follows git")
     git(clone, "push", "-q", "origin", "main")
-    git(clone, "config", "user.name", ACTIONS_LOGIN)
-    git(clone, "config", "user.email", BOT_EMAIL)
-    hub = RegistryHub(emu, clone, mlflow_server, registered)
+    environ = {"PROMOBOT_TEST_MLFLOW_URI": mlflow_server.url, "PROMOBOT_TEST_MLFLOW_TOKEN": MLFLOW_TOKEN}
+    hub = RegistryHub(
+        emu, base.work, environ=environ, clone=clone, server=mlflow_server, registered=registered
+    )
     mlflow_server.call(
         "POST", "registered-models/alias", {"name": registered, "alias": "prod", "version": versions["prod"]}
     )
@@ -137,10 +119,12 @@ def test_github_promote_merge_moves_the_alias_and_a_direct_rollback_moves_it_bac
 
 
 def test_github_registry_gate_blocks_metrics_that_differ_from_the_run(reg_hub: RegistryHub) -> None:
-    path = reg_hub.clone / "environments" / "staging" / "fraud-detector.yaml"
+    clone = reg_hub.clone
+    assert clone is not None
+    path = clone / "environments" / "staging" / "fraud-detector.yaml"
     path.write_text(path.read_text().replace("  auc: ", "  auc: 0.999  # was ", 1))
-    git(reg_hub.clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
-    git(reg_hub.clone, "push", "-q", "origin", "main")
+    git(clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
+    git(clone, "push", "-q", "origin", "main")
     result = promote(reg_hub.context(), model="fraud-detector", to="prod")
     row = next(g for g in result.results if g.kind == "registry")
     assert row.result == "failure" and "0.999" in row.reason

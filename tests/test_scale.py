@@ -7,7 +7,6 @@ promotion PRs that wait for two approvals.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
@@ -69,7 +68,7 @@ def busy(seeded: Busy, tmp_path: Path) -> Iterator[Busy]:
     emu = seeded.emu.fork(tmp_path / "github")
     try:
         (tmp_path / "work").mkdir()
-        yield Busy(emu, tmp_path / "work", [], itertools.count(1), models=seeded.models, prs=seeded.prs)
+        yield Busy(emu, tmp_path / "work", models=seeded.models, prs=seeded.prs)
         assert not emu.openapi_errors, "\n".join(emu.openapi_errors)
     finally:
         emu.stop()

@@ -31,22 +31,13 @@ from bot.core import authz
 from bot.core.model import Permission
 from bot.core.policy import load_policy
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, git
+from tests.helpers.git import commit_all, git, push_to
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 PROD_BRANCH = "promobot/prod/fraud-detector"
 POLICY = "environments/promotion.yaml"
 SMOKE = "environments/checks/smoke.py"
-
-
-def push_to(repo: Path, branch: str, edit: Callable[[Path], None], *, author: str) -> str:
-    git(repo, "checkout", "-q", branch)
-    try:
-        edit(repo)
-        return commit_all(repo, f"hand edit by {author}", author=author)
-    finally:
-        git(repo, "checkout", "-q", "main")
 
 
 def write(path: str, text: str) -> Callable[[Path], None]:

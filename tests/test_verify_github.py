@@ -18,8 +18,9 @@ import pytest
 from bot.adapters.actions import load_event
 from bot.app.events import dispatch
 from tests.emulator import Emulator
-from tests.github_setup import Hub, review_payload, setup_hub, snapshot
+from tests.github_setup import review_payload, snapshot
 from tests.helpers.git import git
+from tests.helpers.rig import Hub, setup_hub
 from tests.servers.prometheus import PrometheusServer
 from tests.verify_setup import (
     at,

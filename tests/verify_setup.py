@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
-from tests.github_setup import Hub, dispatch_payload, review_payload
+from tests.github_setup import dispatch_payload, review_payload
 from tests.helpers.git import commit_all, git
+from tests.helpers.rig import Hub
 from tests.servers import unavailable
 from tests.servers.prometheus import AUTH_HEADER, PrometheusServer, running_prometheus
 

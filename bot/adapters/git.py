@@ -99,6 +99,8 @@ _AUTHOR_RE = re.compile(r"^\s*([^<>]+?)\s*<([^<>]*)>\s*$")
 _MANIFEST_RE = re.compile(r"^environments/([^/]+)/([^/]+)\.yaml$")
 _PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
 _DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
+_REPO_FACTS = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
+"""What a workspace asks git about its repository once (``GitWorkspace.git_dir``, ``is_bare``)."""
 # NUL-separated fields; git itself finds the trailers (its own rules), unfolded, one per \x01.
 _LOG_FORMAT = "%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00"
 # Variables that would point git at another repository or index than ours.
@@ -379,11 +381,13 @@ class GitWorkspace:
         """
         if not Path(path).is_dir():
             raise UsageError(f"{path} is not a directory", NOT_A_REPO_HINT)
-        result = _spawn(["rev-parse", "--show-toplevel"], cwd=Path(path))
+        result = _spawn(["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]], cwd=Path(path))
         if result.returncode != 0:
             raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
-        root = Path(result.out.strip())
-        return cls(root, remote=remote, auth_header=auth_header, default_branch=default_branch)
+        root, facts = result.out.split("\n", 1)
+        ws = cls(Path(root), remote=remote, auth_header=auth_header, default_branch=default_branch)
+        ws._set_repo_info(facts)  # the same process answered both: one git process fewer per command
+        return ws
 
     # ------------------------------------------------------------------ the process seam
 
@@ -443,9 +447,10 @@ class GitWorkspace:
         }
 
     def _load_repo_info(self) -> None:
-        out = self._run(
-            ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
-        ).out
+        self._set_repo_info(self._run(_REPO_FACTS).out)
+
+    def _set_repo_info(self, out: str) -> None:
+        """Keep what ``git rev-parse REPO_FACTS`` said (the common git directory, whether bare)."""
         lines = out.splitlines()
         self._common_dir = Path(lines[0])
         self._bare = lines[1].strip() == "true"
@@ -1317,29 +1322,36 @@ def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[
 
 
 def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
-    if not isinstance(row, list) or len(row) != 6:
+    # type() checks, no generators: a warm ``history`` validates every cached commit
+    if type(row) is not list or len(row) != 6:
         return None
     sha, at, author, subject, trailers, changes = row
     if (
-        not isinstance(sha, str)
-        or _SHA_RE.fullmatch(sha) is None
+        type(sha) is not str
         or type(at) is not int
-        or not isinstance(author, str)
-        or not isinstance(subject, str)
-        or not isinstance(trailers, dict)
-        or not all(isinstance(v, str) for v in trailers.values())
-        or not isinstance(changes, list)
+        or type(author) is not str
+        or type(subject) is not str
+        or type(trailers) is not dict
+        or type(changes) is not list
+        or _SHA_RE.fullmatch(sha) is None
     ):
         return None
+    for value in trailers.values():
+        if type(value) is not str:
+            return None
     parsed = []
     for change in changes:
-        if not isinstance(change, list) or len(change) != 7:
+        if type(change) is not list or len(change) != 7:
             return None
         path, created, deleted, old, new, saw_old, saw_new = change
         if (
             path not in targets
-            or not all(type(flag) is bool for flag in (created, deleted, saw_old, saw_new))
-            or not all(v is None or isinstance(v, str) for v in (old, new))
+            or type(created) is not bool
+            or type(deleted) is not bool
+            or type(saw_old) is not bool
+            or type(saw_new) is not bool
+            or (old is not None and type(old) is not str)
+            or (new is not None and type(new) is not str)
         ):
             return None
         parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))

@@ -13,6 +13,7 @@ from bot.core.trailers import build_message
 from bot.errors import ConflictError, UsageError, WorkspaceError
 from bot.ports import Workspace
 from tests.helpers.git import git
+from tests.helpers.git import isolated_git_config as isolated_git_config
 
 TOKEN = "c2VjcmV0LXRva2VuLXNob3VsZC1uZXZlci1iZS1vbi1kaXNr"
 MANIFEST = "environments/prod/fraud.yaml"
@@ -51,16 +52,6 @@ def commit_file(
         git(repo, "add", path)
     git(repo, "commit", "-q", "-F", "-", input=message, name=name, email=email)
     return git(repo, "rev-parse", "HEAD")
-
-
-@pytest.fixture(autouse=True)
-def isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No global or system git config (and no identity) leaks into the tests."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "global.gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
 
 
 def init_repo(path: Path, *, identity: bool = True) -> Path:

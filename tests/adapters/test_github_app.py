@@ -11,9 +11,7 @@ emulator verifies the JWT's RS256 signature with the App's public key and its
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,19 +19,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration
 
-from bot.app.context import Context
 from bot.app.promote import promote
-from bot.cli import github_context
 from bot.core.model import CHECK_NAMES
 from bot.errors import BotError, ForgeError, UsageError
 from tests.emulator import Emulator
-from tests.github_setup import seed_emulator
 from tests.helpers.git import git
+from tests.helpers.rig import Hub, seed_emulator
 
 APP_ID = 424242
 SLUG = "promobot"
 BOT = f"{SLUG}[bot]"
-NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning in Berlin: no freeze
 
 
 @dataclass(frozen=True)
@@ -63,57 +58,36 @@ def other_key() -> KeyPair:
     return _key_pair()
 
 
-@dataclass
-class World:
-    emu: Emulator
-    clone: Path
-    key: KeyPair
-    sleeps: list[float]
-
-    def environ(self, **overrides: str) -> dict[str, str]:
-        env = {
-            "GITHUB_REPOSITORY": "acme/models",
-            "GITHUB_API_URL": self.emu.url,
-            "GITHUB_ACTOR": "alice",
-            "PROMOBOT_APP_ID": str(APP_ID),
-            "PROMOBOT_APP_PRIVATE_KEY": self.key.private_pem,
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        }
-        env.update(overrides)
-        return env
-
-    def context(self, **overrides: str) -> Context:
-        return github_context(
-            repo=self.clone, actor=None, now=NOW, environ=self.environ(**overrides), sleep=self.sleeps.append
-        )
-
-    def integration(self, key: str) -> GithubIntegration:
-        return GithubIntegration(
-            auth=Auth.AppAuth(APP_ID, key),
-            base_url=self.emu.url,
-            retry=None,
-            seconds_between_requests=0,
-            seconds_between_writes=0,
-        )
-
-
-def _world(emu: Emulator, tmp_path: Path, key: KeyPair, *, installed: bool = True) -> World:
+def app_hub(emu: Emulator, tmp_path: Path, key: KeyPair, *, installed: bool = True) -> Hub:
+    """The rig's hub run as the App: no ``GITHUB_TOKEN``, the App's id and key instead."""
     emu.add_app(SLUG, app_id=APP_ID, public_key=key.public_pem, installed=installed)
     seed_emulator(emu)
-    clone = tmp_path / "checkout"
-    git(tmp_path, "clone", "-q", str(emu.git_dir), str(clone))
-    return World(emu, clone, key, [])
+    (tmp_path / "work").mkdir()
+    environ = {"PROMOBOT_APP_ID": str(APP_ID), "PROMOBOT_APP_PRIVATE_KEY": key.private_pem}
+    hub = Hub(emu, tmp_path / "work", token=None, environ=environ)
+    hub.clone = hub.checkout()
+    return hub
+
+
+def integration(hub: Hub, key: str) -> GithubIntegration:
+    return GithubIntegration(
+        auth=Auth.AppAuth(APP_ID, key),
+        base_url=hub.emu.url,
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
 
 
 @pytest.fixture
-def world(github_emulator: Emulator, tmp_path: Path, app_key: KeyPair) -> Iterator[World]:
-    yield _world(github_emulator, tmp_path, app_key)
+def world(github_emulator: Emulator, tmp_path: Path, app_key: KeyPair) -> Hub:
+    return app_hub(github_emulator, tmp_path, app_key)
 
 
 # --------------------------------------------------------------------------- the happy path
 
 
-def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: World) -> None:
+def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: Hub) -> None:
     ctx = world.context()
 
     result = promote(ctx, model="fraud-detector", to="prod")
@@ -130,7 +104,7 @@ def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: World) -> 
     assert {r.app.id for r in runs} == {APP_ID}
     ours = {c.name: c.by_promobot for c in ctx.forge.list_checks(head)}
     assert ours == dict.fromkeys(CHECK_NAMES, True)
-    author = git(world.clone, "--git-dir", str(world.emu.git_dir), "log", "-1", "--format=%an", head)
+    author = git(world.work, "--git-dir", str(world.emu.git_dir), "log", "-1", "--format=%an", head)
     assert author == BOT
     writes = [r for r in world.emu.requests if r.method != "GET" and r.template and "/repos/" in r.template]
     assert writes and {r.login for r in writes} == {BOT}
@@ -140,7 +114,7 @@ def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: World) -> 
 
 
 def test_a_second_workflow_run_gets_a_fresh_installation_token_and_updates_the_same_checks(
-    world: World,
+    world: Hub,
 ) -> None:
     promote(world.context(), model="fraud-detector", to="prod")
     tokens_before = {t for t, i in world.emu.state.tokens.items() if i.login == BOT}
@@ -159,10 +133,10 @@ def test_a_second_workflow_run_gets_a_fresh_installation_token_and_updates_the_s
 
 
 def test_a_key_that_is_not_the_apps_is_refused_with_a_hint_and_no_key_material(
-    world: World, other_key: KeyPair
+    world: Hub, other_key: KeyPair
 ) -> None:
     with pytest.raises(ForgeError) as caught:
-        world.context(PROMOBOT_APP_PRIVATE_KEY=other_key.private_pem)
+        world.context(env={"PROMOBOT_APP_PRIVATE_KEY": other_key.private_pem})
 
     message = caught.value.message
     assert f"GitHub App {APP_ID}" in message and "401" in message
@@ -182,10 +156,10 @@ MALFORMED_KEYS = {
 
 @pytest.mark.parametrize("key", list(MALFORMED_KEYS.values()), ids=list(MALFORMED_KEYS))
 def test_a_private_key_that_cannot_be_parsed_is_a_usage_error_naming_the_variable(
-    world: World, key: str
+    world: Hub, key: str
 ) -> None:
     with pytest.raises(BotError) as caught:
-        world.context(PROMOBOT_APP_PRIVATE_KEY=key)
+        world.context(env={"PROMOBOT_APP_PRIVATE_KEY": key})
 
     assert "PROMOBOT_APP_PRIVATE_KEY" in caught.value.message
     assert KEY_BODY not in caught.value.message
@@ -194,7 +168,7 @@ def test_a_private_key_that_cannot_be_parsed_is_a_usage_error_naming_the_variabl
 def test_an_app_that_is_not_installed_on_the_repository_is_named_in_the_error(
     github_emulator: Emulator, tmp_path: Path, app_key: KeyPair
 ) -> None:
-    world = _world(github_emulator, tmp_path, app_key, installed=False)
+    world = app_hub(github_emulator, tmp_path, app_key, installed=False)
 
     with pytest.raises(ForgeError) as caught:
         world.context()
@@ -215,10 +189,10 @@ BAD_SETTINGS = {
 
 @pytest.mark.parametrize(("overrides", "expected"), list(BAD_SETTINGS.values()), ids=list(BAD_SETTINGS))
 def test_incomplete_app_settings_are_usage_errors_before_any_request(
-    world: World, overrides: dict[str, str], expected: str
+    world: Hub, overrides: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(UsageError, match=expected):
-        world.context(**overrides)
+        world.context(env=overrides)
 
     assert world.emu.requests == []
 
@@ -227,25 +201,27 @@ def test_incomplete_app_settings_are_usage_errors_before_any_request(
 
 
 def test_the_emulator_refuses_an_expired_jwt_and_one_signed_with_another_key(
-    world: World, other_key: KeyPair
+    world: Hub, app_key: KeyPair, other_key: KeyPair
 ) -> None:
     world.emu.jwt_clock = lambda: time.time() + 3600  # the JWT PyGithub signs now expired an hour ago
     with pytest.raises(GithubException) as expired:
-        world.integration(world.key.private_pem).get_repo_installation("acme", "models")
+        integration(world, app_key.private_pem).get_repo_installation("acme", "models")
     world.emu.jwt_clock = time.time
     with pytest.raises(GithubException) as forged:
-        world.integration(other_key.private_pem).get_repo_installation("acme", "models")
+        integration(world, other_key.private_pem).get_repo_installation("acme", "models")
 
     assert expired.value.status == 401 and "'exp'" in expired.value.data["message"]
     assert forged.value.status == 401
     assert forged.value.data["message"] == "A JSON web token could not be decoded"
 
 
-def test_a_jwt_only_mints_tokens_and_an_installation_token_cannot_act_as_the_app(world: World) -> None:
-    with world.integration(world.key.private_pem) as gi:
+def test_a_jwt_only_mints_tokens_and_an_installation_token_cannot_act_as_the_app(
+    world: Hub, app_key: KeyPair
+) -> None:
+    with integration(world, app_key.private_pem) as gi:
         installation = gi.get_repo_installation("acme", "models")
         token = gi.get_access_token(installation.id)
-    jwt = Auth.AppAuth(APP_ID, world.key.private_pem).create_jwt()
+    jwt = Auth.AppAuth(APP_ID, app_key.private_pem).create_jwt()
 
     as_app = Github(base_url=world.emu.url, auth=Auth.AppAuthToken(jwt), retry=None)
     with as_app, pytest.raises(GithubException) as with_jwt:

@@ -16,17 +16,10 @@ from bot.adapters.git import HISTORY_FORMAT, HISTORY_VERSION, GitWorkspace
 from bot.core.model import HistoryEntry
 from tests.adapters.test_git import MANIFEST, commit_file, init_repo, manifest
 from tests.helpers.git import git
+from tests.helpers.git import isolated_git_config as isolated_git_config
 
 DEV = "environments/dev/fraud.yaml"
 PATHS = [MANIFEST, DEV]
-
-
-@pytest.fixture(autouse=True)
-def isolated_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "global.gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
