@@ -69,6 +69,7 @@ from typing import BinaryIO, Literal, NamedTuple, cast
 
 from bot.adapters.cache import read_json, write_json
 from bot.core.model import HistoryEntry, is_valid_name
+from bot.core.plan import BRANCH_PREFIX
 from bot.core.trailers import (
     ACTION,
     APPROVED_BY,
@@ -525,7 +526,7 @@ class GitWorkspace:
             if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
         checked_out = self.current_branch()
-        if checked_out and not checked_out.startswith("promobot/"):
+        if checked_out and not checked_out.startswith(BRANCH_PREFIX):  # never a bot branch
             return checked_out
         raise WorkspaceError(
             "HEAD is detached and there is no main or master branch, so the default branch is unknown",
