@@ -36,8 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import router
 from bot.adapters.actions import load_event
+from bot.app.events import dispatch, on_review
 from bot.core.events import ScheduleEvent
 from tests.emulator import Emulator, RequestRecord
 from tests.github_setup import push_payload
@@ -101,7 +101,7 @@ def scenarios(root: Path, *, models: int, prs: int, latency: float, validate: bo
         schedule = ScheduleEvent("*/30 * * * *")
 
         def scheduled(minutes: int) -> Callable[[], object]:
-            return lambda: router.dispatch(schedule, busy.context(now=NOW + timedelta(minutes=minutes)))
+            return lambda: dispatch(schedule, busy.context(now=NOW + timedelta(minutes=minutes)))
 
         rows.append(measure(busy, "idle schedule", latency, scheduled(30)))
         rows.append(measure(busy, "10 % due", latency, scheduled(120)))
@@ -119,7 +119,7 @@ def scenarios(root: Path, *, models: int, prs: int, latency: float, validate: bo
                 busy,
                 "push, 100 manifests",
                 latency,
-                lambda: router.dispatch(loaded, busy.context(now=NOW + timedelta(hours=3))),
+                lambda: dispatch(loaded, busy.context(now=NOW + timedelta(hours=3))),
             )
         )
 
@@ -131,7 +131,7 @@ def scenarios(root: Path, *, models: int, prs: int, latency: float, validate: bo
                     busy,
                     "review",
                     latency,
-                    lambda n=number: router.on_review(busy.context(now=NOW + timedelta(hours=4)), n),  # type: ignore[misc]
+                    lambda n=number: on_review(busy.context(now=NOW + timedelta(hours=4)), n),  # type: ignore[misc]
                 )
             )
         worst = max(reviews, key=lambda r: r.requests)

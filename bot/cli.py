@@ -22,7 +22,7 @@ import click
 if TYPE_CHECKING:
     from bot.adapters.localforge import LocalForge
     from bot.adapters.version import VersionInfo
-    from bot.app import Context
+    from bot.app.context import Context
 
 OUTPUTS = ("text", "json", "markdown")
 
@@ -247,7 +247,7 @@ def build_context(opts: Options) -> Context:
     from bot.adapters.cache import FileCache
     from bot.adapters.gaterunner import LocalGateRunner
     from bot.adapters.git import GitWorkspace
-    from bot.app import Context
+    from bot.app.context import Context
 
     forge_kind = opts.forge or _default_forge()
     now = opts.time or datetime.now(UTC)
@@ -316,7 +316,7 @@ def github_context(
     import time
 
     from bot.adapters.github import github_setup
-    from bot.app import Context
+    from bot.app.context import Context
 
     s = github_setup(
         repo=repo,
@@ -602,8 +602,8 @@ def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -
     """
     from importlib import metadata
 
-    from bot import scaffold
     from bot.adapters.git import GitFolder
+    from bot.app import init as scaffold
 
     with errors(opts):
         try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
@@ -628,14 +628,15 @@ def validate(opts: Options, ref: str | None) -> None:
 
     Reads the working tree by default, so it works as a pre-commit hook.
     """
-    from bot import app
     from bot.adapters.git import GitWorkspace
+    from bot.app import validate as use_case
     from bot.core import report
+    from bot.core.paths import ENV_DIR
 
     with errors(opts):
         ws = GitWorkspace.discover(opts.repo)
-        files = ws.read_tree_files(app.ENV_DIR, ref=ref)
-        result = app.validate(files)
+        files = ws.read_tree_files(ENV_DIR, ref=ref)
+        result = use_case.validate(files)
     data = result.to_json()
     emit(opts, data, lambda md: report.validation(data))
     if not result.ok:
@@ -646,11 +647,11 @@ def validate(opts: Options, ref: str | None) -> None:
 @pass_opts
 def status(opts: Options) -> None:
     """Show the version of every model in every environment, drift and open PRs."""
-    from bot import app
+    from bot.app import status as use_case
     from bot.core import report
 
     with errors(opts):
-        data = app.status(build_context(opts)).to_json()
+        data = use_case.status(build_context(opts)).to_json()
     emit(opts, data, lambda md: report.status(data, markdown=md))
 
 
@@ -660,7 +661,7 @@ def status(opts: Options) -> None:
 @pass_opts
 def diff(opts: Options, model: str, to: str) -> None:
     """Preview a promotion: manifest diff, metric deltas and gate results. Changes nothing."""
-    from bot import preview
+    from bot.app import diff as preview
     from bot.core import report
 
     with errors(opts):
@@ -680,7 +681,7 @@ def diff(opts: Options, model: str, to: str) -> None:
 @pass_opts
 def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: bool, dry_run: bool) -> None:
     """Open or update the promotion PR for MODEL into ENV, evaluate its gates, post its checks."""
-    from bot import promotion
+    from bot.app import promote as promotion
     from bot.core import report
 
     if bool(model) == all_:
@@ -749,7 +750,7 @@ def _note_uncommitted(ctx: Context, model: str | None, to: str) -> None:
 @pass_opts
 def verify(opts: Options, model: str | None, env: str | None) -> None:
     """Evaluate every open post-deploy verification now (README: Verify with live data)."""
-    from bot import verify as verifying
+    from bot.app import verify as verifying
 
     with errors(opts):
         found = verifying.run(build_context(opts), model=model, env=env)
@@ -773,13 +774,14 @@ def verify(opts: Options, model: str | None, env: str | None) -> None:
 @pass_opts
 def gates(opts: Options, number: int) -> None:
     """Re-evaluate the gates and approvals of pull request PR and update its checks."""
-    from bot import commands, promotion
+    from bot.app.authority import require
+    from bot.app.evaluate import evaluate_pr
     from bot.core import report
 
     with errors(opts):
         ctx = build_context(opts)
-        commands.require(ctx, "retest", ctx.actor, ctx.policy(ctx.tip()))  # like /retest
-        a = promotion.evaluate_pr(ctx, number)
+        require(ctx, "retest", ctx.actor, ctx.policy(ctx.tip()))  # like /retest
+        a = evaluate_pr(ctx, number)
     gate_rows = [{"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results]
     data = {
         "pr": number,
@@ -808,7 +810,7 @@ def gates(opts: Options, number: int) -> None:
 @pass_opts
 def merge(opts: Options, number: int) -> None:
     """Merge pull request PR if it is ready; otherwise exit 1 listing every blocker."""
-    from bot import promotion
+    from bot.app import promote as promotion
     from bot.core import report
 
     with errors(opts):
@@ -847,7 +849,7 @@ def rollback(
     dry_run: bool,
 ) -> None:
     """Roll MODEL in ENV back to the version before (or VERSION) with a revert commit."""
-    from bot import rollback as rollback_uc
+    from bot.app import rollback as rollback_uc
 
     with errors(opts):
         ctx = build_context(opts)
@@ -879,12 +881,12 @@ def rollback(
 @pass_opts
 def history(opts: Options, model: str, env: str | None, limit: int) -> None:
     """Promotions, rollbacks and hand edits of MODEL, newest first (from git log)."""
-    from bot import app
+    from bot.app import history as use_case
     from bot.core import report
 
     with errors(opts):
         ctx = build_context(opts)
-        data = app.history_rows(ctx, model, env)
+        data = use_case.history_rows(ctx, model, env)
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 
@@ -905,7 +907,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 @pass_opts
 def site(opts: Options, out: Path, web_url: str | None) -> None:
     """Write a static dashboard: index.html (every model × environment) and one page per model."""
-    from bot import site as use_case
+    from bot.app import site as use_case
 
     with errors(opts):
         ctx = build_context(opts)
@@ -932,11 +934,11 @@ def site(opts: Options, out: Path, web_url: str | None) -> None:
 @pass_opts
 def reject(opts: Options, model: str, version: str, reason: str, direct: bool) -> None:
     """Add MODEL VERSION to environments/rejected.yaml (through a PR by default)."""
-    from bot import rollback as rollback_uc
+    from bot.app import reject as reject_uc
 
     with errors(opts):
         ctx = build_context(opts)
-        result = rollback_uc.reject(
+        result = reject_uc.reject(
             ctx, model=model, version=version, reason=reason, actor=ctx.actor, direct=direct
         )
     emit(opts, result, lambda md: result["message"])
@@ -950,11 +952,11 @@ def reject(opts: Options, model: str, version: str, reason: str, direct: bool) -
 @pass_opts
 def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
     """Remove MODEL VERSION from environments/rejected.yaml (through a PR by default)."""
-    from bot import rollback as rollback_uc
+    from bot.app import reject as reject_uc
 
     with errors(opts):
         ctx = build_context(opts)
-        result = rollback_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
+        result = reject_uc.unreject(ctx, model=model, version=version, actor=ctx.actor, direct=direct)
     emit(opts, result, lambda md: result["message"])
 
 
@@ -964,7 +966,7 @@ def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
 @pass_opts
 def sync(opts: Options, env: str | None, dry_run: bool) -> None:
     """Move the MLflow aliases to the versions git says each environment runs."""
-    from bot import sync as sync_uc
+    from bot.app import sync as sync_uc
 
     with errors(opts):
         result = sync_uc.sync(build_context(opts), env=env, dry_run=dry_run)
@@ -987,12 +989,13 @@ def handle_event(opts: Options, name: str | None, payload: Path | None) -> None:
     with errors(opts):
         event = actions.load_event(name=name, payload=payload, environ=os.environ)
         ctx = build_context(opts) if event.needs_context else None
-        from bot import router
+        from bot.app import events as router
+        from bot.app.batch import HandlerFailures
         from bot.errors import BotError
 
         try:
             outcome = router.dispatch(event, ctx)
-        except router.HandlerFailures as exc:  # the items that worked still go in the summary
+        except HandlerFailures as exc:  # the items that worked still go in the summary
             actions.write_summary(exc.outcome.summary, environ=os.environ)
             raise
         except BotError as exc:
@@ -1032,7 +1035,7 @@ def pr() -> None:
 @pass_opts
 def list_(opts: Options, state: str) -> None:
     """List promobot's pull requests."""
-    from bot import pulls
+    from bot.app import pulls
     from bot.core import report
 
     with errors(opts):
@@ -1065,7 +1068,7 @@ def list_(opts: Options, state: str) -> None:
 @pass_opts
 def show(opts: Options, number: int) -> None:
     """Show pull request PR: state, checks, approvals, comments."""
-    from bot import pulls
+    from bot.app import pulls
 
     with errors(opts):
         data = pulls.show(build_context(opts), number)
@@ -1084,7 +1087,7 @@ def review(
     opts: Options, number: int, approve: bool, request_changes: bool, comment_: bool, body: str
 ) -> None:
     """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
-    from bot import router
+    from bot.app import events as router
 
     chosen = [
         s
@@ -1112,7 +1115,7 @@ def review(
 @pass_opts
 def comment(opts: Options, number: int, body: str) -> None:
     """Comment BODY on pull request PR as --as LOGIN; slash-commands in it run."""
-    from bot import commands
+    from bot.app import comment as commands
 
     with errors(opts):
         ctx = build_context(opts)

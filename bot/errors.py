@@ -55,6 +55,11 @@ class UsageError(BotError):
     """Bad arguments: an unknown model or environment, a malformed command."""
 
 
+class NotApplicable(BotError):
+    """The request does not apply here: not a promobot pull request, nothing to promote or roll
+    back, already done. Handlers of many items skip these (a ``UsageError`` there is a failure)."""
+
+
 class ManifestError(BotError):
     """A manifest, the policy or rejected.yaml is invalid (always carries a location)."""
 

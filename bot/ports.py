@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.model import (
@@ -46,6 +47,11 @@ class Forge(Protocol):
     @property
     def bot_login(self) -> str:
         """The login promobot acts as on this forge (its own comments are ignored)."""
+        ...
+
+    def rate_budget(self) -> tuple[int, datetime] | None:
+        """(requests left, when the window resets) as last reported, or None: no limit known
+        (the local forge has none). Never makes a request."""
         ...
 
     def transaction(self) -> AbstractContextManager[object]:
@@ -244,6 +250,15 @@ class Workspace(Protocol):
 
     def commits_between(self, base: str, head: str) -> list[str]:
         """SHAs in ``base..head``."""
+        ...
+
+    def refresh(self) -> None:
+        """Re-read the remote's branches (remote mode); nothing for a local checkout."""
+        ...
+
+    def ensure_history(self, path: str | None = None) -> None:
+        """Make the whole history readable (deepen a shallow clone), or raise ``WorkspaceError``
+        saying how to fix the checkout."""
         ...
 
 

@@ -190,12 +190,12 @@ def setup_rollback_pr(hub: Hub) -> Event:
 
 
 def setup_direct_rollback(hub: Hub) -> Event:
-    from bot import rollback
+    from bot.app.rollback import rollback
 
     _merge_staging(hub)
 
     def run(h: Hub) -> object:
-        return rollback.rollback(
+        return rollback(
             h.context("erin"),
             model="fraud-detector",
             env="staging",
@@ -223,7 +223,7 @@ def setup_verify_rollback(hub: Hub) -> Event:
     ``promobot/verify`` check and the deployment fail, a rollback PR opens, PR #1 gets a comment
     and the prod PR turns red. Needs a real Prometheus (one per process).
     """
-    from bot import verify
+    from bot.app import verify
     from tests.verify_setup import at, enable_verify, live, merge_into_staging, run_verify, shared_prometheus
 
     live(hub, shared_prometheus())

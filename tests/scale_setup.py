@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import promotion
 from bot.adapters.github import ACTIONS_LOGIN
+from bot.app.promote import promote
 from tests.emulator import Emulator
 from tests.helpers.git import git
 from tests.helpers.rig import TOKEN, Hub
@@ -141,6 +141,6 @@ def seed(emu: Emulator, work: Path, *, models: int, prs: int, late: int = 0) -> 
     busy = Busy(emu, work, models=models, prs=prs)
     ctx = busy.context()
     for i in range(prs):
-        result = promotion.promote(ctx, model=model_name(i), to="prod")
+        result = promote(ctx, model=model_name(i), to="prod")
         assert result.pr is not None and not result.ready, result
     return busy

@@ -284,15 +284,17 @@ def test_validate_names_the_file_for_every_error(cli: Cli) -> None:
 
 
 def test_warm_status_and_history_parse_the_policy_only_when_an_environment_verifies(cli: Cli) -> None:
-    from bot import app
+    from bot.app.context import Context
+    from bot.app.history import history_rows
+    from bot.app.status import status
     from bot.cli import Options, build_context
     from tests.verify_setup import add_verify
 
-    def warm() -> app.Context:
+    def warm() -> Context:
         cli("status")  # fills the caches
         ctx = build_context(Options(cli.repo, "local", "json", None, None))
-        app.status(ctx)
-        app.history_rows(ctx, "fraud-detector")
+        status(ctx)
+        history_rows(ctx, "fraud-detector")
         return ctx
 
     assert warm()._policies == {}  # promotion.yaml came from the cache: nothing verifies
@@ -300,5 +302,5 @@ def test_warm_status_and_history_parse_the_policy_only_when_an_environment_verif
     commit_all(cli.repo, "staging verifies live data")
     ctx = warm()
     assert list(ctx._policies) == [ctx.tip()]  # read once, for the verify: specs
-    verification = app.status(ctx).verification
+    verification = status(ctx).verification
     assert verification is not None and set(verification["fraud-detector"]) == {"staging"}

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot import commands, promotion, router
 from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
+from bot.app.batch import Outcome
+from bot.app.comment import CommentOutcome, handle_comment
+from bot.app.events import on_review
+from bot.app.promote import PromoteResult, promote
+from bot.app.records import write_record
 from bot.cli import github_context
 from bot.core.model import CHECK_NAMES
 from bot.core.trailers import parse_trailers
@@ -30,7 +34,7 @@ def hub(hub: Hub) -> Hub:
 
 
 def open_prod_pr(hub: Hub) -> int:
-    result = promotion.promote(hub.context(), model="fraud-detector", to="prod")
+    result = promote(hub.context(), model="fraud-detector", to="prod")
     assert result.pr is not None
     return result.pr
 
@@ -39,10 +43,10 @@ def test_promote_opens_a_pr_with_checks_posted_as_check_runs(hub: Hub) -> None:
     ctx = hub.context()
 
     result, requests = hub.measure(
-        "open a promotion PR", lambda: promotion.promote(ctx, model="fraud-detector", to="prod")
+        "open a promotion PR", lambda: promote(ctx, model="fraud-detector", to="prod")
     )
 
-    assert isinstance(result, promotion.PromoteResult) and result.created and result.pr == 1
+    assert isinstance(result, PromoteResult) and result.created and result.pr == 1
     pr = ctx.forge.get_pr(1)
     assert (pr.head_branch, pr.author, pr.state) == ("promobot/prod/fraud-detector", ACTIONS_LOGIN, "open")
     assert set(pr.labels) >= {"promobot:promotion", "promobot:env:prod"}
@@ -64,20 +68,20 @@ def test_reviews_count_and_a_promote_comment_merges_with_the_evaluated_head(hub:
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
 
-    outcome, review_requests = hub.measure("review event", lambda: router.on_review(hub.context(), number))
-    assert isinstance(outcome, router.Outcome) and outcome.detail["ready"] is True
+    outcome, review_requests = hub.measure("review event", lambda: on_review(hub.context(), number))
+    assert isinstance(outcome, Outcome) and outcome.detail["ready"] is True
     ready = [r for r in hub.emu.state.check_runs.values() if r.name == "promobot/ready"]
     assert [(r.conclusion, r.head_sha) for r in ready] == [("success", head)]
 
     comment = hub.emu.comment(number, "erin", "/promote")
     done, merge_requests = hub.measure(
         "/promote that merges",
-        lambda: commands.handle_comment(
+        lambda: handle_comment(
             hub.context("erin"), number=number, comment_id=comment.id, author="erin", body=comment.body
         ),
     )
 
-    assert isinstance(done, commands.CommentOutcome)
+    assert isinstance(done, CommentOutcome)
     assert done.merged, done.reply
     put = [r for r in merge_requests if r.method == "PUT"]
     assert [(r.template, r.body["sha"], r.body["merge_method"]) for r in put] == [
@@ -96,15 +100,13 @@ def test_reviews_count_and_a_promote_comment_merges_with_the_evaluated_head(hub:
 
 
 def test_a_merge_into_staging_chains_the_prod_pull_request(hub: Hub) -> None:
-    result = promotion.promote(hub.context(), model="fraud-detector", to="staging")
+    result = promote(hub.context(), model="fraud-detector", to="staging")
     assert result.pr == 1 and not result.ready
     hub.emu.submit_review(1, "bob", "APPROVE")
 
-    outcome, requests = hub.measure(
-        "review that auto-merges + chains", lambda: router.on_review(hub.context(), 1)
-    )
+    outcome, requests = hub.measure("review that auto-merges + chains", lambda: on_review(hub.context(), 1))
 
-    assert isinstance(outcome, router.Outcome)
+    assert isinstance(outcome, Outcome)
     merged = outcome.detail["merged"]
     assert merged["merged"] is True
     assert [(c["to"], c["version"], c["pr"]) for c in merged["chained"]] == [("prod", "1.5.0", 2)]
@@ -125,9 +127,7 @@ def test_a_push_that_moves_the_head_before_the_merge_is_refused_and_reported(hub
     ctx.forge = _RacingForge.wrap(ctx.forge, hub)
     comment = hub.emu.comment(number, "erin", "/promote")
 
-    done = commands.handle_comment(
-        ctx, number=number, comment_id=comment.id, author="erin", body=comment.body
-    )
+    done = handle_comment(ctx, number=number, comment_id=comment.id, author="erin", body=comment.body)
 
     assert not done.merged
     assert done.reply is not None and "head moved" in done.reply
@@ -148,7 +148,7 @@ def test_with_a_personal_access_token_the_checks_are_commit_statuses(hub: Hub) -
     assert {(s.context, s.sha) for s in hub.emu.state.statuses} == expected
     record = next(s for s in hub.emu.state.statuses if s.context == "promobot/record")
     assert record.description == "promobot:wrote requested-by=alice"
-    assert promotion.write_record(hub.context(), head) is not None
+    assert write_record(hub.context(), head) is not None
 
 
 def _shown(requests: list[RequestRecord], hub: Hub) -> str:

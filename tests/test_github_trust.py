@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands, promotion, rollback, router
 from bot.adapters.github import ACTIONS_LOGIN
+from bot.app.batch import Outcome
+from bot.app.comment import handle_comment
+from bot.app.evaluate import evaluate_pr
+from bot.app.events import on_review
+from bot.app.facts import pr_context
+from bot.app.promote import merge, promote
+from bot.app.reject import reject
+from bot.app.rollback import rollback
 from tests.emulator import Emulator
 from tests.github_setup import pr_payload
 from tests.helpers.git import git
@@ -43,15 +50,15 @@ def ready_check(hub: Hub, sha: str) -> str | None:
 
 
 def merged_prod_142(hub: Hub) -> None:
-    result = promotion.promote(hub.context("alice"), model="fraud-detector", to="prod")
+    result = promote(hub.context("alice"), model="fraud-detector", to="prod")
     assert result.pr is not None
     hub.emu.submit_review(result.pr, "carol", "APPROVE")
     hub.emu.submit_review(result.pr, "dave", "APPROVE")
-    assert promotion.merge(hub.context("erin"), result.pr, actor="erin").merged
+    assert merge(hub.context("erin"), result.pr, actor="erin").merged
 
 
 def test_github_an_edited_body_does_not_change_who_requested_the_promotion(hub: Hub) -> None:
-    number = promotion.promote(hub.context("dave"), model="fraud-detector", to="prod").pr
+    number = promote(hub.context("dave"), model="fraud-detector", to="prod").pr
     assert number is not None
     hub.emu.add_token("ghp_dave", "dave")
     pull = hub.emu.github("ghp_dave").get_repo("acme/models").get_pull(number)
@@ -61,16 +68,16 @@ def test_github_an_edited_body_does_not_change_who_requested_the_promotion(hub: 
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
 
-    outcome = router.on_review(hub.context(), number)
+    outcome = on_review(hub.context(), number)
 
-    assert isinstance(outcome, router.Outcome) and outcome.detail["ready"] is False
-    a = promotion.evaluate_pr(hub.context(), number)
+    assert isinstance(outcome, Outcome) and outcome.detail["ready"] is False
+    a = evaluate_pr(hub.context(), number)
     assert a.state.requester == "dave" and a.verdict.counted == ("carol",)
     assert ready_check(hub, hub.emu.head_sha(number)) != "success"
 
 
 def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None:
-    number = promotion.promote(hub.context("dave"), model="fraud-detector", to="prod").pr
+    number = promote(hub.context("dave"), model="fraud-detector", to="prod").pr
     assert number is not None
     # dave (the requester) pushes as github-actions[bot] and names erin in a trailer
     head = push(
@@ -86,33 +93,29 @@ def test_github_a_push_under_the_bots_identity_is_a_human_push(hub: Hub) -> None
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
 
-    outcome = router.on_review(hub.context(), number)
+    outcome = on_review(hub.context(), number)
 
-    assert isinstance(outcome, router.Outcome) and outcome.detail["ready"] is False
+    assert isinstance(outcome, Outcome) and outcome.detail["ready"] is False
     assert ready_check(hub, head) != "success"
     comment = hub.emu.comment(number, "erin", "/promote")
-    done = commands.handle_comment(
+    done = handle_comment(
         hub.context("erin"), number=number, comment_id=comment.id, author="erin", body=comment.body
     )
     assert not done.merged and done.reply is not None and FOREIGN in done.reply
     assert hub.emu.state.pulls[number].state == "open"
     # rebuilt by promobot: the hand edit is gone, and whoever rebuilt it asked for it
-    again = promotion.promote(hub.context("erin"), model="fraud-detector", to="prod")
+    again = promote(hub.context("erin"), model="fraud-detector", to="prod")
     assert again.changed and FOREIGN not in " ".join(again.blockers)
-    assert promotion.pr_context(hub.context(), number).state.requester == "erin"
+    assert pr_context(hub.context(), number).state.requester == "erin"
     assert "replicas: 6" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{PROD_BRANCH}:{PROD}")
 
 
 @pytest.mark.parametrize("edit", ["unreject-others", "invalid"])
 def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, edit: str) -> None:
     hub.emu.add_user("sam", "maintain")
-    rollback.reject(
-        hub.context("sam"), model="spam-filter", version="3.2.0", reason="bad", actor="sam", direct=True
-    )
+    reject(hub.context("sam"), model="spam-filter", version="3.2.0", reason="bad", actor="sam", direct=True)
     merged_prod_142(hub)
-    rb = rollback.rollback(
-        hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
-    )
+    rb = rollback(hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin")
     assert rb.pr is not None
     on_branch = git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"{ROLLBACK_BRANCH}:{REJECTED}")
     assert "spam-filter" in on_branch and "fraud-detector" in on_branch
@@ -128,25 +131,23 @@ def test_github_a_rollback_pr_carries_no_hand_edit_of_rejected_yaml(hub: Hub, ed
     push(hub, ROLLBACK_BRANCH, REJECTED, old, new, name="erin", email="erin@example.com", message="tidy")
     hub.emu.submit_review(rb.pr, "carol", "APPROVE")
 
-    a = promotion.evaluate_pr(hub.context(), rb.pr)
+    a = evaluate_pr(hub.context(), rb.pr)
 
     expected = "changes other entries of" if edit == "unreject-others" else "on the branch does not load"
     assert not a.ready
     assert any(expected in b and "promobot rollback fraud-detector" in b for b in a.blockers), a.blockers
     main = hub.main()
-    assert not promotion.merge(hub.context("dave"), rb.pr, actor="dave").merged
+    assert not merge(hub.context("dave"), rb.pr, actor="dave").merged
     assert hub.main() == main
     assert "spam-filter" in git(hub.work, "--git-dir", str(hub.emu.git_dir), "show", f"main:{REJECTED}")
 
 
 def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:
     merged_prod_142(hub)
-    rb = rollback.rollback(
-        hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin"
-    )
+    rb = rollback(hub.context("erin"), model="fraud-detector", env="prod", reason="auc", actor="erin")
     assert rb.pr is not None and not rb.ready
     hub.emu.submit_review(rb.pr, "carol", "APPROVE")
-    assert promotion.evaluate_pr(hub.context(), rb.pr).ready
+    assert evaluate_pr(hub.context(), rb.pr).ready
     push(
         hub,
         "main",
@@ -158,7 +159,7 @@ def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:
         message="prod runs 1.4.3",
     )
 
-    a = promotion.evaluate_pr(hub.context(), rb.pr)
+    a = evaluate_pr(hub.context(), rb.pr)
 
     assert not a.ready
     assert any(b.startswith("stale:") and "now runs fraud-detector 1.4.3, not 1.4.2" in b for b in a.blockers)
@@ -168,15 +169,15 @@ def test_github_a_rollback_pr_goes_stale_when_prod_moves_on(hub: Hub) -> None:
 def test_github_a_direct_reject_re_evaluates_the_open_prs_of_the_model(hub: Hub) -> None:
     hub.emu.add_user("sam", "maintain")
     hub.emu.add_team("@acme/sre", ["erin", "sam"])
-    number = promotion.promote(hub.context("alice"), model="fraud-detector", to="prod").pr
+    number = promote(hub.context("alice"), model="fraud-detector", to="prod").pr
     assert number is not None
     hub.emu.submit_review(number, "carol", "APPROVE")
     hub.emu.submit_review(number, "dave", "APPROVE")
-    assert promotion.evaluate_pr(hub.context(), number).ready
+    assert evaluate_pr(hub.context(), number).ready
     head = hub.emu.head_sha(number)
     assert ready_check(hub, head) == "success"
 
-    out = rollback.reject(
+    out = reject(
         hub.context("sam"), model="fraud-detector", version="1.4.2", reason="leaks", actor="sam", direct=True
     )
 
@@ -194,20 +195,18 @@ def test_github_a_merge_event_chains_with_the_upstream_requester_and_a_reject_re
     github_emulator: Emulator, tmp_path: Path
 ) -> None:
     h = setup_hub(github_emulator, tmp_path / "work")
-    staging = promotion.promote(h.context("alice"), model="fraud-detector", to="staging")
+    staging = promote(h.context("alice"), model="fraud-detector", to="staging")
     assert staging.pr == 1 and not staging.ready
     h.emu.submit_review(1, "bob", "APPROVE")
     _merge_by_hand(h.emu, 1, "erin")
 
     h.deliver("pull_request", pr_payload(h, "closed", 1), actor="erin")
 
-    prod = promotion.pr_context(h.context(), 2)
+    prod = pr_context(h.context(), 2)
     assert prod.pr.head_branch == PROD_BRANCH
     assert prod.state.requester == "alice"  # never erin, who merged upstream
 
-    rejected = rollback.reject(
-        h.context("erin"), model="fraud-detector", version="1.5.0", reason="x", actor="erin"
-    )
+    rejected = reject(h.context("erin"), model="fraud-detector", version="1.5.0", reason="x", actor="erin")
     h.emu.submit_review(rejected["pr"], "carol", "APPROVE")
     _merge_by_hand(h.emu, rejected["pr"], "carol")
     before = [r.id for r in h.emu.state.check_runs.values() if r.head_sha == prod.pr.head_sha]

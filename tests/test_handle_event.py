@@ -462,9 +462,9 @@ def test_loaded_event_needs_no_context_for_ignored_events() -> None:
 
 
 def test_one_failing_item_does_not_stop_the_others_but_fails_the_run() -> None:
-    from bot.router import HandlerFailures, _Batch
+    from bot.app.batch import Batch, HandlerFailures
 
-    batch = _Batch("schedule", "schedule")
+    batch = Batch("schedule", "schedule")
     batch.run("#1", lambda: ("#1 ok", {}))
 
     def broken() -> tuple[str, dict[str, Any]]:
@@ -511,8 +511,8 @@ def _shallow_clone(tmp_path: Path, origin: Path, *, keep_remote: bool) -> Path:
 
 
 def test_shallow_clone_with_a_remote_is_deepened_and_the_soak_is_right(tmp_path: Path) -> None:
-    from bot.app import Context
-    from bot.router import dispatch
+    from bot.app.context import Context
+    from bot.app.events import dispatch
 
     origin = _history_repo(tmp_path)
     clone = _shallow_clone(tmp_path, origin, keep_remote=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.localforge import LocalForge
-from bot.app import Context
+from bot.app.context import Context
 from bot.cli import Options, build_context
 from bot.core.marker import parse_state, render_state
 from bot.core.model import PullRequest
@@ -373,7 +373,7 @@ def test_a_1_mb_comment_is_refused_by_the_forge_and_runs_nothing(people: Cli) ->
     ids=["1-mb", "40000-two-byte-characters"],
 )
 def test_a_comment_over_64_kib_is_refused_unread_even_when_the_pr_is_ready(people: Cli, body: str) -> None:
-    from bot import commands
+    from bot.app.comment import handle_comment
 
     cli = people
     number = prod_pr(cli, approve=True)
@@ -383,7 +383,7 @@ def test_a_comment_over_64_kib_is_refused_unread_even_when_the_pr_is_ready(peopl
     # the handler reads the body it is given, never the forge's copy.
     comment = forge_of(cli).add_comment(number, login="erin", body="placeholder")
     ctx = context(cli, "erin")
-    out = commands.handle_comment(ctx, number=number, comment_id=comment.id, author="erin", body=body)
+    out = handle_comment(ctx, number=number, comment_id=comment.id, author="erin", body=body)
     assert out.reason == "rejected" and out.merged is False
     assert out.reply is not None and "64 KiB" in out.reply
     assert git(cli.repo, "rev-parse", "main") == main
@@ -501,15 +501,16 @@ def test_an_approval_by_someone_who_lost_write_permission_no_longer_counts(peopl
 
 
 def test_a_pull_request_from_a_fork_is_never_ready(people: Cli) -> None:
-    from bot import promotion
+    from bot.app.assess import Assessment, assess
+    from bot.app.facts import pr_context
 
     cli = people
     number = prod_pr(cli, approve=True)
     ctx = context(cli, "erin")
-    pc = promotion.pr_context(ctx, number)
+    pc = pr_context(ctx, number)
 
-    def assess(pr: PullRequest) -> promotion.Assessment:
-        return promotion.assess(
+    def judge(pr: PullRequest) -> Assessment:
+        return assess(
             ctx,
             state=pc.state,
             base_sha=pc.base_sha,
@@ -520,8 +521,8 @@ def test_a_pull_request_from_a_fork_is_never_ready(people: Cli) -> None:
             head_sha=pr.head_sha,
         )
 
-    assert assess(pc.pr).ready  # the same PR from promobot's own branch is ready …
-    forked = assess(dataclasses.replace(pc.pr, from_fork=True))
+    assert judge(pc.pr).ready  # the same PR from promobot's own branch is ready …
+    forked = judge(dataclasses.replace(pc.pr, from_fork=True))
     assert not forked.ready  # … and from a fork it never is
     assert any("fork" in b for b in forked.blockers)
     assert forked.checks.ready[0] != "success"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from bot import scaffold
+from bot.app import init as scaffold
 from bot.cli import cli
 from tests.conftest import EXAMPLE, ROOT, Cli, invoke
 from tests.helpers.git import git, init_repo

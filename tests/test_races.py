@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bot import rollback
 from bot.adapters.github import ACTIONS_LOGIN
+from bot.app.apply import DIRECT_ATTEMPTS
+from bot.app.rollback import rollback
 from bot.core.marker import replied_to
 from bot.errors import ConflictError
 from tests.github_setup import (
@@ -65,9 +66,7 @@ def test_the_default_branch_moving_during_a_direct_rollback_rebuilds_on_the_new_
     ctx = hub.context("erin")
     hub.emu.before(1, lambda: hub.push_commit(DEV_OTHER, _touch, "Unrelated change"))
 
-    result = rollback.rollback(
-        ctx, model="fraud-detector", env="staging", direct=True, reason="bad AUC", actor="erin"
-    )
+    result = rollback(ctx, model="fraud-detector", env="staging", direct=True, reason="bad AUC", actor="erin")
 
     subjects = _log(hub)
     assert subjects[0].startswith('Revert "') and subjects[1] == "Unrelated change"
@@ -93,7 +92,7 @@ def test_a_default_branch_that_keeps_moving_stops_a_direct_rollback_after_bounde
     before = len(_log(hub))
 
     with pytest.raises(ConflictError, match="kept moving"):
-        rollback.rollback(
+        rollback(
             hub.context("erin"),
             model="fraud-detector",
             env="staging",
@@ -103,8 +102,8 @@ def test_a_default_branch_that_keeps_moving_stops_a_direct_rollback_after_bounde
         )
 
     moved = _log(hub)
-    assert len(moved) - before == rollback.DIRECT_ATTEMPTS  # one refused push per attempt, then stop
-    assert set(moved[: rollback.DIRECT_ATTEMPTS]) == {"Someone else"}
+    assert len(moved) - before == DIRECT_ATTEMPTS  # one refused push per attempt, then stop
+    assert set(moved[:DIRECT_ATTEMPTS]) == {"Someone else"}
     assert "version: 1.5.0" in _show(hub, "main", STAGING)
 
 

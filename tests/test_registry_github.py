@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands, promotion, rollback, router
+from bot.app.comment import CommentOutcome, handle_comment
+from bot.app.events import on_review
+from bot.app.promote import promote
+from bot.app.rollback import rollback
 from bot.core.manifest import load_manifest
 from tests.emulator import Emulator
 from tests.helpers.git import git
@@ -39,12 +42,12 @@ class RegistryHub(Hub):
     server: MlflowServer
     registered: str
 
-    def merge_prod(self, number: int) -> commands.CommentOutcome:
+    def merge_prod(self, number: int) -> CommentOutcome:
         self.emu.submit_review(number, "carol", "APPROVE")
         self.emu.submit_review(number, "dave", "APPROVE")
-        router.on_review(self.context(), number)
+        on_review(self.context(), number)
         comment = self.emu.comment(number, "erin", "/promote")
-        return commands.handle_comment(
+        return handle_comment(
             self.context("erin"), number=number, comment_id=comment.id, author="erin", body=comment.body
         )
 
@@ -94,7 +97,7 @@ def test_github_promote_merge_moves_the_alias_and_a_direct_rollback_moves_it_bac
     reg_hub: RegistryHub,
 ) -> None:
     srv, name = reg_hub.server, reg_hub.registered
-    result = promotion.promote(reg_hub.context(), model="fraud-detector", to="prod")
+    result = promote(reg_hub.context(), model="fraud-detector", to="prod")
     assert result.pr is not None
     gates = {g.kind: g for g in result.results}
     assert gates["registry"].result == "success", gates["registry"].reason
@@ -105,7 +108,7 @@ def test_github_promote_merge_moves_the_alias_and_a_direct_rollback_moves_it_bac
     assert srv.alias(name, "prod") == "2"
     assert srv.tags(name, "2")["promobot.prod.commit"] == merge_sha
 
-    back = rollback.rollback(
+    back = rollback(
         reg_hub.context("erin"), model="fraud-detector", env="prod", direct=True, reason="bad", actor="erin"
     )
     assert back.sha is not None and back.version == "1.4.1"
@@ -122,7 +125,7 @@ def test_github_registry_gate_blocks_metrics_that_differ_from_the_run(reg_hub: R
     path.write_text(path.read_text().replace("  auc: ", "  auc: 0.999  # was ", 1))
     git(clone, "commit", "-q", "-am", "staging claims a better auc than its run logged")
     git(clone, "push", "-q", "origin", "main")
-    result = promotion.promote(reg_hub.context(), model="fraud-detector", to="prod")
+    result = promote(reg_hub.context(), model="fraud-detector", to="prod")
     row = next(g for g in result.results if g.kind == "registry")
     assert row.result == "failure" and "0.999" in row.reason
     assert result.pr is not None

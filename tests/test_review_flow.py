@@ -116,7 +116,7 @@ def test_cancel_closes_and_deletes_the_branch(people: Cli) -> None:
 
 
 def test_same_comment_handled_twice_gives_one_reply_and_one_merge(people: Cli) -> None:
-    from bot import commands
+    from bot.app.comment import handle_comment
     from bot.cli import Options, build_context
 
     cli = people
@@ -137,9 +137,7 @@ def test_same_comment_handled_twice_gives_one_reply_and_one_merge(people: Cli) -
             now=datetime(2026, 11, 27, 10, tzinfo=UTC),
         )
     )
-    again = commands.handle_comment(
-        ctx, number=number, comment_id=out["comment"], author="erin", body="/promote"
-    )
+    again = handle_comment(ctx, number=number, comment_id=out["comment"], author="erin", body="/promote")
     assert again.handled is False and "already answered" in again.reason
     assert git(cli.repo, "rev-parse", "main") == tip
     assert len(replies(cli, number)) == 1

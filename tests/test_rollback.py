@@ -366,7 +366,7 @@ def test_rollback_pr_in_an_auto_merge_environment_merges_once_approved(cli: Cli,
 def test_history_rows_say_when_their_version_is_rejected() -> None:
     from datetime import UTC, datetime
 
-    from bot.app import history_json
+    from bot.app.history import history_json
     from bot.core.model import HistoryEntry, Rejection
 
     at = datetime(2026, 11, 2, 9, tzinfo=UTC)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import router
+from bot.app.batch import ITEM_RESERVE, HandlerFailures, Outcome
+from bot.app.events import dispatch, on_review
 from bot.core import due as due_core
 from bot.core.events import ScheduleEvent
 from tests.emulator import Emulator, RequestRecord
@@ -26,10 +27,10 @@ N = 30
 SCHEDULE = ScheduleEvent("*/30 * * * *")
 
 
-def scheduled_run(busy: Busy, now: datetime) -> tuple[router.Outcome, list[RequestRecord]]:
+def scheduled_run(busy: Busy, now: datetime) -> tuple[Outcome, list[RequestRecord]]:
     """One scheduled workflow run at ``now``, its requests counted from the context's creation on."""
     busy.emu.reset_counts()
-    outcome = router.dispatch(SCHEDULE, busy.context(now=now))
+    outcome = dispatch(SCHEDULE, busy.context(now=now))
     return outcome, list(busy.emu.requests)
 
 
@@ -153,7 +154,7 @@ def test_a_forged_never_only_delays_the_schedule_and_never_merges(busy: Busy) ->
     assert gates_check(busy, late) == "pending"
     busy.emu.submit_review(late, "carol", "APPROVE")
     busy.emu.submit_review(late, "dave", "APPROVE")
-    review = router.on_review(busy.context(now=NOW + timedelta(hours=2)), late)  # … until the next event
+    review = on_review(busy.context(now=NOW + timedelta(hours=2)), late)  # … until the next event
     assert review.detail["ready"] is True and gates_check(busy, late) == "success"
     assert busy.emu.state.pulls[late].state == "open"  # prod does not auto-merge: people still decide
 
@@ -164,7 +165,7 @@ def _bumped(model: str) -> str:
 
 def test_a_run_short_of_requests_finishes_the_item_in_hand_and_the_next_run_the_rest(busy: Busy) -> None:
     late = [28, 29, 30]  # soaking until NOW + 1 h
-    busy.emu.limit_rate(1000, remaining=router.ITEM_RESERVE + 1)  # the list, then one evaluation
+    busy.emu.limit_rate(1000, remaining=ITEM_RESERVE + 1)  # the list, then one evaluation
 
     outcome, requests = scheduled_run(busy, NOW + timedelta(hours=2))  # not a failure: no exception
 
@@ -188,8 +189,8 @@ def test_a_run_cut_by_the_rate_limit_fails_visibly_and_the_next_run_finishes(bus
         lambda method, template: method == "PATCH", lambda: "rate-limit"
     )  # someone else's workflow spent the rest of the hour
 
-    with pytest.raises(router.HandlerFailures) as caught:
-        router.dispatch(SCHEDULE, busy.context(now=NOW + timedelta(hours=2)))
+    with pytest.raises(HandlerFailures) as caught:
+        dispatch(SCHEDULE, busy.context(now=NOW + timedelta(hours=2)))
 
     assert caught.value.exit_code == 3
     assert caught.value.outcome.detail["left"] == ["#29", "#30"]

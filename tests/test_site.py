@@ -148,8 +148,8 @@ def test_site_links_marks_to_github_when_the_forge_is_github(cli: Cli, tmp_path:
 
 
 def test_a_model_page_reads_owner_card_and_artifact_from_the_parse_status_uses() -> None:
-    from bot.app import summarize
-    from bot.site import parse_manifest
+    from bot.app.site import parse_manifest
+    from bot.app.status import summarize
 
     good = (
         b'apiVersion: promobot/v1\nkind: ModelDeployment\nname: fraud\nversion: "1.0.0"\n'

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import router
 from bot.adapters.actions import load_event
+from bot.app.events import dispatch
 from tests.emulator import Emulator
 from tests.github_setup import review_payload, snapshot
 from tests.helpers.git import git
@@ -183,7 +183,7 @@ def test_a_quiet_scheduled_verify_costs_at_most_2n_plus_2_requests(hub: Hub, n: 
 
     hub.emu.reset_counts()
     loaded = load_event(name="schedule", payload={"schedule": "*/30 * * * *"}, environ={})
-    outcome = router.dispatch(loaded, hub.context())
+    outcome = dispatch(loaded, hub.context())
     assert outcome.handled and "verify: " in outcome.summary
     used = [f"{r.method} {r.template}" for r in hub.emu.requests]
     kind = "statuses" if statuses else "check runs"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import scaffold
+from bot.app import init as scaffold
 from tests.conftest import EXAMPLE, ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -108,7 +108,7 @@ def merge_into_staging(hub: Hub, *, when: datetime = MERGED_AT) -> str:
 
 def run_verify(hub: Hub, when: datetime, *, model: str | None = None) -> list[dict[str, Any]]:
     """``promobot verify`` as one workflow run at ``when`` (``workflow_dispatch`` action verify)."""
-    from bot import verify
+    from bot.app import verify
 
     hub.now = when
     found = verify.run(hub.context(), model=model)

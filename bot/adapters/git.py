@@ -69,6 +69,7 @@ from typing import BinaryIO, Literal, NamedTuple, cast
 
 from bot.adapters.cache import read_json, write_json
 from bot.core.model import HistoryEntry, is_valid_name
+from bot.core.plan import BRANCH_PREFIX
 from bot.core.trailers import (
     ACTION,
     APPROVED_BY,
@@ -408,12 +409,12 @@ class GitWorkspace:
     def _run_all(self, argvs: Sequence[Sequence[str]]) -> list[_Result]:
         """Run several git processes side by side (a thread waits on each); raise on the first failure."""
         self.git_calls += len(argvs)
-        results: list[_Result | WorkspaceError | None] = [None] * len(argvs)
+        results: list[_Result | Exception | None] = [None] * len(argvs)
 
         def run(i: int) -> None:
             try:
                 results[i] = _spawn(argvs[i], cwd=self.root)
-            except WorkspaceError as exc:  # git is not installed
+            except Exception as exc:  # git is not installed, no process could start: raised below
                 results[i] = exc
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(argvs))]
@@ -424,9 +425,9 @@ class GitWorkspace:
             thread.join()
         out = []
         for args, result in zip(argvs, results, strict=True):
-            if isinstance(result, WorkspaceError):
+            if isinstance(result, Exception):
                 raise result
-            assert result is not None
+            assert result is not None  # every thread was joined
             if result.returncode != 0:
                 raise _error_for(args, result)
             out.append(result)
@@ -525,7 +526,7 @@ class GitWorkspace:
             if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
         checked_out = self.current_branch()
-        if checked_out and not checked_out.startswith("promobot/"):
+        if checked_out and not checked_out.startswith(BRANCH_PREFIX):  # never a bot branch
             return checked_out
         raise WorkspaceError(
             "HEAD is detached and there is no main or master branch, so the default branch is unknown",

@@ -99,6 +99,7 @@ from github import Auth, Github, GithubException, GithubIntegration
 from github.GithubObject import NonCompletableGithubObject
 from github.PaginatedList import PaginatedList
 
+from bot.core import identity
 from bot.core.model import (
     CheckRun,
     Comment,
@@ -289,8 +290,9 @@ def _login(user: Any) -> str | None:
 
 
 def _is_bot_user(user: Any) -> bool:
-    login = _login(user) or ""
-    return login.lower().endswith("[bot]") or (isinstance(user, dict) and user.get("type") == "Bot")
+    return identity.is_bot_account(
+        _login(user) or "", typed_bot=isinstance(user, dict) and user.get("type") == "Bot"
+    )
 
 
 def _pull(data: Mapping[str, Any]) -> PullRequest:

@@ -63,9 +63,11 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from bot.core import identity
 from bot.core.model import (
     CheckRun,
     Comment,
@@ -362,6 +364,10 @@ class LocalForge:
     def state_path(self) -> Path:
         return self._file.path
 
+    def rate_budget(self) -> tuple[int, datetime] | None:
+        """The local forge has no request limit."""
+        return None
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[LocalForge]:
         """Hold the forge lock across several calls (re-entrant; see the module docstring).
@@ -405,7 +411,7 @@ class LocalForge:
         return copy.deepcopy(self._file.read())
 
     def _is_bot(self, login: str) -> bool:
-        return login.lower().endswith("[bot]") or _norm(login) == _norm(self._bot_login)
+        return identity.is_bot(login, self._bot_login)
 
     @staticmethod
     def _pull(state: dict[str, Any], number: int) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core import identity
 from bot.core.model import ApprovalPolicy, Permission, Review
 
 _DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
@@ -122,19 +123,6 @@ def _team_key(name: str) -> str:
     return "@" + name.strip().lstrip("@").lower()
 
 
-def _is_bot_login(login: str) -> bool:
-    return login.lower().endswith("[bot]")
-
-
-def _bot_identities(bot_login: str) -> frozenset[str]:
-    """The bot's login with and without the ``[bot]`` suffix GitHub adds to app accounts."""
-    low = bot_login.strip().lower()
-    if not low:
-        return frozenset()
-    bare = low.removesuffix("[bot]")
-    return frozenset({low, bare, bare + "[bot]"})
-
-
 @dataclass(slots=True)
 class _Reviewer:
     display: str
@@ -155,7 +143,7 @@ def _latest_by_reviewer(reviews: Sequence[Review]) -> dict[str, _Reviewer]:
         reviewer = by_login.get(key)
         if reviewer is None:
             reviewer = by_login[key] = _Reviewer(display=review.login.strip(), is_bot=False)
-        reviewer.is_bot = reviewer.is_bot or key in bots or _is_bot_login(key)
+        reviewer.is_bot = reviewer.is_bot or key in bots or identity.is_bot_account(key)
         if review.state in _DECISIVE:
             reviewer.decisive = review
     return by_login
@@ -177,7 +165,7 @@ class _People:
 
     @classmethod
     def from_inputs(cls, inputs: ApprovalInputs) -> _People:
-        bot_ids = _bot_identities(inputs.bot_login)
+        bot_ids = identity.promobot_logins(inputs.bot_login)
         approvers = inputs.policy.approvers
         return cls(
             bot_ids=bot_ids,

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.core import command_table, identity
 from bot.core.model import CommandRule, Permission
 
-READ_ONLY_COMMANDS = ("status", "help")
+READ_ONLY_COMMANDS = command_table.READ_ONLY
 """Allowed to anyone with read permission when the policy has no rule for them."""
 
-COMMAND_ORDER = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
+COMMAND_ORDER = command_table.NAMES
 """reference §7's order, used by ``allowed_commands`` (other rule names follow, sorted)."""
 
 
@@ -42,12 +43,6 @@ class AuthzDecision:
 
 def _team_key(name: str) -> str:
     return "@" + name.strip().lstrip("@").lower()
-
-
-def _is_bot(login: str, bot_login: str) -> bool:
-    low = login.strip().lower()
-    bare_bot = bot_login.strip().lower().removesuffix("[bot]")
-    return low.endswith("[bot]") or (bool(bare_bot) and low.removesuffix("[bot]") == bare_bot)
 
 
 def _has(login: str, permission: Permission) -> str:
@@ -71,7 +66,7 @@ def authorize(
 ) -> AuthzDecision:
     """Decide whether ``login`` may run ``/command`` (rules in the module docstring)."""
     name = _normalise(command)
-    if _is_bot(login, bot_login):
+    if identity.is_bot(login, bot_login):
         return AuthzDecision(False, f"{login} is a bot account; bots never run promobot commands")
     rule = {_normalise(k): v for k, v in rules.items()}.get(name)
     if rule is None:

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from bot.core.model import GateResult
+from bot.core.paths import manifest_path
 
 DUE_VERSION = 1
 """Bumped whenever what the marker vouches for changes: older markers are not trusted."""
@@ -104,7 +105,7 @@ def model_inputs(
     blob_ids: Mapping[str, str], *, model: str, envs: Iterable[str], policy_path: str, rejected_path: str
 ) -> dict[str, str | None]:
     """The blobs an evaluation of ``model``'s PRs reads, from ``blob_ids`` of ``environments/``."""
-    paths = [policy_path, rejected_path, *(f"environments/{env}/{model}.yaml" for env in envs)]
+    paths = [policy_path, rejected_path, *(manifest_path(env, model) for env in envs)]
     return {path: blob_ids.get(path) for path in paths}
 
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core import slash
+from bot.core import identity, slash
 from bot.core.model import is_valid_name
 from bot.core.plan import parse_branch
 
@@ -289,10 +289,6 @@ def _login(data: Mapping[str, Any], path: str, *, optional: bool = False) -> str
     return value
 
 
-def _is_bot(user: Mapping[str, Any], login: str) -> bool:
-    return user.get("type") == "Bot" or login.lower().endswith("[bot]")
-
-
 def _repo_key(repo: Any) -> Any:
     """What identifies a repository in a payload: ``full_name`` or, in short forms, ``id``."""
     if not isinstance(repo, Mapping):
@@ -369,7 +365,7 @@ def _comment(action: str, p: Mapping[str, Any]) -> CommentEvent:
         is_pull_request=isinstance(issue.get("pull_request"), Mapping),
         comment_id=_number(p, "comment.id"),
         author=author,
-        author_is_bot=_is_bot(_obj(p, "comment.user"), author),
+        author_is_bot=identity.is_bot_account(author, typed_bot=_obj(p, "comment.user").get("type") == "Bot"),
         body=body,
         pr_state=_text(p, "issue.state", optional=True, max_len=32) or "open",
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from yaml.nodes import MappingNode, ScalarNode
 
-from bot.core import yamlsafe
+from bot.core import paths, yamlsafe
 from bot.core.model import DIGEST_RE, MODEL_NAME_RE, NAME_RULE, Manifest
 from bot.core.registry import RegistryRef, model_problem, version_problem
 from bot.core.yamlsafe import MAX_METRIC
@@ -135,15 +135,16 @@ def unknown_keys(manifest: Manifest, local_keys: Sequence[str] = ()) -> list[str
     return [k for k in manifest.data if k not in KNOWN_KEYS and k not in local_keys]
 
 
-def manifest_path(env: str, model: str) -> str:
-    """``environments/<env>/<model>.yaml``, after checking both names are safe path parts."""
+def checked_manifest_path(env: str, model: str) -> str:
+    """``environments/<env>/<model>.yaml`` (``paths.manifest_path``), after checking both names are
+    safe path parts."""
     for what, name in (("environment", env), ("model", model)):
         if MODEL_NAME_RE.fullmatch(name) is None:
             raise UsageError(
                 f"{what} name {name!r} is not valid",
                 "names use lowercase letters, digits, '.', '_' and '-' (at most 64 characters)",
             )
-    return f"environments/{env}/{model}.yaml"
+    return paths.manifest_path(env, model)
 
 
 def promoted_keys(keys: Sequence[str], local_keys: Sequence[str]) -> list[str]:

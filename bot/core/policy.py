@@ -36,6 +36,7 @@ from bot.core.model import (
     RollbackPolicy,
     SoakGate,
 )
+from bot.core.paths import POLICY_PATH
 from bot.core.promql import parse_prometheus_gate
 from bot.core.providers import parse_providers
 from bot.core.registry import alias_problem, check_registry_rules, parse_metric_source
@@ -45,7 +46,7 @@ from bot.errors import PolicyError
 
 API_VERSION = "promobot/v1"
 KIND = "PromotionPolicy"
-DEFAULT_PATH = "environments/promotion.yaml"
+DEFAULT_PATH = POLICY_PATH
 GATE_TYPES = ("metric", "compare", "soak", "freeze", "artifact", "command", "prometheus")
 COMMAND_NAMES = ("promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help")
 PERMISSIONS = ("read", "triage", "write", "maintain", "admin")

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 from bot.core import yamlsafe
 from bot.core.manifest import VERSION_RE
 from bot.core.model import MODEL_NAME_RE, Rejection
+from bot.core.paths import REJECTED_PATH
 from bot.errors import ManifestError
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
-DEFAULT_PATH = "environments/rejected.yaml"
+DEFAULT_PATH = REJECTED_PATH
 FIELDS = ("model", "version", "reason", "by", "at")
 HEADER = "# Versions that must never be promoted again (written by rollback and `promobot reject`).\n"
 

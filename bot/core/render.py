@@ -15,7 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.core.marker import PrState, render_state
-from bot.core.model import GateResult, Manifest, Policy
+from bot.core.model import GateResult, Manifest, Policy, Rejection
 
 if TYPE_CHECKING:
     import jinja2
@@ -191,6 +191,25 @@ def pr_body(b: PrBody) -> str:
             diff_block=_markup(manifest_diff(b.path, b.old_text, b.new_text)),
             commands=[_markup(c) for c in b.commands],
             marker=_markup(render_state(b.state)),
+        )
+    )
+
+
+def rejection_body(
+    state: PrState, entry: Rejection | None, *, rejected_path: str, approvals: str, commands: Sequence[str]
+) -> str:
+    """The body of a reject / unreject PR (``entry``: the rejection it adds or removes, when known)."""
+    return str(
+        _env()
+        .get_template("reject_body.md.j2")
+        .render(
+            s=state,
+            entry=entry,
+            reason_block=_markup(fenced(entry.reason)) if entry is not None else "",
+            rejected_path=rejected_path,
+            approvals_text=_markup(approvals),
+            commands=[_markup(c) for c in commands],
+            marker=_markup(render_state(state)),
         )
     )
 

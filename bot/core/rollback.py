@@ -30,7 +30,7 @@ from bot.core.manifest import VERSION_RE, apply_promotion
 from bot.core.model import HistoryEntry, Rejection
 from bot.core.rejected import add_rejection, find_rejection
 from bot.core.verify import verification_trailer
-from bot.errors import UsageError
+from bot.errors import NotApplicable, UsageError
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 MAX_REASON = 1000
@@ -87,7 +87,7 @@ def select_target(
             ran.append(entry.version)
     if to_version is not None:
         if to_version == current:
-            raise UsageError(
+            raise NotApplicable(
                 f"{env} already runs {model} {current}",
                 f"pick an earlier version ({_shown(ran)})" if ran else "there is nothing to roll back to",
             )
@@ -111,12 +111,12 @@ def select_target(
         allowed = [v for v in ran if find_rejection(rejections, model, v) is None and v != undone]
         if not allowed:
             if ran:
-                raise UsageError(
+                raise NotApplicable(
                     f"nothing to roll back to: every version that ran in {env} before {current} "
                     f"is rejected ({_shown(ran)})",
                     f"`promobot unreject {model} VERSION` one of them, or promote a fixed version",
                 )
-            raise UsageError(
+            raise NotApplicable(
                 f"nothing to roll back to: {env} has only ever run {model} {current}",
                 "promote a fixed version instead",
             )

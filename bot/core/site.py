@@ -1,6 +1,6 @@
 """The dashboard's view-model: what ``promobot site`` shows (reference §18), decided in pure code.
 
-The use case (``bot/site.py``) gathers the read-side data — ``status``, ``history`` and the
+The use case (``bot/app/site.py``) gathers the read-side data — ``status``, ``history`` and the
 open pull requests, in their JSON shapes (README: CLI) — and this module turns it into plain
 dataclasses that the templates under ``bot/templates/site/`` only lay out. Nothing here builds
 HTML: every string that came from a manifest, a commit, a PR or a comment stays a plain ``str``
@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.core import site_timeline
 from bot.core.model import Rejection, is_valid_name
+from bot.core.paths import parse_manifest_path
 from bot.core.site_safe import check_web_url, clip, commit_href, pr_href, safe_link, when
 from bot.core.site_timeline import Row, Timeline, Verification
 
@@ -322,9 +323,9 @@ def build_site(
     reasons = {(r.model, r.version): r for r in rejections}
     invalid: dict[tuple[str, str], str] = {}
     for path, err in (status.get("errors") or {}).items():
-        parts = str(path).split("/")
-        if len(parts) == 3 and parts[2].endswith(".yaml"):
-            invalid[(parts[2][: -len(".yaml")], parts[1])] = clip(err)
+        where = parse_manifest_path(str(path))
+        if where is not None:
+            invalid[(where[1], where[0])] = clip(err)
     views = sorted((pull_view(p, web) for p in pulls), key=lambda v: v.number)
     by_target: dict[tuple[str, str], PullView] = {}
     pulls_by_model: dict[str, list[PullView]] = {}

@@ -3,7 +3,7 @@
 ``parse(body)`` answers one of three ways:
 
 * ``None`` — nothing here for promobot (no command, or only another bot's commands): stay silent;
-* a ``Rejection`` — reply with its reason (plus usage and "did you mean"); nothing runs;
+* a ``Refusal`` — reply with its reason (plus usage and "did you mean"); nothing runs;
 * a ``list[Command]`` — at most one state-changing command, plus any read-only ones, in comment order.
 
 The rules, written for the person who has to predict what the bot will do:
@@ -38,116 +38,15 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.errors import UsageError
+from bot.core.command_table import COMMANDS, CommandSpec
 
 MAX_COMMENT_BYTES = 64 * 1024
 MAX_REASON_CHARS = 500
 VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$")
 """A ``/rollback`` VERSION; always applied with ``fullmatch``."""
-
-ArgKind = Literal["none", "version", "reason"]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    """What one slash-command looks like and does (one row of the table in reference §7)."""
-
-    name: str
-    usage: str
-    summary: str
-    state_changing: bool
-    max_args: int
-    arg_kind: ArgKind
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def help_line(self) -> str:
-        """``"`/promote` — merge this promotion PR if ready; …"`` for ``/help`` replies."""
-        alias = "".join(f" (alias `/{a}`)" for a in self.aliases)
-        return f"`{self.usage}`{alias} — {self.summary}"
-
-
-_SPECS = (
-    CommandSpec(
-        "promote",
-        "/promote",
-        "merge this promotion PR if ready; otherwise reply with exactly what blocks it",
-        state_changing=True,
-        max_args=0,
-        arg_kind="none",
-    ),
-    CommandSpec(
-        "retest",
-        "/retest",
-        "re-evaluate gates and approvals, update the checks",
-        state_changing=False,
-        max_args=0,
-        arg_kind="none",
-        aliases=("gates",),
-    ),
-    CommandSpec(
-        "hold",
-        "/hold [reason…]",
-        "block merging until `/unhold`",
-        state_changing=True,
-        max_args=1,
-        arg_kind="reason",
-    ),
-    CommandSpec(
-        "unhold",
-        "/unhold",
-        "lift a hold",
-        state_changing=True,
-        max_args=0,
-        arg_kind="none",
-    ),
-    CommandSpec(
-        "rollback",
-        "/rollback [VERSION]",
-        "on a merged promotion PR: start a rollback of that model in that environment "
-        "(to VERSION, or to the version before)",
-        state_changing=True,
-        max_args=1,
-        arg_kind="version",
-    ),
-    CommandSpec(
-        "cancel",
-        "/cancel",
-        "close this promotion PR and delete its branch",
-        state_changing=True,
-        max_args=0,
-        arg_kind="none",
-    ),
-    CommandSpec(
-        "status",
-        "/status",
-        "reply with the model's version in every environment and this PR's readiness",
-        state_changing=False,
-        max_args=0,
-        arg_kind="none",
-    ),
-    CommandSpec(
-        "help",
-        "/help",
-        "reply with the commands you may run here",
-        state_changing=False,
-        max_args=0,
-        arg_kind="none",
-    ),
-)
-
-NAMES: tuple[str, ...] = tuple(s.name for s in _SPECS)
-"""Canonical command names, in the order ``/help`` lists them."""
-
-COMMANDS: dict[str, CommandSpec] = {
-    **{s.name: s for s in _SPECS},
-    **{alias: s for s in _SPECS for alias in s.aliases},
-}
-"""Every name a comment may use (aliases included) → its spec (whose ``name`` is canonical)."""
 
 _MEANT = {"revert": "rollback"}
 """Near misses by meaning, where the spelling would point at the wrong command (revert ≈ retest)."""
@@ -170,7 +69,7 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
-class Rejection:
+class Refusal:
     """Why a comment's commands were refused. ``usage`` is a bare usage line such as ``/rollback [VERSION]``;
     ``suggestion`` is what to do instead ("did you mean /promote?"). ``line`` is 1-based, when one line is
     to blame."""
@@ -181,20 +80,6 @@ class Rejection:
     line: int | None = None
 
 
-def usage_for(name: str) -> str:
-    """The usage line of a command (aliases accepted): ``usage_for("rollback") == "/rollback [VERSION]"``."""
-    spec = COMMANDS.get(name.lower().lstrip("/"))
-    if spec is None:
-        raise UsageError(f"/{name} is not a promobot command", "send /help for the list")
-    return spec.usage
-
-
-def help_lines(allowed: Iterable[str]) -> list[str]:
-    """One markdown line per command in ``allowed`` (names or aliases), in the canonical order."""
-    wanted = {COMMANDS[n.lower()].name for n in allowed if n.lower() in COMMANDS}
-    return [s.help_line for s in _SPECS if s.name in wanted]
-
-
 def is_valid_version(text: str) -> bool:
     """True when ``text`` may be given to ``/rollback``."""
     return VERSION_RE.fullmatch(text) is not None
@@ -203,22 +88,22 @@ def is_valid_version(text: str) -> bool:
 # --------------------------------------------------------------------------- parse
 
 
-def parse(body: str) -> list[Command] | Rejection | None:
+def parse(body: str) -> list[Command] | Refusal | None:
     """Read the slash-commands of one comment (see the module docstring for the rules)."""
     if len(body) > MAX_COMMENT_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_COMMENT_BYTES:
-        return Rejection(
+        return Refusal(
             "comment is over 64 KiB; promobot did not read it",
             suggestion="post the command in a short comment of its own",
         )
     if "\0" in body:
-        return Rejection(
+        return Refusal(
             "comment contains a NUL byte; promobot did not read it",
             suggestion="post the command again without it",
         )
     found: list[Command] = []
     for number, text in _command_lines(body):
         outcome = _parse_line(text, number)
-        if isinstance(outcome, Rejection):
+        if isinstance(outcome, Refusal):
             return outcome
         if outcome is not None:
             found.append(outcome)
@@ -227,7 +112,7 @@ def parse(body: str) -> list[Command] | Rejection | None:
     changing = [c for c in found if c.state_changing]
     if len(changing) > 1:
         listed = ", ".join(f"/{c.name} (line {c.line})" for c in changing)
-        return Rejection(
+        return Refusal(
             "one state-changing command per comment; nothing was run",
             suggestion=f"post each of {listed} in a comment of its own",
         )
@@ -240,7 +125,7 @@ def parse(body: str) -> list[Command] | Rejection | None:
     return kept
 
 
-def _parse_line(text: str, number: int) -> Command | Rejection | None:
+def _parse_line(text: str, number: int) -> Command | Refusal | None:
     """One candidate line (it starts with optional blanks and ``/``) → a command, a refusal, or nothing."""
     rest = text.lstrip(" \t")[1:]
     token = re.match(r"[^ \t]*", rest)
@@ -253,21 +138,21 @@ def _parse_line(text: str, number: int) -> Command | Rejection | None:
         near = _near_miss(name.lower())
         if near is None:
             return None
-        return Rejection(
+        return Refusal(
             f"{_show('/' + name)} is not a promobot command", suggestion=f"did you mean /{near}?", line=number
         )
     args = _split_args(rest[len(name) :])
     if args is None:
-        return Rejection(
+        return Refusal(
             f"unterminated double quote in /{spec.name}; nothing was run", usage=spec.usage, line=number
         )
     return _validate(spec, args, number)
 
 
-def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Rejection:
+def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Refusal:
     if spec.arg_kind == "none":
         if args:
-            return Rejection(
+            return Refusal(
                 f"/{spec.name} takes no arguments, but got {_show(' '.join(args))}; nothing was run",
                 usage=spec.usage,
                 line=number,
@@ -275,13 +160,13 @@ def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Reje
         return Command(spec.name, (), number)
     if spec.arg_kind == "version":
         if len(args) > 1:
-            return Rejection(
+            return Refusal(
                 f"/rollback takes at most one VERSION, but got {len(args)} arguments; nothing was run",
                 usage=spec.usage,
                 line=number,
             )
         if args and not is_valid_version(args[0]):
-            return Rejection(
+            return Refusal(
                 f"{_show(args[0])} is not a version: it must start with a letter or digit and have at most "
                 "128 letters, digits and `. _ + -`; nothing was run",
                 usage=spec.usage,
@@ -292,14 +177,14 @@ def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Reje
     if not reason:
         return Command(spec.name, (), number)
     if reason.lower() in _HOLD_LIFT_WORDS:
-        return Rejection(
+        return Refusal(
             f"`/hold {reason}` would put a hold on with the reason {_show(reason)}; nothing was run",
             usage=spec.usage,
             suggestion="did you mean /unhold?",
             line=number,
         )
     if len(reason) > MAX_REASON_CHARS:
-        return Rejection(
+        return Refusal(
             f"the hold reason is {len(reason)} characters long; the most is {MAX_REASON_CHARS}; "
             "nothing was run",
             usage=spec.usage,
@@ -308,7 +193,7 @@ def _validate(spec: CommandSpec, args: list[str], number: int) -> Command | Reje
     for ch in reason:
         category = unicodedata.category(ch)
         if category in _REFUSED_CATEGORIES or (category == "Cf" and ch != _ZWJ):
-            return Rejection(
+            return Refusal(
                 f"the hold reason contains a control or invisible character (U+{ord(ch):04X}); "
                 "nothing was run",
                 usage=spec.usage,

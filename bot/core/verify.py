@@ -108,6 +108,8 @@ class Verification:
     """The failure is a broken check (not evidence about the model): ``on_failure`` is not applied."""
     error_slot: int | None = None
     """The time slot (:func:`outage_slot`) of the last outage counted in ``errors``."""
+    rollback: Mapping[str, object] | None = None
+    """The rollback this evaluation started (``{"pr", "sha"}``) after a failure, or None."""
 
 
 BROKEN = "the check itself is broken"

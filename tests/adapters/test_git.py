@@ -470,6 +470,8 @@ class TestHistory:
             ("Add fraud", "prod", "1.0.0"),
         ]
         assert graphed.history(MANIFEST, ref="main") == [e for e in one_log if e.env == "prod"]
+        with pytest.raises(WorkspaceError, match="no-such-branch"):  # a failed process of the four
+            graphed.history_many(paths, ref="no-such-branch")
 
     def test_history_costs_the_same_processes_however_long_it_is(self, repo: Path, ws: GitWorkspace) -> None:
         ws.git_dir  # noqa: B018

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration
 
-from bot import promotion
+from bot.app.promote import promote
 from bot.core.model import CHECK_NAMES
 from bot.errors import BotError, ForgeError, UsageError
 from tests.emulator import Emulator
@@ -90,7 +90,7 @@ def world(github_emulator: Emulator, tmp_path: Path, app_key: KeyPair) -> Hub:
 def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: Hub) -> None:
     ctx = world.context()
 
-    result = promotion.promote(ctx, model="fraud-detector", to="prod")
+    result = promote(ctx, model="fraud-detector", to="prod")
 
     assert ctx.forge.bot_login == BOT
     assert ctx.bot_identity.startswith(f"{BOT} <")
@@ -116,10 +116,10 @@ def test_an_app_promotes_as_its_bot_with_check_runs_of_its_own(world: Hub) -> No
 def test_a_second_workflow_run_gets_a_fresh_installation_token_and_updates_the_same_checks(
     world: Hub,
 ) -> None:
-    promotion.promote(world.context(), model="fraud-detector", to="prod")
+    promote(world.context(), model="fraud-detector", to="prod")
     tokens_before = {t for t, i in world.emu.state.tokens.items() if i.login == BOT}
 
-    again = promotion.promote(world.context(), model="fraud-detector", to="prod")
+    again = promote(world.context(), model="fraud-detector", to="prod")
 
     tokens_after = {t for t, i in world.emu.state.tokens.items() if i.login == BOT}
     assert len(tokens_after - tokens_before) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.adapters.parallel import MIN_ITEMS, process_map
-from bot.app import summarize
+from bot.app.status import summarize
 
 GOOD = (
     "apiVersion: promobot/v1\nkind: ModelDeployment\nname: m{i}\nversion: '1.{i}.0'\n"

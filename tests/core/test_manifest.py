@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.manifest import load_manifest, manifest_path, unknown_keys
+from bot.core.manifest import checked_manifest_path, load_manifest, unknown_keys
 from bot.core.yamlsafe import MAX_BYTES
 from bot.errors import ManifestError, UsageError
 
@@ -162,7 +162,7 @@ def test_unknown_top_level_keys_are_allowed_and_reported() -> None:
 
 
 def test_manifest_path_joins_validated_names() -> None:
-    assert manifest_path("prod", "fraud-detector") == "environments/prod/fraud-detector.yaml"
+    assert checked_manifest_path("prod", "fraud-detector") == "environments/prod/fraud-detector.yaml"
 
 
 @pytest.mark.parametrize(
@@ -172,4 +172,4 @@ def test_manifest_path_joins_validated_names() -> None:
 )
 def test_manifest_path_refuses_unsafe_names(env: str, model: str) -> None:
     with pytest.raises(UsageError):
-        manifest_path(env, model)
+        checked_manifest_path(env, model)

@@ -7,16 +7,8 @@ import time
 import pytest
 
 from bot.core import slash
-from bot.core.slash import (
-    COMMANDS,
-    MAX_COMMENT_BYTES,
-    NAMES,
-    Command,
-    Rejection,
-    help_lines,
-    parse,
-    usage_for,
-)
+from bot.core.command_table import COMMANDS, NAMES, help_lines, usage_for
+from bot.core.slash import MAX_COMMENT_BYTES, Command, Refusal, parse
 from bot.errors import UsageError
 
 # --------------------------------------------------------------------------- commands that run
@@ -247,7 +239,7 @@ def test_refused_comments_run_nothing_and_say_why(
     body: str, reason: str, usage: str | None, suggestion: str | None
 ) -> None:
     result = parse(body)
-    assert isinstance(result, Rejection)
+    assert isinstance(result, Refusal)
     assert reason in result.reason
     assert result.usage == usage
     if suggestion is not None:
@@ -256,13 +248,13 @@ def test_refused_comments_run_nothing_and_say_why(
 
 def test_a_rejection_names_the_line_to_blame() -> None:
     result = parse("thanks!\n\n/promote now")
-    assert isinstance(result, Rejection)
+    assert isinstance(result, Refusal)
     assert result.line == 3
 
 
 def test_echoed_user_text_cannot_mention_or_break_out_of_code() -> None:
     result = parse("/promote @everyone ``x``")
-    assert isinstance(result, Rejection)
+    assert isinstance(result, Refusal)
     assert "``` @everyone ``x`` ```" in result.reason
 
 
@@ -339,3 +331,23 @@ def test_a_hostile_64_kib_comment_is_read_quickly(body: str) -> None:
     started = time.perf_counter()
     parse(body)
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_command_table_owns_order_read_only_defaults_and_where_a_command_runs() -> None:
+    from bot.core import authz, command_table
+
+    assert authz.COMMAND_ORDER == command_table.NAMES and authz.READ_ONLY_COMMANDS == ("status", "help")
+    every = ["promote", "retest", "hold", "unhold", "rollback", "cancel", "status", "help"]
+    assert command_table.offered_on("open", promotion=True) == [c for c in every if c != "rollback"]
+    assert command_table.offered_on("merged", promotion=True) == ["promote", "rollback", "status", "help"]
+    assert command_table.offered_on("merged", promotion=False) == ["status", "help"]
+    assert command_table.offered_on("closed", promotion=True) == ["status", "help"]
+    assert [c for c in every if command_table.runs_on(c, "closed")] == ["rollback", "status", "help"]
+    assert [c for c in every if command_table.runs_on(c, "merged")] == [
+        "promote",
+        "rollback",
+        "status",
+        "help",
+    ]
+    assert command_table.runs_on("gates", "open") and not command_table.runs_on("gates", "merged")  # an alias
+    assert not command_table.runs_on("approve", "open")

@@ -8,7 +8,8 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.slash import COMMANDS, MAX_REASON_CHARS, NAMES, Command, Rejection, is_valid_version, parse
+from bot.core.command_table import COMMANDS, NAMES
+from bot.core.slash import MAX_REASON_CHARS, Command, Refusal, is_valid_version, parse
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,8 +58,8 @@ def _lines(body: str) -> list[str]:
     return re.split(r"\r\n|\r|\n", body)
 
 
-def _assert_well_formed(body: str, result: list[Command] | Rejection | None) -> None:
-    assert result is None or isinstance(result, Rejection | list)
+def _assert_well_formed(body: str, result: list[Command] | Refusal | None) -> None:
+    assert result is None or isinstance(result, Refusal | list)
     if not isinstance(result, list):
         return
     assert result, "a list of commands is never empty"
@@ -135,7 +136,7 @@ def test_commands_inside_a_fence_quote_or_comment_never_come_out(
     result = parse("\n".join([*before, *wrapped, *after]))
     if isinstance(result, list):
         assert not any(command.line in hidden for command in result)
-    if isinstance(result, Rejection) and result.line is not None:
+    if isinstance(result, Refusal) and result.line is not None:
         assert result.line not in hidden
     if not before and not after:
         assert result is None
@@ -171,8 +172,8 @@ def test_one_refused_line_or_two_state_changing_lines_refuse_the_whole_comment(l
     alone = [parse(line) for line in lines]
     result = parse("\n".join(lines))
     changing = [c for r in alone if isinstance(r, list) for c in r if c.state_changing]
-    if any(isinstance(r, Rejection) for r in alone) or len(changing) > 1:
-        assert isinstance(result, Rejection)
+    if any(isinstance(r, Refusal) for r in alone) or len(changing) > 1:
+        assert isinstance(result, Refusal)
     elif all(r is None for r in alone):
         assert result is None
     else:
@@ -198,4 +199,4 @@ def test_a_non_ascii_character_anywhere_in_the_command_word_makes_it_nobodys(
 @given(st.sampled_from([n for n, s in COMMANDS.items() if s.arg_kind != "reason"]), NON_ASCII)
 def test_an_invisible_or_foreign_argument_is_refused_not_dropped(name: str, intruder: str) -> None:
     result = parse(f"/{name} {intruder}")
-    assert isinstance(result, Rejection)
+    assert isinstance(result, Refusal)

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.core import slash
+from bot.core import command_table, slash
 from bot.core.manifest import load_manifest
 from bot.core.policy import load_policy
 from bot.core.rejected import load_rejected
@@ -31,13 +31,13 @@ from bot.errors import BotError
 def check_slash(data: bytes) -> None:
     body = data.decode("utf-8", "replace")
     result = slash.parse(body)
-    if result is None or isinstance(result, slash.Rejection):
+    if result is None or isinstance(result, slash.Refusal):
         return
     assert isinstance(result, list) and result, "a command list is never empty"
     assert sum(c.state_changing for c in result) <= 1, "at most one state-changing command"
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for command in result:
-        assert command.name in slash.NAMES
+        assert command.name in command_table.NAMES
         assert lines[command.line - 1].lstrip(" ").startswith("/"), "a command starts its line"
 
 

@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 from github import Auth
 
-from bot import router
 from bot.adapters.actions import load_event
 from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
-from bot.app import Context
+from bot.app.batch import Outcome
+from bot.app.context import Context
+from bot.app.events import dispatch
 from bot.cli import github_context
 from tests.emulator import Emulator, RequestRecord
 from tests.helpers.git import DATE, EMAIL, NAME, git, has_ref
@@ -148,10 +149,10 @@ class Hub:
             sleep=self.sleeps.append,
         )
 
-    def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> router.Outcome:
+    def deliver(self, name: str, payload: dict[str, Any], *, actor: str = "alice") -> Outcome:
         """Handle one event as ``promobot handle-event`` does, in a fresh workflow run."""
         loaded = load_event(name=name, payload=payload, environ={})
-        return router.dispatch(loaded, self.context(actor) if loaded.needs_context else None)
+        return dispatch(loaded, self.context(actor) if loaded.needs_context else None)
 
     # ---------------------------------------------------------------- the repository
 

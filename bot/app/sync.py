@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.app import ENV_DIR, Context, check_env, check_model_name, manifest_path
+from bot.app.context import Context, check_env, check_model_name
 from bot.core import manifest as manifests
 from bot.core.model import Gate, Manifest, Policy
+from bot.core.paths import ENV_DIR, manifest_path
 from bot.core.registry import RegistryEvidence, RegistryLookup, RegistryRef
 from bot.errors import BotError, ManifestError, RegistryUnavailable
 from bot.ports import Registry

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.app import Context
+from bot.app.assess import assess
+from bot.app.context import Context
+from bot.app.promote import candidate
 from bot.core import render
 from bot.core.marker import PrState
+from bot.core.readiness import without
+from bot.core.report import table
 
 
 def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
-    from bot.promotion import assess, candidate
 
     c = candidate(ctx, model=model, to=to)
     env, source, path, old_raw, new_text = c.env, c.source, c.path, c.old_text, c.new_text
@@ -24,7 +27,7 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
         previous_version=c.previous_version,
         requester=ctx.actor,
     )
-    a = assess(
+    assessment = assess(
         ctx,
         state=state,
         base_sha=c.base_sha,
@@ -34,7 +37,7 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
         pr=None,
         head_sha=None,
     )
-    rows = render.metric_rows(a.candidate, a.incumbent, a.results)
+    rows = render.metric_rows(assessment.candidate, assessment.incumbent, assessment.results)
     return {
         "model": model,
         "from": env.from_,
@@ -56,9 +59,10 @@ def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
             for r in rows
         ],
         "gates": [
-            {"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason} for r in a.results
+            {"name": r.name, "kind": r.kind, "result": r.result, "reason": r.reason}
+            for r in assessment.results
         ],
-        "ready_blockers": [b for b in a.blockers if not b.startswith("approvals")],
+        "ready_blockers": without(assessment.blockers, "approvals"),
     }
 
 
@@ -75,7 +79,6 @@ def _unified(path: str, old: bytes | None, new: bytes) -> str:
 
 
 def render_diff(data: Mapping[str, Any], *, markdown: bool, gates: Callable[..., str]) -> str:
-    from bot.core.report import table
 
     head = f"{data['model']}: {data['from']} → {data['to']}, " + (
         f"{data['previous_version']} → {data['version']}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app import Context
+from bot.app.assess import approvals_for
+from bot.app.context import Context
+from bot.app.facts import pr_context
 from bot.core.marker import parse_state
 from bot.core.model import CHECK_NAMES, PullState
 from bot.core.plan import REJECT_ACTIONS, parse_branch
-from bot.errors import UsageError
+from bot.errors import NotApplicable
 
 
 def list_prs(ctx: Context, *, state: PullState | None) -> list[dict[str, Any]]:
@@ -32,7 +34,6 @@ def list_prs(ctx: Context, *, state: PullState | None) -> list[dict[str, Any]]:
 
 
 def show(ctx: Context, number: int) -> dict[str, Any]:
-    from bot import promotion
 
     pr = ctx.forge.get_pr(number)
     ref = parse_branch(pr.head_branch)
@@ -48,12 +49,12 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
     requester = None
     if ref is not None and marker is not None:
         try:
-            pc = promotion.pr_context(ctx, number)
-            requester = pc.state.requester  # promobot's record (the body's marker is editable)
-            policy = ctx.policy(pc.base_sha)
-            env = policy.env(pc.state.to) if pc.state.to else None
-            if env is not None or pc.state.action in REJECT_ACTIONS:
-                verdict = promotion.approvals_for(ctx, pc.pr, env, pc.state, policy)
+            facts = pr_context(ctx, number)
+            requester = facts.state.requester  # promobot's record (the body's marker is editable)
+            policy = ctx.policy(facts.base_sha)
+            env = policy.env(facts.state.to) if facts.state.to else None
+            if env is not None or facts.state.action in REJECT_ACTIONS:
+                verdict = approvals_for(ctx, facts.pr, env, facts.state, policy)
                 approvals = {
                     "required": verdict.required,
                     "counted": list(verdict.counted),
@@ -61,7 +62,7 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
                     "blocking": [{"login": i.login, "reason": i.reason} for i in verdict.blocking],
                     "satisfied": verdict.satisfied,
                 }
-        except UsageError:
+        except NotApplicable:  # not promobot's: no approvals to show
             pass
     return {
         "number": pr.number,

@@ -1,77 +1,32 @@
-"""Use case: a comment on a pull request, read for slash-commands and acted on.
+"""A comment on a pull request, read for slash-commands and acted on (``/promote``, ``/retest``,
+``/hold``, ``/unhold``, ``/cancel``, ``/rollback``, ``/status``, ``/help``).
 
 Order of business for one comment: ignore what must be ignored (edits, bots, the bot
 itself, comments already answered), parse, authorise every command against the
-base-branch policy, run, and answer exactly once with a reply that names the comment.
-"""
+base-branch policy, run, and answer exactly once with a reply that names the comment."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.app import Context
-from bot.core import authz, render, slash
+from bot.app.assess import assess_pr
+from bot.app.authority import decide
+from bot.app.context import Context
+from bot.app.evaluate import evaluate_pr
+from bot.app.facts import pr_context
+from bot.app.promote import merge
+from bot.app.rollback import rollback_from_pr
+from bot.app.status import status
+from bot.core import authz, command_table, render, slash
+from bot.core.identity import is_bot
 from bot.core.marker import parse_state, replied_to, reply_marker
+from bot.core.messages import blockers_reply
 from bot.core.model import LABEL_HOLD, Policy, PullRequest
 from bot.core.plan import parse_branch
 from bot.errors import BotError, NotAuthorized, OutageError
 
-logger = logging.getLogger(__name__)
-
 REACT_SEEN, REACT_DONE, REACT_REFUSED = "eyes", "rocket", "confused"
-
-
-def _is_bot(ctx: Context, login: str) -> bool:
-    low = login.lower()
-    bot = ctx.forge.bot_login.lower()
-    return low.endswith("[bot]") or low == bot or low == f"{bot}[bot]" or low.removesuffix("[bot]") == bot
-
-
-def _user_teams(ctx: Context, login: str, rules: Policy) -> frozenset[str]:
-    """The policy's command teams that ``login`` belongs to (only those are ever resolved)."""
-    teams = {t.lower() for rule in rules.commands.values() for t in rule.teams}
-    if not teams:
-        return frozenset()
-    mine = set()
-    for team in sorted(teams):
-        try:
-            if login.lower() in ctx.forge.team_members(team):
-                mine.add(team)
-        except OutageError:
-            raise  # an outage is not a refusal: exit 3 and let the re-run decide
-        except BotError as exc:  # fail closed: an unresolvable team grants nothing
-            logger.info("cannot resolve %s: %s", team, exc.message)
-    return frozenset(mine)
-
-
-def decide(ctx: Context, command: str, login: str, policy: Policy) -> authz.AuthzDecision:
-    """May ``login`` run ``command``? Teams are looked up only when permission alone says no."""
-    permission = ctx.forge.permission(login)
-
-    def ask(teams: frozenset[str]) -> authz.AuthzDecision:
-        return authz.authorize(
-            command,
-            login=login,
-            permission=permission,
-            teams_of_user=teams,
-            rules=policy.commands,
-            bot_login=ctx.forge.bot_login,
-        )
-
-    decision = ask(frozenset())
-    rule = policy.commands.get(command)
-    if decision.allowed or rule is None or not rule.teams:
-        return decision
-    return ask(_user_teams(ctx, login, policy))
-
-
-def require(ctx: Context, command: str, login: str, policy: Policy) -> None:
-    """Raise ``NotAuthorized`` unless ``login`` may run ``command`` under ``policy``."""
-    decision = decide(ctx, command, login, policy)
-    if not decision.allowed:
-        raise NotAuthorized(f"{login} may not /{command}: {decision.reason}")
 
 
 @dataclass
@@ -100,14 +55,14 @@ def handle_comment(
     """Read one PR comment for slash-commands and act on them (at most once per comment)."""
     if action != "created":
         return CommentOutcome(False, f"comment {action}: only new comments run commands")
-    if _is_bot(ctx, author):
+    if is_bot(author, ctx.forge.bot_login):
         return CommentOutcome(False, "comment by a bot: ignored")
     parsed = slash.parse(body)
     if parsed is None:
         return CommentOutcome(False, "no promobot command in the comment")
     with ctx.forge.transaction():
         for earlier in ctx.forge.list_comments(number):
-            if _is_bot(ctx, earlier.author) and replied_to(earlier.body) == comment_id:
+            if is_bot(earlier.author, ctx.forge.bot_login) and replied_to(earlier.body) == comment_id:
                 return CommentOutcome(False, f"comment {comment_id} was already answered")
         return _run(ctx, number=number, comment_id=comment_id, author=author, parsed=parsed)
 
@@ -123,10 +78,10 @@ def _run(
     number: int,
     comment_id: int,
     author: str,
-    parsed: list[slash.Command] | slash.Rejection,
+    parsed: list[slash.Command] | slash.Refusal,
 ) -> CommentOutcome:
     who = render.code(author)
-    if isinstance(parsed, slash.Rejection):
+    if isinstance(parsed, slash.Refusal):
         lines = [f"{who}: {parsed.reason}"]
         if parsed.suggestion:
             lines.append(parsed.suggestion)
@@ -151,9 +106,7 @@ def _run(
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
     # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
-    if pr.state != "open" and not all(
-        n in ("status", "help", "rollback") or (n == "promote" and pr.state == "merged") for n in names
-    ):
+    if not all(command_table.runs_on(n, pr.state) for n in names):
         text = (
             f"{who}: this pull request is {pr.state}; "
             "commands other than `/status`, `/help` and `/rollback` do nothing here."
@@ -187,7 +140,6 @@ def _run(
 def _execute(
     ctx: Context, command: slash.Command, *, pr: PullRequest, author: str, policy: Policy
 ) -> tuple[str, bool, dict[str, Any]]:
-    from bot import promotion
 
     number = pr.number
 
@@ -195,29 +147,29 @@ def _execute(
     if name == "help":
         useful = _useful_here(pr)
         allowed = [c for c in authz.COMMAND_ORDER if c in useful and decide(ctx, c, author, policy).allowed]
-        lines = slash.help_lines(allowed)
+        lines = command_table.help_lines(allowed)
         if not lines:
             return "you may not run any promobot command here.", True, {}
         return "commands you may run here:\n\n" + render.bullet_list(lines), True, {}
     if name == "status":
         return _status_text(ctx, number), True, {}
     if name == "retest":
-        a = promotion.evaluate_pr(ctx, number)
+        assessment = evaluate_pr(ctx, number)
         state = (
             "ready to merge"
-            if a.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
+            if assessment.ready
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
         )
-        return f"re-evaluated {len(a.results)} gates: {state}", True, {}
+        return f"re-evaluated {len(assessment.results)} gates: {state}", True, {}
     if name == "hold":
         reason = " ".join(command.args).strip()
         ctx.forge.add_labels(number, [LABEL_HOLD])
-        promotion.evaluate_pr(ctx, number)
+        evaluate_pr(ctx, number)
         note = f" Reason: {render.code(reason)}" if reason else ""
         return f"on hold: `/promote` will not merge until `/unhold`.{note}", True, {}
     if name == "unhold":
         ctx.forge.remove_label(number, LABEL_HOLD)
-        promotion.evaluate_pr(ctx, number)
+        evaluate_pr(ctx, number)
         return "hold lifted.", True, {}
     if name == "cancel":
         pr = ctx.forge.get_pr(number)
@@ -225,7 +177,7 @@ def _execute(
         ctx.forge.delete_branch(pr.head_branch)
         return f"closed and deleted branch {render.code(pr.head_branch)}.", True, {}
     if name == "promote":
-        result = promotion.merge(ctx, number, actor=author, pr=pr)
+        result = merge(ctx, number, actor=author, pr=pr)
         if result.merged:
             text = f"merged as {render.code((result.sha or '')[:12])}."
             for chained in result.chained:
@@ -235,12 +187,10 @@ def _execute(
                     what = f"promote {render.code(chained.model)} to {render.code(chained.to)}"
                     text += f"\n\nNext: #{chained.pr} ({what})."
             return text, True, {"merged": True, "sha": result.sha}
-        return promotion.blockers_reply(number, result.blockers), False, {"blockers": result.blockers}
+        return blockers_reply(number, result.blockers), False, {"blockers": result.blockers}
     if name == "rollback":
-        from bot import rollback
-
         version = command.args[0] if command.args else None
-        rb = rollback.rollback_from_pr(ctx, number, to_version=version, actor=author)
+        rb = rollback_from_pr(ctx, number, to_version=version, actor=author)
         return rb.reply(), True, {"rollback": rb.to_json()}
     raise NotAuthorized(f"unknown command /{name}")
 
@@ -248,27 +198,24 @@ def _execute(
 def _useful_here(pr: PullRequest) -> frozenset[str]:
     """The commands that do something on this PR in its current state (what /help offers)."""
     ref = parse_branch(pr.head_branch)
-    if pr.state == "open":
-        return frozenset({"promote", "retest", "hold", "unhold", "cancel", "status", "help"})
-    if pr.state == "merged" and ref is not None and ref.action == "promote":
-        return frozenset({"rollback", "promote", "status", "help"})
-    return frozenset({"status", "help"})
+    return frozenset(
+        command_table.offered_on(pr.state, promotion=ref is not None and ref.action == "promote")
+    )
 
 
 def _status_text(ctx: Context, number: int) -> str:
-    from bot import app, promotion
 
-    pc = promotion.pr_context(ctx, number)
-    policy = ctx.policy(pc.base_sha)
-    report = app.status(ctx)
-    row = report.models.get(pc.state.model, {})
+    facts = pr_context(ctx, number)
+    policy = ctx.policy(facts.base_sha)
+    report = status(ctx)
+    row = report.models.get(facts.state.model, {})
     lines = [f"{render.code(env)}: {render.code(row.get(env) or '—')}" for env in policy.names]
-    text = f"{render.code(pc.state.model)} everywhere:\n\n" + render.bullet_list(lines)
-    if pc.pr.state == "open":
-        a = promotion.assess_pr(ctx, pc)
+    text = f"{render.code(facts.state.model)} everywhere:\n\n" + render.bullet_list(lines)
+    if facts.pr.state == "open":
+        assessment = assess_pr(ctx, facts)
         text += "\n\nThis pull request is " + (
             "ready to merge."
-            if a.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in a.blockers)
+            if assessment.ready
+            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
         )
     return text

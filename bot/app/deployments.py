@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import Context
+from bot.app.context import Context
 from bot.core import deployments as core
 from bot.core.model import CheckRun, Deployment, DeploymentState
 from bot.core.verify import Verification

@@ -22,11 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import app, pulls
+from bot import __version__
+from bot.app import history as histories
+from bot.app import pulls
+from bot.app import status as statuses
+from bot.app.context import Context
+from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
 from bot.core import site as views
 from bot.core import site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
 from bot.core.site_timeline import Verification
 from bot.errors import ManifestError, UsageError
 
@@ -48,7 +54,7 @@ class SiteResult:
 
 
 def verification_states(
-    ctx: app.Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
+    ctx: Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
 ) -> dict[tuple[str, str], Verification]:
     """Post-deploy verification (README: verification): (model, env) → its state.
 
@@ -60,15 +66,14 @@ def verification_states(
     out: dict[tuple[str, str], Verification] = {}
     if not envs:
         return out
-    from bot import verify  # only policies with verify: pay for it
 
     words = {"success": "passed", "failure": "failed", "pending": "pending"}
     for model, rows in entries.items():
         for env in envs:
-            bringing = verify.bringing_commit([e for e in rows if e.env == env])
+            bringing = bringing_commit([e for e in rows if e.env == env])
             if bringing is None or bringing.action == "manual":
                 continue
-            check = verify.verify_check(ctx, bringing.sha)
+            check = verify_check(ctx, bringing.sha)
             if check is None or check.result not in words:
                 continue
             out[(model, env)] = Verification(
@@ -77,7 +82,7 @@ def verification_states(
     return out
 
 
-def _open_pulls(ctx: app.Context) -> list[dict[str, Any]]:
+def _open_pulls(ctx: Context) -> list[dict[str, Any]]:
     """``pr show`` of every open promobot PR, with the summaries of its three checks."""
     out = []
     for row in pulls.list_prs(ctx, state="open"):
@@ -106,7 +111,9 @@ class HistoryRows(Mapping[str, list[dict[str, Any]]]):
 
     def __getitem__(self, model: str) -> list[dict[str, Any]]:
         if model not in self._rows:
-            self._rows[model] = app.history_json(self._entries[model], rejected=self._rejected.get(model, ()))
+            self._rows[model] = histories.history_json(
+                self._entries[model], rejected=self._rejected.get(model, ())
+            )
         return self._rows[model]
 
     def __iter__(self) -> Iterator[str]:
@@ -117,26 +124,26 @@ class HistoryRows(Mapping[str, list[dict[str, Any]]]):
 
 
 def _histories(
-    ctx: app.Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
+    ctx: Context, tip: str, models: Mapping[str, Mapping[str, str | None]], rejected: Sequence[Rejection]
 ) -> tuple[HistoryRows, dict[str, list[HistoryEntry]], dict[str, str]]:
     """Every model's history (its rows, its entries, and what identifies it) from ONE git log
     over environments/.
 
     Newest first in graph order, as ``promobot history`` shows them: the same
-    ``GitWorkspace.history_many`` (``git log --topo-order``) that ``app.history`` reads, grouped
+    ``GitWorkspace.history_many`` (``git log --topo-order``) that ``history`` reads, grouped
     by model without re-sorting — commit dates can be skewed, so they never order anything.
     A history is identified by its commits and environments: commits are content-addressed, and
     the code that reads them is part of ``code_digest``.
     """
     paths = [
-        app.manifest_path(env, model)
+        manifest_path(env, model)
         for model, row in models.items()
         for env, version in row.items()
         if version is not None
     ]
     entries: list[HistoryEntry] = []
     if paths:  # read-only, so the history cache may serve it
-        entries = ctx.ws.history_many(paths, ref=tip, cached=True, under=app.ENV_DIR)
+        entries = ctx.ws.history_many(paths, ref=tip, cached=True, under=ENV_DIR)
     by_model: dict[str, list[HistoryEntry]] = {}
     for entry in entries:
         by_model.setdefault(entry.model, []).append(entry)
@@ -145,7 +152,7 @@ def _histories(
 
 
 def parse_manifest(job: tuple[str, str, bytes]) -> tuple[str | None, str | None, dict[str, Any] | None]:
-    """``app.summarize`` of one manifest (version, error) and, from the same strict load, the
+    """``status.summarize`` of one manifest (version, error) and, from the same strict load, the
     keys its model page shows (owner, model_card, artifact.uri), or None when it did not load.
 
     The unit of work a cold ``promobot site`` spreads over processes: it parses each manifest
@@ -164,7 +171,7 @@ def parse_manifest(job: tuple[str, str, bytes]) -> tuple[str | None, str | None,
     return loaded.version, None, keep
 
 
-def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """model → (path, details) of the manifest its page describes: the model's in its first
     environment, parsed once per blob and cached like ``status``.
 
@@ -172,14 +179,14 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
     here instead, in one ``ctx.map`` with the pages' manifests, and its summary cached for
     ``status`` to find; ``build`` keeps only the details of manifests ``status`` loaded.
     """
-    ids = ctx.ws.blob_ids(tip, app.ENV_DIR)
+    ids = ctx.ws.blob_ids(tip, ENV_DIR)
     order = {env: i for i, env in enumerate(envs)}
     models: dict[str, str] = {}
     wanted: dict[str, tuple[int, str]] = {}
     for path in ids:
-        parts = path.split("/")
-        if len(parts) == 3 and parts[1] in order and parts[2].endswith(".yaml"):
-            model, rank = parts[2][: -len(".yaml")], order[parts[1]]
+        where = parse_manifest_path(path)
+        if where is not None and where[0] in order:
+            model, rank = where[1], order[where[0]]
             models[path] = model
             if model not in wanted or rank < wanted[model][0]:
                 wanted[model] = (rank, path)
@@ -192,7 +199,7 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
             hit = ctx.cache.get(f"site-detail:{blob}") if ctx.cache else None
             if isinstance(hit, dict):
                 out[model] = (path, hit)
-        for_status = ctx.cache is not None and ctx.cache.get(app.summary_key(blob, path)) is None
+        for_status = ctx.cache is not None and ctx.cache.get(statuses.summary_key(blob, path)) is None
         if for_status or (path in pages and model not in out):
             jobs.append(path)
     if not jobs:
@@ -201,7 +208,7 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
     parsed = ctx.map(parse_manifest, [(path, models[path], contents.get(ids[path], b"")) for path in jobs])
     for path, (version, error, keep) in zip(jobs, parsed, strict=True):
         if ctx.cache:
-            ctx.cache.put(app.summary_key(ids[path], path), [version, error])
+            ctx.cache.put(statuses.summary_key(ids[path], path), [version, error])
         if keep is not None and path in pages and models[path] not in out:
             out[models[path]] = (path, keep)
             if ctx.cache:
@@ -210,19 +217,19 @@ def _details(ctx: app.Context, tip: str, envs: Sequence[str]) -> dict[str, tuple
 
 
 def build(
-    ctx: app.Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
+    ctx: Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
 ) -> tuple[views.Site, str]:
     """The site's view-model and the commit it shows; model pages whose key is in ``previous``
     (page → key of the last run) are not built (``Site.reused``)."""
     tip = ctx.tip()
     policy = ctx.policy(tip)
     found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
-    report = app.status(ctx)
+    report = statuses.status(ctx)
     status = report.to_json()
     manifests = {}  # only manifests status loaded: the first environment that has a version
     for model, row in report.models.items():
         env = next((e for e in report.environments if row.get(e) is not None), None)
-        if env is not None and model in found and found[model][0] == app.manifest_path(env, model):
+        if env is not None and model in found and found[model][0] == manifest_path(env, model):
             manifests[model] = found[model][1]
     rejections: tuple[Rejection, ...] = ctx.rejected(tip)
     histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
@@ -251,13 +258,12 @@ _VIEW_CODE = (views.__file__, site_timeline.__file__, site_safe.__file__, site_r
 @functools.cache
 def code_digest(workspace: str) -> str:
     """sha256 of what turns a model's data into its page: promobot's version, the templates,
-    and the code that reads histories and builds the view (this module, ``bot.app``,
-    ``bot.core.site*`` and ``workspace``, the file of the workspace class that parses the git
-    log). A page written by other code is rendered again."""
-    from bot import __version__
+    and the code that reads histories and builds the view (this module, ``bot.app.status``,
+    ``bot.app.history``, ``bot.core.site*`` and ``workspace``, the file of the workspace class
+    that parses the git log). A page written by other code is rendered again."""
 
     digest = hashlib.sha256(f"{__version__}\0{site_render.templates_digest()}\0".encode())
-    for module in (*_VIEW_CODE, __file__, app.__file__, workspace):
+    for module in (*_VIEW_CODE, __file__, statuses.__file__, histories.__file__, workspace):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()
 
@@ -361,7 +367,7 @@ def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
         tmp.replace(out / name)
 
 
-def site(ctx: app.Context, *, out: Path, web_url: str | None = None) -> SiteResult:
+def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``.
 
     The site is written into a new sibling folder that then replaces ``out`` whole (``check_out``

@@ -1,58 +1,37 @@
-"""Post-deploy verification (reference §15): ``promobot verify [MODEL] [--env ENV]`` and the schedule.
+"""``promobot verify [MODEL] [--env ENV]`` and the schedule: post-deploy verification (reference §15).
 
 For every environment with ``verify:`` and every model in it, the verification is the commit
 that brought the running version to the default branch (a promotion's or a rollback's squash
 commit; a hand edit is not verified). Its state is the ``promobot/verify`` check run on that
 commit; a terminal state (success, failure) is final and never re-evaluated. Judging is pure
 (:mod:`bot.core.verify`); this module gathers the evidence and records the result, writing the
-check only when it changed (a quiet scheduled run costs reads only).
-"""
+check only when it changed (a quiet scheduled run costs reads only)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 
-from bot import deployments
-from bot.app import Context, check_env, check_model_name, manifest_path
+from bot.app import deployments
+from bot.app.context import Context, check_env, check_model_name
+from bot.app.evaluate import evaluate_pr
+from bot.app.records import bringing_commit, verify_check
+from bot.app.rollback import rollback
 from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
 from bot.core.gate_inputs import CommandOutcome
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
-from bot.core.model import LABEL_HOLD, CheckRun, CommandGate, EnvironmentPolicy, HistoryEntry, Policy
+from bot.core.model import LABEL_HOLD, CommandGate, EnvironmentPolicy, HistoryEntry, Policy
+from bot.core.paths import env_dir, manifest_path, parse_manifest_path
 from bot.core.promql import Evidence, PrometheusGate
 from bot.core.render import code, plain
 from bot.core.verify import CHECK_VERIFY, Verification, VerifyPolicy
 from bot.errors import BotError, NotAuthorized, UsageError
 
 logger = logging.getLogger(__name__)
-
-
-def bringing_commit(entries: Sequence[HistoryEntry], version: str | None = None) -> HistoryEntry | None:
-    """The newest commit that brought ``version`` (default: the current one) into the manifest."""
-    if not entries:
-        return None
-    want = entries[0].version if version is None else version
-    found: HistoryEntry | None = None
-    for entry in entries:
-        if entry.version != want:
-            if found is not None:
-                break
-            continue
-        found = entry
-        if entry.previous_version != want:
-            break
-    return found
-
-
-def verify_check(ctx: Context, sha: str) -> CheckRun | None:
-    for check in ctx.forge.list_checks(sha):
-        if check.name == CHECK_VERIFY and check.by_promobot:
-            return check
-    return None
 
 
 def run(ctx: Context, *, model: str | None = None, env: str | None = None) -> list[Verification]:
@@ -72,9 +51,9 @@ def run(ctx: Context, *, model: str | None = None, env: str | None = None) -> li
     results: list[Verification] = []
     for target in targets:
         names = sorted(
-            path.rsplit("/", 1)[1].removesuffix(".yaml")
-            for path in ctx.ws.blob_ids(tip, f"environments/{target.name}")
-            if path.endswith(".yaml") and path.count("/") == 2
+            where[1]
+            for path in ctx.ws.blob_ids(tip, env_dir(target.name))
+            if (where := parse_manifest_path(path)) is not None
         )
         for name in names:
             if model is not None and name != model:
@@ -93,7 +72,6 @@ def verify_one(
     brought = bringing_commit(entries)
     if brought is None or brought.version is None or brought.action not in ("promote", "rollback"):
         return None
-    _ROLLBACKS.pop(brought.sha, None)  # `rollback` in the JSON is only this run's (reference §15)
     existing = verify_check(ctx, brought.sha)
     _, end = verify_core.window(env.verify, brought.at)
     if existing is not None and existing.result in ("success", "failure"):
@@ -122,11 +100,11 @@ def verify_one(
     )
     title = result.reason if len(result.reason) <= 200 else result.reason[:199] + "…"
     summary = f"{verify_core.marker(result.errors, result.error_slot)}\n{_summary(result)}"
-    rollback: dict[str, object] | None = None
+    rolled_back: dict[str, object] | None = None
     if result.state == "failure":
         # Act before recording the failure: a run that dies in between acts again next time,
         # and every action below finds what an earlier run already did (never twice).
-        rollback = on_failure(ctx, policy, env, result, brought)
+        rolled_back = on_failure(ctx, policy, env, result, brought)
     record = deployments.follow(ctx, result, existing)  # GitHub's Environments page follows it
     if result.state in ("success", "failure"):
         record = deployments_core.owing_refresh(record)  # until the downstream PRs were re-evaluated
@@ -148,11 +126,9 @@ def verify_one(
             summary=summary,
             record=record,
         )
-    if rollback is not None:
-        _ROLLBACKS[result.commit] = rollback
     if result.state in ("success", "failure"):
         _settle(ctx, result, title, summary, record)  # their verified gate just changed
-    return result
+    return result if rolled_back is None else dataclasses.replace(result, rollback=rolled_back)
 
 
 def _settle(ctx: Context, result: Verification, title: str, summary: str, record: str) -> None:
@@ -168,8 +144,6 @@ def _settle(ctx: Context, result: Verification, title: str, summary: str, record
         )
 
 
-_ROLLBACKS: dict[str, dict[str, object]] = {}
-"""Rollbacks this process started, by the failed verification's commit (for ``to_json``)."""
 BOT_REQUESTER = "promobot"
 
 
@@ -191,14 +165,12 @@ def on_failure(
     check = result.failed_check or "verify"
     done: dict[str, object] | None = None
     if action == "rollback":
-        from bot import rollback as rollbacks
-
         reason = f"{verify_core.REASON_PREFIX}{check}"
         # Direct only when the policy says so explicitly (rollback.direct and verify_direct);
         # never from a permission lookup of the login "promobot", which anyone could register.
         direct = policy.rollback.direct and policy.rollback.verify_direct
         try:
-            outcome = rollbacks.rollback(
+            outcome = rollback(
                 ctx,
                 model=result.model,
                 env=result.env,
@@ -208,7 +180,7 @@ def on_failure(
                 by_bot=True,
             )
         except NotAuthorized:  # the policy at the tip moved under us: the bot opens a PR instead
-            outcome = rollbacks.rollback(
+            outcome = rollback(
                 ctx, model=result.model, env=result.env, direct=False, reason=reason, actor=BOT_REQUESTER
             )
         done = {"pr": outcome.pr, "sha": outcome.sha}
@@ -225,12 +197,11 @@ def refresh_downstream(ctx: Context, result: Verification) -> bool:
 
     True when every one was; a PR that could not be is logged and left to the next run.
     """
-    from bot import promotion  # not at the top: promotion imports this module for the verified gate
 
     done = True
     for number in _downstream_prs(ctx, result):
         try:
-            promotion.evaluate_pr(ctx, number)
+            evaluate_pr(ctx, number)
         except BotError as exc:  # the next run (the check's record says so) refreshes it
             logger.warning("could not refresh #%s after the verification: %s", number, exc.message)
             done = False
@@ -360,7 +331,6 @@ def _summary(result: Verification) -> str:
 
 
 def to_json(result: Verification) -> dict[str, object]:
-    rollback = _ROLLBACKS.get(result.commit)
     return {
         "env": result.env,
         "model": result.model,
@@ -369,5 +339,5 @@ def to_json(result: Verification) -> dict[str, object]:
         "state": result.state,
         "reason": result.reason,
         "until": result.until.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "rollback": rollback,
+        "rollback": dict(result.rollback) if result.rollback is not None else None,
     }
