@@ -63,7 +63,7 @@ class Forge(Protocol):
         ...
 
     def get_pr(self, number: int) -> PullRequest:
-        """Raises ``UsageError`` when there is no such PR."""
+        """Raises ``NotApplicable`` when there is no such PR (an event may name one that is gone)."""
         ...
 
     def list_prs(self, *, state: PullState | None = "open") -> list[PullRequest]:

@@ -81,7 +81,7 @@ from bot.core.model import (
     ReviewState,
     is_valid_name,
 )
-from bot.errors import ConflictError, ForgeError, UsageError
+from bot.errors import ConflictError, ForgeError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +417,7 @@ class LocalForge:
     def _pull(state: dict[str, Any], number: int) -> dict[str, Any]:
         rec = state["pulls"].get(str(number))
         if rec is None:
-            raise UsageError(f"no pull request #{number} on the local forge", "run `promobot pr list`")
+            raise NotApplicable(f"no pull request #{number} on the local forge", "run `promobot pr list`")
         return cast(dict[str, Any], rec)
 
     def _branch_sha(self, branch: str) -> str | None:

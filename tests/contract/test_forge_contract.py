@@ -25,7 +25,7 @@ from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
 from bot.adapters.localforge import LocalForge
 from bot.core import deployments
 from bot.core.model import Deployment, GateOutcome, Permission, ReviewState
-from bot.errors import ConflictError, ForgeError, UsageError
+from bot.errors import ConflictError, ForgeError, NotApplicable
 from bot.ports import Forge
 from tests.emulator import Emulator
 from tests.helpers.git import commit_to, git
@@ -231,8 +231,8 @@ def test_opened_prs_are_numbered_from_one_and_found_by_number_and_head_branch(si
     assert [p.number for p in side.forge.list_prs()] == [1, 2]
 
 
-def test_a_missing_pr_is_a_usage_error_in_the_forges_words(side: Side) -> None:
-    with pytest.raises(UsageError) as caught:
+def test_a_missing_pr_does_not_apply_and_says_so_in_the_forges_words(side: Side) -> None:
+    with pytest.raises(NotApplicable) as caught:
         side.forge.get_pr(42)
 
     assert side.missing_pr in str(caught.value)
