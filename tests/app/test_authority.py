@@ -19,8 +19,9 @@ def example_policy(cli: Cli) -> Policy:
     return ctx.policy(ctx.tip())
 
 
-def with_rollback(policy: Policy, **changes: bool) -> Policy:
-    return dataclasses.replace(policy, rollback=dataclasses.replace(policy.rollback, **changes))
+def with_rollback(policy: Policy, *, direct: bool = True, verify_direct: bool = False) -> Policy:
+    rollback = dataclasses.replace(policy.rollback, direct=direct, verify_direct=verify_direct)
+    return dataclasses.replace(policy, rollback=rollback)
 
 
 def test_decide_allows_by_permission_and_says_why_it_refuses(people: Cli) -> None:
