@@ -70,9 +70,10 @@ class Forge(Protocol):
         """Every PR in ``state`` (all when None), lowest number first, all pages read."""
         ...
 
-    def open_pr(
-        self, *, head: str, base: str, title: str, body: str, labels: Sequence[str]
-    ) -> PullRequest: ...
+    def open_pr(self, *, head: str, base: str, title: str, body: str, labels: Sequence[str]) -> PullRequest:
+        """Open a PR; when one is already open for ``head`` → ``base`` (another run opened it a
+        moment ago), adopt it: its title and body become these, the labels are added."""
+        ...
 
     def update_pr(self, number: int, *, title: str | None = None, body: str | None = None) -> None: ...
 

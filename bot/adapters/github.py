@@ -27,7 +27,7 @@ Retries (at most 3 attempts per operation, ``sleep`` injectable)
       ``Retry-After``) is not retried: the window resets up to an hour later. It raises
       ``RateLimited`` (an ``OutageError``, exit 3) naming the reset time. ``rate_budget``
       reports what the last answer's ``X-RateLimit-*`` headers said (no request), so that a
-      multi-PR handler stops starting items before the budget runs out (``router._Batch``).
+      multi-PR handler stops starting items before the budget runs out (``bot.app.batch.Batch``).
     * Creates are never retried blindly. After a 5xx or a dropped connection GitHub may
       have applied the request, so before a retry promobot looks for what it meant to
       create: the open PR for the head branch (POST pulls), its own comment with the
@@ -1223,7 +1223,7 @@ def credentials_from_env(
 
 @dataclass(frozen=True, slots=True)
 class GitHubSetup:
-    """The adapters for ``--forge github``, ready to become a ``bot.app.Context``."""
+    """The adapters for ``--forge github``, ready to become a ``bot.app.context.Context``."""
 
     forge: GitHubForge
     ws: GitWorkspace

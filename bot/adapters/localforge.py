@@ -508,11 +508,11 @@ class LocalForge:
                 if rec["state"] != "open" or (rec["head_branch"], rec["base_branch"]) != (head, base):
                     continue
                 self._sync(rec)
-                if rec["state"] == "open":
-                    raise ConflictError(
-                        f"a pull request already exists for {head} → {base} (#{rec['number']})",
-                        "update that pull request instead",
-                    )
+                if rec["state"] == "open":  # like GitHub's forge: adopt it (an earlier run opened it)
+                    rec["title"], rec["body"] = title, body
+                    _add_labels(rec, labels)
+                    logger.info("adopting local PR #%d for %s", rec["number"], head)
+                    return self._to_pr(rec)
             number = state["next_number"]
             state["next_number"] = number + 1
             rec = {

@@ -213,6 +213,18 @@ def open_pr(side: Side, branch: str = BRANCH, labels: tuple[str, ...] = ("promob
 # --------------------------------------------------------------------------- pull requests
 
 
+def test_opening_a_pr_that_is_already_open_adopts_it(side: Side) -> None:
+    """Two runs for one change: the second open_pr finds the first run's PR and takes it over."""
+    first = open_pr(side, labels=("promobot:promotion",))
+
+    again = side.forge.open_pr(head=BRANCH, base="main", title="Promote fraud 1.1", body="new", labels=("x",))
+
+    assert again.number == first and [p.number for p in side.forge.list_prs(state=None)] == [first]
+    got = side.forge.get_pr(first)
+    assert (got.title, got.body, got.state) == ("Promote fraud 1.1", "new", "open")
+    assert set(got.labels) == {"promobot:promotion", "x"}
+
+
 def test_opened_prs_are_numbered_from_one_and_found_by_number_and_head_branch(side: Side) -> None:
     first = open_pr(side, labels=("promobot:promotion", "promobot:env:prod"))
     second = open_pr(side, OTHER)
