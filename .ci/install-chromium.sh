@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's headless-capable Chromium for the dashboard's browser tests
-# (tests/test_site.py, driven by tests/servers/chromium.py). Idempotent and quiet:
+# (tests/app/test_site.py, driven by tests/servers/chromium.py). Idempotent and quiet:
 # nothing to do when /usr/bin/chromium is already there. Needs root or sudo (apt-get).
 set -euo pipefail
 

@@ -681,7 +681,7 @@ def diff(opts: Options, model: str, to: str) -> None:
 @pass_opts
 def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: bool, dry_run: bool) -> None:
     """Open or update the promotion PR for MODEL into ENV, evaluate its gates, post its checks."""
-    from bot.app import promote as promotion
+    from bot.app import promote as promoting
     from bot.core import report
 
     if bool(model) == all_:
@@ -691,13 +691,13 @@ def promote(opts: Options, model: str | None, to: str, from_: str | None, all_: 
         _note_uncommitted(ctx, model, to)
         failed: dict[str, str] = {}
         if all_:
-            results, failed = promotion.promote_all(ctx, to=to, dry_run=dry_run)
+            results, failed = promoting.promote_all(ctx, to=to, dry_run=dry_run)
             data: Any = [r.to_json() for r in results] + [
                 {"model": m, "to": to, "error": e} for m, e in sorted(failed.items())
             ]
         else:
             assert model is not None
-            data = promotion.promote(ctx, model=model, to=to, from_=from_, dry_run=dry_run).to_json()
+            data = promoting.promote(ctx, model=model, to=to, from_=from_, dry_run=dry_run).to_json()
     if all_:
         emit(
             opts,
@@ -810,12 +810,12 @@ def gates(opts: Options, number: int) -> None:
 @pass_opts
 def merge(opts: Options, number: int) -> None:
     """Merge pull request PR if it is ready; otherwise exit 1 listing every blocker."""
-    from bot.app import promote as promotion
+    from bot.app import promote as promoting
     from bot.core import report
 
     with errors(opts):
         ctx = build_context(opts)
-        result = promotion.merge(ctx, number, actor=ctx.actor)
+        result = promoting.merge(ctx, number, actor=ctx.actor)
     data = result.to_json()
     emit(opts, data, lambda md: report.merge(data))
     if not result.merged:
@@ -989,12 +989,12 @@ def handle_event(opts: Options, name: str | None, payload: Path | None) -> None:
     with errors(opts):
         event = actions.load_event(name=name, payload=payload, environ=os.environ)
         ctx = build_context(opts) if event.needs_context else None
-        from bot.app import events as router
+        from bot.app import events
         from bot.app.batch import HandlerFailures
         from bot.errors import BotError
 
         try:
-            outcome = router.dispatch(event, ctx)
+            outcome = events.dispatch(event, ctx)
         except HandlerFailures as exc:  # the items that worked still go in the summary
             actions.write_summary(exc.outcome.summary, environ=os.environ)
             raise
@@ -1087,7 +1087,7 @@ def review(
     opts: Options, number: int, approve: bool, request_changes: bool, comment_: bool, body: str
 ) -> None:
     """Review pull request PR as --as LOGIN, then re-evaluate approvals (like the review event)."""
-    from bot.app import events as router
+    from bot.app import events
 
     chosen = [
         s
@@ -1101,7 +1101,7 @@ def review(
         ctx = build_context(opts)
         forge = _local(ctx)
         submitted = forge.submit_review(number, login=ctx.actor, state=state, body=body)  # type: ignore[arg-type]
-        outcome = router.on_review(ctx, number)
+        outcome = events.on_review(ctx, number)
     data: dict[str, Any] = {"review": submitted.id, "state": state, "login": ctx.actor, **outcome.to_json()}
     emit(
         opts, data, lambda md: f"{ctx.actor} {state.lower().replace('_', ' ')} #{number}.\n{outcome.summary}"
@@ -1115,13 +1115,13 @@ def review(
 @pass_opts
 def comment(opts: Options, number: int, body: str) -> None:
     """Comment BODY on pull request PR as --as LOGIN; slash-commands in it run."""
-    from bot.app import comment as commands
+    from bot.app.comment import handle_comment
 
     with errors(opts):
         ctx = build_context(opts)
         forge = _local(ctx)
         made = forge.add_comment(number, login=ctx.actor, body=body)
-        outcome = commands.handle_comment(ctx, number=number, comment_id=made.id, author=ctx.actor, body=body)
+        outcome = handle_comment(ctx, number=number, comment_id=made.id, author=ctx.actor, body=body)
     data = {"comment": made.id, **outcome.to_json()}
     emit(opts, data, lambda md: outcome.reply or f"comment #{made.id} added ({outcome.reason}).")
 

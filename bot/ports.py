@@ -63,16 +63,17 @@ class Forge(Protocol):
         ...
 
     def get_pr(self, number: int) -> PullRequest:
-        """Raises ``UsageError`` when there is no such PR."""
+        """Raises ``NotApplicable`` when there is no such PR (an event may name one that is gone)."""
         ...
 
     def list_prs(self, *, state: PullState | None = "open") -> list[PullRequest]:
         """Every PR in ``state`` (all when None), lowest number first, all pages read."""
         ...
 
-    def open_pr(
-        self, *, head: str, base: str, title: str, body: str, labels: Sequence[str]
-    ) -> PullRequest: ...
+    def open_pr(self, *, head: str, base: str, title: str, body: str, labels: Sequence[str]) -> PullRequest:
+        """Open a PR; when one is already open for ``head`` → ``base`` (another run opened it a
+        moment ago), adopt it: its title and body become these, the labels are added."""
+        ...
 
     def update_pr(self, number: int, *, title: str | None = None, body: str | None = None) -> None: ...
 

@@ -27,7 +27,7 @@ pytest_plugins = [
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "bot" / "templates" / "init" / "example" / "environments"
 """The example exactly as `promobot init --example` ships it (byte for byte the committed
-environments/, tests/test_init.py checks that). Never the checkout's environments/: the README's
+environments/, tests/app/test_init.py checks that). Never the checkout's environments/: the README's
 tour runs elsewhere, but tests must not depend on what a user did in the checkout."""
 NOW = "2026-11-27T10:00:00Z"  # a Friday morning in Berlin: outside every example freeze window
 

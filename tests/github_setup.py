@@ -1,7 +1,7 @@
 """Scenarios on the GitHub path for the reliability tests: events, fault matrix, end state.
 
 On the rig's ``Hub`` (``tests/helpers/rig.py``), owns the webhook payload builders the
-reliability tests deliver through ``load_event`` → ``router.dispatch``, the ten fault-matrix
+reliability tests deliver through ``load_event`` → ``events.dispatch``, the ten fault-matrix
 ``FLOWS`` (setup + event), and ``snapshot``: the end state of the repository with volatile
 fields (ids, timestamps, SHAs of re-created commits) replaced by trees and subjects, so that
 two runs compare equal when they converged. Used by ``tests/test_faults.py``,

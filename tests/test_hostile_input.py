@@ -22,9 +22,9 @@ from bot.cli import Options, build_context
 from bot.core.marker import parse_state, render_state
 from bot.core.model import PullRequest
 from bot.core.trailers import parse_trailers
+from tests.app.test_promote import outside_code, state_of
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, git, push_to
-from tests.test_promote import outside_code, state_of
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
 PROD_BRANCH = "promobot/prod/fraud-detector"

@@ -1,7 +1,7 @@
 """Redelivery and order on the GitHub path: a repeated event acts once, a stale one acts on now.
 
 GitHub delivers webhooks at least once, and a workflow can be re-run by hand, so every
-event here is delivered through ``load_event`` → ``router.dispatch`` into a fresh
+event here is delivered through ``load_event`` → ``events.dispatch`` into a fresh
 workflow run (fresh checkout, fresh forge) against the emulator, and delivered again.
 """
 

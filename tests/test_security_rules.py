@@ -10,7 +10,7 @@ rule to its test (file::name), among them:
 - §3 no token in a command gate (unit): tests/adapters/test_commands.py (tokens scrubbed)
 - §5 every approval rule: tests/core/test_approvals.py::test_approval_rules, test_approvals_fuzz.py
 - §7 bots never obeyed, edited comments never run, readers may not /promote:
-  tests/test_review_flow.py, tests/core/test_events.py
+  tests/app/test_comment.py, tests/core/test_events.py
 - §11 workflow rules: tests/test_workflows.py
 - no force-push to the default branch: tests/adapters/test_git.py
 """

@@ -1,5 +1,5 @@
 """`history` and `status` show post-deploy verification (reference §15), on the local forge
-against a real Prometheus (the scenarios of tests/test_verify.py: staging verifies 06:10 → 08:10
+against a real Prometheus (the scenarios of tests/app/test_verify.py: staging verifies 06:10 → 08:10
 after a merge at 06:00; 1.4.0 is healthy, 1.5.0 breaches at 08:00)."""
 
 from __future__ import annotations

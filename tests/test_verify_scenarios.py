@@ -1,4 +1,4 @@
-"""The issue's verification scenarios not covered by tests/test_verify.py, end to end on the local
+"""The issue's verification scenarios not covered by tests/app/test_verify.py, end to end on the local
 forge against a real Prometheus (tests/servers/prometheus.py; its data runs 06:00 → 10:00):
 NaN points, a query returning two series, secrets, hostile versions, and a rollback's own failed
 verification."""

@@ -5,7 +5,7 @@ it is never code: JSON cannot execute anything when read, unlike the pickle this
 Every file carries a format name, a format version and the promobot version that wrote
 it; a file that is unreadable, not JSON, of another format or version, or whose shape is
 wrong is ignored and rebuilt, never an error and never trusted. Values are validated
-again by whoever reads them (see ``bot.app.context`` and ``bot.app.status``): a malformed entry is a miss.
+again by whoever reads them (``bot.app.context``, ``bot.app.status``): a malformed entry is a miss.
 
 What the caches may decide is limited too: they speed up read-only commands (``status``,
 ``history``); promotion, gates and rollback always read git itself.

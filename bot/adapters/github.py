@@ -27,7 +27,7 @@ Retries (at most 3 attempts per operation, ``sleep`` injectable)
       ``Retry-After``) is not retried: the window resets up to an hour later. It raises
       ``RateLimited`` (an ``OutageError``, exit 3) naming the reset time. ``rate_budget``
       reports what the last answer's ``X-RateLimit-*`` headers said (no request), so that a
-      multi-PR handler stops starting items before the budget runs out (``router._Batch``).
+      multi-PR handler stops starting items before the budget runs out (``bot.app.batch.Batch``).
     * Creates are never retried blindly. After a 5xx or a dropped connection GitHub may
       have applied the request, so before a retry promobot looks for what it meant to
       create: the open PR for the head branch (POST pulls), its own comment with the
@@ -111,7 +111,15 @@ from bot.core.model import (
     PullState,
     Review,
 )
-from bot.errors import BotError, ConflictError, ForgeError, OutageError, RateLimited, UsageError
+from bot.errors import (
+    BotError,
+    ConflictError,
+    ForgeError,
+    NotApplicable,
+    OutageError,
+    RateLimited,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from bot.adapters.cache import FileCache
@@ -453,8 +461,8 @@ class GitHubForge:
 
         return self._retry.run(what, call)
 
-    def _no_pr(self, number: int) -> UsageError:
-        return UsageError(f"no pull request #{number} in {self.full_name}", "check the number")
+    def _no_pr(self, number: int) -> NotApplicable:
+        return NotApplicable(f"no pull request #{number} in {self.full_name}", "check the number")
 
     def _error(self, exc: GithubException, what: str, hint: str | None = None) -> BotError:
         message = _message(exc)
@@ -521,12 +529,12 @@ class GitHubForge:
         return _pull(data) if data is not None else None
 
     def get_pr(self, number: int) -> PullRequest:
-        """GET pulls/{n}; ``UsageError`` when there is no such PR."""
+        """GET pulls/{n}; ``NotApplicable`` when there is no such PR."""
         try:
             return _pull(self._request(f"read pull request #{number}", "GET", self._pr_url(number)))
         except GithubException as exc:
             if exc.status == 404:
-                raise UsageError(
+                raise NotApplicable(
                     f"no pull request #{number} in {self.full_name}", "check the number (issues are not PRs)"
                 ) from exc
             raise self._error(exc, f"read pull request #{number}") from exc
@@ -1215,7 +1223,7 @@ def credentials_from_env(
 
 @dataclass(frozen=True, slots=True)
 class GitHubSetup:
-    """The adapters for ``--forge github``, ready to become a ``bot.app.Context``."""
+    """The adapters for ``--forge github``, ready to become a ``bot.app.context.Context``."""
 
     forge: GitHubForge
     ws: GitWorkspace

@@ -81,7 +81,7 @@ from bot.core.model import (
     ReviewState,
     is_valid_name,
 )
-from bot.errors import ConflictError, ForgeError, UsageError
+from bot.errors import ConflictError, ForgeError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +417,7 @@ class LocalForge:
     def _pull(state: dict[str, Any], number: int) -> dict[str, Any]:
         rec = state["pulls"].get(str(number))
         if rec is None:
-            raise UsageError(f"no pull request #{number} on the local forge", "run `promobot pr list`")
+            raise NotApplicable(f"no pull request #{number} on the local forge", "run `promobot pr list`")
         return cast(dict[str, Any], rec)
 
     def _branch_sha(self, branch: str) -> str | None:
@@ -508,11 +508,11 @@ class LocalForge:
                 if rec["state"] != "open" or (rec["head_branch"], rec["base_branch"]) != (head, base):
                     continue
                 self._sync(rec)
-                if rec["state"] == "open":
-                    raise ConflictError(
-                        f"a pull request already exists for {head} → {base} (#{rec['number']})",
-                        "update that pull request instead",
-                    )
+                if rec["state"] == "open":  # like GitHub's forge: adopt it (an earlier run opened it)
+                    rec["title"], rec["body"] = title, body
+                    _add_labels(rec, labels)
+                    logger.info("adopting local PR #%d for %s", rec["number"], head)
+                    return self._to_pr(rec)
             number = state["next_number"]
             state["next_number"] = number + 1
             rec = {

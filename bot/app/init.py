@@ -8,7 +8,7 @@ from strings, so every file can be read and reviewed as it will land):
   (a ``.gitkeep`` each, as git keeps no empty folder);
 - with ``--example``, instead: the example models, policy and artifacts. The example has one
   source: ``bot/templates/init/example/environments/`` is byte for byte promobot's own
-  ``environments/`` (``tests/test_init.py`` fails on any drift), and init changes nothing in
+  ``environments/`` (``tests/app/test_init.py`` fails on any drift), and init changes nothing in
   it but the editor's ``$schema`` comment line;
 - ``.promobot/schemas/*.schema.json`` — the JSON Schemas of the installed promobot, which the
   ``# yaml-language-server: $schema=…`` first lines point at. A copy in the repository works

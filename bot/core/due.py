@@ -45,7 +45,7 @@ DUE_VERSION = 1
 """Bumped whenever what the marker vouches for changes: older markers are not trusted."""
 
 HEAD_PLACEHOLDER = "0" * 40
-"""Stands for the head commit a plan writes; ``promotion.apply`` puts the real SHA in."""
+"""Stands for the head commit a plan writes; ``bot.app.apply.apply`` puts the real SHA in."""
 
 TIME_KINDS = frozenset({"soak", "freeze", "verified"})
 """Gates whose result changes with the clock: pending until their ``until``."""

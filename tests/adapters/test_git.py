@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from bot.adapters.git import GitWorkspace
 from bot.core.trailers import build_message
 from bot.errors import ConflictError, UsageError, WorkspaceError
 from bot.ports import Workspace
-from tests.helpers.git import git
+from tests.helpers.git import git, run_git
 from tests.helpers.git import isolated_git_config as isolated_git_config
 
 TOKEN = "c2VjcmV0LXRva2VuLXNob3VsZC1uZXZlci1iZS1vbi1kaXNr"
@@ -331,7 +330,7 @@ class TestRemoteMode:
         ws = GitWorkspace(clone, remote="origin", auth_header=f"AUTHORIZATION: basic {TOKEN}")
         seen = ws._run(["config", "--get", "http.extraHeader"], env=ws._auth_env()).out.strip()
         assert seen == f"AUTHORIZATION: basic {TOKEN}"
-        assert subprocess.run(["git", "config", "--get", "http.extraHeader"], cwd=clone).returncode == 1
+        assert run_git(clone, "config", "--get", "http.extraHeader", check=False).returncode == 1
 
     def test_branch_names_read_the_remote_after_refresh(
         self, remote_pair: tuple[Path, Path], tmp_path: Path

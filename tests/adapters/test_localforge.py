@@ -123,13 +123,6 @@ def test_opening_a_pr_github_would_refuse_is_refused(
     assert forge.list_prs(state=None) == []
 
 
-def test_a_second_open_pr_for_the_same_head_and_base_is_refused(forge: LocalForge, repo: Path) -> None:
-    open_promotion(forge, repo)
-
-    with pytest.raises(ConflictError, match=r"already exists .*#1"):
-        forge.open_pr(head="promobot/prod/a", base="main", title="again", body="", labels=())
-
-
 # --------------------------------------------------------------------------- comments, reactions, reviews
 
 

@@ -25,7 +25,7 @@ from bot.adapters.github import ACTIONS_LOGIN, GitHubForge
 from bot.adapters.localforge import LocalForge
 from bot.core import deployments
 from bot.core.model import Deployment, GateOutcome, Permission, ReviewState
-from bot.errors import ConflictError, ForgeError, UsageError
+from bot.errors import ConflictError, ForgeError, NotApplicable
 from bot.ports import Forge
 from tests.emulator import Emulator
 from tests.helpers.git import commit_to, git
@@ -213,6 +213,18 @@ def open_pr(side: Side, branch: str = BRANCH, labels: tuple[str, ...] = ("promob
 # --------------------------------------------------------------------------- pull requests
 
 
+def test_opening_a_pr_that_is_already_open_adopts_it(side: Side) -> None:
+    """Two runs for one change: the second open_pr finds the first run's PR and takes it over."""
+    first = open_pr(side, labels=("promobot:promotion",))
+
+    again = side.forge.open_pr(head=BRANCH, base="main", title="Promote fraud 1.1", body="new", labels=("x",))
+
+    assert again.number == first and [p.number for p in side.forge.list_prs(state=None)] == [first]
+    got = side.forge.get_pr(first)
+    assert (got.title, got.body, got.state) == ("Promote fraud 1.1", "new", "open")
+    assert set(got.labels) == {"promobot:promotion", "x"}
+
+
 def test_opened_prs_are_numbered_from_one_and_found_by_number_and_head_branch(side: Side) -> None:
     first = open_pr(side, labels=("promobot:promotion", "promobot:env:prod"))
     second = open_pr(side, OTHER)
@@ -231,8 +243,8 @@ def test_opened_prs_are_numbered_from_one_and_found_by_number_and_head_branch(si
     assert [p.number for p in side.forge.list_prs()] == [1, 2]
 
 
-def test_a_missing_pr_is_a_usage_error_in_the_forges_words(side: Side) -> None:
-    with pytest.raises(UsageError) as caught:
+def test_a_missing_pr_does_not_apply_and_says_so_in_the_forges_words(side: Side) -> None:
+    with pytest.raises(NotApplicable) as caught:
         side.forge.get_pr(42)
 
     assert side.missing_pr in str(caught.value)

@@ -22,7 +22,7 @@ from bot.errors import ForgeError, UsageError, WorkspaceError
 from tests.conftest import EXAMPLE, NOW, Cli
 from tests.helpers.git import commit_all, git, init_repo
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "github"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "github"
 EXAMPLES = SHARED / "webhooks" / "payload-examples" / "api.github.com"
 ABSENT = f"GitHub's example webhook payloads are not at {EXAMPLES.resolve()} (../shared/github is absent)"
 

@@ -24,7 +24,7 @@ from tests.conftest import USERS, Cli
 from tests.helpers.git import commit_all, git
 from tests.servers.chromium import Tab
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PWN = "window.__pwned = (window.__pwned || 0) + 1"
 HOSTILE = f'<img src=x onerror="{PWN}"></script><script>{PWN}</script>'

@@ -194,7 +194,7 @@ def subprocess_log(repo: Path, sha: str) -> str:
 
 
 def test_the_schedule_and_workflow_dispatch_run_verify(live: Cli, tmp_path: Path) -> None:
-    from tests.test_handle_event import handle
+    from tests.app.test_events import handle
 
     sha = merge_locally(live, "1.4.0")
     scheduled = handle(live, tmp_path, "schedule", {"schedule": "*/30 * * * *"}, now="2026-11-27T07:00:00Z")
@@ -297,7 +297,7 @@ def test_nothing_a_caller_passes_changes_a_verdict(live: Cli, tmp_path: Path) ->
     records: the actor, the filters and a dispatch's inputs (a version included) only select
     what is evaluated, so the run without them afterwards finds nothing to write; --now is
     refused (tests/test_trust.py)."""
-    from tests.test_handle_event import handle
+    from tests.app.test_events import handle
 
     sha = merge_locally(live, "1.5.0")
     forge = live.repo / ".git" / "promobot" / "forge.json"

@@ -1,6 +1,6 @@
 """The local forge keeps the same Deployment records as GitHub for each verification (reference §15.3).
 
-Same scenario as tests/test_verify.py (fraud-detector merged into staging at 06:00, judged 06:10 →
+Same scenario as tests/app/test_verify.py (fraud-detector merged into staging at 06:00, judged 06:10 →
 08:10 against a real Prometheus); the records are read from ``.git/promobot/forge.json``.
 """
 
