@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a gate runs
     from bot.adapters.git import GitWorkspace
     from bot.core.gate_inputs import ArtifactCheck, CommandOutcome
-    from bot.core.model import CommandGate
+    from bot.core.policy_model import CommandGate
     from bot.core.promql import Evidence, PrometheusGate
     from bot.core.providers import PrometheusProvider
 

@@ -23,7 +23,8 @@ from bot.core.branches import parse_branch
 from bot.core.identity import is_bot
 from bot.core.marker import parse_state, replied_to, reply_marker
 from bot.core.messages import blockers_reply
-from bot.core.model import LABEL_HOLD, Policy, PullRequest
+from bot.core.model import LABEL_HOLD, PullRequest
+from bot.core.policy_model import Policy
 from bot.errors import BotError, NotAuthorized, OutageError
 
 REACT_SEEN, REACT_DONE, REACT_REFUSED = "eyes", "rocket", "confused"

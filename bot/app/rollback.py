@@ -34,9 +34,9 @@ from bot.core import render
 from bot.core.branches import labels_for, parse_branch, rollback_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, parse_state, render_record
-from bot.core.model import Policy
 from bot.core.paths import REJECTED_PATH, manifest_path
 from bot.core.plan import BranchState, describe, plan_pr_update
+from bot.core.policy_model import Policy
 from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from bot.app import sync
 from bot.app.context import Context, Overview, overview
 from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
-from bot.core import verify as verify_core
 from bot.core.branches import parse_branch
 from bot.core.marker import parse_state
 from bot.core.model import PullRequest
@@ -237,7 +236,7 @@ def _verification_states(
                 if brought is not None and brought.action in ("promote", "rollback"):
                     check = verify_check(ctx, brought.sha)
                     state = check.result if check is not None else "pending"
-                    _, until = verify_core.window(env.verify, brought.at)
+                    _, until = env.verify.window(brought.at)
                     detail = {
                         "state": state,
                         "version": brought.version or "",

@@ -15,10 +15,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.core.marker import PrState, render_state
-from bot.core.model import GateResult, Manifest, Policy, Rejection
+from bot.core.model import GateResult, Manifest, Rejection
 
 if TYPE_CHECKING:
     import jinja2
+
+    from bot.core.policy_model import Policy
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 RESULT_ICON = {"success": "✅", "failure": "❌", "pending": "⏳"}
