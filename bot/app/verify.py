@@ -22,13 +22,13 @@ from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
 from bot.core.gate_inputs import CommandOutcome
+from bot.core.inline import code, plain
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
 from bot.core.model import CHECK_VERIFY, LABEL_HOLD, HistoryEntry
 from bot.core.paths import env_dir, manifest_path, parse_manifest_path
 from bot.core.policy_model import CommandGate, EnvironmentPolicy, Policy
 from bot.core.promql import Evidence, PrometheusGate
-from bot.core.render import code, plain
 from bot.core.verify import Verification, VerifyPolicy
 from bot.errors import BotError, NotAuthorized, UsageError
 
