@@ -13,7 +13,6 @@ the working tree and never with the PR's files: a PR cannot change what judges i
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -70,6 +69,8 @@ class LocalGateRunner:
         to_env: str,
         extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
+        import tempfile  # on a write only: a warm read never pays for it
+
         from bot.adapters.commands import run_command_gate
 
         with tempfile.TemporaryDirectory(prefix="promobot-base-") as tmp:
