@@ -165,7 +165,8 @@ def pr_summaries(ctx: Context, prs: list[PullRequest]) -> list[PrSummary]:
 def status(ctx: Context) -> StatusReport:
     sha = ctx.tip()
     over = overview(ctx, sha)
-    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), over.names)
+    names = over.names
+    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), names)
     if ctx.cache:
         ctx.cache.flush()
     bad = {(r.model, r.version): r for r in over.rejected}
@@ -175,7 +176,7 @@ def status(ctx: Context) -> StatusReport:
     flagged: dict[str, list[str]] = {}
     for model in sorted(table):
         row = table[model]
-        models[model] = {env: (row[env].version if env in row else None) for env in over.names}
+        models[model] = {env: (row[env].version if env in row else None) for env in names}
         for env, summary in row.items():
             if summary.error:
                 errors[manifest_path(env, model)] = summary.error
@@ -197,7 +198,7 @@ def status(ctx: Context) -> StatusReport:
     registry, registry_error = _registry_drift(ctx, sha, over)
     verification = _verification_states(ctx, sha, models, over)
     return StatusReport(
-        over.names,
+        names,
         models,
         errors,
         drift,
