@@ -18,7 +18,7 @@ from bot.app.blockers import (
 from bot.app.facts import pr_context
 from bot.core.approvals import ApprovalVerdict, Ignored
 from bot.core.marker import PrState
-from bot.core.model import CHECK_READY, LABEL_HOLD, GateResult, Rejection
+from bot.core.model import CHECK_READY, LABEL_HOLD, GateResult, PullRequest, Rejection
 from bot.core.paths import REJECTED_PATH
 from bot.core.readiness import Blocker, BlockerKind
 from bot.core.rejected import load_rejected
@@ -47,18 +47,26 @@ def test_the_pull_requests_own_state_blocks_with_its_kind(people: Cli) -> None:
     ctx = local_context(people.repo)
     pr = ctx.forge.get_pr(number)
     assert readiness_blockers(ctx, pr, pr.head_sha, [], APPROVED) == []
-    cases: list[tuple[dict[str, object], BlockerKind, str]] = [
-        ({"state": "closed"}, "state", "the pull request is closed"),
-        ({"draft": True}, "state", "the pull request is a draft — mark it ready for review"),
+    cases: list[tuple[PullRequest, BlockerKind, str]] = [
+        (dataclasses.replace(pr, state="closed"), "state", "the pull request is closed"),
         (
-            {"labels": ("promobot:promotion", LABEL_HOLD)},
+            dataclasses.replace(pr, draft=True),
+            "state",
+            "the pull request is a draft — mark it ready for review",
+        ),
+        (
+            dataclasses.replace(pr, labels=("promobot:promotion", LABEL_HOLD)),
             "hold",
             f"on hold (label {LABEL_HOLD}) — /unhold lifts it",
         ),
-        ({"from_fork": True}, "fork", "the head branch is in a fork — promobot only merges its own branches"),
+        (
+            dataclasses.replace(pr, from_fork=True),
+            "fork",
+            "the head branch is in a fork — promobot only merges its own branches",
+        ),
     ]
-    for change, kind, text in cases:
-        (found,) = readiness_blockers(ctx, dataclasses.replace(pr, **change), pr.head_sha, [], APPROVED)  # type: ignore[arg-type]
+    for changed, kind, text in cases:
+        (found,) = readiness_blockers(ctx, changed, pr.head_sha, [], APPROVED)
         assert (found.kind, str(found)) == (kind, text)
 
 

@@ -168,7 +168,7 @@ def test_env_versions_and_the_manifest_a_rollback_restores(people: Cli) -> None:
     state = pr_context(ctx, number).state
     restored = restored_manifest(ctx, state)
     assert restored is not None and restored.version == "1.4.1" and state.restores_sha == tip
-    side = commit_to(people.repo, "side", {PROD: ctx.ws.read(tip, PROD).decode()})  # type: ignore[union-attr]
+    side = commit_to(people.repo, "side", {PROD: git(people.repo, "show", f"{tip}:{PROD}") + "\n"})
     for sha in (side, "not-a-sha", None):  # only a commit on the default branch counts
         assert restored_manifest(ctx, dataclasses.replace(state, restores_sha=sha)) is None
 
