@@ -68,8 +68,8 @@ from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple, cast
 
 from bot.adapters.cache import read_json, write_json
+from bot.core.branches import BRANCH_PREFIX
 from bot.core.model import HistoryEntry, is_valid_name
-from bot.core.plan import BRANCH_PREFIX
 from bot.core.trailers import (
     ACTION,
     APPROVED_BY,

@@ -23,6 +23,7 @@ from bot.core import due as due_core
 from bot.core import gates as gates_core
 from bot.core import manifest as manifests
 from bot.core import render
+from bot.core.branches import REJECT_ACTIONS
 from bot.core.command_table import pr_commands
 from bot.core.marker import PrState
 from bot.core.messages import approvals_text
@@ -37,10 +38,7 @@ from bot.core.model import (
     PullRequest,
 )
 from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path
-from bot.core.plan import (
-    REJECT_ACTIONS,
-    Checks,
-)
+from bot.core.plan import Checks
 from bot.core.readiness import Blocker, make_checks
 from bot.errors import ForgeError, ManifestError, NotApplicable, UsageError
 

@@ -13,9 +13,9 @@ from bot.app import sync, verify
 from bot.app.context import Context
 from bot.app.evaluate import evaluate_pr
 from bot.app.promote import merge, promote
+from bot.core.branches import parse_branch
 from bot.core.marker import PrState
 from bot.core.model import PullRequest
-from bot.core.plan import parse_branch
 from bot.core.render import code
 from bot.errors import Blocked, BotError, NotApplicable, RateLimited
 

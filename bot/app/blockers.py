@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from bot.app.context import Context
 from bot.app.records import version_of, write_record
 from bot.core import approvals as approvals_core
+from bot.core.branches import REJECT_ACTIONS
 from bot.core.marker import PrState
 from bot.core.messages import rebuild_hint
 from bot.core.model import (
@@ -18,9 +19,6 @@ from bot.core.model import (
     Rejection,
 )
 from bot.core.paths import REJECTED_PATH
-from bot.core.plan import (
-    REJECT_ACTIONS,
-)
 from bot.core.readiness import Blocker
 from bot.core.rejected import find_rejection, load_rejected
 from bot.errors import ManifestError

@@ -19,11 +19,11 @@ from bot.app.promote import merge
 from bot.app.rollback import rollback_from_pr
 from bot.app.status import status
 from bot.core import authz, command_table, render, slash
+from bot.core.branches import parse_branch
 from bot.core.identity import is_bot
 from bot.core.marker import parse_state, replied_to, reply_marker
 from bot.core.messages import blockers_reply
 from bot.core.model import LABEL_HOLD, Policy, PullRequest
-from bot.core.plan import parse_branch
 from bot.errors import BotError, NotAuthorized, OutageError
 
 REACT_SEEN, REACT_DONE, REACT_REFUSED = "eyes", "rocket", "confused"

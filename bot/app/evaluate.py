@@ -9,14 +9,11 @@ from bot.app.apply import apply
 from bot.app.assess import Assessment, assess_pr
 from bot.app.context import Context
 from bot.app.facts import pr_context
+from bot.core.branches import parse_branch
 from bot.core.model import (
     PullRequest,
 )
-from bot.core.plan import (
-    Action,
-    UpdatePr,
-    parse_branch,
-)
+from bot.core.plan import Action, UpdatePr
 from bot.errors import Blocked, BotError, OutageError
 
 logger = logging.getLogger(__name__)

@@ -64,6 +64,7 @@ from bot.app.push import on_check_rerequest, on_push
 from bot.app.rollback import rollback
 from bot.app.schedule import on_schedule
 from bot.core import events
+from bot.core.branches import BranchRef, parse_branch
 from bot.core.events import (
     CheckRerequestEvent,
     CommentEvent,
@@ -77,7 +78,6 @@ from bot.core.events import (
     UnknownEvent,
 )
 from bot.core.marker import PrState
-from bot.core.plan import BranchRef, parse_branch
 from bot.core.render import code
 from bot.errors import Blocked, NotApplicable, UsageError
 

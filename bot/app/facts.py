@@ -12,6 +12,7 @@ from bot.app.records import version_of, write_record
 from bot.core import manifest as manifests
 from bot.core import rollback as rollbacks
 from bot.core import trailers
+from bot.core.branches import BranchRef, parse_branch, rollback_branch
 from bot.core.marker import PrState, parse_state
 from bot.core.model import (
     Manifest,
@@ -19,12 +20,7 @@ from bot.core.model import (
     PullRequest,
 )
 from bot.core.paths import REJECTED_PATH, manifest_path
-from bot.core.plan import (
-    BranchRef,
-    BranchState,
-    parse_branch,
-    rollback_branch,
-)
+from bot.core.plan import BranchState
 from bot.errors import (
     BotError,
     ManifestError,

@@ -20,6 +20,7 @@ from bot.app.evaluate import reevaluate_model
 from bot.app.facts import PrContext, branch_state, pr_context, reverted_commit
 from bot.app.records import version_of, write_record
 from bot.core import manifest as manifests
+from bot.core.branches import REJECT_ACTIONS, labels_for, promotion_branch
 from bot.core.marker import PrState, parse_state, render_record
 from bot.core.messages import merge_message, promotion_message, promotion_title, rebuild_hint
 from bot.core.model import (
@@ -30,14 +31,7 @@ from bot.core.model import (
     PullRequest,
 )
 from bot.core.paths import POLICY_PATH, env_dir, manifest_path, parse_manifest_path
-from bot.core.plan import (
-    REJECT_ACTIONS,
-    UpdatePr,
-    describe,
-    labels_for,
-    plan_pr_update,
-    promotion_branch,
-)
+from bot.core.plan import UpdatePr, describe, plan_pr_update
 from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, OutageError, UsageError
 
 logger = logging.getLogger(__name__)

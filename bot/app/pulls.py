@@ -7,9 +7,9 @@ from typing import Any
 from bot.app.assess import approvals_for
 from bot.app.context import Context
 from bot.app.facts import pr_context
+from bot.core.branches import REJECT_ACTIONS, parse_branch
 from bot.core.marker import parse_state
 from bot.core.model import CHECK_NAMES, PullState
-from bot.core.plan import REJECT_ACTIONS, parse_branch
 from bot.errors import NotApplicable
 
 

@@ -11,13 +11,13 @@ from bot.app.batch import Batch, Outcome, budget, evaluate_line, open_promobot_p
 from bot.app.context import Context
 from bot.app.promote import promote_all
 from bot.core import events
+from bot.core.branches import parse_branch
 from bot.core.events import (
     CheckRerequestEvent,
     PushEvent,
 )
 from bot.core.model import is_valid_name
 from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path, parse_manifest_path
-from bot.core.plan import parse_branch
 from bot.core.render import code
 from bot.errors import BotError
 

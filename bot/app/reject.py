@@ -19,18 +19,13 @@ from bot.app.context import Context, check_model_name
 from bot.app.evaluate import reevaluate_model
 from bot.app.records import branch_rejection, write_record
 from bot.core import rollback as core
+from bot.core.branches import is_branch_version, labels_for, rejected_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, render_record
 from bot.core.messages import rejection_message
 from bot.core.model import Policy, Rejection
 from bot.core.paths import REJECTED_PATH
-from bot.core.plan import (
-    BranchState,
-    is_branch_version,
-    labels_for,
-    plan_pr_update,
-    rejected_branch,
-)
+from bot.core.plan import BranchState, plan_pr_update
 from bot.core.rejected import add_rejection, find_rejection, remove_rejection
 from bot.errors import NotApplicable, UsageError
 

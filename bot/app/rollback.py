@@ -31,18 +31,12 @@ from bot.app.records import branch_rejection, write_record
 from bot.app.restore import Prepared, prepare
 from bot.core import manifest as manifests
 from bot.core import render
+from bot.core.branches import labels_for, parse_branch, rollback_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, parse_state, render_record
 from bot.core.model import Policy
 from bot.core.paths import REJECTED_PATH, manifest_path
-from bot.core.plan import (
-    BranchState,
-    describe,
-    labels_for,
-    parse_branch,
-    plan_pr_update,
-    rollback_branch,
-)
+from bot.core.plan import BranchState, describe, plan_pr_update
 from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)

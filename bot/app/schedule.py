@@ -9,11 +9,11 @@ from bot.app.assess import model_inputs
 from bot.app.batch import Batch, Outcome, budget, evaluate_line, sync_line, verify_line
 from bot.app.context import Context
 from bot.core import due as due_core
+from bot.core.branches import parse_branch
 from bot.core.events import (
     ScheduleEvent,
 )
 from bot.core.model import LABEL_HOLD, PullRequest
-from bot.core.plan import parse_branch
 
 
 def on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:

@@ -12,10 +12,10 @@ from bot.app.context import Context, Overview, overview
 from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
 from bot.core import verify as verify_core
+from bot.core.branches import parse_branch
 from bot.core.marker import parse_state
 from bot.core.model import PullRequest
 from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
-from bot.core.plan import parse_branch
 from bot.errors import BotError, ManifestError
 
 

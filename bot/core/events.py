@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import identity, slash
+from bot.core.branches import parse_branch
 from bot.core.model import is_valid_name
-from bot.core.plan import parse_branch
 
 MAX_TEXT = 255
 """Bound for names, refs, logins and actions (git refs and GitHub logins are far shorter)."""

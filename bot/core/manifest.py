@@ -14,8 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from yaml.nodes import MappingNode, ScalarNode
-
 from bot.core import paths, yamlsafe
 from bot.core.model import DIGEST_RE, MODEL_NAME_RE, NAME_RULE, Manifest
 from bot.core.registry import RegistryRef, model_problem, version_problem
@@ -366,6 +364,8 @@ class _Layout:
 
 
 def _layout(text: str, doc: yamlsafe.Document) -> _Layout | None:
+    from yaml.nodes import MappingNode, ScalarNode  # loaded by the parse that made ``doc``
+
     root = doc.node
     if not isinstance(root, MappingNode) or root.flow_style or yamlsafe.has_bad_line_breaks(text):
         return None

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from bot.core import render, trailers
 from bot.core import rollback as rollbacks
 from bot.core.approvals import ApprovalVerdict
+from bot.core.branches import REJECT_ACTIONS
 from bot.core.marker import PrState
 from bot.core.model import Rejection
-from bot.core.plan import REJECT_ACTIONS
 
 
 def promotion_title(state: PrState) -> str:

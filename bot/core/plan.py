@@ -6,102 +6,13 @@ is exactly what a real run does.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.core.model import (
-    CHECK_APPROVALS,
-    CHECK_GATES,
-    CHECK_READY,
-    LABEL_ENV_PREFIX,
-    LABEL_PROMOTION,
-    LABEL_ROLLBACK,
-    GateOutcome,
-    PullRequest,
-    is_valid_name,
-)
+from bot.core.model import CHECK_APPROVALS, CHECK_GATES, CHECK_READY, GateOutcome, PullRequest
 
 HEAD = "@head"
 """Placeholder for the SHA of the commit a plan writes (known only once applied)."""
-
-BRANCH_PREFIX = "promobot/"
-
-
-def promotion_branch(env: str, model: str) -> str:
-    return f"{BRANCH_PREFIX}{env}/{model}"
-
-
-def rollback_branch(env: str, model: str) -> str:
-    return f"{BRANCH_PREFIX}rollback/{env}/{model}"
-
-
-REJECT_ACTIONS = ("reject", "unreject")
-"""Actions of the PRs that edit ``environments/rejected.yaml``; they name no environment."""
-
-_BRANCH_VERSION_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,127}")
-"""``manifest.VERSION_RE``, minus what git refuses in a ref (``..``, a ``.lock`` ending)."""
-
-
-def rejected_branch(model: str, version: str, *, remove: bool = False) -> str:
-    """``promobot/rejected/<model>/<version>`` (``unrejected`` to remove)."""
-    return f"{BRANCH_PREFIX}{'unrejected' if remove else 'rejected'}/{model}/{version}"
-
-
-def is_branch_version(version: str) -> bool:
-    return (
-        _BRANCH_VERSION_RE.fullmatch(version) is not None
-        and ".." not in version
-        and not version.endswith(".lock")
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class BranchRef:
-    action: str
-    """``promote``, ``rollback``, ``reject`` or ``unreject``."""
-    env: str
-    """The environment whose manifest the PR changes; ``""`` for reject / unreject."""
-    model: str
-    version: str | None = None
-    """reject / unreject only: the version the branch adds to (removes from) rejected.yaml."""
-
-    @property
-    def is_rejection(self) -> bool:
-        return self.action in REJECT_ACTIONS
-
-
-def parse_branch(name: str) -> BranchRef | None:
-    """``promobot/<env>/<model>``, ``promobot/rollback/<env>/<model>``,
-    ``promobot/rejected/<model>/<version>`` or ``promobot/unrejected/<model>/<version>``;
-    None otherwise."""
-    if not name.startswith(BRANCH_PREFIX):
-        return None
-    parts = name[len(BRANCH_PREFIX) :].split("/")
-    if len(parts) == 3 and parts[0] in ("rejected", "unrejected"):
-        action = "reject" if parts[0] == "rejected" else "unreject"
-        if not (is_valid_name(parts[1]) and is_branch_version(parts[2])):
-            return None
-        return BranchRef(action, "", parts[1], parts[2])
-    if len(parts) == 3 and parts[0] == "rollback":
-        action, env, model = "rollback", parts[1], parts[2]
-    elif len(parts) == 2:
-        action, env, model = "promote", parts[0], parts[1]
-    else:
-        return None
-    if not (is_valid_name(env) and is_valid_name(model)):
-        return None
-    return BranchRef(action, env, model)
-
-
-def labels_for(action: str, env: str) -> tuple[str, ...]:
-    """The labels of a promobot PR; reject / unreject PRs (no environment) are ``promobot:rollback``
-    only: they merge under ``rollback.approvals`` like rollbacks."""
-    if action in REJECT_ACTIONS:
-        return (LABEL_ROLLBACK,)
-    kind = LABEL_ROLLBACK if action == "rollback" else LABEL_PROMOTION
-    return (kind, f"{LABEL_ENV_PREFIX}{env}")
-
 
 # --------------------------------------------------------------------------- actions
 

@@ -49,21 +49,19 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def pad(text: str, columns: int) -> str:
-    return text + " " * max(0, columns - width(text))
-
-
 def table(headers: Row, rows: Sequence[Row], *, markdown: bool = False) -> str:
     if markdown:
         out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
-    widths = [
-        max(width(h), *(width(r[i]) for r in rows)) if rows else width(h) for i, h in enumerate(headers)
+    grid = [headers, *rows]  # a status table has thousands of cells: each is measured once
+    sizes = [[len(c) if c.isascii() else width(c) for c in r] for r in grid]
+    widths = [max(column) for column in zip(*sizes, strict=True)]
+    out = [
+        "  ".join(c + " " * (w - n) for c, n, w in zip(r, s, widths, strict=True)).rstrip()
+        for r, s in zip(grid, sizes, strict=True)
     ]
-    line = "  ".join(pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
 
 
@@ -74,10 +72,14 @@ def _md(value: object, markdown: bool) -> str:
 def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
     envs: list[str] = data["environments"]
     rows = []
+    invalid_in: dict[str, set[str]] = {}  # file name → environments where it is invalid
+    for path in data.get("errors", {}):
+        _, env, name = path.split("/")[:3]
+        invalid_in.setdefault(name, set()).add(env)
     for model, row in data["models"].items():
         rejected = set(data.get("rejected", {}).get(model, []))
         cells = []
-        invalid = {p.split("/")[1] for p in data.get("errors", {}) if p.split("/")[2] == f"{model}.yaml"}
+        invalid = invalid_in.get(f"{model}.yaml", set())
         for env in envs:
             version = row.get(env)
             cell = "invalid!" if env in invalid else ("—" if version is None else str(version))

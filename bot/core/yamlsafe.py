@@ -20,21 +20,18 @@ kept so that validators can point at ``file:line:column`` of any value on error.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
-
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from bot.errors import ManifestError
 
-try:  # libyaml is an optional part of PyYAML
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from yaml import Loader
+    from yaml.nodes import MappingNode, Node
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 10_000
@@ -48,98 +45,112 @@ _BAD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 Path = Sequence[str | int]
 
 
-class StrictLoader(_BaseLoader):
-    """``CSafeLoader`` with the YAML 1.2 core schema, core tags only, no duplicate keys."""
+@functools.cache
+def strict_loader() -> type[Loader]:
+    """``CSafeLoader`` with the YAML 1.2 core schema, core tags only, no duplicate keys.
 
-    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
-    yaml_constructors: ClassVar[dict[Any, Any]] = {}
+    Built on the first parse: PyYAML is imported then, not when a module that may parse is
+    imported (``status`` and ``history`` on a warm cache parse nothing; issue #16)."""
+    import yaml
+    from yaml.constructor import SafeConstructor
+    from yaml.nodes import MappingNode, SequenceNode
 
-    def construct_yaml_int(self, node: Node) -> int:
-        text = str(self.construct_scalar(node))  # type: ignore[arg-type]
-        sign = -1 if text[:1] == "-" else 1
-        body = text.lstrip("+-")
-        try:
-            if body[:2] in ("0o", "0x"):
-                return sign * int(body[2:], 8 if body[1] == "o" else 16)
-            return sign * int(body, 10)
-        except ValueError:
-            _fail_at(node, f"{text!r} is not an integer", "write a decimal, 0o or 0x number")
+    # libyaml is an optional part of PyYAML: the pure-Python SafeLoader stands in without it
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def construct_yaml_float(self, node: Node) -> float:
-        try:
-            return float(yaml.constructor.SafeConstructor.construct_yaml_float(self, node))  # type: ignore[arg-type]
-        except ValueError:
-            _fail_at(node, f"{node.value!r} is not a number", "write a number such as 0.93, or drop !!float")
+    class StrictLoader(base):  # type: ignore[valid-type,misc]
+        yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
+        yaml_constructors: ClassVar[dict[Any, Any]] = {}
 
-    def construct_yaml_bool(self, node: Node) -> bool:
-        try:
-            return bool(yaml.constructor.SafeConstructor.construct_yaml_bool(self, node))  # type: ignore[arg-type]
-        except KeyError:
-            _fail_at(node, f"{node.value!r} is not a boolean", "write true or false, or drop the !!bool tag")
+        def construct_yaml_int(self, node: Node) -> int:
+            text = str(self.construct_scalar(node))
+            sign = -1 if text[:1] == "-" else 1
+            body = text.lstrip("+-")
+            try:
+                if body[:2] in ("0o", "0x"):
+                    return sign * int(body[2:], 8 if body[1] == "o" else 16)
+                return sign * int(body, 10)
+            except ValueError:
+                _fail_at(node, f"{text!r} is not an integer", "write a decimal, 0o or 0x number")
 
-    def construct_yaml_map(self, node: MappingNode) -> Iterator[dict[str, Any]]:  # type: ignore[override]
-        data: dict[str, Any] = {}
-        yield data
-        data.update(self.construct_mapping(node))  # type: ignore[arg-type]
-
-    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
-        if not isinstance(node, MappingNode):
-            _fail_at(node, "expected a mapping here", "write `key: value` pairs")
-        mapping: dict[Hashable, Any] = {}
-        merges: list[Node] | None = None
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                merges = [*(merges or []), value_node]
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if type(key) is not str:
-                _fail_at(key_node, f"mapping key {key!r} is not a string", "quote the key")
-            if key in mapping:
+        def construct_yaml_float(self, node: Node) -> float:
+            try:
+                return float(SafeConstructor.construct_yaml_float(self, node))  # type: ignore[arg-type]
+            except ValueError:
                 _fail_at(
-                    key_node,
-                    f"duplicate key {key!r}",
-                    "a key may appear once per mapping; delete or rename one of them",
+                    node, f"{node.value!r} is not a number", "write a number such as 0.93, or drop !!float"
                 )
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        if merges:
-            for merge in merges:
-                sources = merge.value if isinstance(merge, SequenceNode) else [merge]
-                for source in sources:
-                    for key, value in self.construct_mapping(source, deep=deep).items():
-                        mapping.setdefault(key, value)
-        return mapping
 
-    def construct_undefined(self, node: Node) -> NoReturn:
-        _fail_at(
-            node,
-            f"YAML tag {node.tag.replace(_TAG, '!!')!r} is not allowed",
-            "only the core tags are accepted (null, bool, int, float, str, seq, map); remove the tag",
-        )
+        def construct_yaml_bool(self, node: Node) -> bool:
+            try:
+                return bool(SafeConstructor.construct_yaml_bool(self, node))  # type: ignore[arg-type]
+            except KeyError:
+                _fail_at(
+                    node, f"{node.value!r} is not a boolean", "write true or false, or drop the !!bool tag"
+                )
 
+        def construct_yaml_map(self, node: MappingNode) -> Iterator[dict[str, Any]]:
+            data: dict[str, Any] = {}
+            yield data
+            data.update(self.construct_mapping(node))  # type: ignore[arg-type]
 
-def _add_resolver(tag: str, pattern: str, first: str) -> None:
-    StrictLoader.add_implicit_resolver(_TAG + tag, re.compile(pattern), list(first))
+        def construct_mapping(self, node: Node, deep: bool = False) -> dict[Hashable, Any]:
+            if not isinstance(node, MappingNode):
+                _fail_at(node, "expected a mapping here", "write `key: value` pairs")
+            mapping: dict[Hashable, Any] = {}
+            merges: list[Node] | None = None
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    merges = [*(merges or []), value_node]
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if type(key) is not str:
+                    _fail_at(key_node, f"mapping key {key!r} is not a string", "quote the key")
+                if key in mapping:
+                    _fail_at(
+                        key_node,
+                        f"duplicate key {key!r}",
+                        "a key may appear once per mapping; delete or rename one of them",
+                    )
+                mapping[key] = self.construct_object(value_node, deep=deep)
+            if merges:
+                for merge in merges:
+                    sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+                    for source in sources:
+                        for key, value in self.construct_mapping(source, deep=deep).items():
+                            mapping.setdefault(key, value)
+            return mapping
 
+        def construct_undefined(self, node: Node) -> NoReturn:
+            _fail_at(
+                node,
+                f"YAML tag {node.tag.replace(_TAG, '!!')!r} is not allowed",
+                "only the core tags are accepted (null, bool, int, float, str, seq, map); remove the tag",
+            )
 
-_add_resolver("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
-_add_resolver("null", r"^(?:~|null|Null|NULL|)$", "~nN")
-StrictLoader.add_implicit_resolver(_TAG + "null", re.compile(r"^$"), [""])
-_add_resolver("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
-_add_resolver(
-    "float",
-    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-    "-+.0123456789",
-)
-_add_resolver("merge", r"^(?:<<)$", "<")
+    def resolve(tag: str, pattern: str, first: str) -> None:
+        StrictLoader.add_implicit_resolver(_TAG + tag, re.compile(pattern), list(first))
 
-StrictLoader.add_constructor(_TAG + "null", yaml.constructor.SafeConstructor.construct_yaml_null)  # type: ignore[type-var]
-StrictLoader.add_constructor(_TAG + "bool", StrictLoader.construct_yaml_bool)
-StrictLoader.add_constructor(_TAG + "int", StrictLoader.construct_yaml_int)
-StrictLoader.add_constructor(_TAG + "float", StrictLoader.construct_yaml_float)
-StrictLoader.add_constructor(_TAG + "str", yaml.constructor.SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
-StrictLoader.add_constructor(_TAG + "seq", yaml.constructor.SafeConstructor.construct_yaml_seq)  # type: ignore[type-var]
-StrictLoader.add_constructor(_TAG + "map", StrictLoader.construct_yaml_map)
-StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
+    resolve("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF")
+    resolve("null", r"^(?:~|null|Null|NULL|)$", "~nN")
+    StrictLoader.add_implicit_resolver(_TAG + "null", re.compile(r"^$"), [""])
+    resolve("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789")
+    resolve(
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    )
+    resolve("merge", r"^(?:<<)$", "<")
+
+    StrictLoader.add_constructor(_TAG + "null", SafeConstructor.construct_yaml_null)
+    StrictLoader.add_constructor(_TAG + "bool", StrictLoader.construct_yaml_bool)
+    StrictLoader.add_constructor(_TAG + "int", StrictLoader.construct_yaml_int)
+    StrictLoader.add_constructor(_TAG + "float", StrictLoader.construct_yaml_float)
+    StrictLoader.add_constructor(_TAG + "str", SafeConstructor.construct_yaml_str)
+    StrictLoader.add_constructor(_TAG + "seq", SafeConstructor.construct_yaml_seq)
+    StrictLoader.add_constructor(_TAG + "map", StrictLoader.construct_yaml_map)
+    StrictLoader.add_constructor(None, StrictLoader.construct_undefined)
+    return StrictLoader
 
 
 class _LocatedError(Exception):
@@ -165,6 +176,8 @@ class Document:
 
     def node_at(self, path: Path, *, key: bool = False) -> Node | None:
         """The node at ``path`` (the key node of the last step when ``key``), or the deepest found."""
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode  # loaded by the parse
+
         node = self.node
         for i, step in enumerate(path):
             last = i == len(path) - 1
@@ -190,6 +203,8 @@ class Document:
 
     def source_text(self, path: Path) -> str | None:
         """The scalar as written (``1.10`` stays ``"1.10"``), or None when not a scalar."""
+        from yaml.nodes import ScalarNode  # loaded by the parse
+
         node = self.node_at(path)
         return node.value if isinstance(node, ScalarNode) else None
 
@@ -250,8 +265,10 @@ def _too_big(path: str, size: int) -> ManifestError:
 
 def parse(text: str | bytes, *, path: str) -> Document:
     """Parse one YAML document strictly; raise ``ManifestError`` with file:line:column."""
+    import yaml
+
     source = decode(text, path=path)
-    loader = StrictLoader(source)
+    loader = strict_loader()(source)
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -285,6 +302,8 @@ def load(text: str | bytes, *, path: str) -> Any:
 
 def _check_shape(root: Node, *, aliased: bool) -> None:
     """Refuse documents nested deeper than MAX_DEPTH or, expanded, larger than MAX_NODES."""
+    from yaml.nodes import MappingNode
+
     stack: list[tuple[Node, int]] = [(root, 1)]
     count = 0
     pop, push = stack.pop, stack.append

@@ -12,6 +12,7 @@ from bot.core.verify import CHECK_VERIFY
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to, git
 from tests.helpers.local import local_context, local_forge
+from tests.helpers.rig import Hub
 
 STAGING = "environments/staging/fraud-detector.yaml"
 BRANCH = "promobot/staging/fraud-detector"
@@ -131,3 +132,25 @@ def test_branch_rejection_is_the_entry_the_existing_branch_carries(example_repo:
     assert branch_rejection(ctx, branch, "fraud-detector", "1.4.2") is None
     commit_to(example_repo, branch, {REJECTED_PATH: "rejected: {broken"})
     assert branch_rejection(ctx, branch, "fraud-detector", "1.5.0") is None
+
+
+def test_on_github_another_apps_check_that_types_the_record_is_no_record(hub: Hub) -> None:
+    sha = hub.main()
+    hub.emu.add_app("other-ci", token="ghs_otherCI")
+    other = hub.emu.github("ghs_otherCI").get_repo("acme/models")
+    other.create_check_run(
+        name=CHECK_READY,
+        head_sha=sha,
+        status="completed",
+        conclusion="success",
+        external_id=render_record("mallory"),
+        output={"title": "ready", "summary": ""},
+    )
+    ctx = hub.context()
+    (typed,) = ctx.forge.list_checks(sha)
+    assert typed.record == render_record("mallory") and not typed.by_promobot
+    assert write_record(ctx, sha) is None
+    hub.forge.set_check(
+        head_sha=sha, name=CHECK_READY, result="success", title="t", summary="s", record=render_record("erin")
+    )
+    assert write_record(hub.context(), sha) == WriteRecord("erin")

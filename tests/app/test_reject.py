@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.plan import parse_branch, rejected_branch
+from bot.core.branches import parse_branch, rejected_branch
 from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
 from tests.conftest import Cli

@@ -10,6 +10,8 @@ from pathlib import Path
 from bot.adapters.localforge import LocalForge
 from bot.app.context import Context
 from bot.cli import Options, build_context
+from tests.conftest import Cli
+from tests.helpers.git import commit_all
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)  # as tests/conftest.py NOW: a Friday morning, no freeze
 
@@ -23,3 +25,17 @@ def local_forge(ctx: Context) -> LocalForge:
     """``ctx``'s forge as the local forge it is (for its test controls: foreign checks, users)."""
     assert isinstance(ctx.forge, LocalForge)
     return ctx.forge
+
+
+PROD = "environments/prod/fraud-detector.yaml"
+
+
+def bad_prod_and_its_rollback(cli: Cli, *, reason: str = "AUC dropped in prod") -> tuple[int, str]:
+    """Someone bumps prod's fraud-detector to 1.4.2 by hand; sam (maintain, ``people``) opens the
+    rollback PR back to 1.4.1. Returns (the PR's number, the hand-made commit it reverts)."""
+    path = cli.repo / PROD
+    path.write_text(path.read_text().replace("version: 1.4.1", "version: 1.4.2", 1))
+    bad = commit_all(cli.repo, "Hand-made bump of prod to 1.4.2", date="2026-11-02T09:00:00Z")
+    opened = cli.json("rollback", "fraud-detector", "--env", "prod", "--reason", reason, actor="sam")
+    assert opened["reverts"] == bad and opened["merged"] is None, opened
+    return int(opened["pr"]), bad
