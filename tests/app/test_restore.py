@@ -16,7 +16,7 @@ from bot.core.trailers import parse_trailers
 from bot.errors import NotApplicable, UsageError
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
