@@ -255,3 +255,14 @@ def test_the_site_builds_no_html_in_python(path: Path) -> None:
     assert tags == []
     assert (BOT / "templates" / "site" / "index.html.j2").is_file()
     assert (BOT / "templates" / "site" / "model.html.j2").is_file()
+
+
+TESTS = BOT.parent / "tests"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("bot.app.")), ids=str)
+def test_every_use_case_module_has_its_mirrored_test_file(module: str) -> None:
+    """``bot/app/x.py`` is tested in ``tests/app/test_x.py`` (CONTRIBUTING.md): a use case's tests
+    are one hop away."""
+    expected = TESTS / "app" / f"test_{module.rsplit('.', 1)[1]}.py"
+    assert expected.is_file(), f"{module} has no {expected.relative_to(BOT.parent)}"

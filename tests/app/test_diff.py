@@ -13,7 +13,7 @@ from bot.core.readiness import Blocker
 from bot.errors import BotError
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 FRIDAY_AFTERNOON = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 17:00 in Berlin: prod's freeze window
 

@@ -11,7 +11,7 @@ from bot.app.history import history, history_rows
 from bot.errors import UsageError
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 ROW_KEYS = {
     "sha",

@@ -13,7 +13,7 @@ from bot.app.pulls import list_prs, show, show_text
 from bot.errors import NotApplicable
 from tests.conftest import Cli
 from tests.helpers.git import commit_to
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 NO_APPROVALS: dict[str, Any] = {"required": None, "counted": [], "ignored": [], "blocking": []}
 

@@ -15,7 +15,7 @@ from bot.app.push import on_push
 from bot.core.events import PushEvent
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 POLICY = "environments/promotion.yaml"
 REJECTED = "environments/rejected.yaml"

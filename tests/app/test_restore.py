@@ -16,7 +16,7 @@ from bot.core.trailers import parse_trailers
 from bot.errors import NotApplicable, UsageError
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
@@ -33,8 +33,8 @@ def edit(repo: Path, path: str, old: str, new: str) -> None:
 
 def bad_release(repo: Path) -> tuple[str, str]:
     """prod gets staging's 1.4.2 by hand, then someone scales it to 9 replicas (same version).
-    Returns (the commit that brought 1.4.2, the example's commit that had 1.4.1)."""
-    good = git(repo, "rev-parse", "HEAD")
+    Returns (the commit that brought 1.4.2, the last commit that changed prod's 1.4.1)."""
+    good = git(repo, "log", "-1", "--format=%H", "--", PROD)
     prod = repo / PROD
     prod.write_text(apply_promotion((repo / STAGING).read_text(), prod.read_text(), ["serving"]))
     bad = commit_all(repo, "Ship fraud-detector 1.4.2 to prod", date="2026-11-10T09:00:00Z")
@@ -72,7 +72,11 @@ def refs(repo: Path) -> str:
 
 
 def test_prepare_restores_the_promoted_keys_keeps_local_keys_and_writes_nothing(cli: Cli) -> None:
+    edit(cli.repo, POLICY, "local_keys: [serving]", "local_keys: [serving, labels]")
+    commit_all(cli.repo, "labels stay with each environment")
     bad, good = bad_release(cli.repo)
+    edit(cli.repo, PROD, "tier: critical", "tier: gold")
+    commit_all(cli.repo, "prod's own label", date="2026-11-12T09:00:00Z")
     before = refs(cli.repo), git(cli.repo, "status", "--porcelain")
     done = prepared(local_context(cli.repo, actor="sam"), reason="  checkout\x07 errors\n\n up 3x ")
 
@@ -80,8 +84,10 @@ def test_prepare_restores_the_promoted_keys_keeps_local_keys_and_writes_nothing(
     assert (done.target.bad_sha, done.target.restores_sha) == (bad, good)
     restored = load_manifest(done.new_text, path=PROD, expected_name="fraud-detector")
     original = load_manifest(git(cli.repo, "show", f"{good}:{PROD}"), path=PROD)
-    assert restored.promoted(("serving",)) == original.promoted(("serving",))  # 1.4.1's keys, all of them
+    local = ("serving", "labels")
+    assert restored.promoted(local) == original.promoted(local)  # 1.4.1's promoted keys, all of them
     assert restored.data["serving"]["replicas"] == 9  # the scaling after the bad release stays
+    assert restored.data["labels"] == {"team": "fraud", "tier": "gold"}  # so does prod's own label
     assert done.restored.version == "1.4.1" and done.current_text == (cli.repo / PROD).read_bytes()
     assert done.reason == "checkout errors up 3x"  # one clean paragraph
     assert done.subject == 'Revert "Ship fraud-detector 1.4.2 to prod"'

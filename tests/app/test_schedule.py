@@ -15,7 +15,7 @@ from bot.core.events import ScheduleEvent
 from bot.core.model import LABEL_HOLD
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to
-from tests.helpers.local_context import NOW, local_context
+from tests.helpers.local import NOW, local_context
 
 REJECTED = "environments/rejected.yaml"
 STAGING_BRANCH = "promobot/staging/fraud-detector"

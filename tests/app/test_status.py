@@ -14,7 +14,7 @@ from bot.app.context import Context
 from bot.app.status import PrSummary, StatusReport, status, summarize, summary_key
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to, git
-from tests.helpers.local_context import local_context
+from tests.helpers.local import local_context
 
 REJECTED = "environments/rejected.yaml"
 STAGING_FRAUD = "environments/staging/fraud-detector.yaml"

@@ -17,8 +17,9 @@ NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)  # as tests/conftest.py NOW: a Frid
 
 
 def local_context(repo: Path, actor: str = "alice", *, now: datetime = NOW) -> Context:
-    """A fresh context (nothing cached in memory) on ``repo`` as ``actor`` at ``now``."""
-    return build_context(Options(repo=repo, forge="local", output="json", actor=actor, now=now))
+    """The Context ``promobot --repo REPO --forge local --as ACTOR`` builds (nothing cached in
+    memory), its clock fixed at ``now`` in-process (``--now`` stays unset, as on every real run)."""
+    return build_context(Options(repo, "local", "json", actor, None, clock=now))
 
 
 def local_forge(ctx: Context) -> LocalForge:
