@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.adapters.localforge import LocalForge
     from bot.adapters.version import VersionInfo
     from bot.app.context import Context
+    from bot.core.policy_model import Policy
 
 OUTPUTS = ("text", "json", "markdown")
 
@@ -276,6 +277,7 @@ def build_context(opts: Options) -> Context:
         cache=FileCache.for_repo(ws.git_common_dir()),
         registries=mlflow_connector(dict(os.environ)),
         map=_process_map,
+        parse_policy=parse_policy,
     )
 
 
@@ -292,6 +294,15 @@ def mlflow_connector(environ: Mapping[str, str]) -> Callable[[Any], Any]:
         )
 
     return connect
+
+
+def parse_policy(raw: bytes) -> Policy:
+    """``load_policy`` of ``bot.core.policy`` for the Context, imported (with the parsers of
+    every section) only when a command parses the policy: a warm ``status`` never does."""
+    from bot.core.paths import POLICY_PATH
+    from bot.core.policy import load_policy
+
+    return load_policy(raw, path=POLICY_PATH)
 
 
 def _process_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -336,6 +347,7 @@ def github_context(
         cache=s.cache,
         bot_identity=s.bot_identity,
         registries=mlflow_connector(dict(os.environ if environ is None else environ)),
+        parse_policy=parse_policy,
     )
 
 

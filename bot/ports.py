@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.model import (
     CheckRun,
-    CommandGate,
     Comment,
     Deployment,
     DeploymentState,
@@ -36,6 +35,7 @@ from bot.core.model import (
 
 if TYPE_CHECKING:
     from bot.core.gate_inputs import ArtifactCheck, CommandOutcome
+    from bot.core.policy_model import CommandGate
     from bot.core.promql import Evidence, PrometheusGate
     from bot.core.providers import PrometheusProvider
     from bot.core.registry import ModelVersion, Run

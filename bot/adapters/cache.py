@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,8 @@ def write_json(path: Path, body: dict[str, Any], *, fmt: str, version: int) -> b
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # on a write only: a warm read never pays for it
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))  # dump() is ~3× slower
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.core.gate_inputs import CommandOutcome
-from bot.core.model import CommandGate
+from bot.core.policy_model import CommandGate
 
 logger = logging.getLogger(__name__)
 

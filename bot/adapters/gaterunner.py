@@ -13,7 +13,6 @@ the working tree and never with the PR's files: a PR cannot change what judges i
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 if TYPE_CHECKING:  # the gate machinery (urllib, subprocess) loads only when a gate runs
     from bot.adapters.git import GitWorkspace
     from bot.core.gate_inputs import ArtifactCheck, CommandOutcome
-    from bot.core.model import CommandGate
+    from bot.core.policy_model import CommandGate
     from bot.core.promql import Evidence, PrometheusGate
     from bot.core.providers import PrometheusProvider
 
@@ -70,6 +69,8 @@ class LocalGateRunner:
         to_env: str,
         extra_env: Mapping[str, str] | None = None,
     ) -> CommandOutcome:
+        import tempfile  # on a write only: a warm read never pays for it
+
         from bot.adapters.commands import run_command_gate
 
         with tempfile.TemporaryDirectory(prefix="promobot-base-") as tmp:

@@ -59,7 +59,6 @@ import logging
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -733,6 +732,8 @@ class GitWorkspace:
         """
         rev = self._rev(ref)
         dest.mkdir(parents=True, exist_ok=True)
+        import tempfile  # on a write only: a warm read never pays for it
+
         with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self._run(["read-tree", rev], env=env)
@@ -844,6 +845,8 @@ class GitWorkspace:
         for path in files:
             _check_path(path)
         zero = "0" * len(parent_sha)
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self._run(["read-tree", parent_sha], env=env)
@@ -905,6 +908,8 @@ class GitWorkspace:
         return result.out.split("\n", 1)[0].strip()
 
     def _trivial_merge(self, mb: str, ours: str, theirs: str) -> str | None:
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self._run(["read-tree", "-i", "-m", "--aggressive", mb, ours, theirs], env=env)
@@ -1022,6 +1027,8 @@ class GitWorkspace:
 
     def _save_edits(self, old: str, paths: Sequence[str], *, staged: Sequence[str]) -> str:
         """A commit on ``old`` holding the working-tree content of ``paths``; returns its ref name."""
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="promobot-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             self._run(["read-tree", old], env=env)

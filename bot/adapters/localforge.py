@@ -60,7 +60,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -292,6 +291,8 @@ class StateFile:
         directory = self.path.parent
         directory.mkdir(parents=True, exist_ok=True)
         data = (json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        import tempfile  # on a write only: a warm read never pays for it
+
         fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=directory)
         tmp = Path(tmp_name)
         try:

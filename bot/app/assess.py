@@ -27,18 +27,10 @@ from bot.core.branches import REJECT_ACTIONS
 from bot.core.command_table import pr_commands
 from bot.core.marker import PrState
 from bot.core.messages import approvals_text
-from bot.core.model import (
-    LABEL_HOLD,
-    EnvironmentPolicy,
-    GateOutcome,
-    GateResult,
-    Manifest,
-    Permission,
-    Policy,
-    PullRequest,
-)
+from bot.core.model import LABEL_HOLD, GateOutcome, GateResult, Manifest, Permission, PullRequest
 from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path
 from bot.core.plan import Checks
+from bot.core.policy_model import EnvironmentPolicy, Policy
 from bot.core.readiness import Blocker, make_checks
 from bot.errors import ForgeError, ManifestError, NotApplicable, UsageError
 

@@ -7,7 +7,7 @@ import logging
 
 from bot.app.context import Context
 from bot.core import authz
-from bot.core.model import Policy
+from bot.core.policy_model import Policy
 from bot.errors import BotError, NotAuthorized, OutageError
 
 logger = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from bot.app.context import Context
 from bot.app.evaluate import evaluate_pr
 from bot.app.promote import merge, promote
 from bot.core.branches import parse_branch
+from bot.core.inline import code
 from bot.core.marker import PrState
 from bot.core.model import PullRequest
-from bot.core.render import code
 from bot.errors import Blocked, BotError, NotApplicable, RateLimited
 
 logger = logging.getLogger(__name__)

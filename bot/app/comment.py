@@ -18,12 +18,13 @@ from bot.app.facts import pr_context
 from bot.app.promote import merge
 from bot.app.rollback import rollback_from_pr
 from bot.app.status import status
-from bot.core import authz, command_table, render, slash
+from bot.core import authz, command_table, inline, render, slash
 from bot.core.branches import parse_branch
 from bot.core.identity import is_bot
 from bot.core.marker import parse_state, replied_to, reply_marker
 from bot.core.messages import blockers_reply
-from bot.core.model import LABEL_HOLD, Policy, PullRequest
+from bot.core.model import LABEL_HOLD, PullRequest
+from bot.core.policy_model import Policy
 from bot.errors import BotError, NotAuthorized, OutageError
 
 REACT_SEEN, REACT_DONE, REACT_REFUSED = "eyes", "rocket", "confused"
@@ -80,7 +81,7 @@ def _run(
     author: str,
     parsed: list[slash.Command] | slash.Refusal,
 ) -> CommentOutcome:
-    who = render.code(author)
+    who = inline.code(author)
     if isinstance(parsed, slash.Refusal):
         lines = [f"{who}: {parsed.reason}"]
         if parsed.suggestion:
@@ -102,7 +103,7 @@ def _run(
     for command in parsed:
         decision = decide(ctx, command.name, author, policy)
         if not decision.allowed:
-            text = f"{who} may not run `/{command.name}` here: {render.plain(decision.reason)}"
+            text = f"{who} may not run `/{command.name}` here: {inline.plain(decision.reason)}"
             _answer(ctx, number, comment_id, text, REACT_REFUSED)
             return CommentOutcome(True, "not authorised", names, text)
     # /promote on a merged PR is answered (and finishes the chain a failed run left undone).
@@ -122,11 +123,11 @@ def _run(
         try:
             text, success, extra = _execute(ctx, command, pr=pr, author=author, policy=policy)
         except NotAuthorized as exc:
-            text, success, extra = f"refused: {render.plain(exc.message)}", False, {}
+            text, success, extra = f"refused: {inline.plain(exc.message)}", False, {}
         except OutageError:
             raise  # no reply: the comment stays unanswered so that re-running the workflow handles it
         except BotError as exc:
-            text, success, extra = f"`/{command.name}` failed: {render.plain(exc.message)}", False, {}
+            text, success, extra = f"`/{command.name}` failed: {inline.plain(exc.message)}", False, {}
         replies.append(text)
         ok = ok and success
         merged = merged or bool(extra.get("merged"))
@@ -158,14 +159,14 @@ def _execute(
         state = (
             "ready to merge"
             if assessment.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
+            else "not ready:\n\n" + render.bullet_list(inline.plain(b) for b in assessment.blockers)
         )
         return f"re-evaluated {len(assessment.results)} gates: {state}", True, {}
     if name == "hold":
         reason = " ".join(command.args).strip()
         ctx.forge.add_labels(number, [LABEL_HOLD])
         evaluate_pr(ctx, number)
-        note = f" Reason: {render.code(reason)}" if reason else ""
+        note = f" Reason: {inline.code(reason)}" if reason else ""
         return f"on hold: `/promote` will not merge until `/unhold`.{note}", True, {}
     if name == "unhold":
         ctx.forge.remove_label(number, LABEL_HOLD)
@@ -175,16 +176,16 @@ def _execute(
         pr = ctx.forge.get_pr(number)
         ctx.forge.close(number)
         ctx.forge.delete_branch(pr.head_branch)
-        return f"closed and deleted branch {render.code(pr.head_branch)}.", True, {}
+        return f"closed and deleted branch {inline.code(pr.head_branch)}.", True, {}
     if name == "promote":
         result = merge(ctx, number, actor=author, pr=pr)
         if result.merged:
-            text = f"merged as {render.code((result.sha or '')[:12])}."
+            text = f"merged as {inline.code((result.sha or '')[:12])}."
             for chained in result.chained:
                 if chained.pr is not None:
                     # Worded the same whether this run or an earlier one opened it: a re-run
                     # (redelivery, outage, /promote on the merged PR) says the same thing.
-                    what = f"promote {render.code(chained.model)} to {render.code(chained.to)}"
+                    what = f"promote {inline.code(chained.model)} to {inline.code(chained.to)}"
                     text += f"\n\nNext: #{chained.pr} ({what})."
             return text, True, {"merged": True, "sha": result.sha}
         return blockers_reply(number, result.blockers), False, {"blockers": result.blockers}
@@ -209,13 +210,13 @@ def _status_text(ctx: Context, number: int) -> str:
     policy = ctx.policy(facts.base_sha)
     report = status(ctx)
     row = report.models.get(facts.state.model, {})
-    lines = [f"{render.code(env)}: {render.code(row.get(env) or '—')}" for env in policy.names]
-    text = f"{render.code(facts.state.model)} everywhere:\n\n" + render.bullet_list(lines)
+    lines = [f"{inline.code(env)}: {inline.code(row.get(env) or '—')}" for env in policy.names]
+    text = f"{inline.code(facts.state.model)} everywhere:\n\n" + render.bullet_list(lines)
     if facts.pr.state == "open":
         assessment = assess_pr(ctx, facts)
         text += "\n\nThis pull request is " + (
             "ready to merge."
             if assessment.ready
-            else "not ready:\n\n" + render.bullet_list(render.plain(b) for b in assessment.blockers)
+            else "not ready:\n\n" + render.bullet_list(inline.plain(b) for b in assessment.blockers)
         )
     return text

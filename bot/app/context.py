@@ -8,17 +8,19 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from bot.core import identity
 from bot.core import manifest as manifests
-from bot.core import policy as policies
 from bot.core import rejected as rejections
-from bot.core.model import NAME_RULE, Manifest, Policy, Rejection, is_valid_name
+from bot.core.model import NAME_RULE, Manifest, Rejection, is_valid_name
 from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path
-from bot.core.providers import MlflowProvider
 from bot.errors import UsageError
 from bot.ports import Cache, Forge, GateRunner, Registry, Workspace
+
+if TYPE_CHECKING:  # annotations only: a warm `status` never builds the policy's types
+    from bot.core.policy_model import Policy
+    from bot.core.providers import MlflowProvider
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,10 @@ class Context:
     ws: Workspace
     now: datetime
     actor: str
+    parse_policy: Callable[[bytes], Policy]
+    """Reads promotion.yaml (``bot.core.policy.load_policy``). Passed in by ``cli.py``: the parser
+    and the types it builds are a fifth of the start-up of a read-only command, which on a warm
+    cache parses no policy (issue #16)."""
     gates: GateRunner | None = None
     cache: Cache | None = None
     registries: Callable[[MlflowProvider], Registry] | None = None
@@ -65,7 +71,7 @@ class Context:
                     f"no {POLICY_PATH} on {self.default_branch}",
                     "run promobot in a GitOps repository with a promotion policy (see README: formats)",
                 )
-            self._policies[sha] = policies.load_policy(raw, path=POLICY_PATH)
+            self._policies[sha] = self.parse_policy(raw)
         return self._policies[sha]
 
     def rejected(self, sha: str) -> tuple[Rejection, ...]:
@@ -121,7 +127,7 @@ def _load_policy(ctx: Context, raw: bytes | None) -> Policy:
             f"no {POLICY_PATH} on {ctx.default_branch}",
             "run promobot in a GitOps repository with a promotion policy (see README: formats)",
         )
-    return policies.load_policy(raw, path=POLICY_PATH)
+    return ctx.parse_policy(raw)
 
 
 _T = TypeVar("_T")

@@ -77,8 +77,8 @@ from bot.core.events import (
     ScheduleEvent,
     UnknownEvent,
 )
+from bot.core.inline import code
 from bot.core.marker import PrState
-from bot.core.render import code
 from bot.errors import Blocked, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)

@@ -11,16 +11,11 @@ from bot.app.context import Context
 from bot.app.records import bringing_commit, verify_check
 from bot.core import gates as gates_core
 from bot.core import promql
-from bot.core import verify as verify_core
 from bot.core.gate_inputs import GateInputs, VerifiedInput
 from bot.core.marker import PrState
-from bot.core.model import (
-    EnvironmentPolicy,
-    Gate,
-    Manifest,
-    Policy,
-)
+from bot.core.model import Manifest
 from bot.core.paths import manifest_path
+from bot.core.policy_model import EnvironmentPolicy, Gate, Policy
 from bot.core.promql import Evidence, PrometheusGate
 
 
@@ -115,7 +110,7 @@ def _verified_input(
         return VerifiedInput(
             None, "it was not brought there by a promotion or rollback — promote it through promobot"
         )
-    _, until = verify_core.window(source.verify, brought.at)
+    _, until = source.verify.window(brought.at)
     check = verify_check(ctx, brought.sha)
     if check is None:
         return VerifiedInput("pending", "not evaluated yet (`promobot verify` runs it)", until)

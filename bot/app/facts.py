@@ -14,13 +14,10 @@ from bot.core import rollback as rollbacks
 from bot.core import trailers
 from bot.core.branches import BranchRef, parse_branch, rollback_branch
 from bot.core.marker import PrState, parse_state
-from bot.core.model import (
-    Manifest,
-    Policy,
-    PullRequest,
-)
+from bot.core.model import Manifest, PullRequest
 from bot.core.paths import REJECTED_PATH, manifest_path
 from bot.core.plan import BranchState
+from bot.core.policy_model import Policy
 from bot.errors import (
     BotError,
     ManifestError,

@@ -23,15 +23,10 @@ from bot.core import manifest as manifests
 from bot.core.branches import REJECT_ACTIONS, labels_for, promotion_branch
 from bot.core.marker import PrState, parse_state, render_record
 from bot.core.messages import merge_message, promotion_message, promotion_title, rebuild_hint
-from bot.core.model import (
-    EnvironmentPolicy,
-    GateResult,
-    Manifest,
-    Policy,
-    PullRequest,
-)
+from bot.core.model import GateResult, Manifest, PullRequest
 from bot.core.paths import POLICY_PATH, env_dir, manifest_path, parse_manifest_path
 from bot.core.plan import UpdatePr, describe, plan_pr_update
+from bot.core.policy_model import EnvironmentPolicy, Policy
 from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, OutageError, UsageError
 
 logger = logging.getLogger(__name__)

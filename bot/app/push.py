@@ -16,9 +16,9 @@ from bot.core.events import (
     CheckRerequestEvent,
     PushEvent,
 )
+from bot.core.inline import code
 from bot.core.model import is_valid_name
 from bot.core.paths import POLICY_PATH, REJECTED_PATH, manifest_path, parse_manifest_path
-from bot.core.render import code
 from bot.errors import BotError
 
 logger = logging.getLogger(__name__)

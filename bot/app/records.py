@@ -12,13 +12,13 @@ from bot.app.context import Context
 from bot.core import manifest as manifests
 from bot.core.marker import WriteRecord, parse_record
 from bot.core.model import (
+    CHECK_VERIFY,
     CheckRun,
     HistoryEntry,
     Rejection,
 )
 from bot.core.paths import REJECTED_PATH
 from bot.core.rejected import find_rejection, load_rejected
-from bot.core.verify import CHECK_VERIFY
 from bot.errors import (
     ManifestError,
 )

@@ -23,9 +23,10 @@ from bot.core.branches import is_branch_version, labels_for, rejected_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, render_record
 from bot.core.messages import rejection_message
-from bot.core.model import Policy, Rejection
+from bot.core.model import Rejection
 from bot.core.paths import REJECTED_PATH
 from bot.core.plan import BranchState, plan_pr_update
+from bot.core.policy_model import Policy
 from bot.core.rejected import add_rejection, find_rejection, remove_rejection
 from bot.errors import NotApplicable, UsageError
 

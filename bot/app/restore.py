@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from bot.app.context import Context
 from bot.core import manifest as manifests
 from bot.core import rollback as core
-from bot.core.model import Manifest, Policy, Rejection
+from bot.core.model import Manifest, Rejection
 from bot.core.paths import REJECTED_PATH, manifest_path
+from bot.core.policy_model import Policy
 from bot.core.rejected import find_rejection
 from bot.errors import ManifestError, NotApplicable, UsageError
 

@@ -29,14 +29,14 @@ from bot.app.context import Context, check_env, check_model_name
 from bot.app.promote import MergeResult, chain, merge
 from bot.app.records import branch_rejection, write_record
 from bot.app.restore import Prepared, prepare
+from bot.core import inline
 from bot.core import manifest as manifests
-from bot.core import render
 from bot.core.branches import labels_for, parse_branch, rollback_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, parse_state, render_record
-from bot.core.model import Policy
 from bot.core.paths import REJECTED_PATH, manifest_path
 from bot.core.plan import BranchState, describe, plan_pr_update
+from bot.core.policy_model import Policy
 from bot.errors import BotError, ConflictError, ManifestError, NotApplicable, UsageError
 
 logger = logging.getLogger(__name__)
@@ -118,9 +118,9 @@ class RollbackResult:
     def reply(self) -> str:
         """Markdown for the ``/rollback`` reply comment."""
         what = (
-            f"rollback of {render.code(self.model)} in {render.code(self.env)}: "
-            f"{render.code(self.rolled_back)} → {render.code(self.version)} "
-            f"(reverts {render.code(self.reverts[:12])})."
+            f"rollback of {inline.code(self.model)} in {inline.code(self.env)}: "
+            f"{inline.code(self.rolled_back)} → {inline.code(self.version)} "
+            f"(reverts {inline.code(self.reverts[:12])})."
         )
         if self.pr is not None:
             verb = "opened" if self.created else "updated"
@@ -132,7 +132,7 @@ class RollbackResult:
                     f" It needs {self.required_approvals} approval(s); `/promote` on #{self.pr} merges it."
                 )
         if self.rejected:
-            what += f" {render.code(self.rolled_back)} goes on the rejected list when it merges."
+            what += f" {inline.code(self.rolled_back)} goes on the rejected list when it merges."
         return what
 
 

@@ -31,8 +31,9 @@ from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
 from bot.core import site as views
 from bot.core import site_render, site_safe, site_timeline
-from bot.core.model import HistoryEntry, Policy, Rejection
+from bot.core.model import HistoryEntry, Rejection
 from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
+from bot.core.policy_model import Policy
 from bot.core.site_timeline import Verification
 from bot.errors import ManifestError, UsageError
 

@@ -11,7 +11,6 @@ from bot.app import sync
 from bot.app.context import Context, Overview, overview
 from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
-from bot.core import verify as verify_core
 from bot.core.branches import parse_branch
 from bot.core.marker import parse_state
 from bot.core.model import PullRequest
@@ -166,7 +165,8 @@ def pr_summaries(ctx: Context, prs: list[PullRequest]) -> list[PrSummary]:
 def status(ctx: Context) -> StatusReport:
     sha = ctx.tip()
     over = overview(ctx, sha)
-    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), over.names)
+    names = over.names
+    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), names)
     if ctx.cache:
         ctx.cache.flush()
     bad = {(r.model, r.version): r for r in over.rejected}
@@ -176,7 +176,7 @@ def status(ctx: Context) -> StatusReport:
     flagged: dict[str, list[str]] = {}
     for model in sorted(table):
         row = table[model]
-        models[model] = {env: (row[env].version if env in row else None) for env in over.names}
+        models[model] = {env: (row[env].version if env in row else None) for env in names}
         for env, summary in row.items():
             if summary.error:
                 errors[manifest_path(env, model)] = summary.error
@@ -198,7 +198,7 @@ def status(ctx: Context) -> StatusReport:
     registry, registry_error = _registry_drift(ctx, sha, over)
     verification = _verification_states(ctx, sha, models, over)
     return StatusReport(
-        over.names,
+        names,
         models,
         errors,
         drift,
@@ -237,7 +237,7 @@ def _verification_states(
                 if brought is not None and brought.action in ("promote", "rollback"):
                     check = verify_check(ctx, brought.sha)
                     state = check.result if check is not None else "pending"
-                    _, until = verify_core.window(env.verify, brought.at)
+                    _, until = env.verify.window(brought.at)
                     detail = {
                         "state": state,
                         "version": brought.version or "",

@@ -22,15 +22,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app.context import Context, check_env, check_model_name
 from bot.core import manifest as manifests
-from bot.core.model import Gate, Manifest, Policy
+from bot.core.model import Manifest
 from bot.core.paths import ENV_DIR, manifest_path
 from bot.core.registry import RegistryEvidence, RegistryLookup, RegistryRef
 from bot.errors import BotError, ManifestError, RegistryUnavailable
 from bot.ports import Registry
+
+if TYPE_CHECKING:
+    from bot.core.policy_model import Gate, Policy
 
 logger = logging.getLogger(__name__)
 

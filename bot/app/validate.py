@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 from bot.core import manifest as manifests
 from bot.core import policy as policies
 from bot.core import rejected as rejections
-from bot.core.model import Policy
 from bot.core.paths import ENV_DIR, POLICY_PATH, REJECTED_PATH
+from bot.core.policy_model import Policy
 from bot.errors import BotError, ManifestError
 
 

@@ -22,13 +22,14 @@ from bot.core import deployments as deployments_core
 from bot.core import promql
 from bot.core import verify as verify_core
 from bot.core.gate_inputs import CommandOutcome
+from bot.core.inline import code, plain
 from bot.core.manifest import load_manifest
 from bot.core.marker import parse_state
-from bot.core.model import LABEL_HOLD, CommandGate, EnvironmentPolicy, HistoryEntry, Policy
+from bot.core.model import CHECK_VERIFY, LABEL_HOLD, HistoryEntry
 from bot.core.paths import env_dir, manifest_path, parse_manifest_path
+from bot.core.policy_model import CommandGate, EnvironmentPolicy, Policy
 from bot.core.promql import Evidence, PrometheusGate
-from bot.core.render import code, plain
-from bot.core.verify import CHECK_VERIFY, Verification, VerifyPolicy
+from bot.core.verify import Verification, VerifyPolicy
 from bot.errors import BotError, NotAuthorized, UsageError
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def verify_one(
     if brought is None or brought.version is None or brought.action not in ("promote", "rollback"):
         return None
     existing = verify_check(ctx, brought.sha)
-    _, end = verify_core.window(env.verify, brought.at)
+    _, end = env.verify.window(brought.at)
     if existing is not None and existing.result in ("success", "failure"):
         final = Verification(
             env.name, model, brought.version, brought.sha, brought.at, existing.result, existing.title, end
@@ -256,7 +257,7 @@ def gather(
     brought: HistoryEntry,
     now: datetime,
 ) -> dict[PrometheusGate | CommandGate, Evidence | CommandOutcome | str]:
-    begin, end = verify_core.window(spec, brought.at)
+    begin, end = spec.window(brought.at)
     found: dict[PrometheusGate | CommandGate, Evidence | CommandOutcome | str] = {}
     if now < begin or ctx.gates is None or brought.version is None:
         return found

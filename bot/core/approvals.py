@@ -42,7 +42,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core import identity
-from bot.core.model import ApprovalPolicy, Permission, Review
+from bot.core.model import Permission, Review
+from bot.core.policy_model import ApprovalPolicy
 
 _DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core import command_table, identity
-from bot.core.model import CommandRule, Permission
+from bot.core.model import Permission
+from bot.core.policy_model import CommandRule
 
 READ_ONLY_COMMANDS = command_table.READ_ONLY
 """Allowed to anyone with read permission when the policy has no rule for them."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from bot.core import promql
 from bot.core.gate_inputs import GateInputs, not_checked, num, short_digest
-from bot.core.model import CommandGate, GateResult
+from bot.core.model import GateResult
+from bot.core.policy_model import CommandGate
 from bot.core.promql import PrometheusGate
 from bot.core.render import fenced
 

@@ -9,7 +9,8 @@ import math
 from collections.abc import Mapping
 
 from bot.core.gate_inputs import GateInputs, not_checked, num, short_digest
-from bot.core.model import CompareGate, GateResult, Manifest, MetricGate
+from bot.core.model import GateResult, Manifest
+from bot.core.policy_model import CompareGate, MetricGate
 from bot.core.registry import RegistryLookup, logged_metrics, same_number
 
 _EPSILON = 1e-12

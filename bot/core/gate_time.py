@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.gate_inputs import GateInputs, as_utc, not_checked, num, rerun
-from bot.core.model import FreezeGate, FreezeWindow, GateResult, SoakGate
+from bot.core.model import GateResult
+from bot.core.policy_model import FreezeGate, FreezeWindow, SoakGate
 
 FREEZE_LOOKAHEAD_DAYS = 400
 """How far ahead a chain of freeze windows is followed before it is called open-ended."""

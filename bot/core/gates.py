@@ -26,14 +26,13 @@ from datetime import datetime
 
 from bot.core import gate_builtins, gate_evidence, gate_metrics, gate_time
 from bot.core.gate_inputs import GateInputs, as_utc
-from bot.core.model import (
+from bot.core.model import GateOutcome, GateResult
+from bot.core.policy_model import (
     ArtifactGate,
     CommandGate,
     CompareGate,
     FreezeGate,
     Gate,
-    GateOutcome,
-    GateResult,
     MetricGate,
     SoakGate,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import render, trailers
+from bot.core import inline, render, trailers
 from bot.core import rollback as rollbacks
 from bot.core.approvals import ApprovalVerdict
 from bot.core.branches import REJECT_ACTIONS
@@ -132,11 +132,11 @@ def approvals_text(verdict: ApprovalVerdict) -> str:
     head = f"**{len(verdict.counted)} of {verdict.required}** required approvals"
     if verdict.blocking:
         head += f"; blocked by {len(verdict.blocking)} change request(s)"
-    lines = [render.code(line) for line in verdict.summary_lines()]
+    lines = [inline.code(line) for line in verdict.summary_lines()]
     return head + ("\n\n" + render.bullet_list(lines) if lines else "")
 
 
 def blockers_reply(number: int, blockers: Sequence[str]) -> str:
     """The reply to a ``/promote`` that could not merge."""
-    lines = [render.plain(b) for b in blockers]
+    lines = [inline.plain(b) for b in blockers]
     return f"Pull request #{number} is not ready to merge:\n\n" + render.bullet_list(lines)

@@ -19,9 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core import yamlsafe
-from bot.core.model import (
-    ENV_NAME_RE,
-    NAME_RULE,
+from bot.core.model import ENV_NAME_RE, NAME_RULE, Permission
+from bot.core.paths import POLICY_PATH
+from bot.core.policy_model import (
     ApprovalPolicy,
     ArtifactGate,
     CommandRule,
@@ -31,12 +31,10 @@ from bot.core.model import (
     FreezeWindow,
     Gate,
     MetricGate,
-    Permission,
     Policy,
     RollbackPolicy,
     SoakGate,
 )
-from bot.core.paths import POLICY_PATH
 from bot.core.promql import parse_prometheus_gate
 from bot.core.providers import parse_providers
 from bot.core.registry import alias_problem, check_registry_rules, parse_metric_source

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from bot.core import gates as gates_core
-from bot.core import render
+from bot.core import inline, render
 from bot.core.approvals import ApprovalVerdict
 from bot.core.messages import approvals_text
 from bot.core.model import GateOutcome, GateResult
@@ -74,7 +74,7 @@ def make_checks(results: Sequence[GateResult], verdict: ApprovalVerdict, blocker
     ready_summary = (
         "Ready: `/promote` merges it."
         if not blockers
-        else render.bullet_list(render.plain(b) for b in blockers)
+        else render.bullet_list(inline.plain(b) for b in blockers)
     )
     return Checks(
         gates=(outcome, gates_title, render.gates_details(results)),

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.yamlsafe import Path, Reader
 
 if TYPE_CHECKING:
-    from bot.core.model import EnvironmentPolicy, MetricSource
+    from bot.core.policy_model import EnvironmentPolicy, MetricSource
 
 REGISTERED_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
 MODEL_VERSION_RE = re.compile(r"^[1-9][0-9]{0,18}$")

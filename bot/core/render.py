@@ -1,8 +1,8 @@
 """Markdown the bot shows people: PR bodies, check summaries, replies, plans.
 
 Untrusted text (anything from a manifest, a comment or a login) only ever reaches
-markdown through :func:`code`, which makes it an inline code span: no links, no
-mentions, no HTML, no table breaks.
+markdown through :func:`bot.core.inline.code`, which makes it an inline code span: no
+links, no mentions, no HTML, no table breaks.
 """
 
 from __future__ import annotations
@@ -14,26 +14,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from bot.core.inline import RESULT_ICON, code, plain
 from bot.core.marker import PrState, render_state
-from bot.core.model import GateResult, Manifest, Policy, Rejection
+from bot.core.model import GateResult, Manifest, Rejection
 
 if TYPE_CHECKING:
     import jinja2
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-RESULT_ICON = {"success": "✅", "failure": "❌", "pending": "⏳"}
-MAX_INLINE = 200
-
-
-def code(value: object) -> str:
-    """``value`` as a safe inline code span (truncated, no backticks, pipes escaped)."""
-    text = _CONTROL_RE.sub(" ", str(value)).replace("`", "ˋ")
-    if len(text) > MAX_INLINE:
-        text = text[: MAX_INLINE - 1] + "…"
-    text = text.replace("|", "\\|")
-    if not text.strip():
-        return "`·`" if not text else f"`{text}`"
-    return f"`{text}`"
+    from bot.core.policy_model import Policy
 
 
 def fenced(text: str, lang: str = "") -> str:
@@ -73,13 +61,6 @@ def gates_table(results: Sequence[GateResult]) -> str:
     for r in results:
         lines.append(f"| {code(r.name)} | {RESULT_ICON[r.result]} {r.result} | {plain(r.reason)} |")
     return "\n".join(lines)
-
-
-def plain(text: str) -> str:
-    """Reason text the bot wrote, which may quote untrusted values: neutralise markdown."""
-    cleaned = _CONTROL_RE.sub(" ", text)
-    cleaned = re.sub(r"([\\`*_\[\]<>|!~])", r"\\\1", cleaned)  # '#' is safe inline: no headings
-    return cleaned.replace("@", "@\u200b")
 
 
 def gates_details(results: Sequence[GateResult]) -> str:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.render import RESULT_ICON, code, plain
+from bot.core.inline import RESULT_ICON, code, plain
 
 Row = Sequence[str]
 

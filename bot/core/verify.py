@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core import promql
-from bot.core.model import CommandGate
+from bot.core.policy_model import CommandGate
 from bot.core.promql import (
     Evidence,
     PrometheusGate,
@@ -50,7 +50,6 @@ if TYPE_CHECKING:  # bot.core.model imports this module: no cycle at run time
     from bot.core.gate_inputs import CommandOutcome
 
 
-CHECK_VERIFY = "promobot/verify"
 EXIT_NO_EVIDENCE = 75
 """A command check's exit code for "not enough evidence yet" (EX_TEMPFAIL): pending, and at
 the end of the window a failure "no evidence", like a prometheus check with too few points."""
@@ -86,6 +85,11 @@ class VerifyPolicy:
     on_failure: Literal["rollback", "hold", "notify"] = "notify"
     max_errors: int = 6
 
+    def window(self, started: datetime) -> tuple[datetime, datetime]:
+        """(first moment judged, end of the window) of a version deployed at ``started``."""
+        begin = started + timedelta(seconds=self.delay)
+        return begin, begin + timedelta(seconds=self.duration)
+
 
 @dataclass(frozen=True, slots=True)
 class Verification:
@@ -115,12 +119,6 @@ class Verification:
 BROKEN = "the check itself is broken"
 
 
-def window(policy: VerifyPolicy, started: datetime) -> tuple[datetime, datetime]:
-    """(first moment judged, end of the window)."""
-    begin = started + timedelta(seconds=policy.delay)
-    return begin, begin + timedelta(seconds=policy.duration)
-
-
 def slot_seconds(policy: VerifyPolicy) -> float:
     """The length of an outage slot: the smallest ``step`` of the prometheus checks, else 1m."""
     steps = [c.step for c in policy.checks if isinstance(c, PrometheusGate)]
@@ -129,7 +127,7 @@ def slot_seconds(policy: VerifyPolicy) -> float:
 
 def outage_slot(policy: VerifyPolicy, started: datetime, now: datetime) -> int:
     """``floor((now - window start) / slot)``: outages in one slot count once toward ``max_errors``."""
-    begin, _ = window(policy, started)
+    begin, _ = policy.window(started)
     return max(0, int((now - begin).total_seconds() // slot_seconds(policy)))
 
 
@@ -171,7 +169,7 @@ def decide(
     ``errors_before`` outages were counted so far, the last in slot ``error_slot_before``: an
     outage in that same slot is not counted again (reference §15).
     """
-    begin, end = window(policy, started)
+    begin, end = policy.window(started)
 
     def made(
         state: State, reason: str, details: str = "", errors: int = 0, failed: str | None = None
@@ -386,7 +384,7 @@ def parse_verify(r: Reader, raw: Any, path: Path, *, providers: Collection[str])
 
 def parse_command(r: Reader, body: Any, where: Path, *, what: str = "command gate") -> CommandGate:
     """A ``command`` gate (reference §3), or (``what="command check"``) a verification check: an argv
-    run with no shell. Both are a :class:`~bot.core.model.CommandGate`."""
+    run with no shell. Both are a :class:`~bot.core.policy_model.CommandGate`."""
     data = r.mapping(body, where, ("name", "run", "timeout"), what)
     name = r.identifier(data.get("name"), (*where, "name"), f"{what} name", "e.g. name: smoke")
     run = data.get("run")

@@ -12,7 +12,7 @@ import pytest
 
 from bot.adapters.commands import TAIL_BYTES, TAIL_LINES, run_command_gate, scrub_env
 from bot.core.gate_inputs import CommandOutcome
-from bot.core.model import CommandGate
+from bot.core.policy_model import CommandGate
 
 MANIFEST = {"name": "fraud-detector", "version": "1.4.2", "metrics": {"auc": 0.931}}
 PY = sys.executable

@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from bot.app.authority import decide, require, require_direct
-from bot.core.model import Permission, Policy
+from bot.core.model import Permission
+from bot.core.policy_model import Policy
 from bot.errors import NotAuthorized
 from tests.conftest import Cli
 from tests.helpers.local import local_context, local_forge

@@ -513,6 +513,7 @@ def _shallow_clone(tmp_path: Path, origin: Path, *, keep_remote: bool) -> Path:
 def test_shallow_clone_with_a_remote_is_deepened_and_the_soak_is_right(tmp_path: Path) -> None:
     from bot.app.context import Context
     from bot.app.events import dispatch
+    from bot.cli import parse_policy
 
     origin = _history_repo(tmp_path)
     clone = _shallow_clone(tmp_path, origin, keep_remote=True)
@@ -522,6 +523,7 @@ def test_shallow_clone_with_a_remote_is_deepened_and_the_soak_is_right(tmp_path:
         ws=ws,
         now=datetime.fromisoformat(NOW.replace("Z", "+00:00")),
         actor="dave",
+        parse_policy=parse_policy,
     )
     out = dispatch(DispatchEvent("promote", "fraud-detector", "prod", None, "dave"), ctx)
     assert not ws.is_shallow()

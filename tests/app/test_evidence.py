@@ -11,8 +11,8 @@ from bot.app.context import Context, read_manifest
 from bot.app.evidence import gate_inputs
 from bot.core.gate_inputs import GateInputs, VerifiedInput
 from bot.core.marker import PrState
+from bot.core.model import CHECK_VERIFY
 from bot.core.paths import REJECTED_PATH
-from bot.core.verify import CHECK_VERIFY
 from tests.conftest import Cli
 from tests.helpers.git import commit_all
 from tests.helpers.local import local_context, local_forge

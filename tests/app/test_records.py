@@ -6,9 +6,8 @@ from pathlib import Path
 
 from bot.app.records import branch_rejection, bringing_commit, verify_check, version_of, write_record
 from bot.core.marker import WriteRecord, render_record
-from bot.core.model import CHECK_READY, Rejection
+from bot.core.model import CHECK_READY, CHECK_VERIFY, Rejection
 from bot.core.paths import REJECTED_PATH
-from bot.core.verify import CHECK_VERIFY
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to, git
 from tests.helpers.local import local_context, local_forge

@@ -9,11 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.gate_inputs import GateInputs
 from bot.core.gates import evaluate
-from bot.core.model import (
-    Gate,
-    GateResult,
-    Manifest,
-)
+from bot.core.model import GateResult, Manifest
+from bot.core.policy_model import Gate
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)

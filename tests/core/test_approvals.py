@@ -16,7 +16,8 @@ from bot.core.approvals import (
     logins_to_check,
     teams_to_resolve,
 )
-from bot.core.model import ApprovalPolicy, Permission, Review, ReviewState
+from bot.core.model import Permission, Review, ReviewState
+from bot.core.policy_model import ApprovalPolicy
 
 HEAD = "c0ffee1" + "0" * 33
 OLD = "deadbee" + "f" * 33  # the head before a plain push

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.approvals import ApprovalInputs, count_approvals, logins_to_check
-from bot.core.model import ApprovalPolicy, Permission, Review, ReviewState
+from bot.core.model import Permission, Review, ReviewState
+from bot.core.policy_model import ApprovalPolicy
 
 HEAD = "c0ffee1" + "0" * 33
 SHAS = [HEAD, "deadbee" + "f" * 33, "f0f0f0f" + "1" * 33]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.core.authz import AuthzDecision, allowed_commands, authorize
-from bot.core.model import CommandRule, Permission
+from bot.core.model import Permission
+from bot.core.policy_model import CommandRule
 
 BOT = "promobot[bot]"
 

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.gates import evaluate, overall
-from bot.core.model import (
-    FreezeGate,
-    Manifest,
-    MetricGate,
-    Rejection,
-)
+from bot.core.model import Manifest, Rejection
+from bot.core.policy_model import FreezeGate, MetricGate
 from tests.core.gate_setup import (
     DIGEST_B,
     NOW,

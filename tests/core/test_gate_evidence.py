@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.gate_inputs import ArtifactCheck, CommandOutcome
-from bot.core.model import (
-    ArtifactGate,
-    CommandGate,
-)
+from bot.core.policy_model import ArtifactGate, CommandGate
 from tests.core.gate_setup import (
     DIGEST_A,
     DIGEST_B,

@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.model import (
-    CompareGate,
-    GateResult,
-    MetricGate,
-)
+from bot.core.model import GateResult
+from bot.core.policy_model import CompareGate, MetricGate
 from tests.core.gate_setup import (
     EVAL_1,
     EVAL_2,

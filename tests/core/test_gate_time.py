@@ -6,11 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.core.model import (
-    FreezeGate,
-    FreezeWindow,
-    SoakGate,
-)
+from bot.core.policy_model import FreezeGate, FreezeWindow, SoakGate
 from tests.core.gate_setup import (
     BERLIN,
     NOW,

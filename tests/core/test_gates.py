@@ -8,15 +8,8 @@ import pytest
 
 from bot.core.gate_inputs import CommandOutcome
 from bot.core.gates import command_gates, evaluate, needs_artifact, overall
-from bot.core.model import (
-    ArtifactGate,
-    CommandGate,
-    CompareGate,
-    Gate,
-    GateResult,
-    MetricGate,
-    SoakGate,
-)
+from bot.core.model import GateResult
+from bot.core.policy_model import ArtifactGate, CommandGate, CompareGate, Gate, MetricGate, SoakGate
 from tests.core.gate_setup import (
     NOW,
     inputs,

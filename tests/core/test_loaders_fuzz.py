@@ -30,8 +30,9 @@ from hypothesis import strategies as st
 
 from bot.core import yamlsafe
 from bot.core.manifest import VERSION_RE, apply_promotion, load_manifest
-from bot.core.model import DIGEST_RE, ENV_NAME_RE, MODEL_NAME_RE, Manifest, Policy
+from bot.core.model import DIGEST_RE, ENV_NAME_RE, MODEL_NAME_RE, Manifest
 from bot.core.policy import load_policy
+from bot.core.policy_model import Policy
 from bot.core.rejected import load_rejected
 from bot.errors import BotError, ManifestError
 from tests.conftest import EXAMPLE

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.model import CommandGate, FreezeGate, MetricGate, Permission, SoakGate
+from bot.core.model import Permission
 from bot.core.policy import load_policy
+from bot.core.policy_model import CommandGate, FreezeGate, MetricGate, SoakGate
 from bot.errors import ManifestError, PolicyError
 from tests.conftest import EXAMPLE
 

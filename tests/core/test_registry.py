@@ -11,8 +11,9 @@ import pytest
 from bot.core.gate_inputs import GateInputs
 from bot.core.gates import evaluate
 from bot.core.manifest import load_manifest
-from bot.core.model import CompareGate, Manifest, MetricGate
+from bot.core.model import Manifest
 from bot.core.policy import load_policy
+from bot.core.policy_model import CompareGate, MetricGate
 from bot.core.registry import (
     ModelVersion,
     RegistryEvidence,

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.core.model import CommandGate
 from bot.core.policy import load_policy
+from bot.core.policy_model import CommandGate
 from bot.core.promql import PrometheusGate
 from bot.errors import PolicyError
 
