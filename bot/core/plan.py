@@ -122,8 +122,9 @@ class BranchState:
     content: bytes | None = None
     """The target manifest on the branch tip."""
     only_bot_change: bool = False
-    """The branch is one commit promobot wrote (its write record says so) on the default
-    branch's tip, touching only the target manifest."""
+    """The branch is one commit promobot wrote (its write record says so) on a commit of the
+    default branch (its tip, or an earlier one when only other files moved on since), touching
+    only the target manifest."""
     pr: PullRequest | None = None
 
     def carries(self, content: bytes) -> bool:
