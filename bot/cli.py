@@ -616,6 +616,7 @@ def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -
 
     from bot.adapters.git import GitFolder
     from bot.app import init as scaffold
+    from bot.core import report
 
     with errors(opts):
         try:  # how pip installed promobot (PEP 610): names the commit when it came from GitHub
@@ -629,7 +630,13 @@ def init(opts: Options, directory: Path | None, example: bool, workflow: bool) -
             pin=scaffold.pin_from_direct_url(direct_url),
             version=_version().version,
         )
-    emit(opts, result.to_json(), lambda md: result.text())
+    emit(
+        opts,
+        result.to_json(),
+        lambda md: report.init(
+            result.to_json(), placeholder=scaffold.PLACEHOLDER_REPOSITORY, workflow=scaffold.WORKFLOW
+        ),
+    )
 
 
 @cli.command()
@@ -678,7 +685,7 @@ def diff(opts: Options, model: str, to: str) -> None:
 
     with errors(opts):
         data = preview.diff(build_context(opts), model=model, to=to)
-    emit(opts, data, lambda md: preview.render_diff(data, markdown=md, gates=report.gates))
+    emit(opts, data, lambda md: report.diff(data, markdown=md))
 
 
 @cli.command()
@@ -862,6 +869,7 @@ def rollback(
 ) -> None:
     """Roll MODEL in ENV back to the version before (or VERSION) with a revert commit."""
     from bot.app import rollback as rollback_uc
+    from bot.core import report
 
     with errors(opts):
         ctx = build_context(opts)
@@ -877,7 +885,7 @@ def rollback(
             authorize=True,  # like /rollback (README: who may do what)
         )
     data = result.to_json()
-    emit(opts, data, lambda md: result.text())
+    emit(opts, data, lambda md: report.rollback(data, reverts_subject=result.reverts_subject))
 
 
 @cli.command()
@@ -979,10 +987,11 @@ def unreject(opts: Options, model: str, version: str, direct: bool) -> None:
 def sync(opts: Options, env: str | None, dry_run: bool) -> None:
     """Move the MLflow aliases to the versions git says each environment runs."""
     from bot.app import sync as sync_uc
+    from bot.core import report
 
     with errors(opts):
         result = sync_uc.sync(build_context(opts), env=env, dry_run=dry_run)
-    emit(opts, result.to_json(), lambda md: result.text())
+    emit(opts, result.to_json(), lambda md: report.sync(result.to_json(), configured=result.configured))
 
 
 @cli.command("handle-event")
@@ -1081,10 +1090,11 @@ def list_(opts: Options, state: str) -> None:
 def show(opts: Options, number: int) -> None:
     """Show pull request PR: state, checks, approvals, comments."""
     from bot.app import pulls
+    from bot.core import report
 
     with errors(opts):
         data = pulls.show(build_context(opts), number)
-    emit(opts, data, lambda md: pulls.show_text(data))
+    emit(opts, data, lambda md: report.pr_show(data))
 
 
 @pr.command("review")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.app.assess import assess
@@ -11,7 +10,6 @@ from bot.app.promote import candidate
 from bot.core import render
 from bot.core.marker import PrState
 from bot.core.readiness import without
-from bot.core.report import table
 
 
 def diff(ctx: Context, *, model: str, to: str) -> dict[str, Any]:
@@ -76,29 +74,3 @@ def _unified(path: str, old: bytes | None, new: bytes) -> str:
         tofile=f"b/{path}",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def render_diff(data: Mapping[str, Any], *, markdown: bool, gates: Callable[..., str]) -> str:
-
-    head = f"{data['model']}: {data['from']} → {data['to']}, " + (
-        f"{data['previous_version']} → {data['version']}"
-        if data["previous_version"]
-        else f"new in {data['to']} ({data['version']})"
-    )
-    parts = [head, ""]
-    if not data["changed"]:
-        parts.append(f"{data['to']} already has these promoted keys; nothing to promote.")
-        return "\n".join(parts)
-    parts.append(render.fenced(data["diff"], "diff") if markdown else data["diff"].rstrip("\n"))
-    metrics: Sequence[Mapping[str, str]] = data["metrics"]
-    if metrics:
-        parts += [
-            "",
-            table(
-                ["metric", "candidate", data["to"], "delta", "gate"],
-                [[m["name"], m["candidate"], m["incumbent"], m["delta"], m["gate"]] for m in metrics],
-                markdown=markdown,
-            ),
-        ]
-    parts += ["", gates(data["gates"], markdown=markdown)]
-    return "\n".join(parts)

@@ -209,41 +209,6 @@ class InitResult:
             "action": None if self.action is None else {"uses": self.action, "pinned": self.pinned},
         }
 
-    def text(self) -> str:
-        where = "a new git repository" if self.created_repository else "the existing git repository"
-        lines = [
-            f"Initialised {self.path} as a promobot GitOps repository ({where}, branch {self.branch}).",
-            f"Committed {len(self.files)} files as {self.commit[:12]}:",
-            *(f"  {p}" for p in _summarise(self.files)),
-        ]
-        if self.action is not None and not self.pinned:
-            lines.append(
-                f"The workflow uses the placeholder {PLACEHOLDER_REPOSITORY}@<40 zeros>: put promobot's "
-                f"repository and the commit SHA of the release you use there ({WORKFLOW})."
-            )
-        lines.append("Next:")
-        repo = "" if self.path == "." else f" --repo {self.path}"
-        lines.append(f"  promobot{repo} validate")
-        if self.example:
-            lines.append(f"  promobot{repo} promote fraud-detector --to staging")
-        else:
-            lines.append(
-                "  add environments/dev/<model>.yaml (`promobot init --example` shows complete ones)"
-            )
-        return "\n".join(lines)
-
-
-def _summarise(paths: list[str]) -> list[str]:
-    """One line per file, except the example's artifacts: one line per folder of them."""
-    out: dict[str, None] = {}
-    for path in paths:
-        parts = PurePosixPath(path).parts
-        if parts[:2] == ("environments", "artifacts") and len(parts) > 3:
-            out[f"environments/artifacts/{parts[2]}/…"] = None
-        else:
-            out[path] = None
-    return list(out)
-
 
 def init(
     target: NewRepository,

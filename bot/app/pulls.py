@@ -94,31 +94,3 @@ def show(ctx: Context, number: int) -> dict[str, Any]:
             {"id": c.id, "author": c.author, "body": c.body} for c in ctx.forge.list_comments(number)
         ],
     }
-
-
-def show_text(data: dict[str, Any]) -> str:
-    lines = [f"#{data['number']} {data['title']} [{data['state']}]"]
-    lines.append(f"branch {data['head_branch']} @ {data['head_sha'][:12]} → {data['base_branch']}")
-    if data["labels"]:
-        lines.append("labels: " + ", ".join(data["labels"]))
-    lines.append("checks:")
-    for name, result in data["checks"].items():
-        lines.append(f"  {name}: {result or 'not posted'}")
-    for name in data["foreign_checks"]:
-        lines.append(f"  warning: a check named {name} was posted by someone other than promobot (ignored)")
-    appr = data["approvals"]
-    if appr["required"] is not None:
-        lines.append(
-            f"approvals: {len(appr['counted'])} of {appr['required']}"
-            + (f" (counted: {', '.join(appr['counted'])})" if appr["counted"] else "")
-        )
-        for item in appr["blocking"]:
-            lines.append(f"  {item['login']}: {item['reason']} (blocks)")
-        for item in appr["ignored"]:
-            lines.append(f"  {item['login']}: {item['reason']}")
-    if data["comments"]:
-        lines.append(f"comments ({len(data['comments'])}):")
-        for c in data["comments"][-10:]:
-            first = c["body"].strip().splitlines()[0] if c["body"].strip() else ""
-            lines.append(f"  #{c['id']} {c['author']}: {first[:100]}")
-    return "\n".join(lines)

@@ -87,34 +87,6 @@ class RollbackResult:
             "registry": self.registry.to_json() if self.registry else None,
         }
 
-    def text(self) -> str:
-        lines = [
-            f"Rolling back {self.model} in {self.env}: {self.rolled_back} → {self.version}",
-            f"Reverts {self.reverts[:12]} ({self.reverts_subject}); "
-            f"restores the manifest of {self.restores[:12]}.",
-        ]
-        if self.rejected:
-            when = "would be added" if self.dry_run else "is added" if self.direct else "is added on merge"
-            lines.append(f"{self.rolled_back} {when} to {REJECTED_PATH}.")
-        if self.dry_run:
-            lines.append("Dry run: nothing changed. The plan:")
-            lines.extend(f"  - {step}" for step in self.plan)
-        elif self.direct:
-            lines.append(
-                f"Committed {(self.sha or '')[:12]} straight to the default branch (no pull request)."
-            )
-        else:
-            verb = "opened" if self.created else "updated"
-            lines.append(f"Rollback pull request #{self.pr} {verb}.")
-            if self.merged is not None and self.merged.merged:
-                lines.append(f"Merged as {(self.merged.sha or '')[:12]} (auto_merge).")
-            elif self.ready:
-                lines.append(f"Ready: `promobot merge {self.pr}` (or /promote) merges it.")
-            else:
-                lines.append("Not ready yet:")
-                lines.extend(f"  - {b}" for b in self.blockers)
-        return "\n".join(lines)
-
     def reply(self) -> str:
         """Markdown for the ``/rollback`` reply comment."""
         what = (

@@ -272,18 +272,6 @@ class SyncResult:
             "dry_run": self.dry_run,
         }
 
-    def text(self) -> str:
-        if not self.configured:
-            return "No mlflow provider in the policy: there is no registry to keep in step."
-        verb = "would move" if self.dry_run else "moved"
-        lines = [
-            f"{verb} {m.registered_model} alias {m.alias} ({m.model} in {m.env}): "
-            f"{m.from_ or '(none)'} → {m.to}"
-            for m in self.moved
-        ]
-        lines.append(f"{self.unchanged} alias(es) already where git says.")
-        return "\n".join(lines)
-
 
 def sync(ctx: Context, *, env: str | None = None, dry_run: bool = False) -> SyncResult:
     """Move every alias to what the default branch says (only ``env``'s with ``env``).

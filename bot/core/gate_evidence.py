@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from bot.core import promql
 from bot.core.gate_inputs import GateInputs, not_checked, num, short_digest
+from bot.core.inline import fenced
 from bot.core.model import GateResult
 from bot.core.policy_model import CommandGate
 from bot.core.promql import PrometheusGate
-from bot.core.render import fenced
 
 
 def _size(n: int) -> str:

@@ -31,3 +31,11 @@ def plain(text: str) -> str:
     cleaned = _CONTROL_RE.sub(" ", text)
     cleaned = re.sub(r"([\\`*_\[\]<>|!~])", r"\\\1", cleaned)  # '#' is safe inline: no headings
     return cleaned.replace("@", "@\u200b")
+
+
+def fenced(text: str, lang: str = "") -> str:
+    """A fenced block that ``text`` cannot close early."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = text if text.endswith("\n") else text + "\n"
+    return f"{fence}{lang}\n{body}{fence}"

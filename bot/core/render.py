@@ -8,13 +8,12 @@ links, no mentions, no HTML, no table breaks.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from bot.core.inline import RESULT_ICON, code, plain
+from bot.core.inline import RESULT_ICON, code, fenced, plain
 from bot.core.marker import PrState, render_state
 from bot.core.model import GateResult, Manifest, Rejection
 
@@ -22,14 +21,6 @@ if TYPE_CHECKING:
     import jinja2
 
     from bot.core.policy_model import Policy
-
-
-def fenced(text: str, lang: str = "") -> str:
-    """A fenced block that ``text`` cannot close early."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    body = text if text.endswith("\n") else text + "\n"
-    return f"{fence}{lang}\n{body}{fence}"
 
 
 @cache

@@ -11,7 +11,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.inline import RESULT_ICON, code, plain
+from bot.core.inline import RESULT_ICON, code, fenced, plain
+from bot.core.paths import ENV_DIR, REJECTED_PATH
 
 Row = Sequence[str]
 
@@ -287,3 +288,147 @@ def validation(data: Mapping[str, Any]) -> str:
     verdict = "ok" if data["ok"] else f"{len(data['errors'])} error(s)"
     lines.append(f"{data['checked']} file(s) checked: {verdict}")
     return "\n".join(lines)
+
+
+def diff(data: Mapping[str, Any], *, markdown: bool = False) -> str:
+    """``promobot diff``: the promoted change, the metrics table and the gates."""
+
+    head = f"{data['model']}: {data['from']} → {data['to']}, " + (
+        f"{data['previous_version']} → {data['version']}"
+        if data["previous_version"]
+        else f"new in {data['to']} ({data['version']})"
+    )
+    parts = [head, ""]
+    if not data["changed"]:
+        parts.append(f"{data['to']} already has these promoted keys; nothing to promote.")
+        return "\n".join(parts)
+    parts.append(fenced(data["diff"], "diff") if markdown else data["diff"].rstrip("\n"))
+    metrics: Sequence[Mapping[str, str]] = data["metrics"]
+    if metrics:
+        parts += [
+            "",
+            table(
+                ["metric", "candidate", data["to"], "delta", "gate"],
+                [[m["name"], m["candidate"], m["incumbent"], m["delta"], m["gate"]] for m in metrics],
+                markdown=markdown,
+            ),
+        ]
+    parts += ["", gates(data["gates"], markdown=markdown)]
+    return "\n".join(parts)
+
+
+def pr_show(data: Mapping[str, Any]) -> str:
+    """``promobot pr show N``: state, branch, checks, approvals and the last comments."""
+    lines = [f"#{data['number']} {data['title']} [{data['state']}]"]
+    lines.append(f"branch {data['head_branch']} @ {data['head_sha'][:12]} → {data['base_branch']}")
+    if data["labels"]:
+        lines.append("labels: " + ", ".join(data["labels"]))
+    lines.append("checks:")
+    for name, result in data["checks"].items():
+        lines.append(f"  {name}: {result or 'not posted'}")
+    for name in data["foreign_checks"]:
+        lines.append(f"  warning: a check named {name} was posted by someone other than promobot (ignored)")
+    appr = data["approvals"]
+    if appr["required"] is not None:
+        lines.append(
+            f"approvals: {len(appr['counted'])} of {appr['required']}"
+            + (f" (counted: {', '.join(appr['counted'])})" if appr["counted"] else "")
+        )
+        for item in appr["blocking"]:
+            lines.append(f"  {item['login']}: {item['reason']} (blocks)")
+        for item in appr["ignored"]:
+            lines.append(f"  {item['login']}: {item['reason']}")
+    if data["comments"]:
+        lines.append(f"comments ({len(data['comments'])}):")
+        for c in data["comments"][-10:]:
+            first = c["body"].strip().splitlines()[0] if c["body"].strip() else ""
+            lines.append(f"  #{c['id']} {c['author']}: {first[:100]}")
+    return "\n".join(lines)
+
+
+def rollback(data: Mapping[str, Any], *, reverts_subject: str) -> str:
+    """``promobot rollback``: what is rolled back, what it reverts and restores, and what happens next.
+
+    ``data`` is the rollback's JSON (reference §9); ``reverts_subject`` the reverted commit's subject.
+    """
+    lines = [
+        f"Rolling back {data['model']} in {data['env']}: {data['rolled_back']} → {data['version']}",
+        f"Reverts {data['reverts'][:12]} ({reverts_subject}); "
+        f"restores the manifest of {data['restores'][:12]}.",
+    ]
+    if data["rejected"]:
+        when = "would be added" if data["dry_run"] else "is added" if data["direct"] else "is added on merge"
+        lines.append(f"{data['rolled_back']} {when} to {REJECTED_PATH}.")
+    merged = data.get("merged")
+    if data["dry_run"]:
+        lines.append("Dry run: nothing changed. The plan:")
+        lines.extend(f"  - {step}" for step in data["plan"])
+    elif data["direct"]:
+        lines.append(
+            f"Committed {(data['sha'] or '')[:12]} straight to the default branch (no pull request)."
+        )
+    else:
+        verb = "opened" if data["created"] else "updated"
+        lines.append(f"Rollback pull request #{data['pr']} {verb}.")
+        if merged is not None and merged["merged"]:
+            lines.append(f"Merged as {(merged['sha'] or '')[:12]} (auto_merge).")
+        elif data["ready"]:
+            lines.append(f"Ready: `promobot merge {data['pr']}` (or /promote) merges it.")
+        else:
+            lines.append("Not ready yet:")
+            lines.extend(f"  - {b}" for b in data["blockers"])
+    return "\n".join(lines)
+
+
+def sync(data: Mapping[str, Any], *, configured: bool) -> str:
+    """``promobot sync``: the aliases moved (or that would move) and how many already agreed."""
+    if not configured:
+        return "No mlflow provider in the policy: there is no registry to keep in step."
+    verb = "would move" if data["dry_run"] else "moved"
+    lines = [
+        f"{verb} {m['registered_model']} alias {m['alias']} ({m['model']} in {m['env']}): "
+        f"{m['from'] or '(none)'} → {m['to']}"
+        for m in data["moved"]
+    ]
+    lines.append(f"{data['unchanged']} alias(es) already where git says.")
+    return "\n".join(lines)
+
+
+def init(data: Mapping[str, Any], *, placeholder: str, workflow: str) -> str:
+    """``promobot init``: what was written and committed, and the commands to run next.
+
+    ``placeholder``: the repository the workflow names until the user pins theirs; ``workflow``:
+    the workflow's path.
+    """
+    where = "a new git repository" if data["created_repository"] else "the existing git repository"
+    lines = [
+        f"Initialised {data['path']} as a promobot GitOps repository ({where}, branch {data['branch']}).",
+        f"Committed {len(data['files'])} files as {data['commit'][:12]}:",
+        *(f"  {p}" for p in _summarise(data["files"])),
+    ]
+    action = data.get("action")
+    if action is not None and not action["pinned"]:
+        lines.append(
+            f"The workflow uses the placeholder {placeholder}@<40 zeros>: put promobot's "
+            f"repository and the commit SHA of the release you use there ({workflow})."
+        )
+    lines.append("Next:")
+    repo = "" if data["path"] == "." else f" --repo {data['path']}"
+    lines.append(f"  promobot{repo} validate")
+    if data["example"]:
+        lines.append(f"  promobot{repo} promote fraud-detector --to staging")
+    else:
+        lines.append("  add environments/dev/<model>.yaml (`promobot init --example` shows complete ones)")
+    return "\n".join(lines)
+
+
+def _summarise(paths: Sequence[str]) -> list[str]:
+    """One line per file, except the example's artifacts: one line per folder of them."""
+    out: dict[str, None] = {}
+    for path in paths:
+        parts = path.split("/")
+        if parts[:2] == [ENV_DIR, "artifacts"] and len(parts) > 3:
+            out[f"{ENV_DIR}/artifacts/{parts[2]}/…"] = None
+        else:
+            out[path] = None
+    return list(out)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.diff import diff, render_diff
+from bot.app.diff import diff
+from bot.core import report
 from bot.core.readiness import Blocker
 from bot.errors import BotError
 from tests.conftest import Cli
@@ -26,10 +27,6 @@ def snapshot(repo: Path) -> tuple[str, str, bytes]:
         git(repo, "status", "--porcelain", "--untracked-files=all"),
         forge.read_bytes() if forge.exists() else b"",
     )
-
-
-def gates_table(rows: object, *, markdown: bool) -> str:
-    return f"<gates markdown={markdown}>"
 
 
 def test_diff_shows_the_promoted_change_and_every_gate_and_changes_nothing(cli: Cli) -> None:
@@ -90,9 +87,9 @@ def test_a_model_new_to_the_environment_is_a_whole_file_with_no_incumbent(cli: C
     assert data["diff"].startswith("--- /dev/null\n+++ b/environments/staging/churn-predictor.yaml\n")
     assert all(line.startswith(("+", "@@", "---")) for line in data["diff"].splitlines())
     assert {(m["incumbent"], m["delta"]) for m in data["metrics"]} == {("—", "—")}
-    text = render_diff(data, markdown=True, gates=gates_table)
+    text = report.diff(data, markdown=True)
     assert text.startswith("churn-predictor: dev → staging, new in staging (0.3.0)\n\n```diff\n")
-    assert text.endswith("<gates markdown=True>")
+    assert text.endswith(report.gates(data["gates"], markdown=True))  # the gates table closes it
 
 
 def test_nothing_to_promote_says_so_and_shows_no_diff(cli: Cli) -> None:
@@ -103,7 +100,7 @@ def test_nothing_to_promote_says_so_and_shows_no_diff(cli: Cli) -> None:
         "2.1.0",
         "2.1.0",
     )
-    assert render_diff(data, markdown=False, gates=gates_table) == (
+    assert report.diff(data, markdown=False) == (
         "search-ranker: dev → staging, 2.1.0 → 2.1.0\n\n"
         "staging already has these promoted keys; nothing to promote."
     )

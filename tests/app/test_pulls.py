@@ -9,7 +9,8 @@ import pytest
 
 from bot.adapters.git import GitWorkspace
 from bot.adapters.localforge import LocalForge
-from bot.app.pulls import list_prs, show, show_text
+from bot.app.pulls import list_prs, show
+from bot.core.report import pr_show
 from bot.errors import NotApplicable
 from tests.conftest import Cli
 from tests.helpers.git import commit_to
@@ -83,7 +84,7 @@ def test_show_of_a_promobot_pr_sorts_every_review_into_counted_ignored_or_blocki
         ("mallory", "APPROVED"),
         ("dave", "CHANGES_REQUESTED"),
     ]
-    text = show_text(data)
+    text = pr_show(data)
     assert "approvals: 1 of 2 (counted: carol)" in text
     assert "  dave: requested changes (blocks)" in text and "  alice: requested this promotion" in text
 
@@ -101,7 +102,7 @@ def test_a_check_with_promobots_name_from_another_app_is_shown_apart_and_never_c
     assert data["foreign_checks"] == ["promobot/ready"]
     assert (
         "  warning: a check named promobot/ready was posted by someone other than promobot (ignored)"
-        in show_text(data)
+        in pr_show(data)
     )
 
 
@@ -116,7 +117,7 @@ def test_show_of_someone_elses_pr_has_its_reviews_but_no_approvals(people: Cli) 
     assert data["checks"] == dict.fromkeys(("promobot/gates", "promobot/approvals", "promobot/ready"))
     assert [(r["login"], r["state"]) for r in data["reviews"]] == [("carol", "APPROVED")]
     assert [(c["author"], c["body"]) for c in data["comments"]] == [("dave", "looks fine\nsecond line")]
-    text = show_text(data)
+    text = pr_show(data)
     assert not any(line.startswith("approvals:") for line in text.splitlines())
     assert "checks:\n  promobot/gates: not posted" in text
     assert f"  #{data['comments'][0]['id']} dave: looks fine" in text.splitlines()
