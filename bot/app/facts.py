@@ -10,8 +10,7 @@ from typing import Any, Literal
 from bot.app.context import Context, check_env, read_manifest
 from bot.app.records import version_of, write_record
 from bot.core import manifest as manifests
-from bot.core import rollback as rollbacks
-from bot.core import trailers
+from bot.core import revert, trailers
 from bot.core.branches import BranchRef, parse_branch, rollback_branch
 from bot.core.marker import PrState, parse_state
 from bot.core.model import Manifest, PullRequest
@@ -149,7 +148,7 @@ def restored_manifest(ctx: Context, state: PrState) -> Manifest | None:
     Only a commit on the default branch counts (the marker is in an editable PR body).
     """
     sha = state.restores_sha
-    if not rollbacks.is_sha(sha):
+    if not revert.is_sha(sha):
         return None
     assert sha is not None
     try:
@@ -184,7 +183,7 @@ def reverted_commit(ctx: Context, state: PrState) -> tuple[str, str | None]:
     parts are empty (the reverted SHA is not a SHA, or git cannot read it: logged).
     """
     bad = state.rollback_of
-    if bad is None or not rollbacks.is_sha(bad):
+    if bad is None or not revert.is_sha(bad):
         return "", None
     subject, reason = "", None
     try:
@@ -194,7 +193,7 @@ def reverted_commit(ctx: Context, state: PrState) -> tuple[str, str | None]:
         if head is not None:
             message = ctx.ws.commit_message(head)
             if trailers.parse_trailers(message).get(trailers.ROLLBACK_OF) == bad:
-                reason = rollbacks.reason_from_message(message, bad) or None
+                reason = revert.reason_from_message(message, bad) or None
     except BotError as exc:
         logger.warning("cannot read the reverted commit %s: %s", bad[:12], exc.message)
     return subject, reason

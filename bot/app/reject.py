@@ -18,7 +18,7 @@ from bot.app.authority import require, require_direct
 from bot.app.context import Context, check_model_name
 from bot.app.evaluate import reevaluate_model
 from bot.app.records import branch_rejection, write_record
-from bot.core import rollback as core
+from bot.core import revert
 from bot.core.branches import is_branch_version, labels_for, rejected_branch
 from bot.core.manifest import VERSION_RE
 from bot.core.marker import PrState, render_record
@@ -128,7 +128,7 @@ def reject(
     """Add ``model`` ``version`` to rejected.yaml (through a PR, or ``direct``)."""
     check_model_name(model)
     _check_version(version)
-    why = core.clean_reason(reason)
+    why = revert.clean_reason(reason)
     if why is None:
         raise UsageError("a rejection needs a reason", "say why with --reason TEXT")
     with ctx.forge.transaction():
@@ -141,7 +141,7 @@ def reject(
                 f"nothing to do; `promobot unreject {model} {version}` removes it",
             )
         branch_entry = branch_rejection(ctx, rejected_branch(model, version), model, version)
-        entry = core.rejection(
+        entry = revert.rejection(
             model=model, version=version, reason=why, by=actor, now=ctx.now, default_reason=why
         )
         if branch_entry is not None and (branch_entry.reason, branch_entry.by) == (entry.reason, entry.by):

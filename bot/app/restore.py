@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.app.context import Context
 from bot.core import manifest as manifests
-from bot.core import rollback as core
+from bot.core import revert
 from bot.core.model import Manifest, Rejection
 from bot.core.paths import REJECTED_PATH, manifest_path
 from bot.core.policy_model import Policy
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 class Prepared:
     """One rollback commit, decided but not written."""
 
-    target: core.RollbackTarget
+    target: revert.RollbackTarget
     path: str
     current_text: bytes
     restored: Manifest
@@ -76,7 +76,7 @@ def prepare(
     entries = ctx.ws.history(path, ref=tip)
     current = current_version(current_raw, path, model, entries[0].version if entries else None)
     rejections = ctx.rejected(tip)
-    target = core.select_target(
+    target = revert.select_target(
         entries, model=model, env=env, current=current, to_version=to_version, rejections=rejections
     )
     restored_raw = ctx.ws.read(target.restores_sha, path)
@@ -90,10 +90,10 @@ def prepare(
             f"{exc.message}",
             "roll back to another version with --to",
         ) from exc
-    why = core.clean_reason(reason)
+    why = revert.clean_reason(reason)
     rejection: Rejection | None = None
     if policy.rollback.reject_version and find_rejection(rejections, model, current) is None:
-        rejection = keep_rejection or core.rejection(
+        rejection = keep_rejection or revert.rejection(
             model=model,
             version=current,
             reason=why,
@@ -102,7 +102,7 @@ def prepare(
             default_reason=f"rolled back in {env} to {target.version}",
         )
     rejected_raw = ctx.ws.read(tip, REJECTED_PATH)
-    files = core.rollback_files(
+    files = revert.rollback_files(
         path=path,
         current_text=current_raw.decode("utf-8"),
         restored_text=restored_raw.decode("utf-8"),
@@ -111,7 +111,7 @@ def prepare(
         rejected_text=rejected_raw.decode("utf-8") if rejected_raw is not None else None,
         reject=rejection,
     )
-    message = core.rollback_message(
+    message = revert.rollback_message(
         model=model,
         env=env,
         version=target.version,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import inline, render, trailers
-from bot.core import rollback as rollbacks
+from bot.core import inline, render, revert, trailers
 from bot.core.approvals import ApprovalVerdict
 from bot.core.branches import REJECT_ACTIONS
 from bot.core.marker import PrState
@@ -70,7 +69,7 @@ def rollback_pr_message(
     state: PrState, *, reverted_subject: str, reason: str | None, extra: Sequence[tuple[str, str]] = ()
 ) -> str:
     """The squash-merge message of a rollback PR (revert form plus trailers and ``extra``)."""
-    return rollbacks.rollback_message(
+    return revert.rollback_message(
         model=state.model,
         env=state.to,
         version=state.version,

@@ -10,7 +10,7 @@ from bot.core import trailers
 from bot.core.manifest import load_manifest
 from bot.core.model import HistoryEntry, Rejection
 from bot.core.rejected import load_rejected
-from bot.core.rollback import (
+from bot.core.revert import (
     clean_reason,
     reason_from_message,
     rejection,
@@ -315,7 +315,7 @@ def test_rolling_back_after_a_rollback_goes_further_back_not_forward() -> None:
     from datetime import UTC, datetime
 
     from bot.core.model import HistoryEntry
-    from bot.core.rollback import select_target
+    from bot.core.revert import select_target
 
     def entry(sha: str, action: str, version: str, previous: str | None) -> HistoryEntry:
         return HistoryEntry(
