@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.app.test_history import ROW_KEYS
 from tests.conftest import Cli
 from tests.verify_setup import (  # noqa: F401  (live_cli: the `live` fixture)
     live_cli,
@@ -14,22 +15,7 @@ from tests.verify_setup import (  # noqa: F401  (live_cli: the `live` fixture)
     verify_once,
 )
 
-HISTORY_KEYS = {
-    "sha",
-    "at",
-    "action",
-    "model",
-    "env",
-    "version",
-    "previous_version",
-    "pr",
-    "approved_by",
-    "rollback_of",
-    "from",
-    "subject",
-    "author",
-    "rejected",
-}
+HISTORY_KEYS = ROW_KEYS - {"verification", "caused_by_verification"}
 """The history row keys before verification existed: they stay, unchanged."""
 
 

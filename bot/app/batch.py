@@ -58,11 +58,6 @@ costliest one (an evaluation that merges and opens the chained PR) — reference
 Budget = Callable[[], "tuple[int, datetime] | None"]
 
 
-def budget(ctx: Context) -> Budget:
-    """The forge's request budget reader (GitHub: ``X-RateLimit-*``; the local forge: always None)."""
-    return ctx.forge.rate_budget
-
-
 @dataclass
 class Batch:
     """Runs the items of a multi-PR handler; one failure never stops the others.

@@ -55,7 +55,7 @@ import functools
 import logging
 from typing import Protocol, cast
 
-from bot.app.batch import Batch, Outcome, budget, evaluate_outcome, promote_line, verify_line
+from bot.app.batch import Batch, Outcome, evaluate_outcome, promote_line, verify_line
 from bot.app.comment import handle_comment
 from bot.app.context import Context, read_manifest
 from bot.app.evaluate import reevaluate_model
@@ -192,7 +192,7 @@ def _on_pull_request(ctx: Context, event: PullRequestEvent) -> Outcome:
             f"#{event.number} merged: no environment auto-promotes from {code(ref.env)}",
             {"pr": event.number, "chained": []},
         )
-    batch = Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain", budget(ctx))
+    batch = Batch(event.name, f"#{event.number} merged into {code(ref.env)}; chain", ctx.forge.rate_budget)
     upstream = _merged_state(ctx, event.number, ref)
     for target in targets:
         work = functools.partial(promote_line, ctx, ref.model, target, upstream)

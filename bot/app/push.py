@@ -7,7 +7,7 @@ import functools
 import logging
 from typing import Any
 
-from bot.app.batch import Batch, Outcome, budget, evaluate_line, open_promobot_prs, promote_line
+from bot.app.batch import Batch, Outcome, evaluate_line, open_promobot_prs, promote_line
 from bot.app.context import Context
 from bot.app.promote import promote_all
 from bot.core import events
@@ -39,7 +39,7 @@ def on_check_rerequest(ctx: Context, event: CheckRerequestEvent) -> Outcome:
             f"{event.kind} rerequested on {event.head_sha[:12]}: no open promobot pull request has that head",
             {"ignored": True},
         )
-    batch = Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}", budget(ctx))
+    batch = Batch(event.name, f"{event.kind} rerequested on {event.head_sha[:12]}", ctx.forge.rate_budget)
     for number in numbers:
         batch.run(f"#{number}", functools.partial(evaluate_line, ctx, number, event.name))
     return batch.finish()
@@ -78,7 +78,7 @@ def on_push(ctx: Context, event: PushEvent) -> Outcome:
         return Outcome(event.name, False, reason, {"ignored": True})
     tip = ctx.tip()
     policy = ctx.policy(tip)
-    batch = Batch(event.name, f"push to {code(ctx.default_branch)}", budget(ctx))
+    batch = Batch(event.name, f"push to {code(ctx.default_branch)}", ctx.forge.rate_budget)
     handled: set[int] = set()
     paths = _push_paths(ctx, event)
     if paths is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from bot.app.assess import model_inputs
-from bot.app.batch import Batch, Outcome, budget, evaluate_line, sync_line, verify_line
+from bot.app.batch import Batch, Outcome, evaluate_line, sync_line, verify_line
 from bot.app.context import Context
 from bot.core import due as due_core
 from bot.core.branches import parse_branch
@@ -27,7 +27,7 @@ def on_schedule(ctx: Context, event: ScheduleEvent) -> Outcome:
     policy = ctx.policy(tip)
     registry = bool(policy.providers.mlflow)
     verifying = any(e.verify is not None for e in policy.environments)
-    batch = Batch(event.name, "schedule", budget(ctx))
+    batch = Batch(event.name, "schedule", ctx.forge.rate_budget)
     if verifying:  # README "Verify with live data": first, so the PRs below see fresh verified gates
         batch.run("verify", functools.partial(verify_line, ctx, None, None))
     prs = [

@@ -44,11 +44,6 @@ class Blocker(str):
         return made
 
 
-def of_kind(blockers: Sequence[str], *kinds: BlockerKind) -> list[str]:
-    """The blockers of ``kinds`` (a plain string has no kind and is never picked)."""
-    return [b for b in blockers if isinstance(b, Blocker) and b.kind in kinds]
-
-
 def without(blockers: Sequence[str], *kinds: BlockerKind) -> list[str]:
     """The blockers not of ``kinds``."""
     return [b for b in blockers if not (isinstance(b, Blocker) and b.kind in kinds)]
