@@ -101,6 +101,35 @@ _PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
 _DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
 _REPO_FACTS = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
 """What a workspace asks git about its repository once (``GitWorkspace.git_dir``, ``is_bare``)."""
+_USUAL_DEFAULTS = ("main", "master")
+"""The branches the local default-branch choice looks for when ``init.defaultBranch`` names none."""
+# The start-up facts of a local command, asked in the discovery's own rev-parse: which of main and
+# master exist (a glob matching exactly that ref: a missing one prints nothing, never fails), the
+# full name HEAD points to ("HEAD" when detached), then that name shortened as
+# ``git symbolic-ref --short`` shortens it (``--abbrev-ref=loose`` is the same rule).
+_START_FACTS = [
+    "--symbolic-full-name",
+    *(f"--glob=refs/heads/{b[:-1]}[{b[-1]}]" for b in _USUAL_DEFAULTS),
+    "HEAD",
+    "--abbrev-ref=loose",
+    "HEAD",
+]
+_START_CONFIG = ("init.defaultbranch", "user.name")
+"""The configuration a local command reads at start-up (git prints keys in lower case)."""
+
+
+class _StartFacts:
+    """What one command's start-up asked git once (``GitWorkspace.discover(start=True)``):
+    answers ``current_branch``, which of main/master exist and the start-up configuration
+    until ``GitWorkspace.end_start`` (a later call asks git again: the repository may change)."""
+
+    __slots__ = ("config", "head", "present")
+
+    def __init__(self, head: str | None, present: frozenset[str]) -> None:
+        self.head, self.present = head, present
+        self.config: dict[str, str] | None = None
+
+
 # NUL-separated fields; git itself finds the trailers (its own rules), unfolded, one per \x01.
 _LOG_FORMAT = "%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00"
 # Variables that would point git at another repository or index than ours.
@@ -356,6 +385,7 @@ class GitWorkspace:
         self._remote_refs: dict[str, str] | None = None
         self._identity: dict[str, str] | None = None
         self._bloom: bool | None = None
+        self._start: _StartFacts | None = None
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -374,20 +404,56 @@ class GitWorkspace:
         remote: str | None = None,
         auth_header: str | None = None,
         default_branch: str | None = None,
+        start: bool = False,
     ) -> GitWorkspace:
         """The workspace of the repository containing ``path`` (its top-level directory).
 
-        Raises ``UsageError`` when ``path`` is not inside a git repository.
+        With ``start`` (a local command starting up), the same git process also says where
+        HEAD points and whether main and master exist, and the start-up configuration is read
+        in one process: ``current_branch``, the default-branch choice and ``user_name`` answer
+        from that until ``end_start``. Raises ``UsageError`` when ``path`` is not inside a
+        git repository.
         """
         if not Path(path).is_dir():
             raise UsageError(f"{path} is not a directory", NOT_A_REPO_HINT)
-        result = _spawn(["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]], cwd=Path(path))
-        if result.returncode != 0:
-            raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
-        root, facts = result.out.split("\n", 1)
+        discovery = ["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]]
+        facts: _StartFacts | None = None
+        result = _spawn([*discovery, *_START_FACTS], cwd=Path(path)) if start and remote is None else None
+        if result is not None and result.returncode == 0:
+            lines = result.out.split("\n")  # top level, common dir, bare, [main], [master], HEAD, short
+            full, short = lines[-3], lines[-2]
+            present = frozenset(n.removeprefix("refs/heads/") for n in lines[3:-3])
+            facts = _StartFacts(None if full == "HEAD" else short, present)
+        else:  # an unborn HEAD fails the call above (or it was not asked): ask the plain questions
+            result = _spawn(discovery, cwd=Path(path))
+            if result.returncode != 0:
+                raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
+        root, repo_facts = result.out.split("\n", 1)
         ws = cls(Path(root), remote=remote, auth_header=auth_header, default_branch=default_branch)
-        ws._set_repo_info(facts)  # the same process answered both: one git process fewer per command
+        ws._set_repo_info(repo_facts)  # the same process answered both: one git process fewer per command
+        ws._start = facts
         return ws
+
+    def end_start(self) -> None:
+        """Forget the start-up facts: from now on every question goes to git again."""
+        self._start = None
+
+    def _start_config(self, key: str) -> str | None:
+        """``git config --get KEY`` (None when unset or unreadable); during start-up, every key
+        of ``_START_CONFIG`` comes from one git process."""
+        facts = self._start
+        if facts is None or key.lower() not in _START_CONFIG:
+            result = self._run(["config", "--get", key], check=False)
+            return result.out.strip() if result.returncode == 0 else None
+        if facts.config is None:
+            keys = "|".join(re.escape(k) for k in _START_CONFIG)
+            result = self._run(["config", "-z", "--get-regexp", f"^({keys})$"], check=False)
+            facts.config = {}
+            for record in result.out.split("\0") if result.returncode == 0 else ():
+                name, _, value = record.partition("\n")
+                if name:
+                    facts.config[name] = value.strip()  # the last value wins, as with --get
+        return facts.config.get(key.lower())
 
     # ------------------------------------------------------------------ the process seam
 
@@ -521,8 +587,8 @@ class GitWorkspace:
         # Local mode: what the repository calls its default, never merely what is checked out
         # (a side branch's unreviewed versions must not become "what runs"). The local forge
         # pins the answer in its state on first use (``pin_default_branch``).
-        configured = self._run(["config", "--get", "init.defaultBranch"], check=False).out.strip()
-        for candidate in (configured, "main", "master"):
+        configured = self._start_config("init.defaultBranch") or ""
+        for candidate in (configured, *_USUAL_DEFAULTS):
             if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
         checked_out = self.current_branch()
@@ -534,6 +600,8 @@ class GitWorkspace:
         )
 
     def _branch_exists(self, branch: str) -> bool:
+        if self._start is not None and branch in _USUAL_DEFAULTS:
+            return branch in self._start.present
         return self._run(["rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False).returncode == 0
 
     def pin_default_branch(self, branch: str) -> None:
@@ -543,6 +611,8 @@ class GitWorkspace:
 
     def current_branch(self) -> str | None:
         """The branch HEAD points to, or None when detached."""
+        if self._start is not None:
+            return self._start.head
         head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
         return (head.out.strip() or None) if head.returncode == 0 else None
 
@@ -746,8 +816,7 @@ class GitWorkspace:
 
     def user_name(self) -> str | None:
         """``git config user.name``, or None when it is not set."""
-        result = self._run(["config", "--get", "user.name"], check=False)
-        return (result.out.strip() or None) if result.returncode == 0 else None
+        return self._start_config("user.name") or None
 
     def git_common_dir(self) -> Path:
         """The common git directory (same as ``git_dir``), e.g. ``<root>/.git``."""
