@@ -64,8 +64,9 @@ import weakref
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple, cast
+from typing import Any, BinaryIO, Literal, NamedTuple, cast
 
 from bot.adapters.cache import read_json, write_json
 from bot.core.branches import BRANCH_PREFIX
@@ -1359,17 +1360,21 @@ class GitWorkspace:
             raise WorkspaceError(f"no such revision {ref!r}", "check the branch name")
         file = self.git_common_dir() / "promobot" / "history" / _history_file_name(targets)
         old = _load_history(file, targets)
-        if old is not None and old[0] == tip:
-            return _entries(old[1], targets)
-        commits: list[_LogCommit] | None = None
+        if old is not None and old.tip == tip:
+            return old.entries
+        where: list[str] = []
         if old is not None:
-            known = self._run(["merge-base", "--is-ancestor", old[0], tip], check=False)
+            known = self._run(["merge-base", "--is-ancestor", old.tip, tip], check=False)
             if known.returncode == 0:
-                commits = self._log([f"{old[0]}..{tip}"], targets, under) + old[1]
-        if commits is None:
-            commits = self._log([tip], targets, under)
-        _save_history(file, tip, targets, commits, new=old is None)
-        return _entries(commits, targets)
+                new = self._log([f"{old.tip}..{tip}"], targets, under)
+                entries = _entries(new, targets, _versions(old.paths, old.entries), where) + old.entries
+                where += old.paths
+                _save_history(file, _CachedHistory(tip, where, entries), targets, new=False)
+                return entries
+            where = []
+        entries = _entries(self._log([tip], targets, under), targets, {}, where)
+        _save_history(file, _CachedHistory(tip, where, entries), targets, new=old is None)
+        return entries
 
     def _log(
         self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]], under: str | None = None
@@ -1468,10 +1473,28 @@ def _has_bloom_filters(graph: Path) -> bool:
 
 
 HISTORY_FORMAT = "promobot-history"
-HISTORY_VERSION = 2
-"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed)."""
+HISTORY_VERSION = 3
+"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed).
+3 keeps the entries themselves, one JSON list per field (2 kept the parsed commits, which every
+warm ``history`` turned into entries again: issue #16)."""
 HISTORY_MAX_FILES = 512
 """More cached histories than this in ``.git/promobot/history/``: the older half is removed."""
+
+
+class _CachedHistory(NamedTuple):
+    """A history read at ``tip``: its entries, newest first, and the manifest path of each."""
+
+    tip: str
+    paths: list[str]
+    entries: list[HistoryEntry]
+
+
+_ACTIONS = frozenset({"promote", "rollback", "manual"})
+_STR: frozenset[type] = frozenset({str})
+_STR_OR_NONE: frozenset[type] = frozenset({str, type(None)})
+_INT: frozenset[type] = frozenset({int})
+_INT_OR_NONE: frozenset[type] = frozenset({int, type(None)})
+_LIST: frozenset[type] = frozenset({list})
 
 
 def _history_file_name(targets: Mapping[str, tuple[str, str]]) -> str:
@@ -1481,79 +1504,108 @@ def _history_file_name(targets: Mapping[str, tuple[str, str]]) -> str:
     return f"{min(model for _, model in targets.values())}-{zlib.crc32(key):08x}.json"
 
 
-def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[_LogCommit]] | None:
-    """(tip, commits) of a cached log of exactly ``targets``; None unless every field has our shape."""
+def _typed(column: list[object], types: frozenset[type]) -> bool:
+    """Every value of ``column`` is exactly of one of ``types`` (``type()``: a bool is no int)."""
+    return set(map(type, column)) <= types
+
+
+def _load_history(file: Path, targets: Mapping[str, tuple[str, str]]) -> _CachedHistory | None:
+    """The cached history of exactly ``targets``; None unless every field has our shape.
+
+    The file holds ``paths`` (sorted) and ``entries``, one list per field of
+    :class:`HistoryEntry`, newest first (``path`` an index into ``paths``; ``at`` Unix seconds;
+    ``model`` and ``env`` follow from the path). Checked a column at a time, by the types of
+    its values, then built in one pass: no object per entry but the entry itself.
+    """
     doc = read_json(file, fmt=HISTORY_FORMAT, version=HISTORY_VERSION)
-    if doc is None or doc.get("paths") != sorted(targets):
+    paths = doc.get("paths") if doc is not None else None
+    if doc is None or paths != sorted(targets):
         return None
-    tip, rows = doc.get("tip"), doc.get("commits")
-    if not isinstance(tip, str) or _SHA_RE.fullmatch(tip) is None or not isinstance(rows, list):
+    tip, table = doc.get("tip"), doc.get("entries")
+    if type(tip) is not str or _SHA_RE.fullmatch(tip) is None or type(table) is not dict:
         return None
-    commits = []
-    for row in rows:
-        commit = _commit_from_json(row, targets)
-        if commit is None:
-            return None
-        commits.append(commit)
-    return tip, commits
-
-
-def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
-    # type() checks, no generators: a warm ``history`` validates every cached commit
-    if type(row) is not list or len(row) != 6:
+    found = [table.get(name) for name in _HISTORY_COLUMNS]
+    if any(type(column) is not list for column in found):
         return None
-    sha, at, author, subject, trailers, changes = row
-    if (
-        type(sha) is not str
-        or type(at) is not int
-        or type(author) is not str
-        or type(subject) is not str
-        or type(trailers) is not dict
-        or type(changes) is not list
-        or _SHA_RE.fullmatch(sha) is None
+    columns = cast(list[list[Any]], found)
+    if len({len(column) for column in columns}) != 1:
+        return None
+    where, shas, ats, actions, versions, before, subjects, authors, prs, approved, reverts, froms, checks = (
+        columns
+    )
+    if not (
+        _typed(shas, _STR)
+        and all(map(_SHA_RE.fullmatch, shas))
+        and _typed(where, _INT)
+        and (not where or (min(where) >= 0 and max(where) < len(paths)))
+        and _typed(ats, _INT)
+        and _typed(actions, _STR)
+        and set(actions) <= _ACTIONS
+        and _typed(subjects, _STR)
+        and _typed(authors, _STR)
+        and _typed(prs, _INT_OR_NONE)
+        and _typed(approved, _LIST)
+        and _typed(list(chain.from_iterable(approved)), _STR)
+        and all(_typed(column, _STR_OR_NONE) for column in (versions, before, reverts, froms, checks))
     ):
         return None
-    for value in trailers.values():
-        if type(value) is not str:
-            return None
-    parsed = []
-    for change in changes:
-        if type(change) is not list or len(change) != 7:
-            return None
-        path, created, deleted, old, new, saw_old, saw_new = change
-        if (
-            path not in targets
-            or type(created) is not bool
-            or type(deleted) is not bool
-            or type(saw_old) is not bool
-            or type(saw_new) is not bool
-            or (old is not None and type(old) is not str)
-            or (new is not None and type(new) is not str)
-        ):
-            return None
-        parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))
-    return _LogCommit(sha, at, author, subject, trailers, tuple(parsed))
+    try:
+        times = list(map(datetime.fromtimestamp, ats, repeat(UTC)))
+    except (OverflowError, OSError, ValueError):  # a time no datetime can hold
+        return None
+    parts = [targets[path] for path in paths]
+    envs, models = [parts[i][0] for i in where], [parts[i][1] for i in where]
+    # Positional, in HistoryEntry's field order, by map(): no Python frame per entry but the
+    # entry's own __init__ (the tests compare every cached history with a fresh one).
+    entries = list(
+        map(
+            HistoryEntry, shas, times, actions, models, envs, versions, before, subjects, authors, prs,
+            map(tuple, approved), reverts, froms, checks,
+        )
+    )  # fmt: skip
+    return _CachedHistory(tip, [paths[i] for i in where], entries)
 
 
-def _save_history(
-    file: Path, tip: str, targets: Mapping[str, object], commits: list[_LogCommit], *, new: bool
-) -> None:
-    rows = [
-        [
-            c.sha,
-            c.at,
-            c.author,
-            c.subject,
-            dict(c.trailers),
-            [[f.path, f.created, f.deleted, f.old, f.new, f.saw_old, f.saw_new] for f in c.changes],
-        ]
-        for c in commits
-    ]
+_HISTORY_COLUMNS = (
+    "path", "sha", "at", "action", "version", "previous_version", "subject", "author", "pr",
+    "approved_by", "rollback_of", "from", "verification",
+)  # fmt: skip
+
+
+def _versions(paths: Sequence[str], entries: Sequence[HistoryEntry]) -> dict[str, str | None]:
+    """Each path's version after the newest of ``entries`` (what ``_entries`` carries forward)."""
+    state: dict[str, str | None] = {}
+    for path, entry in zip(paths, entries, strict=True):
+        if path not in state:
+            state[path] = entry.version
+    return state
+
+
+def _save_history(file: Path, history: _CachedHistory, targets: Mapping[str, object], *, new: bool) -> None:
+    paths = sorted(targets)
+    index = {path: i for i, path in enumerate(paths)}
+    entries = history.entries
+    columns = {
+        "path": [index[path] for path in history.paths],
+        "sha": [e.sha for e in entries],
+        "at": [int(e.at.timestamp()) for e in entries],
+        "action": [e.action for e in entries],
+        "version": [e.version for e in entries],
+        "previous_version": [e.previous_version for e in entries],
+        "subject": [e.subject for e in entries],
+        "author": [e.author for e in entries],
+        "pr": [e.pr for e in entries],
+        "approved_by": [list(e.approved_by) for e in entries],
+        "rollback_of": [e.rollback_of for e in entries],
+        "from": [e.from_env for e in entries],
+        "verification": [e.verification for e in entries],
+    }
+    assert tuple(columns) == _HISTORY_COLUMNS
     if new:
         _prune_history(file.parent)
     write_json(
         file,
-        {"tip": tip, "paths": sorted(targets), "commits": rows},
+        {"tip": history.tip, "paths": paths, "entries": columns},
         fmt=HISTORY_FORMAT,
         version=HISTORY_VERSION,
     )
@@ -1618,9 +1670,18 @@ def _parse_diff(diff: str, paths: set[str]) -> tuple[_FileChange, ...]:
     return tuple(changes)
 
 
-def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) -> list[HistoryEntry]:
-    state: dict[str, str | None] = {}
+def _entries(
+    commits: list[_LogCommit],
+    targets: Mapping[str, tuple[str, str]],
+    state: dict[str, str | None] | None = None,
+    where: list[str] | None = None,
+) -> list[HistoryEntry]:
+    """The entries of ``commits`` (newest first), the version of each path carried forward from
+    ``state`` (each path's version before the oldest commit: none, or a cached history's); with
+    ``where``, the path of each entry is appended to it in the same order."""
+    state = {} if state is None else state
     rows: list[HistoryEntry] = []
+    paths: list[str] = []
     for commit in reversed(commits):  # oldest first, to carry the version forward
         trailers = commit.trailers
         for change in commit.changes:
@@ -1666,7 +1727,10 @@ def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) 
                     verification=tr.get(VERIFICATION) or None,
                 )
             )
+            paths.append(change.path)
     rows.reverse()
+    if where is not None:
+        where += reversed(paths)
     return rows
 
 
