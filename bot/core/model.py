@@ -1,6 +1,9 @@
-"""Values shared by the whole bot: frozen dataclasses and the closed sets promobot owns.
+"""Values shared by the whole bot: immutable records and the closed sets promobot owns.
 
-Dicts live at the edges (YAML, JSON, PyGithub); everything inside is one of these.
+Dicts live at the edges (YAML, JSON, PyGithub); everything inside is one of these. The
+records are ``NamedTuple``s, not frozen dataclasses: every command defines them all at
+start-up, and a frozen dataclass costs about five times as much to define (benchmarks/README.md,
+"Where start-up goes"). Change one with ``._replace(field=value)``.
 """
 
 from __future__ import annotations
