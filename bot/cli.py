@@ -254,20 +254,27 @@ def build_context(opts: Options) -> Context:
     now = opts.time or datetime.now(UTC)
     if forge_kind == "github":
         return github_context(repo=opts.repo, actor=_check_login(opts.actor) if opts.actor else None, now=now)
-    ws = GitWorkspace.discover(opts.repo)
+    # One git process says where the repository is, where HEAD points and whether main/master
+    # exist, and one reads init.defaultBranch with user.name: those facts serve the start-up
+    # below only (end_start), so that a warm read spawns as few processes as it can (issue #16).
+    ws = GitWorkspace.discover(opts.repo, start=True)
     ws.commit_date = opts.time  # with a fixed clock, the commits promobot writes say when it decided
     from bot.adapters.localforge import LocalForge
 
-    forge = LocalForge(ws)
-    branch = forge.pin_default_branch()
-    head = ws.current_branch()
-    if head != branch:
-        click.echo(
-            f"note: HEAD is on {head or 'a detached commit'}, not {branch}; promobot reads and merges "
-            f"into the default branch {branch} (recorded in {forge.state_path})",
-            err=True,
-        )
-    actor = _check_login(opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user")
+    try:
+        forge = LocalForge(ws)
+        branch = forge.pin_default_branch()
+        head = ws.current_branch()
+        if head != branch:
+            click.echo(
+                f"note: HEAD is on {head or 'a detached commit'}, not {branch}; promobot reads and merges "
+                f"into the default branch {branch} (recorded in {forge.state_path})",
+                err=True,
+            )
+        login = opts.actor or _login_from(ws.user_name()) or os.environ.get("USER") or "local-user"
+    finally:
+        ws.end_start()
+    actor = _check_login(login)
     return Context(
         forge=forge,
         ws=ws,

@@ -304,3 +304,53 @@ def test_warm_status_and_history_parse_the_policy_only_when_an_environment_verif
     assert list(ctx._policies) == [ctx.tip()]  # read once, for the verify: specs
     verification = status(ctx).verification
     assert verification is not None and set(verification["fraud-detector"]) == {"staging"}
+
+
+def _git_processes(cli: Cli, trace: Path, *args: str) -> list[list[str]]:
+    """The argv of every git process ``promobot ARGS`` starts, as git's own trace reports them
+    (``GIT_TRACE2_EVENT``: one ``start`` event per process; a child of git has a ``/`` in its sid)."""
+    import os
+
+    trace.unlink(missing_ok=True)
+    os.environ["GIT_TRACE2_EVENT"] = str(trace)
+    try:
+        cli(*args)
+    finally:
+        del os.environ["GIT_TRACE2_EVENT"]
+    events = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    return [e["argv"] for e in events if e["event"] == "start" and "/" not in e["sid"]]
+
+
+WARM_STATUS_GIT = 5
+"""Discovery with HEAD and main/master, the start-up config, the tip, the policy and rejected.yaml,
+the manifests' blob ids (issue #16: a ninth process must be a deliberate choice, not an accident)."""
+WARM_HISTORY_GIT = 4
+
+
+def test_a_warm_status_and_history_start_few_git_processes(cli: Cli, tmp_path: Path) -> None:
+    trace = tmp_path / "trace2.json"
+    for _ in range(2):  # the first run of each fills the caches
+        status = _git_processes(cli, trace, "status")
+        history = _git_processes(cli, trace, "history", "fraud-detector")
+    assert len(status) == WARM_STATUS_GIT, status
+    assert len(history) == WARM_HISTORY_GIT, history
+    assert status[0][:3] == ["git", "rev-parse", "--show-toplevel"]
+    assert [argv[1] for argv in status].count("config") == 1  # init.defaultBranch and user.name at once
+    # Once the default branch is recorded (the first write) and --as names the actor, no config is read.
+    cli("promote", "fraud-detector", "--to", "staging")
+    pinned = _git_processes(cli, trace, "--as", "carol", "history", "fraud-detector")
+    assert [argv[1] for argv in pinned].count("config") == 0, pinned
+
+
+def test_the_start_up_facts_name_head_and_the_default_branch_as_git_does(cli: Cli) -> None:
+    git(cli.repo, "checkout", "-q", "--detach")
+    assert "note: HEAD is on a detached commit, not main" in cli("status").stderr
+    git(cli.repo, "checkout", "-q", "--orphan", "fresh")  # an unborn HEAD: the discovery asks again
+    assert "note: HEAD is on fresh, not main" in cli("status").stderr
+    git(cli.repo, "checkout", "-q", "-f", "main")
+    assert "note:" not in cli("status").stderr
+    git(cli.repo, "branch", "-m", "main", "master")
+    assert "note:" not in cli("status").stderr
+    git(cli.repo, "branch", "trunk")
+    git(cli.repo, "config", "init.defaultBranch", "trunk")
+    assert "note: HEAD is on master, not trunk" in cli("status").stderr

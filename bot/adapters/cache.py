@@ -10,6 +10,10 @@ again by whoever reads them (``bot.app.context``, ``bot.app.status``): a malform
 What the caches may decide is limited too: they speed up read-only commands (``status``,
 ``history``); promotion, gates and rollback always read git itself.
 
+The manifest summaries (``cache.json``) and the parsed policy and rejections
+(``overview.json``, all ``history`` needs of this cache) are two files, each read only when
+one of its keys is asked for.
+
 Files are rewritten atomically (a temporary file renamed over the old one), and only
 when something changed; a read-only ``.git`` only costs the speed-up.
 """
@@ -28,10 +32,19 @@ from bot import __version__
 logger = logging.getLogger(__name__)
 
 FORMAT = "promobot-cache"
-VERSION = 2
-"""Bumped whenever the meaning of a stored value changes (1 was the pickle)."""
+VERSION = 3
+"""Bumped whenever the meaning of a stored value changes (1 was the pickle; 2 kept the overview
+keys too, so a version-2 file is rebuilt once without them)."""
 FILE_NAME = "cache.json"
 """The manifest cache in ``.git/promobot/`` (``cache.pickle`` before format 2; removed on write)."""
+OVERVIEW_FORMAT = "promobot-overview"
+OVERVIEW_VERSION = 1
+OVERVIEW_FILE_NAME = "overview.json"
+OVERVIEW_KEYS = frozenset({"p", "r"})
+"""Keys kept in their own small file beside ``cache.json``: the parsed promotion.yaml and
+rejected.yaml (``bot.app.context.overview``), which every read-only command needs, so that
+``history`` does not load the manifest summaries only ``status`` and ``site`` use (a 0.5 MB
+file at 3,000 manifests; issue #16)."""
 MAX_ENTRIES = 200_000
 MAX_BYTES = 256 * 1024 * 1024
 """A cache file larger than this is not read (it is not ours, or something went wrong)."""
@@ -87,40 +100,65 @@ def write_json(path: Path, body: dict[str, Any], *, fmt: str, version: int) -> b
         return False
 
 
-class FileCache:
-    """Key → JSON value, one file; see the module docstring for what is trusted."""
+class _Store:
+    """Key → JSON value in one file of format ``fmt``, read on first use, written when changed."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    __slots__ = ("_data", "_dirty", "fmt", "path", "version")
+
+    def __init__(self, path: Path, fmt: str, version: int) -> None:
+        self.path, self.fmt, self.version = path, fmt, version
         self._data: dict[str, Any] | None = None
         self._dirty = False
 
-    def _load(self) -> dict[str, Any]:
+    def load(self) -> dict[str, Any]:
         if self._data is None:
-            loaded = read_json(self.path, fmt=FORMAT, version=VERSION)
+            loaded = read_json(self.path, fmt=self.fmt, version=self.version)
             entries = loaded.get("entries") if loaded is not None else None
             self._data = entries if isinstance(entries, dict) else {}
+            logger.debug("read %s: %d entries", self.path.name, len(self._data))
         return self._data
 
-    def get(self, key: str) -> Any | None:
-        return self._load().get(key)
-
-    def put(self, key: str, value: Any) -> None:
-        data = self._load()
-        plain = _plain(value)
+    def put(self, key: str, plain: Any) -> None:
+        data = self.load()
         if data.get(key) != plain:
             data[key] = plain
             self._dirty = True
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Write the file when something changed; True when it was written."""
         if not self._dirty or self._data is None:
-            return
+            return False
         data = self._data
         if len(data) > MAX_ENTRIES:  # keep it bounded: drop the oldest half
             for key in list(data)[: len(data) // 2]:
                 del data[key]
-        if write_json(self.path, {"entries": data}, fmt=FORMAT, version=VERSION):
+        if write_json(self.path, {"entries": data}, fmt=self.fmt, version=self.version):
             self._dirty = False
+            return True
+        return False
+
+
+class FileCache:
+    """Key → JSON value, in ``path`` and (``OVERVIEW_KEYS``) in ``overview.json`` beside it, each
+    file loaded only when one of its keys is asked for; see the module docstring for what is trusted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._main = _Store(path, FORMAT, VERSION)
+        self._overview = _Store(path.parent / OVERVIEW_FILE_NAME, OVERVIEW_FORMAT, OVERVIEW_VERSION)
+
+    def _store(self, key: str) -> _Store:
+        return self._overview if key in OVERVIEW_KEYS else self._main
+
+    def get(self, key: str) -> Any | None:
+        return self._store(key).load().get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self._store(key).put(key, _plain(value))
+
+    def flush(self) -> None:
+        self._overview.flush()
+        if self._main.flush():
             with contextlib.suppress(OSError):  # the pickle of earlier versions: never read, not kept
                 (self.path.parent / "cache.pickle").unlink(missing_ok=True)
 

@@ -63,8 +63,9 @@ import threading
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple, cast
+from typing import Any, BinaryIO, Literal, NamedTuple, cast
 
 from bot.adapters.cache import read_json, write_json
 from bot.core.branches import BRANCH_PREFIX
@@ -100,6 +101,35 @@ _PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
 _DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
 _REPO_FACTS = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
 """What a workspace asks git about its repository once (``GitWorkspace.git_dir``, ``is_bare``)."""
+_USUAL_DEFAULTS = ("main", "master")
+"""The branches the local default-branch choice looks for when ``init.defaultBranch`` names none."""
+# The start-up facts of a local command, asked in the discovery's own rev-parse: which of main and
+# master exist (a glob matching exactly that ref: a missing one prints nothing, never fails), the
+# full name HEAD points to ("HEAD" when detached), then that name shortened as
+# ``git symbolic-ref --short`` shortens it (``--abbrev-ref=loose`` is the same rule).
+_START_FACTS = [
+    "--symbolic-full-name",
+    *(f"--glob=refs/heads/{b[:-1]}[{b[-1]}]" for b in _USUAL_DEFAULTS),
+    "HEAD",
+    "--abbrev-ref=loose",
+    "HEAD",
+]
+_START_CONFIG = ("init.defaultbranch", "user.name")
+"""The configuration a local command reads at start-up (git prints keys in lower case)."""
+
+
+class _StartFacts:
+    """What one command's start-up asked git once (``GitWorkspace.discover(start=True)``):
+    answers ``current_branch``, which of main/master exist and the start-up configuration
+    until ``GitWorkspace.end_start`` (a later call asks git again: the repository may change)."""
+
+    __slots__ = ("config", "head", "present")
+
+    def __init__(self, head: str | None, present: frozenset[str]) -> None:
+        self.head, self.present = head, present
+        self.config: dict[str, str] | None = None
+
+
 # NUL-separated fields; git itself finds the trailers (its own rules), unfolded, one per \x01.
 _LOG_FORMAT = "%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00"
 # Variables that would point git at another repository or index than ours.
@@ -355,6 +385,7 @@ class GitWorkspace:
         self._remote_refs: dict[str, str] | None = None
         self._identity: dict[str, str] | None = None
         self._bloom: bool | None = None
+        self._start: _StartFacts | None = None
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -373,20 +404,56 @@ class GitWorkspace:
         remote: str | None = None,
         auth_header: str | None = None,
         default_branch: str | None = None,
+        start: bool = False,
     ) -> GitWorkspace:
         """The workspace of the repository containing ``path`` (its top-level directory).
 
-        Raises ``UsageError`` when ``path`` is not inside a git repository.
+        With ``start`` (a local command starting up), the same git process also says where
+        HEAD points and whether main and master exist, and the start-up configuration is read
+        in one process: ``current_branch``, the default-branch choice and ``user_name`` answer
+        from that until ``end_start``. Raises ``UsageError`` when ``path`` is not inside a
+        git repository.
         """
         if not Path(path).is_dir():
             raise UsageError(f"{path} is not a directory", NOT_A_REPO_HINT)
-        result = _spawn(["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]], cwd=Path(path))
-        if result.returncode != 0:
-            raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
-        root, facts = result.out.split("\n", 1)
+        discovery = ["rev-parse", "--show-toplevel", *_REPO_FACTS[1:]]
+        facts: _StartFacts | None = None
+        result = _spawn([*discovery, *_START_FACTS], cwd=Path(path)) if start and remote is None else None
+        if result is not None and result.returncode == 0:
+            lines = result.out.split("\n")  # top level, common dir, bare, [main], [master], HEAD, short
+            full, short = lines[-3], lines[-2]
+            present = frozenset(n.removeprefix("refs/heads/") for n in lines[3:-3])
+            facts = _StartFacts(None if full == "HEAD" else short, present)
+        else:  # an unborn HEAD fails the call above (or it was not asked): ask the plain questions
+            result = _spawn(discovery, cwd=Path(path))
+            if result.returncode != 0:
+                raise UsageError(f"not a git repository: {path}", NOT_A_REPO_HINT)
+        root, repo_facts = result.out.split("\n", 1)
         ws = cls(Path(root), remote=remote, auth_header=auth_header, default_branch=default_branch)
-        ws._set_repo_info(facts)  # the same process answered both: one git process fewer per command
+        ws._set_repo_info(repo_facts)  # the same process answered both: one git process fewer per command
+        ws._start = facts
         return ws
+
+    def end_start(self) -> None:
+        """Forget the start-up facts: from now on every question goes to git again."""
+        self._start = None
+
+    def _start_config(self, key: str) -> str | None:
+        """``git config --get KEY`` (None when unset or unreadable); during start-up, every key
+        of ``_START_CONFIG`` comes from one git process."""
+        facts = self._start
+        if facts is None or key.lower() not in _START_CONFIG:
+            result = self._run(["config", "--get", key], check=False)
+            return result.out.strip() if result.returncode == 0 else None
+        if facts.config is None:
+            keys = "|".join(re.escape(k) for k in _START_CONFIG)
+            result = self._run(["config", "-z", "--get-regexp", f"^({keys})$"], check=False)
+            facts.config = {}
+            for record in result.out.split("\0") if result.returncode == 0 else ():
+                name, _, value = record.partition("\n")
+                if name:
+                    facts.config[name] = value.strip()  # the last value wins, as with --get
+        return facts.config.get(key.lower())
 
     # ------------------------------------------------------------------ the process seam
 
@@ -520,8 +587,8 @@ class GitWorkspace:
         # Local mode: what the repository calls its default, never merely what is checked out
         # (a side branch's unreviewed versions must not become "what runs"). The local forge
         # pins the answer in its state on first use (``pin_default_branch``).
-        configured = self._run(["config", "--get", "init.defaultBranch"], check=False).out.strip()
-        for candidate in (configured, "main", "master"):
+        configured = self._start_config("init.defaultBranch") or ""
+        for candidate in (configured, *_USUAL_DEFAULTS):
             if candidate and _BRANCH_RE.fullmatch(candidate) and self._branch_exists(candidate):
                 return candidate
         checked_out = self.current_branch()
@@ -533,6 +600,8 @@ class GitWorkspace:
         )
 
     def _branch_exists(self, branch: str) -> bool:
+        if self._start is not None and branch in _USUAL_DEFAULTS:
+            return branch in self._start.present
         return self._run(["rev-parse", "--verify", "-q", f"refs/heads/{branch}"], check=False).returncode == 0
 
     def pin_default_branch(self, branch: str) -> None:
@@ -542,6 +611,8 @@ class GitWorkspace:
 
     def current_branch(self) -> str | None:
         """The branch HEAD points to, or None when detached."""
+        if self._start is not None:
+            return self._start.head
         head = self._run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
         return (head.out.strip() or None) if head.returncode == 0 else None
 
@@ -745,8 +816,7 @@ class GitWorkspace:
 
     def user_name(self) -> str | None:
         """``git config user.name``, or None when it is not set."""
-        result = self._run(["config", "--get", "user.name"], check=False)
-        return (result.out.strip() or None) if result.returncode == 0 else None
+        return self._start_config("user.name") or None
 
     def git_common_dir(self) -> Path:
         """The common git directory (same as ``git_dir``), e.g. ``<root>/.git``."""
@@ -1189,17 +1259,21 @@ class GitWorkspace:
             raise WorkspaceError(f"no such revision {ref!r}", "check the branch name")
         file = self.git_common_dir() / "promobot" / "history" / _history_file_name(targets)
         old = _load_history(file, targets)
-        if old is not None and old[0] == tip:
-            return _entries(old[1], targets)
-        commits: list[_LogCommit] | None = None
+        if old is not None and old.tip == tip:
+            return old.entries
+        where: list[str] = []
         if old is not None:
-            known = self._run(["merge-base", "--is-ancestor", old[0], tip], check=False)
+            known = self._run(["merge-base", "--is-ancestor", old.tip, tip], check=False)
             if known.returncode == 0:
-                commits = self._log([f"{old[0]}..{tip}"], targets, under) + old[1]
-        if commits is None:
-            commits = self._log([tip], targets, under)
-        _save_history(file, tip, targets, commits, new=old is None)
-        return _entries(commits, targets)
+                new = self._log([f"{old.tip}..{tip}"], targets, under)
+                entries = _entries(new, targets, _versions(old.paths, old.entries), where) + old.entries
+                where += old.paths
+                _save_history(file, _CachedHistory(tip, where, entries), targets, new=False)
+                return entries
+            where = []
+        entries = _entries(self._log([tip], targets, under), targets, {}, where)
+        _save_history(file, _CachedHistory(tip, where, entries), targets, new=old is None)
+        return entries
 
     def _log(
         self, revs: Sequence[str], targets: Mapping[str, tuple[str, str]], under: str | None = None
@@ -1298,10 +1372,28 @@ def _has_bloom_filters(graph: Path) -> bool:
 
 
 HISTORY_FORMAT = "promobot-history"
-HISTORY_VERSION = 2
-"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed)."""
+HISTORY_VERSION = 3
+"""Bumped whenever what a cached log means changes (its fields, or how a log is parsed).
+3 keeps the entries themselves, one JSON list per field (2 kept the parsed commits, which every
+warm ``history`` turned into entries again: issue #16)."""
 HISTORY_MAX_FILES = 512
 """More cached histories than this in ``.git/promobot/history/``: the older half is removed."""
+
+
+class _CachedHistory(NamedTuple):
+    """A history read at ``tip``: its entries, newest first, and the manifest path of each."""
+
+    tip: str
+    paths: list[str]
+    entries: list[HistoryEntry]
+
+
+_ACTIONS = frozenset({"promote", "rollback", "manual"})
+_STR: frozenset[type] = frozenset({str})
+_STR_OR_NONE: frozenset[type] = frozenset({str, type(None)})
+_INT: frozenset[type] = frozenset({int})
+_INT_OR_NONE: frozenset[type] = frozenset({int, type(None)})
+_LIST: frozenset[type] = frozenset({list})
 
 
 def _history_file_name(targets: Mapping[str, tuple[str, str]]) -> str:
@@ -1311,79 +1403,108 @@ def _history_file_name(targets: Mapping[str, tuple[str, str]]) -> str:
     return f"{min(model for _, model in targets.values())}-{zlib.crc32(key):08x}.json"
 
 
-def _load_history(file: Path, targets: Mapping[str, object]) -> tuple[str, list[_LogCommit]] | None:
-    """(tip, commits) of a cached log of exactly ``targets``; None unless every field has our shape."""
+def _typed(column: list[object], types: frozenset[type]) -> bool:
+    """Every value of ``column`` is exactly of one of ``types`` (``type()``: a bool is no int)."""
+    return set(map(type, column)) <= types
+
+
+def _load_history(file: Path, targets: Mapping[str, tuple[str, str]]) -> _CachedHistory | None:
+    """The cached history of exactly ``targets``; None unless every field has our shape.
+
+    The file holds ``paths`` (sorted) and ``entries``, one list per field of
+    :class:`HistoryEntry`, newest first (``path`` an index into ``paths``; ``at`` Unix seconds;
+    ``model`` and ``env`` follow from the path). Checked a column at a time, by the types of
+    its values, then built in one pass: no object per entry but the entry itself.
+    """
     doc = read_json(file, fmt=HISTORY_FORMAT, version=HISTORY_VERSION)
-    if doc is None or doc.get("paths") != sorted(targets):
+    paths = doc.get("paths") if doc is not None else None
+    if doc is None or paths != sorted(targets):
         return None
-    tip, rows = doc.get("tip"), doc.get("commits")
-    if not isinstance(tip, str) or _SHA_RE.fullmatch(tip) is None or not isinstance(rows, list):
+    tip, table = doc.get("tip"), doc.get("entries")
+    if type(tip) is not str or _SHA_RE.fullmatch(tip) is None or type(table) is not dict:
         return None
-    commits = []
-    for row in rows:
-        commit = _commit_from_json(row, targets)
-        if commit is None:
-            return None
-        commits.append(commit)
-    return tip, commits
-
-
-def _commit_from_json(row: object, targets: Mapping[str, object]) -> _LogCommit | None:
-    # type() checks, no generators: a warm ``history`` validates every cached commit
-    if type(row) is not list or len(row) != 6:
+    found = [table.get(name) for name in _HISTORY_COLUMNS]
+    if any(type(column) is not list for column in found):
         return None
-    sha, at, author, subject, trailers, changes = row
-    if (
-        type(sha) is not str
-        or type(at) is not int
-        or type(author) is not str
-        or type(subject) is not str
-        or type(trailers) is not dict
-        or type(changes) is not list
-        or _SHA_RE.fullmatch(sha) is None
+    columns = cast(list[list[Any]], found)
+    if len({len(column) for column in columns}) != 1:
+        return None
+    where, shas, ats, actions, versions, before, subjects, authors, prs, approved, reverts, froms, checks = (
+        columns
+    )
+    if not (
+        _typed(shas, _STR)
+        and all(map(_SHA_RE.fullmatch, shas))
+        and _typed(where, _INT)
+        and (not where or (min(where) >= 0 and max(where) < len(paths)))
+        and _typed(ats, _INT)
+        and _typed(actions, _STR)
+        and set(actions) <= _ACTIONS
+        and _typed(subjects, _STR)
+        and _typed(authors, _STR)
+        and _typed(prs, _INT_OR_NONE)
+        and _typed(approved, _LIST)
+        and _typed(list(chain.from_iterable(approved)), _STR)
+        and all(_typed(column, _STR_OR_NONE) for column in (versions, before, reverts, froms, checks))
     ):
         return None
-    for value in trailers.values():
-        if type(value) is not str:
-            return None
-    parsed = []
-    for change in changes:
-        if type(change) is not list or len(change) != 7:
-            return None
-        path, created, deleted, old, new, saw_old, saw_new = change
-        if (
-            path not in targets
-            or type(created) is not bool
-            or type(deleted) is not bool
-            or type(saw_old) is not bool
-            or type(saw_new) is not bool
-            or (old is not None and type(old) is not str)
-            or (new is not None and type(new) is not str)
-        ):
-            return None
-        parsed.append(_FileChange(path, created, deleted, old, new, saw_old, saw_new))
-    return _LogCommit(sha, at, author, subject, trailers, tuple(parsed))
+    try:
+        times = list(map(datetime.fromtimestamp, ats, repeat(UTC)))
+    except (OverflowError, OSError, ValueError):  # a time no datetime can hold
+        return None
+    parts = [targets[path] for path in paths]
+    envs, models = [parts[i][0] for i in where], [parts[i][1] for i in where]
+    # Positional, in HistoryEntry's field order, by map(): no Python frame per entry but the
+    # entry's own __init__ (the tests compare every cached history with a fresh one).
+    entries = list(
+        map(
+            HistoryEntry, shas, times, actions, models, envs, versions, before, subjects, authors, prs,
+            map(tuple, approved), reverts, froms, checks,
+        )
+    )  # fmt: skip
+    return _CachedHistory(tip, [paths[i] for i in where], entries)
 
 
-def _save_history(
-    file: Path, tip: str, targets: Mapping[str, object], commits: list[_LogCommit], *, new: bool
-) -> None:
-    rows = [
-        [
-            c.sha,
-            c.at,
-            c.author,
-            c.subject,
-            dict(c.trailers),
-            [[f.path, f.created, f.deleted, f.old, f.new, f.saw_old, f.saw_new] for f in c.changes],
-        ]
-        for c in commits
-    ]
+_HISTORY_COLUMNS = (
+    "path", "sha", "at", "action", "version", "previous_version", "subject", "author", "pr",
+    "approved_by", "rollback_of", "from", "verification",
+)  # fmt: skip
+
+
+def _versions(paths: Sequence[str], entries: Sequence[HistoryEntry]) -> dict[str, str | None]:
+    """Each path's version after the newest of ``entries`` (what ``_entries`` carries forward)."""
+    state: dict[str, str | None] = {}
+    for path, entry in zip(paths, entries, strict=True):
+        if path not in state:
+            state[path] = entry.version
+    return state
+
+
+def _save_history(file: Path, history: _CachedHistory, targets: Mapping[str, object], *, new: bool) -> None:
+    paths = sorted(targets)
+    index = {path: i for i, path in enumerate(paths)}
+    entries = history.entries
+    columns = {
+        "path": [index[path] for path in history.paths],
+        "sha": [e.sha for e in entries],
+        "at": [int(e.at.timestamp()) for e in entries],
+        "action": [e.action for e in entries],
+        "version": [e.version for e in entries],
+        "previous_version": [e.previous_version for e in entries],
+        "subject": [e.subject for e in entries],
+        "author": [e.author for e in entries],
+        "pr": [e.pr for e in entries],
+        "approved_by": [list(e.approved_by) for e in entries],
+        "rollback_of": [e.rollback_of for e in entries],
+        "from": [e.from_env for e in entries],
+        "verification": [e.verification for e in entries],
+    }
+    assert tuple(columns) == _HISTORY_COLUMNS
     if new:
         _prune_history(file.parent)
     write_json(
         file,
-        {"tip": tip, "paths": sorted(targets), "commits": rows},
+        {"tip": history.tip, "paths": paths, "entries": columns},
         fmt=HISTORY_FORMAT,
         version=HISTORY_VERSION,
     )
@@ -1448,9 +1569,18 @@ def _parse_diff(diff: str, paths: set[str]) -> tuple[_FileChange, ...]:
     return tuple(changes)
 
 
-def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) -> list[HistoryEntry]:
-    state: dict[str, str | None] = {}
+def _entries(
+    commits: list[_LogCommit],
+    targets: Mapping[str, tuple[str, str]],
+    state: dict[str, str | None] | None = None,
+    where: list[str] | None = None,
+) -> list[HistoryEntry]:
+    """The entries of ``commits`` (newest first), the version of each path carried forward from
+    ``state`` (each path's version before the oldest commit: none, or a cached history's); with
+    ``where``, the path of each entry is appended to it in the same order."""
+    state = {} if state is None else state
     rows: list[HistoryEntry] = []
+    paths: list[str] = []
     for commit in reversed(commits):  # oldest first, to carry the version forward
         trailers = commit.trailers
         for change in commit.changes:
@@ -1496,7 +1626,10 @@ def _entries(commits: list[_LogCommit], targets: Mapping[str, tuple[str, str]]) 
                     verification=tr.get(VERIFICATION) or None,
                 )
             )
+            paths.append(change.path)
     rows.reverse()
+    if where is not None:
+        where += reversed(paths)
     return rows
 
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from bot.core import identity
@@ -178,15 +179,18 @@ def _outline_from_json(
 
 
 def _cached_rejections(value: object) -> tuple[Rejection, ...] | None:
-    """A cached rejected.yaml, or None when the entry is missing or not the shape we write."""
-    if not isinstance(value, list):
+    """A cached rejected.yaml, or None when the entry is missing or not the shape we write.
+
+    Checked by the types and lengths of all rows at once and built by ``starmap``: a warm
+    ``history`` reads every rejection of the repository (hundreds) for one model's rows."""
+    if (
+        type(value) is not list
+        or not set(map(type, value)) <= {list}
+        or not set(map(len, value)) <= {5}
+        or not set(map(type, chain.from_iterable(value))) <= {str}
+    ):
         return None
-    out = []
-    for row in value:
-        if not isinstance(row, list) or len(row) != 5 or not all(isinstance(f, str) for f in row):
-            return None
-        out.append(Rejection(*row))
-    return tuple(out)
+    return tuple(starmap(Rejection, value))
 
 
 def check_model_name(model: str) -> str:

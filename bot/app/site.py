@@ -8,17 +8,18 @@ decides the view in ``bot.core.site`` and writes plain files: ``index.html`` and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import hashlib
 import inspect
-import json
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,14 @@ from bot import __version__
 from bot.app import history as histories
 from bot.app import pulls
 from bot.app import status as statuses
-from bot.app.context import Context
+from bot.app.context import Context, Overview, overview
 from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
 from bot.core import site as views
-from bot.core import site_render, site_safe, site_timeline
+from bot.core import site_marker, site_render, site_safe, site_timeline
 from bot.core.model import HistoryEntry, Rejection
 from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
-from bot.core.policy_model import Policy
+from bot.core.site_marker import IndexRecord
 from bot.core.site_timeline import Verification
 from bot.errors import ManifestError, UsageError
 
@@ -54,31 +55,32 @@ class SiteResult:
         return {"out": str(self.out), "pages": self.pages, "models": self.models, "commit": self.commit}
 
 
-def verification_states(
-    ctx: Context, policy: Policy, entries: Mapping[str, list[HistoryEntry]]
-) -> dict[tuple[str, str], Verification]:
-    """Post-deploy verification (README: verification): (model, env) → its state.
-
-    For each environment with ``verify:``, the ``promobot/verify`` check on the commit that
-    brought each model's running version (what ``promobot verify`` writes). One forge read
-    per model there; none when no environment verifies.
-    """
-    envs = [env.name for env in policy.environments if env.verify is not None]
-    out: dict[tuple[str, str], Verification] = {}
-    if not envs:
-        return out
-
-    words = {"success": "passed", "failure": "failed", "pending": "pending"}
+def verified_commits(envs: Sequence[str], entries: Mapping[str, list[HistoryEntry]]) -> list[list[str]]:
+    """``[model, env, commit]`` for each model's running version in each environment of ``envs``
+    (those with ``verify:``): the commit that brought it, whose ``promobot/verify`` check holds
+    its verification (a hand edit is never verified)."""
+    out: list[list[str]] = []
     for model, rows in entries.items():
         for env in envs:
             bringing = bringing_commit([e for e in rows if e.env == env])
-            if bringing is None or bringing.action == "manual":
-                continue
-            check = verify_check(ctx, bringing.sha)
-            if check is None or check.result not in words:
-                continue
+            if bringing is not None and bringing.action != "manual":
+                out.append([model, env, bringing.sha])
+    return out
+
+
+def verification_states(
+    ctx: Context, commits: Sequence[Sequence[str]]
+) -> dict[tuple[str, str], Verification]:
+    """Post-deploy verification (README: verification): (model, env) → its state, from the
+    ``promobot/verify`` check (what ``promobot verify`` writes) on each of ``verified_commits``.
+    One forge read per commit; none when no environment verifies."""
+    words = {"success": "passed", "failure": "failed", "pending": "pending"}
+    out: dict[tuple[str, str], Verification] = {}
+    for model, env, sha in commits:
+        check = verify_check(ctx, sha)
+        if check is not None and check.result in words:
             out[(model, env)] = Verification(
-                words[check.result], site_safe.clip(check.title), at=None, commit=bringing.sha
+                words[check.result], site_safe.clip(check.title), at=None, commit=sha
             )
     return out
 
@@ -218,13 +220,18 @@ def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str
 
 
 def build(
-    ctx: Context, *, web_url: str | None = None, previous: Mapping[str, str] | None = None
-) -> tuple[views.Site, str]:
-    """The site's view-model and the commit it shows; model pages whose key is in ``previous``
-    (page → key of the last run) are not built (``Site.reused``)."""
-    tip = ctx.tip()
-    policy = ctx.policy(tip)
-    found = _details(ctx, tip, policy.names)  # before status: its cache write keeps these too
+    ctx: Context,
+    tip: str,
+    over: Overview,
+    open_pulls: list[dict[str, Any]],
+    *,
+    web_url: str | None,
+    previous: Mapping[str, str],
+) -> tuple[views.Site, list[list[str]], dict[tuple[str, str], Verification]]:
+    """The view-model of the site of ``tip`` with ``open_pulls``; model pages whose key is in
+    ``previous`` (page → key of the last run) are not built (``Site.reused``). Also the commits
+    whose verification it read and what they said (part of the site's key)."""
+    found = _details(ctx, tip, over.names)  # before status: its cache write keeps these too
     report = statuses.status(ctx)
     status = report.to_json()
     manifests = {}  # only manifests status loaded: the first environment that has a version
@@ -232,24 +239,42 @@ def build(
         env = next((e for e in report.environments if row.get(e) is not None), None)
         if env is not None and model in found and found[model][0] == manifest_path(env, model):
             manifests[model] = found[model][1]
-    rejections: tuple[Rejection, ...] = ctx.rejected(tip)
-    histories, entries, history_ids = _histories(ctx, tip, report.models, rejections)
+    histories, entries, history_ids = _histories(ctx, tip, report.models, over.rejected)
+    verified = verified_commits(over.verify, entries)
+    verifications = verification_states(ctx, verified)
     site = views.build_site(
         status=status,
-        sources={env.name: env.from_ for env in policy.environments},
+        sources=dict(over.environments),
         histories=histories,
         history_ids=history_ids,
-        pulls=_open_pulls(ctx),
-        rejections=rejections,
+        pulls=open_pulls,
+        rejections=over.rejected,
         manifests=manifests,
         now=ctx.now,
         commit=tip,
         web_url=web_url,
-        verifications=verification_states(ctx, policy, entries),
+        verifications=verifications,
         salt=code_digest(inspect.getfile(type(ctx.ws))),
         previous=previous,
     )
-    return site, tip
+    return site, verified, verifications
+
+
+def site_key(
+    ctx: Context,
+    tip: str,
+    web_url: str | None,
+    open_pulls: list[dict[str, Any]],
+    verifications: Mapping[tuple[str, str], Verification],
+) -> str:
+    """The key of everything the site of ``tip`` shows but the clock: the git tree at ``tip``
+    (through ``tip``: commits are content-addressed), what the forge said (the open PRs and
+    their checks, the verifications), the links' base, and the code and templates that turn
+    them into pages (``code_digest``, and every module of promobot: the status and the policy
+    the index shows are read by them)."""
+    states = [[model, env, repr(state)] for (model, env), state in verifications.items()]
+    code = code_digest(inspect.getfile(type(ctx.ws)))
+    return site_marker.site_key([code, package_digest(), tip, web_url, open_pulls, states])
 
 
 _VIEW_CODE = (views.__file__, site_timeline.__file__, site_safe.__file__, site_render.__file__)
@@ -266,6 +291,21 @@ def code_digest(workspace: str) -> str:
     digest = hashlib.sha256(f"{__version__}\0{site_render.templates_digest()}\0".encode())
     for module in (*_VIEW_CODE, __file__, statuses.__file__, histories.__file__, workspace):
         digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def package_digest() -> str:
+    """sha256 of every module and template of the installed promobot package (the site's key:
+    a site written by other code is built again)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")  # walked in this order
+        for name in sorted(files):
+            path = Path(folder) / name
+            digest.update(f"{path.relative_to(root)}\0".encode("utf-8", "surrogateescape"))
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -294,21 +334,17 @@ def check_out(out: Path) -> None:
         )
 
 
-def previous_keys(out: Path) -> dict[str, str]:
-    """``{page: page_key}`` of the site promobot wrote into ``out`` before (empty when none)."""
+def previous(out: Path) -> site_marker.Marker:
+    """What the site promobot wrote into ``out`` before remembers (nothing when there is none)."""
     try:
-        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        text = (out / MARKER).read_text(encoding="utf-8")
     except (OSError, ValueError):
-        return {}
-    pages = data.get("pages") if isinstance(data, dict) else None
-    if not isinstance(pages, dict):
-        return {}
-    return {k: v for k, v in pages.items() if isinstance(k, str) and isinstance(v, str)}
+        return site_marker.Marker()
+    return site_marker.parse_marker(text)
 
 
 def _stage(out: Path) -> Path:
     """A new, empty sibling of ``out`` to write the site into (``models/`` made)."""
-    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".promobot-site-", dir=out.parent))
     try:
@@ -320,20 +356,17 @@ def _stage(out: Path) -> Path:
     return staging
 
 
-def _publish(
-    staging: Path, out: Path, files: Mapping[str, str], *, keys: Mapping[str, str], reuse: Iterable[str]
-) -> None:
-    """Complete ``staging`` (``files``, the reused pages linked from ``out``, the marker), then
-    put it in ``out``'s place."""
-    for name, html in files.items():
-        (staging / name).write_text(html, encoding="utf-8")
+def _publish(staging: Path, out: Path, files: Mapping[str, bytes], *, reuse: Iterable[str]) -> None:
+    """Complete ``staging`` (``files``, the reused pages linked from ``out``), then put it in
+    ``out``'s place."""
+    for name, data in files.items():
+        (staging / name).write_bytes(data)
     for name in reuse:
         src, dst = out / name, staging / name
         try:
             os.link(src, dst)
         except OSError:
             shutil.copyfile(src, dst)
-    (staging / MARKER).write_text(_marker(keys), encoding="utf-8")
     if out.exists():
         old = out.with_name(f".{out.name}.old")
         shutil.rmtree(old, ignore_errors=True)
@@ -344,11 +377,7 @@ def _publish(
         staging.rename(out)
 
 
-def _marker(keys: Mapping[str, str]) -> str:
-    return json.dumps({"written_by": "promobot site", "pages": dict(keys)}, sort_keys=True) + "\n"
-
-
-def _holds_exactly(out: Path, keys: Mapping[str, str]) -> bool:
+def _holds_exactly(out: Path, keys: Iterable[str]) -> bool:
     """True when ``out`` is a site promobot wrote whose files are exactly the index, the marker
     and the model pages in ``keys`` (nothing stale, nothing foreign)."""
     try:
@@ -359,13 +388,59 @@ def _holds_exactly(out: Path, keys: Mapping[str, str]) -> bool:
     return top == {"index.html", "models", MARKER} and pages == set(keys)
 
 
-def _replace_in_place(out: Path, files: Mapping[str, str]) -> None:
-    """When no model page changed: replace only ``files`` (the index and the marker), each at
-    once (a temporary sibling, then a rename), instead of relinking every page into a new folder."""
-    for name, text in files.items():
+def _replace_in_place(out: Path, files: Mapping[str, bytes]) -> None:
+    """When no model page changed: replace only those of ``files`` (the index and the marker)
+    whose bytes changed, each at once (a temporary sibling, then a rename), instead of relinking
+    every page into a new folder."""
+    for name, data in files.items():
+        try:
+            if (out / name).read_bytes() == data:
+                continue
+        except OSError:
+            pass
         tmp = out / f".{name}.new"
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(out / name)
+
+
+def _render_index(
+    view: views.Site, now: datetime, key: str, extra: Mapping[str, Any]
+) -> tuple[bytes, IndexRecord | None]:
+    """The index's bytes, and where its clock strings sit (rendered with unique placeholders in
+    their place, which are then filled: the same bytes as rendering the real strings, since
+    autoescaping leaves both as they are)."""
+    values = site_marker.stamps(now)
+    token = os.urandom(12).hex()
+    marks = {name: f"promobot{token}{i}" for i, name in enumerate(values)}
+    header = dataclasses.replace(view.index.header, **marks)
+    html = site_render.render_index(
+        dataclasses.replace(view, index=dataclasses.replace(view.index, header=header))
+    )
+    done = site_marker.stamped(html, marks, values, key=key, extra=extra)
+    if done is None:  # the templates show no clock: nothing to fill
+        return html.encode("utf-8"), None
+    return done
+
+
+def _restamp(out: Path, marker: site_marker.Marker, key: str, now: datetime) -> bool:
+    """When nothing but the clock changed since the site in ``out`` was written (same key,
+    same files): write the new time into its index, and True. False: build the site."""
+    record = marker.index
+    if record is None or record.key != key or not _holds_exactly(out, marker.pages):
+        return False
+    try:
+        raw = (out / "index.html").read_bytes()
+    except OSError:
+        return False
+    done = site_marker.restamp(raw, record, site_marker.stamps(now))
+    if done is None:
+        return False
+    data, new = done
+    if data != raw:
+        _replace_in_place(
+            out, {"index.html": data, MARKER: site_marker.marker_text(marker.pages, new).encode()}
+        )
+    return True
 
 
 def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
@@ -375,17 +450,31 @@ def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     says which folders may be replaced), so ``out`` is never half-written. A model page whose key
     (everything it shows, and the code that shows it) is the one recorded by the last run into
     ``out`` is neither built nor rendered: its file is linked into the new folder — or, when no
-    page changed at all, only the index and the marker are replaced, each at once. The index is
-    always rendered (it carries the time and the tip).
+    page changed at all, only the index and the marker are replaced, each at once. When nothing
+    the site shows changed but the clock (``site_key``), the index is not even rendered: the
+    last one gets the new time (``site_marker.restamp``).
     """
     global _JOB
-    old = {p: key for p, key in previous_keys(out).items() if (out / p).is_file()}
+    check_out(out)
+    marker = previous(out)
+    tip = ctx.tip()
+    over = overview(ctx, tip)
+    open_pulls = _open_pulls(ctx)
+    extra = marker.index.extra if marker.index is not None else {}
+    known = extra.get("tip") == tip and isinstance(extra.get("verified"), list)
+    if known and all(_is_verified_row(row) for row in extra["verified"]):
+        key = site_key(ctx, tip, web_url, open_pulls, verification_states(ctx, extra["verified"]))
+        if _restamp(out, marker, key, ctx.now):
+            return SiteResult(out=out, pages=1 + len(marker.pages), models=len(marker.pages), commit=tip)
+    old = {p: key for p, key in marker.pages.items() if (out / p).is_file()}
     staging = _stage(out)
     try:
         gc.disable()  # tens of thousands of small, acyclic objects: collecting them finds nothing
         try:
-            view, tip = build(ctx, web_url=web_url, previous=old)
-            index = site_render.render_index(view)  # compiles the templates before any fork
+            view, verified, verifications = build(ctx, tip, over, open_pulls, web_url=web_url, previous=old)
+            key = site_key(ctx, tip, web_url, open_pulls, verifications)
+            # compiles the templates before any fork
+            index, record = _render_index(view, ctx.now, key, {"tip": tip, "verified": verified})
             _JOB = (staging, view.models)
             # ~0.7 ms a page to render and write: a cold run on 1,000 models spreads them over the cores
             if view.models:
@@ -393,13 +482,18 @@ def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
         finally:
             _JOB = None
             gc.enable()
+        files = {"index.html": index, MARKER: site_marker.marker_text(view.keys, record).encode()}
         if not view.models and _holds_exactly(out, view.keys):
             shutil.rmtree(staging, ignore_errors=True)
-            _replace_in_place(out, {"index.html": index, MARKER: _marker(view.keys)})
+            _replace_in_place(out, files)
         else:
-            _publish(staging, out, {"index.html": index}, keys=view.keys, reuse=view.reused)
+            _publish(staging, out, files, reuse=view.reused)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     pages = 1 + len(view.models) + len(view.reused)
     return SiteResult(out=out, pages=pages, models=len(view.index.rows), commit=tip)
+
+
+def _is_verified_row(row: object) -> bool:
+    return isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in row)

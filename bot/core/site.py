@@ -20,12 +20,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.core import site_timeline
 from bot.core.model import Rejection, is_valid_name
 from bot.core.paths import parse_manifest_path
+from bot.core.site_marker import stamps
 from bot.core.site_safe import check_web_url, clip, commit_href, pr_href, safe_link, when
 from bot.core.site_timeline import Row, Timeline, Verification
 
@@ -312,9 +313,10 @@ def build_site(
     """
     web = check_web_url(web_url)
     envs = tuple(status["environments"])
+    clock = stamps(now)
     header = Header(
-        generated_at=now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        generated_iso=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=clock["generated_at"],
+        generated_iso=clock["generated_iso"],
         commit=commit,
         commit_short=commit[:12],
         commit_href=commit_href(web, commit),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.core.site_safe import content_security_policy
@@ -37,12 +38,15 @@ def templates_digest() -> str:
     return hashlib.sha256("\0".join(_asset(n) for n in names).encode("utf-8")).hexdigest()
 
 
+SITE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "site"
+"""Where ``_env``'s loader finds ``site/…`` (the package's ``templates/site``)."""
+
+
 @cache
 def _asset(name: str) -> str:
-    env = _env()
-    assert env.loader is not None
-    source, _, _ = env.loader.get_source(env, f"site/{name}")
-    return source
+    """A template or asset as the loader reads it (read directly: a run that reuses every page
+    digests the templates without importing jinja2)."""
+    return (SITE_TEMPLATES / name).read_bytes().decode("utf-8")
 
 
 @cache

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 from pathlib import Path
 
+import pytest
+
 from bot import __version__
-from bot.adapters.cache import FILE_NAME, FORMAT, VERSION, FileCache
+from bot.adapters.cache import (
+    FILE_NAME,
+    FORMAT,
+    OVERVIEW_FILE_NAME,
+    OVERVIEW_FORMAT,
+    OVERVIEW_VERSION,
+    VERSION,
+    FileCache,
+)
+from bot.app.history import history_rows
 from tests.conftest import Cli
 from tests.helpers.git import commit_all
+from tests.helpers.local import local_context
 
 
 def _cache_file(cli: Cli) -> Path:
     return cli.repo / ".git" / "promobot" / FILE_NAME
 
 
+def _overview_file(cli: Cli) -> Path:
+    return cli.repo / ".git" / "promobot" / OVERVIEW_FILE_NAME
+
+
 def _write(path: Path, entries: object, **header: object) -> None:
-    doc = {"format": FORMAT, "version": VERSION, "promobot": __version__, **header, "entries": entries}
+    ours = (OVERVIEW_FORMAT, OVERVIEW_VERSION) if path.name == OVERVIEW_FILE_NAME else (FORMAT, VERSION)
+    doc = {"format": ours[0], "version": ours[1], "promobot": __version__, **header, "entries": entries}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
 
@@ -83,11 +101,11 @@ def test_a_pickle_in_the_cache_never_runs(tmp_path: Path) -> None:
 
 def test_status_ignores_malformed_cache_values(cli: Cli) -> None:
     assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
-    path = _cache_file(cli)
-    entries = json.loads(path.read_text())["entries"]
-    for key in entries:
-        entries[key] = {"version": "6.6.6"} if key.startswith("m:") else [["x"]]
-    _write(path, entries)
+    for path in (_cache_file(cli), _overview_file(cli)):
+        entries = json.loads(path.read_text())["entries"]
+        for key in entries:
+            entries[key] = {"version": "6.6.6"} if key.startswith("m:") else [["x"]]
+        _write(path, entries)
     data = cli.json("status")
     assert data["models"]["fraud-detector"]["dev"] == "1.5.0"
     assert data["errors"] == {}
@@ -96,8 +114,43 @@ def test_status_ignores_malformed_cache_values(cli: Cli) -> None:
 def test_status_rebuilds_a_corrupt_cache_file(cli: Cli) -> None:
     cli.json("status")
     _cache_file(cli).write_bytes(b"\x00not json")
+    _overview_file(cli).write_bytes(b"{")
     assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
     assert json.loads(_cache_file(cli).read_text())["format"] == FORMAT
+    assert json.loads(_overview_file(cli).read_text())["format"] == OVERVIEW_FORMAT
+
+
+def test_the_overview_keys_live_in_their_own_file_and_history_reads_only_it(
+    cli: Cli, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli.json("status")
+    summaries = json.loads(_cache_file(cli).read_text())["entries"]
+    overview = json.loads(_overview_file(cli).read_text())
+    assert (overview["format"], overview["version"]) == (OVERVIEW_FORMAT, OVERVIEW_VERSION)
+    assert sorted(overview["entries"]) == ["p", "r"]
+    assert summaries and not {"p", "r"} & set(summaries)  # the manifest summaries only
+    with caplog.at_level(logging.DEBUG, logger="bot.adapters.cache"):
+        rows = history_rows(local_context(cli.repo), "fraud-detector")
+    assert rows and {r["model"] for r in rows} == {"fraud-detector"}
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"read {OVERVIEW_FILE_NAME}"]
+
+
+def test_a_cache_from_before_the_overview_file_is_rebuilt_not_trusted(cli: Cli) -> None:
+    """Format 2 kept the policy and rejections in cache.json: such a file is not read at all."""
+    cli.json("status")
+    entries = json.loads(_cache_file(cli).read_text())["entries"]
+    planted = [[["dev", None], ["qa", "dev"]], False, []]
+    policy = (cli.repo / "environments" / "promotion.yaml").read_text()
+    forged = {key: ["6.6.6", None] for key in entries} | {"p": [policy, planted]}
+    _write(_cache_file(cli), forged, version=2)
+    _overview_file(cli).unlink()
+    data = cli.json("status")
+    assert data["environments"] == ["dev", "staging", "prod"]
+    assert data["models"]["fraud-detector"]["dev"] == "1.5.0"
+    doc = json.loads(_cache_file(cli).read_text())
+    assert doc["version"] == VERSION == 3
+    assert doc["entries"] == entries  # rebuilt from git, without the overview keys
+    assert json.loads(_overview_file(cli).read_text())["entries"]["p"][0] == policy
 
 
 REJECTION = (
@@ -115,7 +168,7 @@ def test_a_forged_cache_entry_cannot_unreject_a_version_for_promote(cli: Cli) ->
     rejected.write_text(REJECTION)
     commit_all(cli.repo, "reject 1.5.0")
     cli.json("status")
-    path = _cache_file(cli)
+    path = _overview_file(cli)
     entries = json.loads(path.read_text())["entries"]
     assert entries["r"][0] == REJECTION
     entries["r"] = [REJECTION, []]  # a restored cache that says nothing is rejected

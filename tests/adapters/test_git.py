@@ -98,6 +98,27 @@ class TestDiscover:
         with pytest.raises(UsageError, match=r"not a git repository.*pass --repo"):
             GitWorkspace.discover(lonely)
 
+    def test_the_start_up_facts_answer_as_git_does_until_the_start_up_ends(self, repo: Path) -> None:
+        git(repo, "config", "--add", "user.name", "Second Name")  # two values: the last one wins
+        git(repo, "branch", "trunk")
+        git(repo, "config", "init.defaultBranch", "trunk")
+        found = GitWorkspace.discover(repo, start=True)
+        before = found.git_calls
+        facts = (found.current_branch(), found.default_branch, found.user_name())
+        assert facts == ("main", "trunk", "Second Name")
+        assert found.git_calls - before == 2  # init.defaultBranch with user.name, and whether trunk exists
+        git(repo, "checkout", "-q", "--detach")
+        git(repo, "config", "--unset-all", "user.name")
+        assert (found.current_branch(), found.user_name()) == ("main", "Second Name")  # still the start-up
+        found.end_start()
+        assert (found.current_branch(), found.user_name()) == (None, None)  # git is asked again
+        plain = GitWorkspace.discover(repo)  # without start: nothing is remembered
+        assert plain.current_branch() is None and plain.default_branch == "trunk"
+        git(repo, "checkout", "-q", "--orphan", "fresh")  # unborn: the start-up facts are not known
+        unborn = GitWorkspace.discover(repo / "environments", start=True)
+        assert unborn.root == repo.resolve() and unborn.current_branch() == "fresh"
+        assert unborn.default_branch == "trunk"
+
 
 class TestReading:
     def test_read_returns_content_at_a_ref_without_checking_it_out(

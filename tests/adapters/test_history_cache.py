@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -116,32 +117,102 @@ def test_a_cache_from_another_promobot_version_is_rebuilt(repo: Path) -> None:
     cached(repo)
     [file] = cache_files(repo)
     doc = json.loads(file.read_text())
-    doc["commits"][0][3] = "a subject an older promobot parsed differently"
+    doc["entries"]["subject"][0] = "a subject an older promobot parsed differently"
     for header in ({"promobot": "0.0.1"}, {"version": HISTORY_VERSION - 1}, {"format": "promobot-cache"}):
         file.write_text(json.dumps({**doc, **header}))
         entries, calls = cached(repo)
         assert calls == 1 and entries == fresh(repo)
 
 
-@pytest.mark.parametrize(
-    "forge",
-    [
-        lambda c: c.__setitem__(1, "no"),  # at is not an integer
-        lambda c: c[5].append(["environments/prod/other.yaml", False, False, None, "6.6.6", False, True]),
-        lambda c: c.__setitem__(0, "--output=/tmp/x"),  # a sha that is an option
-        lambda c: c[4].__setitem__("Promobot-PR", 7),
-    ],
-    ids=["bad-time", "foreign-path", "bad-sha", "bad-trailer"],
-)
-def test_a_cache_of_the_wrong_shape_is_rebuilt(repo: Path, forge: object) -> None:
+def test_a_format_2_cache_of_parsed_commits_is_rebuilt_not_trusted(repo: Path) -> None:
+    """Before format 3 the file held the parsed commits; such a file (even with the version
+    changed to the current one) is never read as entries."""
     cached(repo)
     [file] = cache_files(repo)
     doc = json.loads(file.read_text())
-    assert callable(forge)
-    forge(doc["commits"][0])
+    commit = [
+        tip(repo),
+        0,
+        "Mallory",
+        "Prod 6.6.6",
+        {},
+        [[MANIFEST, False, False, "1.1.0", "6.6.6", True, True]],
+    ]
+    legacy = {k: v for k, v in doc.items() if k != "entries"} | {"commits": [commit]}
+    for version in (2, HISTORY_VERSION):
+        file.write_text(json.dumps({**legacy, "version": version}))
+        entries, calls = cached(repo)
+        assert calls == 1 and entries == fresh(repo)
+        assert "6.6.6" not in {e.version for e in entries}
+    assert the_cache(repo)["version"] == HISTORY_VERSION == 3
+
+
+def _set(column: str, value: object) -> Callable[[dict[str, list[object]]], None]:
+    """Forge the newest entry's ``column``."""
+    return lambda table: table[column].__setitem__(0, value)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        _set("at", "no"),  # a time that is not an integer
+        _set("at", 10**30),  # an integer no datetime can hold
+        _set("path", 2),  # an index past the paths: a manifest the file is not about
+        _set("path", -1),
+        _set("path", True),  # a bool is no index
+        _set("sha", "--output=/tmp/x"),  # a sha that is an option
+        _set("action", "deploy"),
+        _set("pr", "7"),
+        _set("approved_by", [7]),
+        _set("approved_by", "alice"),
+        _set("version", ["1.0"]),
+        _set("verification", 1),
+        lambda table: table["subject"].pop(),  # columns of different lengths
+        lambda table: table.pop("from"),  # a missing column
+        lambda table: table.__setitem__("sha", {}),
+    ],
+    ids=[
+        "bad-time",
+        "huge-time",
+        "foreign-path",
+        "negative-path",
+        "bool-path",
+        "bad-sha",
+        "unknown-action",
+        "pr-not-int",
+        "approver-not-str",
+        "approvers-not-list",
+        "version-not-str",
+        "verification-not-str",
+        "short-column",
+        "missing-column",
+        "column-not-list",
+    ],
+)
+def test_a_cache_of_the_wrong_shape_is_rebuilt(
+    repo: Path, forge: Callable[[dict[str, list[object]]], None]
+) -> None:
+    cached(repo)
+    [file] = cache_files(repo)
+    doc = json.loads(file.read_text())
+    forge(doc["entries"])
     file.write_text(json.dumps(doc))
     entries, calls = cached(repo)
     assert calls == 1 and entries == fresh(repo)
+    assert cached(repo) == (entries, 0)  # rewritten: the next run trusts it again
+
+
+def test_the_cache_stores_one_list_per_field(repo: Path) -> None:
+    cached(repo)
+    doc = the_cache(repo)
+    assert doc["paths"] == sorted(PATHS)
+    table = doc["entries"]
+    assert isinstance(table, dict)
+    paths = doc["paths"]
+    assert isinstance(paths, list)
+    assert [paths[i] for i in table["path"]] == [MANIFEST, DEV, MANIFEST]  # indexes into paths
+    assert [s.split()[0] for s in table["subject"]] == ["Prod", "Dev", "Add"]
+    assert {len(column) for column in table.values()} == {3}
 
 
 def test_a_cached_tip_that_is_not_in_the_repository_is_rebuilt(repo: Path) -> None:
@@ -181,7 +252,7 @@ def test_decisions_never_read_the_cache(repo: Path) -> None:
     cached(repo)
     [file] = cache_files(repo)
     doc = json.loads(file.read_text())
-    doc["commits"][0][1] = 0  # a well-formed lie: the newest change happened in 1970
+    doc["entries"]["at"][0] = 0  # a well-formed lie: the newest change happened in 1970
     file.write_text(json.dumps(doc))
     ws = GitWorkspace(repo)
     assert ws.history_many(PATHS, ref="main") == fresh(repo)
@@ -215,3 +286,19 @@ def test_with_a_commit_graph_one_log_per_path_fills_and_extends_the_cache(repo: 
         ("prod", "1.2.0", "1.1.0"),
         ("dev", "1.2.0", "1.1.0"),
     ]
+
+
+def test_an_extension_carries_each_manifest_s_version_over_from_the_cache(repo: Path) -> None:
+    """A commit that touches a manifest but not its ``version:`` line keeps the version the
+    cached entries ended with: the extension starts from the cache's state, as a full log would."""
+    cached(repo)
+    commit_file(repo, MANIFEST, manifest("1.1.0", replicas=3), "Scale prod")
+    commit_file(repo, DEV, manifest("1.1.0", replicas=2), "Scale dev")
+    entries, calls = cached(repo)
+    assert calls == 2 and entries == fresh(repo)
+    assert [(e.env, e.version, e.previous_version) for e in entries[:2]] == [
+        ("dev", "1.1.0", "1.1.0"),
+        ("prod", "1.1.0", "1.1.0"),
+    ]
+    again, calls = cached(repo)
+    assert calls == 0 and again == entries

@@ -126,8 +126,26 @@ def test_overview_parses_again_when_the_cached_policy_outline_has_the_wrong_shap
 
 @pytest.mark.parametrize(
     "shape",
-    ["rejected", [["fraud-detector", "1.5.0"]], [[1, 2, 3, 4, 5]], [["a", "b", "c", "d", None]], {"x": 1}],
-    ids=["string", "row-of-two", "numbers", "a-none", "dict"],
+    [
+        "rejected",
+        [["fraud-detector", "1.5.0"]],
+        [[1, 2, 3, 4, 5]],
+        [["a", "b", "c", "d", None]],
+        {"x": 1},
+        [["a", "b", "c", "d", "e"], ["a", "b", "c", "d", "e", "f"]],
+        [["a", "b", "c", "d", "e"], "abcde"],
+        [["a", "b", "c", "d", ["e"]]],
+    ],
+    ids=[
+        "string",
+        "row-of-two",
+        "numbers",
+        "a-none",
+        "dict",
+        "a-later-row-of-six",
+        "a-row-not-a-list",
+        "a-list-field",
+    ],
 )
 def test_overview_parses_again_when_the_cached_rejections_have_the_wrong_shape(
     cli: Cli, shape: object

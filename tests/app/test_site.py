@@ -498,3 +498,69 @@ def test_a_failed_verification_shows_in_its_cell_and_on_the_timeline(cli: Cli, t
     assert 'data-kind="verification-failed" data-env="staging"' in page
     assert "verification of 1.5.0 failed — error-rate 0.04 &gt; max 0.01" in page
     assert "data-verification" not in (out / "models" / "spam-filter.html").read_text()
+
+
+def git_commands(trace: Path) -> list[str]:
+    """The git subcommands a run started (``GIT_TRACE2_EVENT``: one JSON event a line)."""
+    events = [json.loads(line) for line in trace.read_text().splitlines()] if trace.exists() else []
+    trace.unlink(missing_ok=True)
+    return [e["argv"][1] for e in events if e.get("event") == "start" and len(e.get("argv", [])) > 1]
+
+
+def test_a_run_where_only_the_clock_changed_writes_the_new_time_into_the_last_index(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tour(cli)  # open PRs, a rejection, a rollback: the index shows all of them
+    out, fresh, trace = tmp_path / "site", tmp_path / "fresh", tmp_path / "trace.json"
+    cli("site", "--out", str(out), now="2026-11-27T12:00:00Z")
+    pages = {p.name: (p.stat().st_ino, p.read_bytes()) for p in (out / "models").iterdir()}
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    cli("site", "--out", str(out), now="2026-11-28T09:30:00Z")
+    assert "ls-tree" not in git_commands(trace)  # no tree read: nothing built, nothing rendered
+    cli("site", "--out", str(fresh), now="2026-11-28T09:30:00Z")
+    assert "ls-tree" in git_commands(trace)  # a new folder: built and rendered in full
+    index = (out / "index.html").read_bytes()
+    assert index == (fresh / "index.html").read_bytes()  # byte for byte what a full render writes
+    assert b'<time datetime="2026-11-28T09:30:00Z">2026-11-28 09:30 UTC</time>' in index
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in (out / "models").iterdir()} == pages
+    assert {p.name: p.read_bytes() for p in (fresh / "models").iterdir()} == {
+        name: data for name, (_, data) in pages.items()
+    }
+    (out / "index.html").write_bytes(index.replace(b"</body>", b"<!-- hand edit --></body>"))
+    cli("site", "--out", str(out), now="2026-11-28T10:00:00Z")  # not the file it wrote: rendered again
+    assert "ls-tree" in git_commands(trace)
+    assert b"hand edit" not in (out / "index.html").read_bytes()
+    marker = json.loads((out / ".promobot-site").read_text())
+    marker["index"]["parts"] = "not a list"  # a marker it cannot read: everything built again
+    (out / ".promobot-site").write_text(json.dumps(marker))
+    cli("site", "--out", str(out), now="2026-11-28T10:30:00Z")
+    assert "ls-tree" in git_commands(trace)
+    cli("site", "--out", str(fresh), now="2026-11-28T10:30:00Z")
+    assert (out / "index.html").read_bytes() == (fresh / "index.html").read_bytes()
+
+
+def test_a_verification_posted_after_the_last_run_shows_though_no_commit_changed(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from bot.adapters.git import GitWorkspace
+    from bot.adapters.localforge import LocalForge
+    from tests.verify_setup import add_verify
+
+    add_verify(cli)
+    commit_all(cli.repo, "staging verifies live data")
+    cli("promote", "fraud-detector", "--to", "staging", expect=None)
+    cli("pr", "review", "1", "--approve", actor="carol")
+    out = tmp_path / "site"
+    cli("site", "--out", str(out))
+    cli("site", "--out", str(out), now="2026-11-27T10:30:00Z")
+    assert 'data-verification="failed"' not in (out / "index.html").read_text()
+    LocalForge(GitWorkspace.discover(cli.repo)).set_check(
+        head_sha=git(cli.repo, "rev-parse", "main"),
+        name="promobot/verify",
+        result="failure",
+        title="error-rate 0.04 > max 0.01",
+        summary="",
+    )
+    cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")
+    assert 'data-verification="failed"' in (out / "index.html").read_text()
+    assert "error-rate 0.04 &gt; max 0.01" in (out / "models" / "fraud-detector.html").read_text()
