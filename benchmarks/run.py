@@ -14,6 +14,15 @@ limit it is measured against, as a ratio:
   start-up + git   interpreter start-up, then exactly the git processes a cold `history` runs
                    (side by side), their output read: the floor of a cold history
 
+Every row runs promobot as users run it: the `promobot` console script of a virtualenv
+(WORK/venv) where promobot is installed from its wheel, built from this checkout once per
+change of its sources. An editable install (`pip install -e`, the development setup) makes
+every process import setuptools' editable finder before anything else (about 20 ms of
+`pathlib`, `importlib.util` and `fnmatch` on this machine), which no user pays; `--checkout`
+measures `python -m bot` with this interpreter instead. The virtualenv reuses this
+interpreter's installed packages (click, PyYAML, jinja2, …) through a `.pth` line, so it
+needs no network.
+
 A row is a `Row` (what, argv, optional `before` hook, budget, limit); add one to `rows()` to
 measure something new. `--only` keeps the rows whose name contains the text (the limits
 they are compared with, and those limits' own limits, are always kept). Results also go to WORK/results.json.
@@ -22,19 +31,24 @@ they are compared with, and those limits' own limits, are always kept). Results 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 PY = sys.executable
+"""The interpreter of every row: this one, or WORK/venv's once `installed` has made it."""
+PROMOBOT = [PY, "-m", "bot"]
 # Measure what users get: byte-code caches on (a PYTHONDONTWRITEBYTECODE=1 shell would
 # recompile every module on every run and measure the compiler instead).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -129,7 +143,51 @@ def repo(work: Path, models: int, commits: int, *, graph: bool) -> Path:
 
 
 def promobot(path: Path, *args: str) -> list[str]:
-    return [PY, "-m", "bot", "--repo", str(path), "--forge", "local", *args]
+    return [*PROMOBOT, "--repo", str(path), "--forge", "local", *args]
+
+
+def _sources_digest() -> str:
+    """What the installed wheel is built from: pyproject.toml and every file under bot/."""
+    digest = hashlib.sha256()
+    for p in sorted([ROOT / "pyproject.toml", *(ROOT / "bot").rglob("*")]):
+        if p.is_file() and "__pycache__" not in p.parts:
+            digest.update(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def installed(work: Path) -> tuple[str, list[str]]:
+    """(python, promobot command) of WORK/venv, where promobot is installed from its wheel.
+
+    Rebuilt when the sources change (a digest of them is kept beside it). The virtualenv has
+    no packages of its own but promobot: a `.pth` line adds this interpreter's site-packages
+    (lines in a `.pth` file only extend `sys.path`; the `.pth` files of the directory they
+    name, such as the editable install's finder hook, are not run)."""
+    venv = work / "venv"
+    stamp = venv / "promobot-sources.sha256"
+    digest = _sources_digest()
+    python, script = venv / "bin" / "python", venv / "bin" / "promobot"
+    if not (stamp.exists() and stamp.read_text() == digest and script.exists()):
+        print(f"installing promobot from its wheel into {venv} …", flush=True)
+        if venv.exists():
+            shutil.rmtree(venv)
+        subprocess.run([PY, "-m", "venv", "--without-pip", str(venv)], check=True)
+        out = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+        Path(out.stdout.strip(), "_promobot_benchmark_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
+        subprocess.run(
+            [PY, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+             "--no-build-isolation", "--no-index", str(ROOT)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' build tree
+        stamp.write_text(digest)
+    return str(python), [str(script)]
 
 
 def remove(*paths: Path) -> Callable[[], None]:
@@ -148,7 +206,7 @@ def rows(work: Path, *, quick: bool) -> list[Row]:
     start = "python -c pass"
     out = [
         Row(start, [PY, "-c", "pass"]),
-        Row("promobot --help", [PY, "-m", "bot", "--help"], budget=0.1, limit=start),
+        Row("promobot --help", [*PROMOBOT, "--help"], budget=0.1, limit=start),
     ]
     for models in (1000,) if quick else (1000, 10000):
         path = repo(work, models, 100, graph=False)
@@ -252,8 +310,16 @@ def main() -> None:
         "--quick", action="store_true", help="only the 1,000-model and 1,000-commit repositories"
     )
     parser.add_argument("--only", default="", help="measure only the rows whose name contains this text")
+    parser.add_argument(
+        "--checkout",
+        action="store_true",
+        help="run `python -m bot` of this checkout (an editable install) instead of the wheel",
+    )
     ns = parser.parse_args()
     ns.work.mkdir(parents=True, exist_ok=True)
+    global PY, PROMOBOT
+    if not ns.checkout:
+        PY, PROMOBOT = installed(ns.work)
     table = rows(ns.work, quick=ns.quick)
     by_name = {r.what: r for r in table}
     wanted = {r.what for r in table if ns.only in r.what}
@@ -274,6 +340,7 @@ def main() -> None:
 
     print(
         f"median of {ns.runs} rounds, python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"{'this checkout (python -m bot)' if ns.checkout else 'promobot installed from its wheel'}, "
         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     head = (

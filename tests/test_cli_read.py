@@ -321,10 +321,11 @@ def _git_processes(cli: Cli, trace: Path, *args: str) -> list[list[str]]:
     return [e["argv"] for e in events if e["event"] == "start" and "/" not in e["sid"]]
 
 
-WARM_STATUS_GIT = 5
-"""Discovery with HEAD and main/master, the start-up config, the tip, the policy and rejected.yaml,
-the manifests' blob ids (issue #16: a ninth process must be a deliberate choice, not an accident)."""
-WARM_HISTORY_GIT = 4
+WARM_STATUS_GIT = 4
+"""Discovery with HEAD and main/master; init.defaultBranch with user.name; the tip, then the policy
+and rejected.yaml from the same ``cat-file``; the manifests' blob ids (issue #16: a fifth process
+must be a deliberate choice, not an accident)."""
+WARM_HISTORY_GIT = 3
 
 
 def test_a_warm_status_and_history_start_few_git_processes(cli: Cli, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ a shell would have created appears.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -522,7 +521,7 @@ def test_a_pull_request_from_a_fork_is_never_ready(people: Cli) -> None:
         )
 
     assert judge(pc.pr).ready  # the same PR from promobot's own branch is ready …
-    forked = judge(dataclasses.replace(pc.pr, from_fork=True))
+    forked = judge(pc.pr._replace(from_fork=True))
     assert not forked.ready  # … and from a fork it never is
     assert any("fork" in b for b in forked.blockers)
     assert forked.checks.ready[0] != "success"
@@ -537,7 +536,7 @@ def forge_marker(cli: Cli, number: int, **changes: str) -> None:
     pr = forge.get_pr(number)
     state = parse_state(pr.body)
     assert state is not None
-    forged = dataclasses.replace(state, **changes)  # type: ignore[arg-type]
+    forged = state._replace(**changes)  # type: ignore[arg-type]
     forge.update_pr(number, body=render_state(forged) + "\n" + pr.body)
 
 

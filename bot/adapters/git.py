@@ -60,6 +60,7 @@ import os
 import re
 import subprocess
 import threading
+import weakref
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -192,6 +193,42 @@ def _spawn(
     except FileNotFoundError as exc:
         raise WorkspaceError("git is not installed", "install git and make sure it is on PATH") from exc
     return _Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _finish(proc: subprocess.Popen[bytes]) -> None:
+    """End an idle ``git cat-file --batch``: the end of its input ends it."""
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    proc.wait()
+
+
+_PENDING: weakref.WeakSet[GitWorkspace] = weakref.WeakSet()
+"""Workspaces holding a ``cat-file`` that ``resolve`` left open for the next read."""
+
+
+def _end_idle(proc: subprocess.Popen[bytes]) -> None:
+    """When a workspace goes away (or the interpreter exits) with a ``cat-file`` still open."""
+    if proc.returncode is None:
+        _finish(proc)
+
+
+def _forget_pending_in_child() -> None:
+    """A forked child must not hold the pipes of its parent's open ``cat-file`` (git would never
+    see the end of its input): it closes its copies and leaves the process to the parent."""
+    for ws in list(_PENDING):
+        proc, ws._pending = ws._pending, None
+        if proc is not None:
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            proc.returncode = 0  # the parent's process: never waited on here
+    _PENDING.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pending_in_child)
 
 
 def _error_for(args: Sequence[str], result: _Result) -> WorkspaceError | OutageError:
@@ -386,6 +423,10 @@ class GitWorkspace:
         self._identity: dict[str, str] | None = None
         self._bloom: bool | None = None
         self._start: _StartFacts | None = None
+        self._pending: subprocess.Popen[bytes] | None = None
+        """The ``cat-file --batch`` that answered ``resolve``, kept open until the next git call: when
+        that call is a read (a tip, then the files at it), the same process answers it."""
+        self._pending_lock = threading.Lock()
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -466,6 +507,7 @@ class GitWorkspace:
         check: bool = True,
     ) -> _Result:
         """Run one git process in the repository; raise on failure when ``check``."""
+        self._end_pending()
         self.git_calls += 1
         result = _spawn(args, cwd=self.root, stdin=stdin, env=env)
         if check and result.returncode != 0:
@@ -474,6 +516,7 @@ class GitWorkspace:
 
     def _run_all(self, argvs: Sequence[Sequence[str]]) -> list[_Result]:
         """Run several git processes side by side (a thread waits on each); raise on the first failure."""
+        self._end_pending()
         self.git_calls += len(argvs)
         results: list[_Result | Exception | None] = [None] * len(argvs)
 
@@ -637,16 +680,73 @@ class GitWorkspace:
         rev = self._rev(ref)
         if rev != ref:
             return rev
-        result = self._run(["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
-        return result.out.strip() if result.returncode == 0 else None
+        # ``git cat-file --batch`` answers ``<rev>^{commit}`` as ``rev-parse --verify`` would, and
+        # stays open: a read that follows (the policy at the tip) is one more question to the
+        # same process, not one more process (issue #16).
+        self._end_pending()
+        self.git_calls += 1
+        try:
+            proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_base_env(),
+            )
+        except FileNotFoundError as exc:
+            raise WorkspaceError("git is not installed", "install git and make sure it is on PATH") from exc
+        assert proc.stdin is not None and proc.stdout is not None
+        sha = None
+        try:
+            proc.stdin.write(f"{rev}^{{commit}}\n".encode())
+            proc.stdin.flush()
+            header = proc.stdout.readline().split(b" ")
+            if len(header) == 3 and header[1] == b"commit" and header[2].strip().isdigit():
+                size = int(header[2])
+                if len(proc.stdout.read(size + 1)) == size + 1:
+                    sha = header[0].decode()
+        except OSError:  # git stopped (not a repository any more): as rev-parse, no such commit
+            pass
+        if sha is None:
+            _finish(proc)
+            return None
+        with self._pending_lock:
+            self._pending = proc
+            _PENDING.add(self)
+        weakref.finalize(self, _end_idle, proc)
+        return sha
+
+    def _take_pending(self) -> subprocess.Popen[bytes] | None:
+        with self._pending_lock:
+            proc, self._pending = self._pending, None
+            _PENDING.discard(self)
+        return proc
+
+    def _end_pending(self) -> None:
+        """Another git call comes: the ``cat-file`` that ``resolve`` left open ends first."""
+        if self._pending is not None:
+            proc = self._take_pending()
+            if proc is not None:
+                _finish(proc)
 
     # ------------------------------------------------------------------ reading
 
     def _cat_batch(self, lines: Sequence[str]) -> list[tuple[str, bytes] | None]:
-        """One ``git cat-file --batch``: (type, content) per input line, None when missing."""
+        """One ``git cat-file --batch``: (type, content) per input line, None when missing (the one
+        ``resolve`` left open, when nothing else ran since)."""
         if not lines:
             return []
-        data = self._run(["cat-file", "--batch"], stdin="".join(f"{x}\n" for x in lines).encode()).stdout
+        request = "".join(f"{x}\n" for x in lines).encode()
+        proc = self._take_pending() if self._pending is not None else None
+        if proc is not None:
+            out, err = proc.communicate(request)
+            result = _Result(proc.returncode, out, err)
+            if result.returncode != 0:
+                raise _error_for(["cat-file", "--batch"], result)
+            data = result.stdout
+        else:
+            data = self._run(["cat-file", "--batch"], stdin=request).stdout
         results: list[tuple[str, bytes] | None] = []
         pos = 0
         for _ in lines:
@@ -780,6 +880,7 @@ class GitWorkspace:
     def open_file(self, ref: str, path: str) -> Iterator[BinaryIO]:
         """Stream the content of ``path`` at ``ref`` (one ``git cat-file`` process, never all in memory)."""
         _check_path(path)
+        self._end_pending()
         self.git_calls += 1
         proc = subprocess.Popen(
             ["git", "cat-file", "blob", f"{self._rev(ref)}:{path}"],

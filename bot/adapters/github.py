@@ -587,7 +587,7 @@ class GitHubForge:
         logger.info("opened PR #%d %s → %s", pr.number, head, base)
         if labels:
             now = self._add_labels(pr.number, labels)
-            pr = PullRequest(**{**{f: getattr(pr, f) for f in pr.__dataclass_fields__}, "labels": now})
+            pr = pr._replace(labels=now)
         return pr
 
     def update_pr(self, number: int, *, title: str | None = None, body: str | None = None) -> None:

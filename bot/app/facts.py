@@ -77,7 +77,7 @@ def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> P
                 _, source = read_manifest(ctx, base_sha, src_env, ref.model)
             except ManifestError:
                 source = None
-        marker = PrState(**{**_asdict(marker), "from_": src_env})
+        marker = marker._replace(from_=src_env)
     else:
         source = restored_manifest(ctx, marker)
     # Versions come from the manifests themselves, never from the (editable) marker.
@@ -86,7 +86,7 @@ def pr_context(ctx: Context, number: int, *, pr: PullRequest | None = None) -> P
         "version": version_of(new_text, path, ref.model) or marker.version,
         "previous_version": version_of(old_text, path, ref.model),
     }
-    state = PrState(**{**_asdict(marker), **facts})
+    state = marker._replace(**facts)
     return PrContext(pr, state, base_sha, source, new_text, old_text)
 
 
@@ -107,10 +107,6 @@ def _rejection_context(ctx: Context, pr: PullRequest, ref: BranchRef, marker: Pr
         requester=_requester(ctx, pr, marker),
     )
     return PrContext(pr, state, base_sha, None, new_text or b"", old_text)
-
-
-def _asdict(state: PrState) -> dict[str, Any]:
-    return {f: getattr(state, f) for f in state.__dataclass_fields__}
 
 
 def _requester(ctx: Context, pr: PullRequest, marker: PrState) -> str | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.app.context import Context, check_env, check_model_name
 from bot.core import manifest as manifests
@@ -101,8 +101,7 @@ def gate_evidence(
 # --------------------------------------------------------------------------- moving aliases
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """Where git says one environment's alias must point."""
 
     model: str
@@ -113,8 +112,7 @@ class Target:
     """The commit that brought this version to ``env`` (for the ``promobot.<env>.commit`` tag)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
+class Move(NamedTuple):
     model: str
     env: str
     alias: str

@@ -9,7 +9,7 @@ every run and need none of the plan's actions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.core.model import LABEL_ENV_PREFIX, LABEL_PROMOTION, LABEL_ROLLBACK, is_valid_name
 
@@ -44,8 +44,7 @@ def is_branch_version(version: str) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class BranchRef:
+class BranchRef(NamedTuple):
     action: str
     """``promote``, ``rollback``, ``reject`` or ``unreject``."""
     env: str

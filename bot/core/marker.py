@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from bot.core.model import is_valid_name
 
@@ -26,8 +25,7 @@ _REPLY_RE = re.compile(r"<!-- promobot:reply (\d{1,20}) -->")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,127}$")
 
 
-@dataclass(frozen=True, slots=True)
-class PrState:
+class PrState(NamedTuple):
     """What a promobot pull request is about."""
 
     action: Literal["promote", "rollback", "reject", "unreject"]
@@ -45,7 +43,7 @@ class PrState:
 
 
 def render_state(state: PrState) -> str:
-    data = {k: v for k, v in asdict(state).items() if v is not None}
+    data = {k: v for k, v in state._asdict().items() if v is not None}
     text = json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     # No value may end the HTML comment or open a tag.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -100,8 +98,7 @@ WROTE = "promobot:wrote"
 _REQUESTER_RE = re.compile(r"^[^\s]{1,100}$")
 
 
-@dataclass(frozen=True, slots=True)
-class WriteRecord:
+class WriteRecord(NamedTuple):
     """What promobot noted about a commit it wrote: that it wrote it, and who asked."""
 
     requester: str | None = None

@@ -1,6 +1,9 @@
-"""Values shared by the whole bot: frozen dataclasses and the closed sets promobot owns.
+"""Values shared by the whole bot: immutable records and the closed sets promobot owns.
 
-Dicts live at the edges (YAML, JSON, PyGithub); everything inside is one of these.
+Dicts live at the edges (YAML, JSON, PyGithub); everything inside is one of these. The
+records are ``NamedTuple``s, not frozen dataclasses: every command defines them all at
+start-up, and a frozen dataclass costs about five times as much to define (benchmarks/README.md,
+"Where start-up goes"). Change one with ``._replace(field=value)``.
 """
 
 from __future__ import annotations
@@ -8,9 +11,9 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from bot.core.registry import RegistryRef
@@ -78,8 +81,7 @@ class Permission(enum.IntEnum):
 # --------------------------------------------------------------------------- manifests
 
 
-@dataclass(frozen=True, slots=True)
-class Manifest:
+class Manifest(NamedTuple):
     """A validated model manifest (reference §2). ``data`` is the whole document as plain data."""
 
     name: str
@@ -91,7 +93,7 @@ class Manifest:
     eval_dataset_uri: str | None = None
     eval_dataset_digest: str | None = None
     owner: str | None = None
-    lineage: Mapping[str, Any] = field(default_factory=dict)
+    lineage: Mapping[str, Any] = MappingProxyType({})
     path: str = ""
     registry: RegistryRef | None = None
     """``registry.mlflow`` (README "Keep MLflow in step"): the registered model version, if named."""
@@ -101,8 +103,7 @@ class Manifest:
         return {k: v for k, v in self.data.items() if k not in local_keys}
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(NamedTuple):
     """One entry of ``environments/rejected.yaml``."""
 
     model: str
@@ -115,8 +116,7 @@ class Rejection:
 # --------------------------------------------------------------------------- forge values
 
 
-@dataclass(frozen=True, slots=True)
-class PullRequest:
+class PullRequest(NamedTuple):
     number: int
     state: PullState
     title: str
@@ -132,8 +132,7 @@ class PullRequest:
     from_fork: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Review:
+class Review(NamedTuple):
     id: int
     login: str
     state: ReviewState
@@ -141,16 +140,14 @@ class Review:
     is_bot: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+class Comment(NamedTuple):
     id: int
     author: str
     body: str
     is_bot: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class CheckRun:
+class CheckRun(NamedTuple):
     """A check (or commit status) on a commit, as the forge reports it.
 
     ``by_promobot`` is False when another app or user created a check of the same name:
@@ -172,8 +169,7 @@ DeploymentState = Literal["in_progress", "success", "failure", "inactive"]
 """The deployment states promobot sets (GitHub knows more: queued, pending, error)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Deployment:
+class Deployment(NamedTuple):
     """A deployment of a commit to an environment, as the forge reports it (reference §15.3).
 
     ``task`` is ``deploy:<model>``: one environment holds many models, each its own line of
@@ -189,8 +185,7 @@ class Deployment:
     state: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class GateResult:
+class GateResult(NamedTuple):
     name: str
     kind: str
     result: GateOutcome
@@ -200,8 +195,7 @@ class GateResult:
     """For ``pending``: when the gate is expected to pass (soak end, freeze end)."""
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     """One commit that changed a manifest, newest first in lists (reference §8–9)."""
 
     sha: str

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.core.yamlsafe import Path, Reader
 
@@ -62,16 +62,14 @@ def version_problem(version: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryRef:
+class RegistryRef(NamedTuple):
     """``registry.mlflow`` of a manifest: which registered model version this manifest is."""
 
     model: str
     version: str
 
 
-@dataclass(frozen=True, slots=True)
-class ModelVersion:
+class ModelVersion(NamedTuple):
     """One registered model version as the registry reports it."""
 
     model: str
@@ -81,7 +79,7 @@ class ModelVersion:
     run_id: str | None
     source: str
     aliases: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = MappingProxyType({})
     stage: str = "None"
 
     @property
@@ -90,8 +88,7 @@ class ModelVersion:
         return self.stage.lower().startswith("deleted")
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(NamedTuple):
     """A tracking run: its lifecycle and the latest logged value of each metric."""
 
     run_id: str
@@ -99,8 +96,7 @@ class Run:
     metrics: Mapping[str, float]
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryLookup:
+class RegistryLookup(NamedTuple):
     """What the registry said about one manifest's ``registry.mlflow`` (gathered before the gates).
 
     ``unavailable`` is set when the registry could not be asked (an outage: the gates are pending);
@@ -114,8 +110,7 @@ class RegistryLookup:
     problem: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryEvidence:
+class RegistryEvidence(NamedTuple):
     """The registry's view of the candidate and the incumbent (None: that manifest names no version)."""
 
     candidate: RegistryLookup | None

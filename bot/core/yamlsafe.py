@@ -24,8 +24,7 @@ import functools
 import math
 import re
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, NoReturn
 
 from bot.errors import ManifestError
 
@@ -166,8 +165,7 @@ def _fail_at(node: Node, what: str, hint: str) -> NoReturn:
     raise _LocatedError(what, hint, mark.line + 1, mark.column + 1)
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+class Document(NamedTuple):
     """A parsed YAML document: plain ``data`` plus the node tree for error positions."""
 
     data: Any

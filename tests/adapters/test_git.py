@@ -120,6 +120,65 @@ class TestDiscover:
         assert unborn.default_branch == "trunk"
 
 
+class TestResolveThenRead:
+    """``resolve`` answers through a ``cat-file`` that stays open for the read that follows."""
+
+    def test_a_tip_and_the_files_at_it_cost_one_process(self, repo: Path, ws: GitWorkspace) -> None:
+        before = ws.git_calls
+        tip = ws.resolve("main")
+        assert tip == git(repo, "rev-parse", "main")
+        assert ws.read(tip, MANIFEST) == manifest("1.0.0").encode()
+        assert ws.git_calls - before == 1
+        assert ws.read(tip, MANIFEST) == manifest("1.0.0").encode()  # the open one ended: a new one
+        assert ws.git_calls - before == 2
+
+    def test_answers_as_rev_parse_does(self, repo: Path, ws: GitWorkspace) -> None:
+        tree = git(repo, "rev-parse", "main^{tree}")
+        assert ws.resolve("nowhere") is None and ws.resolve(tree) is None  # a tree is not a commit
+        assert ws.resolve("main~1") == git(repo, "rev-parse", "main~1")
+        assert ws.resolve("main~99") is None
+        git(repo, "tag", "-a", "-m", "annotated", "v1", "main~1")
+        assert ws.resolve("v1") == git(repo, "rev-parse", "main~1")  # a tag peels to its commit
+
+    def test_another_git_call_in_between_ends_the_open_process(self, repo: Path, ws: GitWorkspace) -> None:
+        tip = ws.resolve("main")
+        assert tip is not None
+        commit_file(repo, MANIFEST, manifest("2.0.0"), "Bump")  # objects and refs move meanwhile
+        assert ws.list_dir(tip, "environments/prod") == ["fraud.yaml", "other.yaml"]
+        assert ws.read("main", MANIFEST) == manifest("2.0.0").encode()
+        assert ws.resolve("main") == git(repo, "rev-parse", "main")
+
+    def test_a_workspace_that_goes_away_ends_its_open_process(self, repo: Path) -> None:
+        import gc
+
+        ws = GitWorkspace(repo)
+        assert ws.resolve("main") is not None
+        proc = ws._pending
+        assert proc is not None and proc.returncode is None
+        del ws
+        gc.collect()
+        assert proc.returncode == 0
+
+    def test_a_forked_child_lets_go_of_the_parents_open_process(self, ws: GitWorkspace) -> None:
+        import os
+
+        tip = ws.resolve("main")
+        assert tip is not None and ws._pending is not None
+        stdin = ws._pending.stdin
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its copy of the pipes is closed, the process left to the parent
+            ok = ws._pending is None and stdin is not None and stdin.closed
+            os.write(write_end, b"1" if ok else b"0")
+            os._exit(0)
+        os.close(write_end)
+        answer = os.read(read_end, 1)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        assert answer == b"1"
+        assert ws.read(tip, MANIFEST) == manifest("1.0.0").encode()  # the parent's process still answers
+
+
 class TestReading:
     def test_read_returns_content_at_a_ref_without_checking_it_out(
         self, repo: Path, ws: GitWorkspace

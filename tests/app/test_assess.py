@@ -3,8 +3,6 @@ approvals, blockers, checks and a body that carries the due marker the schedule 
 
 from __future__ import annotations
 
-import dataclasses
-
 from bot.app.assess import NO_GATES, assess, assess_pr, model_inputs, with_due
 from bot.app.facts import pr_context
 from bot.core.due import HEAD_PLACEHOLDER, parse_due
@@ -79,7 +77,7 @@ def test_a_plan_not_yet_written_gets_a_placeholder_head_and_a_pr_its_flags(peopl
     due = parse_due(planned.body)
     assert due is not None and due.head == HEAD_PLACEHOLDER
     assert [b.kind for b in planned.blockers] == ["approvals"]  # no head: no scope or foreign checks
-    held = dataclasses.replace(pc.pr, draft=True, labels=(*pc.pr.labels, LABEL_HOLD))
+    held = pc.pr._replace(draft=True, labels=(*pc.pr.labels, LABEL_HOLD))
     body = with_due(
         ctx,
         "the body\n\n",

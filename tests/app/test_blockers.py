@@ -4,7 +4,6 @@ the wording."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from bot.app.blockers import (
@@ -48,19 +47,19 @@ def test_the_pull_requests_own_state_blocks_with_its_kind(people: Cli) -> None:
     pr = ctx.forge.get_pr(number)
     assert readiness_blockers(ctx, pr, pr.head_sha, [], APPROVED) == []
     cases: list[tuple[PullRequest, BlockerKind, str]] = [
-        (dataclasses.replace(pr, state="closed"), "state", "the pull request is closed"),
+        (pr._replace(state="closed"), "state", "the pull request is closed"),
         (
-            dataclasses.replace(pr, draft=True),
+            pr._replace(draft=True),
             "state",
             "the pull request is a draft — mark it ready for review",
         ),
         (
-            dataclasses.replace(pr, labels=("promobot:promotion", LABEL_HOLD)),
+            pr._replace(labels=("promobot:promotion", LABEL_HOLD)),
             "hold",
             f"on hold (label {LABEL_HOLD}) — /unhold lifts it",
         ),
         (
-            dataclasses.replace(pr, from_fork=True),
+            pr._replace(from_fork=True),
             "fork",
             "the head branch is in a fork — promobot only merges its own branches",
         ),
@@ -210,7 +209,7 @@ def test_a_reject_or_unreject_branch_must_change_exactly_its_own_entry(cli: Cli)
     ) == ["rejected-list"]
     assert blockers(reject, b"rejected: [")[0][1].startswith(f"{REJECTED_PATH} on the branch does not load")
 
-    unreject = dataclasses.replace(reject, action="unreject")
+    unreject = reject._replace(action="unreject")
     assert blockers(unreject, b"rejected: []\n") == [
         ("rejected-list", "fraud-detector 1.5.0 is not rejected on main — /cancel this pull request")
     ]

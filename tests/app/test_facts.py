@@ -3,7 +3,6 @@ promobot's own record; the (editable) body only has to agree."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ def edit_marker(ctx: Context, number: int, **changes: str | None) -> None:
     body = ctx.forge.get_pr(number).body
     state = parse_state(body)
     assert state is not None
-    forged = dataclasses.replace(state, **changes)  # type: ignore[arg-type]
+    forged = state._replace(**changes)  # type: ignore[arg-type]
     ctx.forge.update_pr(number, body=body.replace(render_state(state), render_state(forged)))
 
 
@@ -170,7 +169,7 @@ def test_env_versions_and_the_manifest_a_rollback_restores(people: Cli) -> None:
     assert restored is not None and restored.version == "1.4.1" and state.restores_sha == tip
     side = commit_to(people.repo, "side", {PROD: git(people.repo, "show", f"{tip}:{PROD}") + "\n"})
     for sha in (side, "not-a-sha", None):  # only a commit on the default branch counts
-        assert restored_manifest(ctx, dataclasses.replace(state, restores_sha=sha)) is None
+        assert restored_manifest(ctx, state._replace(restores_sha=sha)) is None
 
 
 def test_reverted_commit_reads_the_subject_and_the_reason_from_git(people: Cli) -> None:
@@ -182,9 +181,9 @@ def test_reverted_commit_reads_the_subject_and_the_reason_from_git(people: Cli) 
     assert reverted_commit(ctx, state) == ("Hand-made bump of prod to 1.4.2", "AUC dropped in prod")
     first = git(people.repo, "rev-list", "--max-parents=0", "main")
     # Another commit than the branch's: its subject, and no reason (the branch reverts another).
-    assert reverted_commit(ctx, dataclasses.replace(state, rollback_of=first)) == (
+    assert reverted_commit(ctx, state._replace(rollback_of=first)) == (
         "Example GitOps repository",
         None,
     )
     for unknown in ("not-a-sha", None, "0" * 40):
-        assert reverted_commit(ctx, dataclasses.replace(state, rollback_of=unknown)) == ("", None)
+        assert reverted_commit(ctx, state._replace(rollback_of=unknown)) == ("", None)
