@@ -797,13 +797,16 @@ class GitWorkspace:
         found = self._cat_batch(wanted)
         return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
 
-    def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
-        """``(kind, id, name)`` of the entries; a symbolic link under ``environments/`` is refused."""
+    def _ls_tree(
+        self, ref: str, path: str, *, recursive: bool, entry: bool = False
+    ) -> list[tuple[str, str, str]]:
+        """``(kind, id, name)`` of the entries (with ``entry``, of ``path`` itself); a symbolic
+        link under ``environments/`` is refused."""
         rev = self._rev(ref)
         args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
         if path:
             _check_path(path)
-            args += ["--", path if recursive else f"{path}/"]
+            args += ["--", path if recursive or entry else f"{path}/"]
         result = self._run(args, check=False)
         if result.returncode != 0:
             low = result.err.lower()
@@ -841,6 +844,15 @@ class GitWorkspace:
         """
         path = path.strip("/")
         return {name: sha for kind, sha, name in self._ls_tree(ref, path, recursive=True) if kind == "blob"}
+
+    def tree_id(self, ref: str, path: str) -> str | None:
+        """The id of the tree ``path`` at ``ref``, None when there is none (one ``ls-tree`` that
+        reads only the trees above ``path``)."""
+        path = path.strip("/")
+        for kind, sha, name in self._ls_tree(ref, path, recursive=False, entry=True):
+            if kind == "tree" and name == path:
+                return sha
+        return None
 
     def read_tree_files(self, path: str, *, ref: str | None = None) -> dict[str, bytes]:
         """``{repository path: content}`` of every file under ``path``.
