@@ -312,6 +312,14 @@ def parse_policy(raw: bytes) -> Policy:
     return load_policy(raw, path=POLICY_PATH)
 
 
+def show_pr(ctx: Context, number: int) -> dict[str, Any]:
+    """``pulls.show`` for ``promobot site``, imported (with the approval machinery) only when the
+    site has an open promobot PR to show: a site run that changes nothing else never does."""
+    from bot.app import pulls
+
+    return pulls.show(ctx, number)
+
+
 def _process_map(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """``process_map`` of ``bot.adapters.parallel``, imported (with multiprocessing) only when a
     cold ``status`` has manifests to parse: a warm run never pays for it."""
@@ -941,7 +949,7 @@ def site(opts: Options, out: Path, web_url: str | None) -> None:
         if web_url is None and (opts.forge or _default_forge()) == "github":
             repo = os.environ.get("GITHUB_REPOSITORY", "")
             web_url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com').rstrip('/')}/{repo}"
-        data = use_case.site(ctx, out=out, web_url=web_url).to_json()
+        data = use_case.site(ctx, out=out, web_url=web_url, show_pr=show_pr).to_json()
     emit(
         opts,
         data,

@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,13 +25,13 @@ from typing import Any
 
 from bot import __version__
 from bot.app import history as histories
-from bot.app import pulls
 from bot.app import status as statuses
 from bot.app.context import Context, Overview, overview
 from bot.app.records import bringing_commit, verify_check
 from bot.core import manifest as manifests
 from bot.core import site as views
 from bot.core import site_marker, site_render, site_safe, site_timeline
+from bot.core.branches import parse_branch
 from bot.core.model import HistoryEntry, Rejection
 from bot.core.paths import ENV_DIR, manifest_path, parse_manifest_path
 from bot.core.site_marker import IndexRecord
@@ -85,13 +85,19 @@ def verification_states(
     return out
 
 
-def _open_pulls(ctx: Context) -> list[dict[str, Any]]:
-    """``pr show`` of every open promobot PR, with the summaries of its three checks."""
+ShowPr = Callable[[Context, int], dict[str, Any]]
+"""``pulls.show`` (``promobot pr show``'s JSON), passed in by ``cli.py``: it brings the approval
+machinery, which a site without open promobot PRs never needs to import."""
+
+
+def _open_pulls(ctx: Context, show_pr: ShowPr) -> list[dict[str, Any]]:
+    """``pr show`` of every open promobot PR (``pr list``'s rows with a model), with the
+    summaries of its three checks."""
     out = []
-    for row in pulls.list_prs(ctx, state="open"):
-        if row["model"] is None:
+    for pr in ctx.forge.list_prs(state="open"):
+        if parse_branch(pr.head_branch) is None:
             continue
-        data = pulls.show(ctx, row["number"])
+        data = show_pr(ctx, pr.number)
         data["check_summaries"] = {
             check.name: check.summary
             for check in ctx.forge.list_checks(data["head_sha"])
@@ -309,19 +315,31 @@ def package_digest() -> str:
     return digest.hexdigest()
 
 
-_JOB: tuple[Path, tuple[views.ModelPage, ...]] | None = None
+_JOB: tuple[Path, Sequence[views.ModelPage]] | None = None
 """(staging folder, model pages) of the site being written; ``ctx.map`` forks its workers after
-it is set, so each worker reads its pages here and only page numbers cross between processes
-(pickling 1,000 page view-models would cost more than rendering them)."""
+it is set, so each worker builds its pages from here (``site.Pages``) and only page numbers
+cross between processes (pickling 1,000 page view-models would cost more than rendering them)."""
 
 
 def _write_page(number: int) -> int:
-    """Render model page ``number`` of ``_JOB`` into its staging folder."""
+    """Build and render model page ``number`` of ``_JOB`` into its staging folder."""
     assert _JOB is not None
     staging, pages = _JOB
     page = pages[number]
-    (staging / page.page).write_text(site_render.render_model_page(page), encoding="utf-8")
+    _create(staging / page.page, site_render.render_model_page(page).encode("utf-8"))
     return number
+
+
+def _create(path: Path, data: bytes) -> None:
+    """Write a new file (``open``'s mode and umask) with one system call per step: a cold run
+    creates a thousand pages, and a text-mode file object costs as much as the write."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def check_out(out: Path) -> None:
@@ -443,7 +461,7 @@ def _restamp(out: Path, marker: site_marker.Marker, key: str, now: datetime) -> 
     return True
 
 
-def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
+def site(ctx: Context, *, out: Path, show_pr: ShowPr, web_url: str | None = None) -> SiteResult:
     """Render the site of the default branch's tip into ``out``.
 
     The site is written into a new sibling folder that then replaces ``out`` whole (``check_out``
@@ -459,7 +477,7 @@ def site(ctx: Context, *, out: Path, web_url: str | None = None) -> SiteResult:
     marker = previous(out)
     tip = ctx.tip()
     over = overview(ctx, tip)
-    open_pulls = _open_pulls(ctx)
+    open_pulls = _open_pulls(ctx, show_pr)
     extra = marker.index.extra if marker.index is not None else {}
     known = extra.get("tip") == tip and isinstance(extra.get("verified"), list)
     if known and all(_is_verified_row(row) for row in extra["verified"]):

@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from bot.core import site_timeline
 from bot.core.model import Rejection, is_valid_name
@@ -173,10 +173,45 @@ class IndexPage:
 
 
 @dataclass(frozen=True, slots=True)
+class PageInputs:
+    """What one model page is made of besides the model's history (see ``build_site``)."""
+
+    row: ModelRow
+    rejections: tuple[Rejection, ...]
+    pulls: tuple[PullView, ...]
+    details: tuple[tuple[str, str, str | None], ...]
+    verifications: Mapping[str, Verification]
+
+
+class Pages(Sequence[ModelPage]):
+    """The model pages to render, each built when it is asked for (``pages[i]``): ``promobot
+    site`` asks in the processes that render them, so building them is spread over the cores
+    too. Not kept: each page is asked for once."""
+
+    def __init__(self, inputs: Sequence[PageInputs], make: Callable[[PageInputs], ModelPage]) -> None:
+        self._inputs = tuple(inputs)
+        self._make = make
+
+    @overload
+    def __getitem__(self, index: int) -> ModelPage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[ModelPage, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> ModelPage | tuple[ModelPage, ...]:
+        if isinstance(index, slice):
+            return tuple(self._make(item) for item in self._inputs[index])
+        return self._make(self._inputs[index])
+
+    def __len__(self) -> int:
+        return len(self._inputs)
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     index: IndexPage
-    models: tuple[ModelPage, ...]
-    """The model pages to render (not those in ``reused``)."""
+    models: Sequence[ModelPage]
+    """The model pages to render (not those in ``reused``), built when asked for (``Pages``)."""
     keys: Mapping[str, str] = field(default_factory=dict)
     """Every model page → the key of what it shows (see ``build_site``)."""
     reused: frozenset[str] = frozenset()
@@ -343,7 +378,7 @@ def build_site(
         rejected_by_model.setdefault(item.model, []).append(item)
     previous = previous or {}
     rows = []
-    pages = []
+    pages: list[PageInputs] = []
     keys: dict[str, str] = {}
     reused: set[str] = set()
     for model, versions in status["models"].items():
@@ -378,27 +413,7 @@ def build_site(
         if previous.get(row.page) == key:
             reused.add(row.page)
             continue
-        history = histories.get(model, ())
-        last = str(history[0].get("sha") or "") if history else ""
-        pages.append(
-            ModelPage(
-                model=model,
-                page=row.page,
-                # No clock and no tip here: a model page changes only when its model does, so
-                # an unchanged page is reused rather than rendered again (see _page_key).
-                header=Header("", "", last, last[:12], commit_href(web, last), web),
-                environments=envs,
-                cells=row.cells,
-                timeline=site_timeline.timeline(history, envs, mine, web, checks),
-                events=site_timeline.event_rows(history, web),
-                pulls=tuple(theirs),
-                rejected=tuple(
-                    RejectedView(clip(r.version, 80), clip(r.reason), clip(r.by, 80), when(r.at))
-                    for r in sorted(mine, key=lambda r: r.at, reverse=True)
-                ),
-                details=details,
-            )
-        )
+        pages.append(PageInputs(row, tuple(mine), tuple(theirs), details, checks))
     counts = {
         "models": len(rows),
         "drift": sum(1 for r in rows if any(c.drift for c in r.cells)),
@@ -413,7 +428,29 @@ def build_site(
         pulls=tuple(views),
         counts=counts,
     )
-    return Site(index, tuple(pages), keys, frozenset(reused))
+
+    def make(page: PageInputs) -> ModelPage:
+        history = histories.get(page.row.model, ())
+        last = str(history[0].get("sha") or "") if history else ""
+        return ModelPage(
+            model=page.row.model,
+            page=page.row.page,
+            # No clock and no tip here: a model page changes only when its model does, so
+            # an unchanged page is reused rather than rendered again (see _page_key).
+            header=Header("", "", last, last[:12], commit_href(web, last), web),
+            environments=envs,
+            cells=page.row.cells,
+            timeline=site_timeline.timeline(history, envs, page.rejections, web, page.verifications),
+            events=site_timeline.event_rows(history, web),
+            pulls=page.pulls,
+            rejected=tuple(
+                RejectedView(clip(r.version, 80), clip(r.reason), clip(r.by, 80), when(r.at))
+                for r in sorted(page.rejections, key=lambda r: r.at, reverse=True)
+            ),
+            details=page.details,
+        )
+
+    return Site(index, Pages(pages, make), keys, frozenset(reused))
 
 
 def _page_key(
