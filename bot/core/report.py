@@ -39,7 +39,9 @@ def terminal(text: str, *, markdown: bool = False) -> str:
     has no mentions, and ``@acme/sre`` must read, and copy, as typed. ``markdown`` output
     (job summaries) keeps it.
     """
-    cleaned = _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text))
+    # Every escape sequence starts with a character _CONTROL_RE matches (ESC or a C1 control):
+    # text without one (nearly all output) needs neither substitution.
+    cleaned = _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text)) if _CONTROL_RE.search(text) else text
     return cleaned if markdown else cleaned.replace("\u200b", "")
 
 
@@ -56,11 +58,17 @@ def table(headers: Row, rows: Sequence[Row], *, markdown: bool = False) -> str:
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
     grid = [headers, *rows]  # a status table has thousands of cells: each is measured once
-    sizes = [[len(c) if c.isascii() else width(c) for c in r] for r in grid]
+    ascii_rows = ["".join(r).isascii() for r in grid]  # one column per character: nearly all rows
+    sizes = [
+        [len(c) for c in r] if a else [width(c) for c in r] for r, a in zip(grid, ascii_rows, strict=True)
+    ]
     widths = [max(column) for column in zip(*sizes, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [
-        "  ".join(c + " " * (w - n) for c, n, w in zip(r, s, widths, strict=True)).rstrip()
-        for r, s in zip(grid, sizes, strict=True)
+        line.format(*r).rstrip()
+        if a
+        else "  ".join(c + " " * (w - n) for c, n, w in zip(r, s, widths, strict=True)).rstrip()
+        for r, s, a in zip(grid, sizes, ascii_rows, strict=True)
     ]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -77,17 +85,19 @@ def status(data: Mapping[str, Any], *, markdown: bool = False) -> str:
     for path in data.get("errors", {}):
         _, env, name = path.split("/")[:3]
         invalid_in.setdefault(name, set()).add(env)
-    for model, row in data["models"].items():
-        rejected = set(data.get("rejected", {}).get(model, []))
-        cells = []
-        invalid = invalid_in.get(f"{model}.yaml", set())
+    flagged: Mapping[str, Sequence[str]] = data.get("rejected") or {}
+    nothing: frozenset[str] = frozenset()
+    for model, row in data["models"].items():  # a row per model: thousands in a large repository
+        rejected = set(flagged[model]) if model in flagged else nothing
+        invalid = invalid_in.get(f"{model}.yaml", nothing)
+        cells = [model if not markdown else code(model)]
         for env in envs:
             version = row.get(env)
             cell = "invalid!" if env in invalid else ("—" if version is None else str(version))
             if env in rejected:
                 cell += " (rejected!)"
-            cells.append(_md(cell, markdown) if version is not None else cell)
-        rows.append([_md(model, markdown), *cells])
+            cells.append(code(cell) if markdown and version is not None else cell)
+        rows.append(cells)
     parts = [table(["model", *envs], rows, markdown=markdown) if rows else "No models yet."]
     if data.get("drift"):
         parts.append("Drift:" if not markdown else "**Drift**")
