@@ -435,8 +435,8 @@ def _render_index(
         dataclasses.replace(view, index=dataclasses.replace(view.index, header=header))
     )
     done = site_marker.stamped(html, marks, values, key=key, extra=extra)
-    if done is None:  # the templates show no clock: nothing to fill
-        return html.encode("utf-8"), None
+    if done is None or token.encode() in done[0].lower():  # no clock shown, or not as it is
+        return site_render.render_index(view).encode("utf-8"), None
     return done
 
 
