@@ -187,6 +187,10 @@ class Workspace(Protocol):
         """``{file path: blob id}`` for every file under ``path`` at ``ref``."""
         ...
 
+    def tree_id(self, ref: str, path: str) -> str | None:
+        """The id of the tree ``path`` at ``ref`` (None when absent): equal ids, equal contents."""
+        ...
+
     def read_blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         """Contents of many blobs at once (one git process)."""
         ...

@@ -10,9 +10,9 @@ again by whoever reads them (``bot.app.context``, ``bot.app.status``): a malform
 What the caches may decide is limited too: they speed up read-only commands (``status``,
 ``history``); promotion, gates and rollback always read git itself.
 
-The manifest summaries (``cache.json``) and the parsed policy and rejections
-(``overview.json``, all ``history`` needs of this cache) are two files, each read only when
-one of its keys is asked for.
+The manifest summaries (``cache.json``), the parsed policy and rejections
+(``overview.json``, all ``history`` needs of this cache) and the last ``status`` table
+(``status.json``) are three files, each read only when one of its keys is asked for.
 
 Files are rewritten atomically (a temporary file renamed over the old one), and only
 when something changed; a read-only ``.git`` only costs the speed-up.
@@ -45,6 +45,13 @@ OVERVIEW_KEYS = frozenset({"p", "r"})
 rejected.yaml (``bot.app.context.overview``), which every read-only command needs, so that
 ``history`` does not load the manifest summaries only ``status`` and ``site`` use (a 0.5 MB
 file at 3,000 manifests; issue #16)."""
+STATUS_FORMAT = "promobot-status"
+STATUS_VERSION = 1
+STATUS_FILE_NAME = "status.json"
+STATUS_KEYS = frozenset({"t"})
+"""The versions and errors of every manifest at the last ``status``'s environments tree
+(``bot.app.status``): when the tree is the same, ``status`` reads this one entry instead of
+listing the tree and looking up each manifest's summary in ``cache.json`` (issue #16)."""
 MAX_ENTRIES = 200_000
 MAX_BYTES = 256 * 1024 * 1024
 """A cache file larger than this is not read (it is not ours, or something went wrong)."""
@@ -146,9 +153,12 @@ class FileCache:
         self.path = path
         self._main = _Store(path, FORMAT, VERSION)
         self._overview = _Store(path.parent / OVERVIEW_FILE_NAME, OVERVIEW_FORMAT, OVERVIEW_VERSION)
+        self._status = _Store(path.parent / STATUS_FILE_NAME, STATUS_FORMAT, STATUS_VERSION)
 
     def _store(self, key: str) -> _Store:
-        return self._overview if key in OVERVIEW_KEYS else self._main
+        if key in OVERVIEW_KEYS:
+            return self._overview
+        return self._status if key in STATUS_KEYS else self._main
 
     def get(self, key: str) -> Any | None:
         return self._store(key).load().get(key)
@@ -158,6 +168,7 @@ class FileCache:
 
     def flush(self) -> None:
         self._overview.flush()
+        self._status.flush()
         if self._main.flush():
             with contextlib.suppress(OSError):  # the pickle of earlier versions: never read, not kept
                 (self.path.parent / "cache.pickle").unlink(missing_ok=True)

@@ -219,6 +219,10 @@ def _forget_pending_in_child() -> None:
     see the end of its input): it closes its copies and leaves the process to the parent."""
     for ws in list(_PENDING):
         proc, ws._pending = ws._pending, None
+        ws._pending_lock = threading.Lock()  # a thread of the parent may have held it
+        if ws._pending_end is not None:
+            ws._pending_end.detach()
+            ws._pending_end = None
         if proc is not None:
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 if stream is not None:
@@ -427,6 +431,7 @@ class GitWorkspace:
         """The ``cat-file --batch`` that answered ``resolve``, kept open until the next git call: when
         that call is a read (a tip, then the files at it), the same process answers it."""
         self._pending_lock = threading.Lock()
+        self._pending_end: weakref.finalize[[subprocess.Popen[bytes]], GitWorkspace] | None = None
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -711,15 +716,22 @@ class GitWorkspace:
         if sha is None:
             _finish(proc)
             return None
-        with self._pending_lock:
-            self._pending = proc
+        with self._pending_lock:  # (another thread's open one, if any, ends here)
+            earlier, self._pending = self._pending, proc
             _PENDING.add(self)
-        weakref.finalize(self, _end_idle, proc)
+            if self._pending_end is not None:
+                self._pending_end.detach()
+            self._pending_end = weakref.finalize(self, _end_idle, proc)
+        if earlier is not None:
+            _finish(earlier)
         return sha
 
     def _take_pending(self) -> subprocess.Popen[bytes] | None:
         with self._pending_lock:
             proc, self._pending = self._pending, None
+            if self._pending_end is not None:
+                self._pending_end.detach()
+                self._pending_end = None
             _PENDING.discard(self)
         return proc
 
@@ -797,13 +809,16 @@ class GitWorkspace:
         found = self._cat_batch(wanted)
         return {b: r[1] for b, r in zip(wanted, found, strict=True) if r is not None and r[0] == "blob"}
 
-    def _ls_tree(self, ref: str, path: str, *, recursive: bool) -> list[tuple[str, str, str]]:
-        """``(kind, id, name)`` of the entries; a symbolic link under ``environments/`` is refused."""
+    def _ls_tree(
+        self, ref: str, path: str, *, recursive: bool, entry: bool = False
+    ) -> list[tuple[str, str, str]]:
+        """``(kind, id, name)`` of the entries (with ``entry``, of ``path`` itself); a symbolic
+        link under ``environments/`` is refused."""
         rev = self._rev(ref)
         args = ["ls-tree", "-z", *(["-r"] if recursive else []), rev]
         if path:
             _check_path(path)
-            args += ["--", path if recursive else f"{path}/"]
+            args += ["--", path if recursive or entry else f"{path}/"]
         result = self._run(args, check=False)
         if result.returncode != 0:
             low = result.err.lower()
@@ -841,6 +856,15 @@ class GitWorkspace:
         """
         path = path.strip("/")
         return {name: sha for kind, sha, name in self._ls_tree(ref, path, recursive=True) if kind == "blob"}
+
+    def tree_id(self, ref: str, path: str) -> str | None:
+        """The id of the tree ``path`` at ``ref``, None when there is none (one ``ls-tree`` that
+        reads only the trees above ``path``)."""
+        path = path.strip("/")
+        for kind, sha, name in self._ls_tree(ref, path, recursive=False, entry=True):
+            if kind == "tree" and name == path:
+                return sha
+        return None
 
     def read_tree_files(self, path: str, *, ref: str | None = None) -> dict[str, bytes]:
         """``{repository path: content}`` of every file under ``path``.

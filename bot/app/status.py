@@ -79,6 +79,64 @@ def _summaries(
     return out
 
 
+TABLE_KEY = "t"
+"""The cache key of the last status's table (``.git/promobot/status.json``; reference §14)."""
+
+
+class Table(NamedTuple):
+    """Every manifest's version and the invalid ones' errors, as ``status`` reports them."""
+
+    models: dict[str, dict[str, str | None]]
+    """``{model: {env: version | None}}``, models sorted, environments in the policy's order."""
+    errors: dict[str, str]
+    """``{manifest path: error}`` of the invalid manifests (version None)."""
+
+
+def _cached_table(value: object, tree: str, names: Sequence[str]) -> Table | None:
+    """The stored table when it is of ``tree`` and these environments and has the shape we
+    write; None otherwise (a miss: the cache is never trusted blindly)."""
+    if type(value) is not dict or value.get("tree") != tree or value.get("names") != list(names):
+        return None
+    models, errors = value.get("models"), value.get("errors")
+    if type(models) is not dict or type(errors) is not dict or list(models) != sorted(models):
+        return None
+    want = list(names)
+    for row in models.values():
+        if type(row) is not dict or list(row) != want:
+            return None
+        if not all(v is None or type(v) is str for v in row.values()):
+            return None
+    for path, error in errors.items():
+        if type(error) is not str or parse_manifest_path(path) is None:
+            return None
+    return Table(models, errors)
+
+
+def table(ctx: Context, sha: str, names: Sequence[str]) -> Table:
+    """The versions and errors of every manifest under ``environments/`` at ``sha``.
+
+    A manifest is parsed once per blob (``_summaries``). With a cache, the whole table is
+    kept too, keyed by the id of the ``environments`` tree: while that tree is the same, a
+    ``status`` reads one entry instead of listing 3,000 files and looking up each one."""
+    tree = ctx.ws.tree_id(sha, ENV_DIR) if ctx.cache else None
+    if ctx.cache and tree is not None:
+        hit = _cached_table(ctx.cache.get(TABLE_KEY), tree, names)
+        if hit is not None:
+            return hit
+    summaries = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), names)
+    models: dict[str, dict[str, str | None]] = {}
+    errors: dict[str, str] = {}
+    for model in sorted(summaries):
+        row = summaries[model]
+        models[model] = {env: (row[env].version if env in row else None) for env in names}
+        for env, summary in row.items():
+            if summary.error:
+                errors[manifest_path(env, model)] = summary.error
+    if ctx.cache and tree is not None:
+        ctx.cache.put(TABLE_KEY, {"tree": tree, "names": list(names), "models": models, "errors": errors})
+    return Table(models, errors)
+
+
 class PrSummary(NamedTuple):
     number: int
     action: str
@@ -166,27 +224,25 @@ def status(ctx: Context) -> StatusReport:
     sha = ctx.tip()
     over = overview(ctx, sha)
     names = over.names
-    table = _summaries(ctx, ctx.ws.blob_ids(sha, ENV_DIR), names)
+    models, errors = table(ctx, sha, names)
     if ctx.cache:
         ctx.cache.flush()
-    bad = {(r.model, r.version): r for r in over.rejected}
-    models: dict[str, dict[str, str | None]] = {}
-    errors: dict[str, str] = {}
+    bad = {(r.model, r.version) for r in over.rejected}
+    invalid = {where for where in map(parse_manifest_path, errors) if where is not None}
+    git_order = sorted(names, key=lambda env: f"{env}/")  # the order of the files in git's tree
     drift: dict[str, list[str]] = {}
     flagged: dict[str, list[str]] = {}
-    for model in sorted(table):
-        row = table[model]
-        models[model] = {env: (row[env].version if env in row else None) for env in names}
-        for env, summary in row.items():
-            if summary.error:
-                errors[manifest_path(env, model)] = summary.error
-            if summary.version and (model, summary.version) in bad:
-                flagged.setdefault(model, []).append(env)
+    for model, row in models.items():
+        if bad:
+            for env in git_order:
+                version = row[env]
+                if version and (model, version) in bad:
+                    flagged.setdefault(model, []).append(env)
         notes = []
         for name, from_ in over.environments:
-            if from_ is None or any(row[e].error for e in (from_, name) if e in row):
+            if from_ is None or (from_, model) in invalid or (name, model) in invalid:
                 continue  # an invalid manifest is reported, not compared
-            src, dst = models[model].get(from_), models[model].get(name)
+            src, dst = row.get(from_), row.get(name)
             if src is not None and src != dst:
                 if dst is None:
                     notes.append(f"{name} does not have it yet ({from_} runs {src})")

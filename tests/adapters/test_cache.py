@@ -17,6 +17,8 @@ from bot.adapters.cache import (
     OVERVIEW_FILE_NAME,
     OVERVIEW_FORMAT,
     OVERVIEW_VERSION,
+    STATUS_FILE_NAME,
+    STATUS_FORMAT,
     VERSION,
     FileCache,
 )
@@ -32,6 +34,10 @@ def _cache_file(cli: Cli) -> Path:
 
 def _overview_file(cli: Cli) -> Path:
     return cli.repo / ".git" / "promobot" / OVERVIEW_FILE_NAME
+
+
+def _status_file(cli: Cli) -> Path:
+    return cli.repo / ".git" / "promobot" / STATUS_FILE_NAME
 
 
 def _write(path: Path, entries: object, **header: object) -> None:
@@ -115,9 +121,25 @@ def test_status_rebuilds_a_corrupt_cache_file(cli: Cli) -> None:
     cli.json("status")
     _cache_file(cli).write_bytes(b"\x00not json")
     _overview_file(cli).write_bytes(b"{")
+    _status_file(cli).write_bytes(b"[")
     assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
     assert json.loads(_cache_file(cli).read_text())["format"] == FORMAT
     assert json.loads(_overview_file(cli).read_text())["format"] == OVERVIEW_FORMAT
+    assert json.loads(_status_file(cli).read_text())["format"] == STATUS_FORMAT
+
+
+def test_a_status_whose_table_answers_does_not_read_the_manifest_summaries(
+    cli: Cli, caplog: pytest.LogCaptureFixture
+) -> None:
+    cli.json("status")
+    with caplog.at_level(logging.DEBUG, logger="bot.adapters.cache"):
+        cli.json("status")
+        assert cli.json("status")["models"]["fraud-detector"]["dev"] == "1.5.0"
+    # (the CLI runs in-process: both runs logged what they read)
+    assert sorted({r.getMessage().split(":")[0] for r in caplog.records}) == [
+        f"read {OVERVIEW_FILE_NAME}",
+        f"read {STATUS_FILE_NAME}",
+    ]
 
 
 def test_the_overview_keys_live_in_their_own_file_and_history_reads_only_it(
@@ -144,6 +166,7 @@ def test_a_cache_from_before_the_overview_file_is_rebuilt_not_trusted(cli: Cli) 
     forged = {key: ["6.6.6", None] for key in entries} | {"p": [policy, planted]}
     _write(_cache_file(cli), forged, version=2)
     _overview_file(cli).unlink()
+    _status_file(cli).unlink()  # (its table would answer without reading cache.json)
     data = cli.json("status")
     assert data["environments"] == ["dev", "staging", "prod"]
     assert data["models"]["fraud-detector"]["dev"] == "1.5.0"

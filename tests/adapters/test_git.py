@@ -148,6 +148,31 @@ class TestResolveThenRead:
         assert ws.read("main", MANIFEST) == manifest("2.0.0").encode()
         assert ws.resolve("main") == git(repo, "rev-parse", "main")
 
+    def test_no_git_process_is_left_behind_by_resolves_in_a_row_or_side_by_side(
+        self, repo: Path, ws: GitWorkspace
+    ) -> None:
+        import threading
+
+        def git_children() -> set[str]:
+            pids = {p for f in Path("/proc/self/task").glob("*/children") for p in f.read_text().split()}
+            return {p for p in pids if Path(f"/proc/{p}/comm").read_text().strip() == "git"}
+
+        tip = git(repo, "rev-parse", "main")
+        assert [ws.resolve("main") for _ in range(5)] == [tip] * 5
+        answers: list[str | None] = []
+        threads = [
+            threading.Thread(target=lambda: answers.extend(ws.resolve("main") for _ in range(10)))
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [tip] * 40
+        assert len(git_children()) <= 1  # only the last one stays open, for a read
+        ws._end_pending()
+        assert git_children() == set()
+
     def test_a_workspace_that_goes_away_ends_its_open_process(self, repo: Path) -> None:
         import gc
 

@@ -4,6 +4,7 @@ and warm."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from bot.adapters.git import GitWorkspace
 from bot.adapters.localforge import LocalForge
 from bot.app.context import Context
-from bot.app.status import PrSummary, StatusReport, status, summarize, summary_key
+from bot.app.status import TABLE_KEY, PrSummary, StatusReport, status, summarize, summary_key
 from tests.conftest import Cli
 from tests.helpers.git import commit_all, commit_to, git
 from tests.helpers.local import local_context
@@ -100,9 +101,94 @@ def test_the_manifest_cache_hit_gives_the_same_report_as_the_miss(cli: Cli) -> N
     dev = "environments/dev/fraud-detector.yaml"
     warm.cache.put(summary_key(git(cli.repo, "rev-parse", f"main:{dev}"), dev), ["1.5.0", "both?"])
     warm.cache.flush()  # an entry of the wrong shape is a miss, never believed
+    (cli.repo / ".git/promobot/status.json").unlink()  # (the table would answer before the entries)
     again = local_context(cli.repo)
     again_parsed = counting(again)
     assert status(again) == first and again_parsed == [1]
+
+
+def _no_cache(ctx: Context) -> Context:
+    return dataclasses.replace(ctx, cache=None)
+
+
+def test_a_warm_status_reads_the_table_of_its_environments_tree_and_says_what_a_cold_one_says(
+    cli: Cli,
+) -> None:
+    reject(cli.repo, "spam-filter", "3.2.0")  # runs in dev and staging
+    path = cli.repo / STAGING_FRAUD
+    path.write_text(path.read_text().replace("auc: 0.931", 'auc: "high"'))
+    commit_all(cli.repo, "break staging's fraud-detector")
+    truth = status(_no_cache(local_context(cli.repo)))
+    assert truth.rejected == {"spam-filter": ["dev", "staging"]} and STAGING_FRAUD in truth.errors
+    assert "fraud-detector" not in truth.drift and truth.drift  # drift is computed from the table too
+    assert status(local_context(cli.repo)) == truth  # cold: fills the summaries and the table
+    (cli.repo / ".git/promobot/cache.json").unlink()  # no manifest summary left to look up
+    warm = local_context(cli.repo)
+    parsed = counting(warm)
+    assert status(warm) == truth and parsed == []  # the table of this tree answered
+    assert warm.cache is not None
+    stored = warm.cache.get(TABLE_KEY)
+    assert isinstance(stored, dict) and stored["tree"] == git(cli.repo, "rev-parse", "main:environments")
+
+    dev = cli.repo / "environments/dev/churn-predictor.yaml"
+    dev.write_text(dev.read_text().replace("version: 0.3.0", "version: 0.4.0"))
+    commit_all(cli.repo, "a new tree: the table is of the old one")
+    changed = local_context(cli.repo)
+    parsed = counting(changed)
+    report = status(changed)
+    assert parsed == [10]  # the summaries were removed above: every manifest parsed again
+    assert report == status(_no_cache(local_context(cli.repo)))
+    assert report.models["churn-predictor"]["dev"] == "0.4.0"
+    again = local_context(cli.repo)
+    parsed = counting(again)
+    assert status(again) == report and parsed == []
+
+
+def test_a_table_of_another_shape_or_other_environments_is_a_miss(cli: Cli) -> None:
+    truth = status(local_context(cli.repo))
+    tree = git(cli.repo, "rev-parse", "main:environments")
+    stored = local_context(cli.repo).cache
+    assert stored is not None
+    good = stored.get(TABLE_KEY)
+    assert isinstance(good, dict)
+    models: dict[str, Any] = good["models"]
+    forged = {**models, "fraud-detector": {**models["fraud-detector"], "prod": "9.9.9"}}
+    for bad in (
+        {**good, "models": {**forged, "fraud-detector": {"dev": 1, "staging": None, "prod": None}}},
+        {**good, "models": {"zz": models["fraud-detector"], **models}},  # not sorted
+        {**good, "names": ["dev", "prod"], "models": forged},  # other environments
+        {**good, "tree": "0" * 40, "models": forged},  # another tree
+        {**good, "errors": {"not/a/manifest": "x"}, "models": forged},
+        {**good, "errors": {"environments/dev/x.yaml": 3}, "models": forged},
+        [tree, forged],
+    ):
+        ctx = local_context(cli.repo)
+        assert ctx.cache is not None
+        ctx.cache.put(TABLE_KEY, bad)
+        ctx.cache.flush()
+        assert status(local_context(cli.repo)) == truth, bad
+    (cli.repo / ".git/promobot/status.json").write_text(
+        '{"format": "promobot-status", "version": 1, "entries"'
+    )
+    assert status(local_context(cli.repo)) == truth  # a torn file is rebuilt
+
+
+def test_rejected_versions_are_flagged_in_the_order_of_the_files_in_git(cli: Cli) -> None:
+    """``prod-eu`` comes after ``prod`` in the policy and in Python's order, before it in git's
+    tree (``prod-eu/`` < ``prod/``): the table (a hit or a miss) keeps git's order, as the
+    listing it replaces did."""
+    policy = cli.repo / "environments/promotion.yaml"
+    text = policy.read_text()
+    policy.write_text(text.replace("\nrollback:", "  - name: prod-eu\n    from: staging\n\nrollback:", 1))
+    eu = cli.repo / "environments/prod-eu/spam-filter.yaml"
+    eu.parent.mkdir()
+    eu.write_text((cli.repo / "environments/prod/spam-filter.yaml").read_text())
+    commit_all(cli.repo, "a prod-eu environment")
+    reject(cli.repo, "spam-filter", "3.1.0")  # runs in prod and prod-eu
+    expected = {"spam-filter": ["prod-eu", "prod"]}
+    assert status(_no_cache(local_context(cli.repo))).rejected == expected
+    assert status(local_context(cli.repo)).rejected == expected  # a miss
+    assert status(local_context(cli.repo)).rejected == expected  # a hit
 
 
 def test_summarize_is_the_version_or_the_error_of_one_manifest(cli: Cli) -> None:
