@@ -1364,9 +1364,10 @@ class GitWorkspace:
         Entries are newest first in graph order (``git log --topo-order``: a commit before
         its parents whatever the clocks said); a commit that changed two of the paths gives
         two entries. With ``cached`` (the read-only ``history`` command, never a decision)
-        the parsed log is kept in ``.git/promobot/history/`` keyed by the paths and the tip
-        it was read at, and extended with ``git log OLD..NEW`` when the old tip is an
-        ancestor of the new one; anything else (a moved or rewritten branch, a corrupt file,
+        the entries are kept in ``.git/promobot/history/`` keyed by the paths and the tip
+        they were read at, and extended with the entries of ``git log OLD..NEW`` (each
+        manifest's version carried on from the cached ones) when the old tip is an ancestor
+        of the new one; anything else (a moved or rewritten branch, a corrupt file,
         another promobot version) reads the whole log again and replaces the file.
         ``under`` (a folder such as ``environments``) limits git by that folder instead of by
         each path: for thousands of paths (``promobot site``) git matches one pathspec, not
@@ -1528,7 +1529,7 @@ def _history_file_name(targets: Mapping[str, tuple[str, str]]) -> str:
     return f"{min(model for _, model in targets.values())}-{zlib.crc32(key):08x}.json"
 
 
-def _typed(column: list[object], types: frozenset[type]) -> bool:
+def _typed(column: Iterable[object], types: frozenset[type]) -> bool:
     """Every value of ``column`` is exactly of one of ``types`` (``type()``: a bool is no int)."""
     return set(map(type, column)) <= types
 
@@ -1569,7 +1570,7 @@ def _load_history(file: Path, targets: Mapping[str, tuple[str, str]]) -> _Cached
         and _typed(authors, _STR)
         and _typed(prs, _INT_OR_NONE)
         and _typed(approved, _LIST)
-        and _typed(list(chain.from_iterable(approved)), _STR)
+        and _typed(chain.from_iterable(approved), _STR)
         and all(_typed(column, _STR_OR_NONE) for column in (versions, before, reverts, froms, checks))
     ):
         return None

@@ -101,46 +101,41 @@ def history_json(
         if e.action == "rollback" and e.rollback_of and e.rollback_of not in reverted_by:
             reverted_by[e.rollback_of] = e.sha  # newest first: keep the newest rollback of a commit
 
-    # One pass, no call per row for what most rows lack (a rejection, a check, a verification
-    # trailer): a warm `history` of 1,000 changes spends its time here (issue #16).
-    rows: list[dict[str, Any]] = []
-    append = rows.append
-    for e in entries:
-        hit = bad.get((e.model, e.version or "")) if bad else None
-        check = checks.get(e.sha) if checks else None
-        append(
-            {
-                "sha": e.sha,
-                "at": e.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "action": e.action,
-                "model": e.model,
-                "env": e.env,
-                "version": e.version,
-                "previous_version": e.previous_version,
-                "pr": e.pr,
-                "approved_by": list(e.approved_by),
-                "rollback_of": e.rollback_of,
-                "from": e.from_env,
-                "subject": e.subject,
-                "author": e.author,
-                "rejected": None if hit is None else {"reason": hit.reason, "by": hit.by, "at": hit.at},
-                "verification": None
-                if check is None
-                else {
-                    "state": check["state"],
-                    "reason": check["reason"],
-                    "rolled_back_by": reverted_by.get(e.sha),
-                },
-                "caused_by_verification": _caused_by(e) if e.verification is not None else None,
-            }
-        )
-    return rows
+    def rejection(e: HistoryEntry) -> dict[str, str] | None:
+        hit = bad.get((e.model, e.version or ""))
+        return {"reason": hit.reason, "by": hit.by, "at": hit.at} if hit else None
 
+    def verification(e: HistoryEntry) -> dict[str, str | None] | None:
+        check = checks.get(e.sha)
+        if check is None:
+            return None
+        return {"state": check["state"], "reason": check["reason"], "rolled_back_by": reverted_by.get(e.sha)}
 
-def _caused_by(e: HistoryEntry) -> dict[str, str | None] | None:
-    """The check and commit a rollback promobot started after a failed verification reverted."""
-    if e.action != "rollback" or e.verification is None:
-        return None
-    words = e.verification.split()
-    check = words[1] if len(words) > 1 and words[0].lower() == "failed" else e.verification
-    return {"check": check, "commit": e.rollback_of}
+    def caused_by(e: HistoryEntry) -> dict[str, str | None] | None:
+        if e.action != "rollback" or e.verification is None:
+            return None
+        words = e.verification.split()
+        check = words[1] if len(words) > 1 and words[0].lower() == "failed" else e.verification
+        return {"check": check, "commit": e.rollback_of}
+
+    return [
+        {
+            "sha": e.sha,
+            "at": e.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "action": e.action,
+            "model": e.model,
+            "env": e.env,
+            "version": e.version,
+            "previous_version": e.previous_version,
+            "pr": e.pr,
+            "approved_by": list(e.approved_by),
+            "rollback_of": e.rollback_of,
+            "from": e.from_env,
+            "subject": e.subject,
+            "author": e.author,
+            "rejected": rejection(e),
+            "verification": verification(e),
+            "caused_by_verification": caused_by(e),
+        }
+        for e in entries
+    ]
