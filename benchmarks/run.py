@@ -218,7 +218,7 @@ def rows(work: Path, *, quick: bool) -> list[Row]:
                 Row(
                     f"status cold, {models:,} models",
                     promobot(path, "status"),
-                    remove(cache, cache.with_name("overview.json")),
+                    remove(cache, cache.with_name("overview.json"), cache.with_name("status.json")),
                     1.3,
                     True,
                     floor,
@@ -275,7 +275,7 @@ def site_rows(work: Path) -> list[Row]:
         Row(
             "site cold, 1,000 models",
             site,
-            remove(out, state / "cache.json", state / "overview.json", state / "history"),
+            remove(out, *(state / n for n in ("cache.json", "overview.json", "status.json", "history"))),
             2.0,
             True,
             "status cold, 1,000 models",

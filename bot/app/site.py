@@ -17,11 +17,12 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from bot import __version__
 from bot.app import history as histories
@@ -225,6 +226,32 @@ def _details(ctx: Context, tip: str, envs: Sequence[str]) -> dict[str, tuple[str
     return out
 
 
+_T = TypeVar("_T")
+
+
+class _Background(Generic[_T]):
+    """``fn()`` run in a thread, its result (or exception) taken by ``result()``."""
+
+    def __init__(self, fn: Callable[[], _T]) -> None:
+        self._fn = fn
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="promobot-site-history", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> _T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(_T, self._value)
+
+
 def build(
     ctx: Context,
     tip: str,
@@ -245,7 +272,13 @@ def build(
         env = next((e for e in report.environments if row.get(e) is not None), None)
         if env is not None and model in found and found[model][0] == manifest_path(env, model):
             manifests[model] = found[model][1]
-    histories, entries, history_ids = _histories(ctx, tip, report.models, over.rejected)
+    # git reads the log in its own process: meanwhile this one imports jinja2 and compiles the
+    # templates (no fork and no other use of ``ctx`` while the thread runs)
+    reading = _Background(lambda: _histories(ctx, tip, report.models, over.rejected))
+    try:
+        site_render.prepare()
+    finally:
+        histories, entries, history_ids = reading.result()
     verified = verified_commits(over.verify, entries)
     verifications = verification_states(ctx, verified)
     site = views.build_site(
@@ -435,8 +468,8 @@ def _render_index(
         dataclasses.replace(view, index=dataclasses.replace(view.index, header=header))
     )
     done = site_marker.stamped(html, marks, values, key=key, extra=extra)
-    if done is None:  # the templates show no clock: nothing to fill
-        return html.encode("utf-8"), None
+    if done is None or token.encode() in done[0].lower():  # no clock shown, or not as it is
+        return site_render.render_index(view).encode("utf-8"), None
     return done
 
 

@@ -63,6 +63,13 @@ def _page_globals(script: bool) -> dict[str, Any]:
     }
 
 
+def prepare() -> None:
+    """Import jinja2 and compile the index and model templates (once per process; processes
+    forked afterwards to render pages share them)."""
+    _env().get_template("site/model.html.j2")
+    _env().get_template("site/index.html.j2")
+
+
 def render_model_page(page: ModelPage) -> str:
     """One model page's HTML."""
     template = _env().get_template("site/model.html.j2")

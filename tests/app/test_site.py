@@ -564,3 +564,27 @@ def test_a_verification_posted_after_the_last_run_shows_though_no_commit_changed
     cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")
     assert 'data-verification="failed"' in (out / "index.html").read_text()
     assert "error-rate 0.04 &gt; max 0.01" in (out / "models" / "fraud-detector.html").read_text()
+
+
+def test_the_index_rendered_for_restamping_is_the_index_rendered_directly() -> None:
+    from datetime import UTC, datetime
+
+    from bot.app import site as use_case
+    from bot.core import site as views
+    from bot.core import site_render
+
+    view = views.build_site(
+        status={"environments": ["dev", "prod"], "models": {"m": {"dev": "2.0", "prod": "1.0"}}},
+        sources={"dev": None, "prod": "dev"},
+        histories={},
+        pulls=[],
+        rejections=[],
+        manifests={},
+        now=datetime(2026, 11, 27, 10, 7, 59, tzinfo=UTC),
+        commit="a" * 40,
+        web_url="https://github.com/acme/models",
+    )
+    data, record = use_case._render_index(view, datetime(2026, 11, 27, 10, 7, 59, tzinfo=UTC), "k", {})
+    assert data == site_render.render_index(view).encode("utf-8")
+    assert record is not None and sorted(record.slots) == ["generated_at", "generated_iso"]
+    assert record.stamps == {"generated_at": "2026-11-27 10:07 UTC", "generated_iso": "2026-11-27T10:07:59Z"}
