@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.app.context import Context, check_env, check_model_name
@@ -149,8 +148,7 @@ def _apply(registry: Registry, target: Target, *, dry_run: bool) -> Move | None:
     return Move(target.model, target.env, target.alias, ref.model, now, ref.version)
 
 
-@dataclass
-class FollowResult:
+class FollowResult(NamedTuple):
     """What happened to the registry after a merge (never raised: the merge is already done)."""
 
     moved: Move | None = None
@@ -256,9 +254,10 @@ def targets(ctx: Context, sha: str, policy: Policy, *, env: str | None = None) -
     return out
 
 
-@dataclass
-class SyncResult:
-    moved: list[Move] = field(default_factory=list)
+class SyncResult(NamedTuple):
+    """What ``sync`` did: the aliases it moved and how many already pointed right."""
+
+    moved: list[Move]
     unchanged: int = 0
     dry_run: bool = False
     configured: bool = True
@@ -283,15 +282,16 @@ def sync(ctx: Context, *, env: str | None = None, dry_run: bool = False) -> Sync
         check_env(policy, env)
     registry = connect(ctx, policy)
     if registry is None:
-        return SyncResult(dry_run=dry_run, configured=False)
-    result = SyncResult(dry_run=dry_run)
+        return SyncResult([], dry_run=dry_run, configured=False)
+    moved: list[Move] = []
+    unchanged = 0
     for target in targets(ctx, tip, policy, env=env):
         move = _apply(registry, target, dry_run=dry_run)
         if move is None:
-            result.unchanged += 1
+            unchanged += 1
         else:
-            result.moved.append(move)
-    return result
+            moved.append(move)
+    return SyncResult(moved, unchanged, dry_run)
 
 
 # --------------------------------------------------------------------------- status
