@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeGuard, TypeVar, cast
 
 from bot import __version__
 from bot.app import history as histories
@@ -512,9 +512,9 @@ def site(ctx: Context, *, out: Path, show_pr: ShowPr, web_url: str | None = None
     over = overview(ctx, tip)
     open_pulls = _open_pulls(ctx, show_pr)
     extra = marker.index.extra if marker.index is not None else {}
-    known = extra.get("tip") == tip and isinstance(extra.get("verified"), list)
-    if known and all(_is_verified_row(row) for row in extra["verified"]):
-        key = site_key(ctx, tip, web_url, open_pulls, verification_states(ctx, extra["verified"]))
+    verified = extra.get("verified") if extra.get("tip") == tip else None
+    if _verified_rows(verified, over.verify, len(marker.pages)):
+        key = site_key(ctx, tip, web_url, open_pulls, verification_states(ctx, verified))
         if _restamp(out, marker, key, ctx.now):
             return SiteResult(out=out, pages=1 + len(marker.pages), models=len(marker.pages), commit=tip)
     old = {p: key for p, key in marker.pages.items() if (out / p).is_file()}
@@ -546,5 +546,18 @@ def site(ctx: Context, *, out: Path, show_pr: ShowPr, web_url: str | None = None
     return SiteResult(out=out, pages=pages, models=len(view.index.rows), commit=tip)
 
 
-def _is_verified_row(row: object) -> bool:
-    return isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in row)
+def _verified_rows(rows: object, envs: Sequence[str], models: int) -> TypeGuard[list[list[str]]]:
+    """``rows`` is a ``verified_commits`` answer for ``envs`` (at most one per model and
+    environment): the marker is read as a cache, never trusted for more forge reads than a
+    full run makes."""
+    return (
+        isinstance(rows, list)
+        and len(rows) <= models * len(envs)
+        and all(
+            isinstance(row, list)
+            and len(row) == 3
+            and all(isinstance(x, str) for x in row)
+            and row[1] in envs
+            for row in rows
+        )
+    )

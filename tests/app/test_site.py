@@ -540,7 +540,7 @@ def test_a_run_where_only_the_clock_changed_writes_the_new_time_into_the_last_in
 
 
 def test_a_verification_posted_after_the_last_run_shows_though_no_commit_changed(
-    cli: Cli, tmp_path: Path
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.adapters.git import GitWorkspace
     from bot.adapters.localforge import LocalForge
@@ -550,9 +550,11 @@ def test_a_verification_posted_after_the_last_run_shows_though_no_commit_changed
     commit_all(cli.repo, "staging verifies live data")
     cli("promote", "fraud-detector", "--to", "staging", expect=None)
     cli("pr", "review", "1", "--approve", actor="carol")
-    out = tmp_path / "site"
+    out, trace = tmp_path / "site", tmp_path / "trace.json"
     cli("site", "--out", str(out))
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
     cli("site", "--out", str(out), now="2026-11-27T10:30:00Z")
+    assert "ls-tree" not in git_commands(trace)  # the same checks: only the time is new
     assert 'data-verification="failed"' not in (out / "index.html").read_text()
     LocalForge(GitWorkspace.discover(cli.repo)).set_check(
         head_sha=git(cli.repo, "rev-parse", "main"),
@@ -562,6 +564,7 @@ def test_a_verification_posted_after_the_last_run_shows_though_no_commit_changed
         summary="",
     )
     cli("site", "--out", str(out), now="2026-11-27T11:00:00Z")
+    assert "ls-tree" in git_commands(trace)  # a check changed: the site is built again
     assert 'data-verification="failed"' in (out / "index.html").read_text()
     assert "error-rate 0.04 &gt; max 0.01" in (out / "models" / "fraud-detector.html").read_text()
 
@@ -588,3 +591,18 @@ def test_the_index_rendered_for_restamping_is_the_index_rendered_directly() -> N
     assert data == site_render.render_index(view).encode("utf-8")
     assert record is not None and sorted(record.slots) == ["generated_at", "generated_iso"]
     assert record.stamps == {"generated_at": "2026-11-27 10:07 UTC", "generated_iso": "2026-11-27T10:07:59Z"}
+
+
+def test_a_marker_listing_more_commits_to_check_than_a_run_would_is_not_used() -> None:
+    from bot.app.site import _verified_rows
+
+    real = [["m", "staging", "a" * 40], ["n", "staging", "b" * 40]]
+    assert _verified_rows(real, ("staging",), 2)
+    assert _verified_rows([], ("staging",), 2) and _verified_rows([], (), 2)
+    assert not _verified_rows([*real, ["m", "staging", "c" * 40]], ("staging",), 2)  # 3 > 2 models × 1
+    assert not _verified_rows(real, (), 2)  # no environment verifies: nothing to read
+    assert not _verified_rows([["m", "prod", "a" * 40]], ("staging",), 2)  # prod does not verify
+    assert not _verified_rows([["m", "staging"]], ("staging",), 2)
+    assert not _verified_rows([["m", "staging", 7]], ("staging",), 2)
+    assert not _verified_rows({"m": "a"}, ("staging",), 2)
+    assert not _verified_rows(None, ("staging",), 2)
