@@ -321,10 +321,10 @@ def _git_processes(cli: Cli, trace: Path, *args: str) -> list[list[str]]:
     return [e["argv"] for e in events if e["event"] == "start" and "/" not in e["sid"]]
 
 
-WARM_STATUS_GIT = 4
+WARM_STATUS_GIT = 3
 """Discovery with HEAD and main/master; init.defaultBranch with user.name; the tip, then the policy
-and rejected.yaml from the same ``cat-file``; the manifests' blob ids (issue #16: a fifth process
-must be a deliberate choice, not an accident)."""
+and rejected.yaml from the same ``cat-file`` — with the environments tree, whose id keys the status
+table (issue #16: a fourth process must be a deliberate choice, not an accident)."""
 WARM_HISTORY_GIT = 3
 
 

@@ -389,6 +389,14 @@ class _FileChange:
         self.old, self.new, self.saw_old, self.saw_new = old, new, saw_old, saw_new
 
 
+class _Object(NamedTuple):
+    """One answer of ``git cat-file --batch``."""
+
+    kind: str
+    data: bytes
+    id: str
+
+
 class _LogCommit(NamedTuple):
     sha: str
     at: int
@@ -432,6 +440,9 @@ class GitWorkspace:
         that call is a read (a tip, then the files at it), the same process answers it."""
         self._pending_lock = threading.Lock()
         self._pending_end: weakref.finalize[[subprocess.Popen[bytes]], GitWorkspace] | None = None
+        self._tree_ids: dict[tuple[str, str], str] = {}
+        """``(commit SHA, path) → tree id`` of trees ``read_many`` fetched anyway (a commit's trees
+        never change): ``tree_id`` answers from it without a process."""
         self.commit_date: datetime | None = None
         """When set (promobot's ``now``), every commit this workspace writes carries this time."""
         self.git_calls = 0
@@ -744,9 +755,9 @@ class GitWorkspace:
 
     # ------------------------------------------------------------------ reading
 
-    def _cat_batch(self, lines: Sequence[str]) -> list[tuple[str, bytes] | None]:
-        """One ``git cat-file --batch``: (type, content) per input line, None when missing (the one
-        ``resolve`` left open, when nothing else ran since)."""
+    def _cat_batch(self, lines: Sequence[str]) -> list[_Object | None]:
+        """One ``git cat-file --batch``: (type, content, id) per input line, None when missing (the
+        one ``resolve`` left open, when nothing else ran since)."""
         if not lines:
             return []
         request = "".join(f"{x}\n" for x in lines).encode()
@@ -759,7 +770,7 @@ class GitWorkspace:
             data = result.stdout
         else:
             data = self._run(["cat-file", "--batch"], stdin=request).stdout
-        results: list[tuple[str, bytes] | None] = []
+        results: list[_Object | None] = []
         pos = 0
         for _ in lines:
             end = data.index(b"\n", pos)
@@ -767,7 +778,7 @@ class GitWorkspace:
             pos = end + 1
             if len(header) == 3 and header[2].isdigit():
                 size = int(header[2])
-                results.append((header[1], data[pos : pos + size]))
+                results.append(_Object(header[1], data[pos : pos + size], header[0]))
                 pos += size + 1
             else:  # "<name> missing" / "<name> ambiguous"
                 results.append(None)
@@ -786,6 +797,10 @@ class GitWorkspace:
         parents = sorted({p.rpartition("/")[0] for p in paths if _guarded(p)})
         found = self._cat_batch([f"{rev}:{p}" for p in paths] + [f"{rev}:{d}" for d in parents])
         trees = dict(zip(parents, found[len(paths) :], strict=True))
+        if _SHA_RE.fullmatch(rev):
+            for parent, tree in trees.items():
+                if tree is not None and tree.kind == "tree":
+                    self._tree_ids[(rev, parent)] = tree.id
         for path, r in zip(paths, found[: len(paths)], strict=True):
             tree = trees.get(path.rpartition("/")[0])
             if (
@@ -861,6 +876,9 @@ class GitWorkspace:
         """The id of the tree ``path`` at ``ref``, None when there is none (one ``ls-tree`` that
         reads only the trees above ``path``)."""
         path = path.strip("/")
+        known = self._tree_ids.get((self._rev(ref), path))
+        if known is not None:  # read with the files above it (the policy, the rejections)
+            return known
         for kind, sha, name in self._ls_tree(ref, path, recursive=False, entry=True):
             if kind == "tree" and name == path:
                 return sha

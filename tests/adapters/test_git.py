@@ -234,6 +234,26 @@ class TestReading:
         assert blobs[ids[MANIFEST]] == manifest("1.0.0").encode()
         assert ws.read_blobs(["0" * 40]) == {}
 
+    def test_tree_id_is_git_s_and_a_tree_read_with_its_files_costs_no_process(
+        self, repo: Path, ws: GitWorkspace
+    ) -> None:
+        tip = git(repo, "rev-parse", "main")
+        assert ws.tree_id("main", "environments") == git(repo, "rev-parse", "main:environments")
+        assert ws.tree_id("main", "environments/prod/") == git(repo, "rev-parse", "main:environments/prod")
+        assert ws.tree_id("main", "environments/nowhere") is None
+        assert ws.tree_id("main", MANIFEST) is None  # a file is not a tree
+        ws.read_many(tip, ["environments/promotion.yaml"])  # its tree comes along (symlink check)
+        before = ws.git_calls
+        assert ws.tree_id(tip, "environments") == git(repo, "rev-parse", "main:environments")
+        assert ws.git_calls == before
+        commit_file(repo, MANIFEST, manifest("2.0.0"), "Bump")  # a new tip: a new tree, asked of git
+        assert (
+            ws.tree_id("main", "environments")
+            == git(repo, "rev-parse", "main:environments")
+            != (ws.tree_id(tip, "environments"))
+        )
+        assert ws.git_calls == before + 1
+
     def test_read_tree_files_reads_a_ref_or_the_working_tree(self, repo: Path, ws: GitWorkspace) -> None:
         (repo / MANIFEST).write_text("edited on disk\n")
         (repo / "environments/dev").mkdir()
