@@ -922,7 +922,7 @@ def history(opts: Options, model: str, env: str | None, limit: int) -> None:
 
     with errors(opts):
         ctx = build_context(opts)
-        data = use_case.history_rows(ctx, model, env)
+        data = use_case.history_rows(ctx, model, env, limit=None if opts.json else limit)
     emit(opts, data, lambda md: report.history(data[:limit], markdown=md))
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.app.history import history_rows
 from tests.app.test_history import ROW_KEYS
 from tests.conftest import Cli
+from tests.helpers.local import local_context
 from tests.verify_setup import (  # noqa: F401  (live_cli: the `live` fixture)
     live_cli,
     merge_locally,
@@ -37,6 +39,19 @@ def test_history_json_puts_the_failed_verification_beside_the_rollback_it_caused
     assert rows[rollback]["action"] == "rollback" and rows[rollback]["rollback_of"] == bad
     assert rows[rollback]["caused_by_verification"] == {"check": "error-rate", "commit": bad}
     assert rows[rollback]["verification"] is None  # not evaluated yet: no check on it
+
+
+def test_the_newest_rows_alone_say_what_the_whole_history_says_of_them(live: Cli) -> None:
+    """Text output asks for --limit rows only: each says what it says in the whole history
+    (its verification, the rollback that reverted it — always newer — and the rejections)."""
+    bad, _, rollback = roll_back_after_a_breach(live)
+    whole = history_rows(local_context(live.repo), "fraud-detector")
+    assert [r["sha"] for r in whole[:3]].count(rollback) == 1 and len(whole) > 3
+    assert any(r["verification"] and r["verification"]["rolled_back_by"] == rollback for r in whole)
+    for limit in range(len(whole) + 1):
+        assert history_rows(local_context(live.repo), "fraud-detector", limit=limit) == whole[:limit]
+    text = live("history", "fraud-detector", "--limit", "2").stdout
+    assert rollback[:12] in text and bad[:12] in text
 
 
 def test_history_text_and_markdown_say_which_verification_caused_the_rollback(live: Cli) -> None:

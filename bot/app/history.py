@@ -26,23 +26,29 @@ def history(ctx: Context, model: str, env: str | None = None) -> list[HistoryEnt
     return _history(ctx, sha, overview(ctx, sha), model, env)
 
 
-def history_rows(ctx: Context, model: str, env: str | None = None) -> list[dict[str, Any]]:
-    """``history`` as reference §9 rows, each saying whether its version is rejected now."""
+def history_rows(
+    ctx: Context, model: str, env: str | None = None, *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """``history`` as reference §9 rows, each saying whether its version is rejected now; with
+    ``limit``, only the newest ``limit`` rows (the same rows as the first of all of them: what
+    a row says depends only on newer commits and on the environment's current commit)."""
     check_model_name(model)
     sha = ctx.tip()
     over = overview(ctx, sha)
     if ctx.cache:
         ctx.cache.flush()
     entries = _history(ctx, sha, over, model, env)
-    return history_json(entries, over.rejected, _verifications(ctx, sha, entries, over))
+    shown = entries if limit is None else entries[: max(limit, 0)]
+    return history_json(shown, over.rejected, _verifications(ctx, sha, entries, over, shown))
 
 
 def _verifications(
-    ctx: Context, sha: str, entries: Sequence[HistoryEntry], over: Overview
+    ctx: Context, sha: str, entries: Sequence[HistoryEntry], over: Overview, shown: Sequence[HistoryEntry]
 ) -> dict[str, dict[str, str]]:
     """``{commit: {"state", "reason"}}``: the ``promobot/verify`` check of each promotion or
-    rollback into an environment with ``verify:`` (one check read per such commit; none without
-    verify, so a repository that does not verify pays nothing)."""
+    rollback in ``shown`` into an environment with ``verify:`` (one check read per such commit;
+    none without verify, so a repository that does not verify pays nothing). ``entries`` is the
+    whole history: which commit each environment runs now."""
     envs = set(over.verify)
     if not envs:
         return {}
@@ -52,7 +58,7 @@ def _verifications(
         brought = bringing_commit([e for e in entries if e.env == env])
         current[env] = brought.sha if brought is not None else None
     found: dict[str, dict[str, str]] = {}
-    for entry in entries:
+    for entry in shown:
         if entry.env in envs and entry.action in ("promote", "rollback") and entry.sha not in found:
             check = verify_check(ctx, entry.sha)
             if check is None:
