@@ -68,6 +68,7 @@ HOT = "model-0000"
 # that orders them, side by side (git 2.39 consults the filters only for a single pathspec).
 LOG = [
     "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+    "-c", "core.deltaBaseCacheLimit=8m",
     "log", "-p", "--unified=0", "--no-ext-diff", "--no-textconv", "--no-color",
     "--no-renames", "--diff-merges=first-parent", "--src-prefix=a/", "--dst-prefix=b/",
     "--format=%x00%H%x00%ct%x00%an%x00%s%x00%(trailers:only=true,unfold=true,separator=%x01)%x00",

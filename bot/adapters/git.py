@@ -1669,9 +1669,16 @@ def _prune_history(folder: Path) -> None:
 
 def _log_args(revs: Sequence[str], pathspecs: Sequence[str], *, order: bool = True) -> list[str]:
     """The argv of ``git log`` that history parses (``_parse_log``): REVS, limited to PATHSPECS,
-    in graph order (``--topo-order``) unless ``order`` is False (the caller orders the commits)."""
+    in graph order (``--topo-order``) unless ``order`` is False (the caller orders the commits).
+
+    ``core.deltaBaseCacheLimit=8m``: a ``log -p`` over a manifest reads the same folder's tree at
+    each commit, one delta from the next. git's default 96 MB cache of delta bases makes it
+    touch ~120 MB of fresh memory for that; 8 MB keeps what the next tree needs and the log
+    takes 40 % less time with a commit-graph, 15–20 % less without one (benchmarks/README.md,
+    "Cold history: git's delta cache"; the output is the same)."""
     return [
         "-c", "log.follow=false", "-c", "log.showSignature=false", "-c", "core.quotePath=false",
+        "-c", "core.deltaBaseCacheLimit=8m",
         "log", *(["--topo-order"] if order else []), f"--format={_LOG_FORMAT}", "-p", "--unified=0",
         "--no-ext-diff", "--no-textconv", "--no-color", "--no-renames", "--diff-merges=first-parent",
         "--src-prefix=a/", "--dst-prefix=b/", *revs, "--", *pathspecs,
