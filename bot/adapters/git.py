@@ -62,7 +62,7 @@ import subprocess
 import threading
 import weakref
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from pathlib import Path
@@ -99,6 +99,8 @@ _REMOTE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _AUTHOR_RE = re.compile(r"^\s*([^<>]+?)\s*<([^<>]*)>\s*$")
 _MANIFEST_RE = re.compile(r"^environments/([^/]+)/([^/]+)\.yaml$")
 _PR_SUFFIX_RE = re.compile(r"\(#(\d+)\)\s*$")
+_COMMENT_RE = re.compile(r"[ \t]#")
+"""Where a plain YAML scalar's comment starts."""
 _DIFF_VERSION_RE = re.compile(r"^([-+])version:(?:[ \t]+(.*))?$", re.MULTILINE)
 _REPO_FACTS = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--is-bare-repository"]
 """What a workspace asks git about its repository once (``GitWorkspace.git_dir``, ``is_bare``)."""
@@ -359,7 +361,7 @@ def _yaml_scalar(text: str | None) -> str | None:
             out.append(text[i])
             i += 1
         return "".join(out)
-    comment = re.search(r"[ \t]#", text)
+    comment = _COMMENT_RE.search(text)
     return (text[: comment.start()] if comment else text).strip() or None
 
 
@@ -530,15 +532,22 @@ class GitWorkspace:
             raise _error_for(args, result)
         return result
 
-    def _run_all(self, argvs: Sequence[Sequence[str]]) -> list[_Result]:
-        """Run several git processes side by side (a thread waits on each); raise on the first failure."""
+    def _run_all(
+        self, argvs: Sequence[Sequence[str]], *, then: Callable[[int, _Result], object] | None = None
+    ) -> list[_Result]:
+        """Run several git processes side by side (a thread waits on each); raise on the first failure.
+
+        ``then(i, result)`` runs in the waiting thread as soon as process ``i`` succeeded (parsing
+        one log while git still writes the others); an exception it raises is raised here."""
         self._end_pending()
         self.git_calls += len(argvs)
         results: list[_Result | Exception | None] = [None] * len(argvs)
 
         def run(i: int) -> None:
             try:
-                results[i] = _spawn(argvs[i], cwd=self.root)
+                results[i] = result = _spawn(argvs[i], cwd=self.root)
+                if then is not None and result.returncode == 0:
+                    then(i, result)
             except Exception as exc:  # git is not installed, no process could start: raised below
                 results[i] = exc
 
@@ -1440,12 +1449,19 @@ class GitWorkspace:
         (a commit before its parents, whatever the clocks say); a commit that changed several
         targets is one commit with their changes in git's path order, as one log gives it."""
         paths = sorted(targets)
-        order, *logs = self._run_all(
-            [["rev-list", "--topo-order", *revs, "--"], *(_log_args(revs, [p], order=False) for p in paths)]
+        parsed: dict[int, list[_LogCommit]] = {}
+
+        def parse(i: int, result: _Result) -> None:  # in the thread that waited on the log
+            if i:
+                parsed[i] = _parse_log(result.out, {paths[i - 1]})
+
+        order, *_ = self._run_all(
+            [["rev-list", "--topo-order", *revs, "--"], *(_log_args(revs, [p], order=False) for p in paths)],
+            then=parse,
         )
         merged: dict[str, _LogCommit] = {}
-        for path, result in zip(paths, logs, strict=True):
-            for commit in _parse_log(result.out, {path}):
+        for i in range(1, len(paths) + 1):
+            for commit in parsed[i]:
                 seen = merged.get(commit.sha)
                 if seen is not None:
                     changes = tuple(sorted(seen.changes + commit.changes, key=lambda c: c.path))
