@@ -192,3 +192,29 @@ def test_an_outage_deleting_the_merged_branch_is_finished_by_the_re_run(hub: Hub
         hub.work, "--git-dir", str(hub.emu.git_dir), "for-each-ref", "--format=%(refname:short)", "refs/heads"
     ).splitlines()
     assert sorted(branches) == ["main", "promobot/prod/fraud-detector"]
+
+
+def _start_shared_prometheus(_: int) -> tuple[int, str]:
+    """In a pool worker, as ``benchmarks/faults.py --jobs N`` does for the verify flows."""
+    import os
+
+    from tests.verify_setup import shared_prometheus
+
+    return os.getpid(), shared_prometheus().log.parent.name
+
+
+def test_a_pool_worker_s_prometheus_stops_when_the_worker_exits() -> None:
+    """A pool worker ends with os._exit (no atexit): its Prometheus used to outlive the run."""
+    import shutil
+    import subprocess
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tests.servers import unavailable
+
+    if shutil.which("prometheus") is None or shutil.which("promtool") is None:
+        unavailable("prometheus/promtool not installed — run .ci/install-prometheus.sh")
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        ((_, folder),) = list(pool.map(_start_shared_prometheus, [0]))
+    assert folder.startswith("promobot-prometheus-")
+    left = subprocess.run(["pgrep", "-f", folder], capture_output=True, text=True, check=False).stdout
+    assert left.split() == [], f"a Prometheus of {folder} still runs: {left}"

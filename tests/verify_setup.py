@@ -13,6 +13,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import multiprocessing
+import multiprocessing.util
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -227,14 +229,18 @@ _SERVER: list[PrometheusServer] = []
 
 
 def shared_prometheus() -> PrometheusServer:
-    """One Prometheus per process for the fault matrix's flow (stopped when the process exits)."""
+    """One Prometheus per process for the fault matrix's flow, stopped when the process exits
+    (also a pool worker's exit, which skips atexit: it used to leave its Prometheus running)."""
     if not _SERVER:
         if shutil.which("prometheus") is None or shutil.which("promtool") is None:
             unavailable("prometheus/promtool not installed — run .ci/install-prometheus.sh")
         stack = contextlib.ExitStack()
         base = Path(tempfile.mkdtemp(prefix="promobot-prometheus-"))
         _SERVER.append(stack.enter_context(running_prometheus(base)))
-        atexit.register(stack.close)
+        if multiprocessing.parent_process() is None:
+            atexit.register(stack.close)
+        else:  # a pool worker (faults.py --jobs N) ends with os._exit: atexit never runs there
+            multiprocessing.util.Finalize(None, stack.close, exitpriority=0)
     assert _SERVER[0].headers["Authorization"] == AUTH_HEADER
     return _SERVER[0]
 
