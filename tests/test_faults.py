@@ -195,12 +195,15 @@ def test_an_outage_deleting_the_merged_branch_is_finished_by_the_re_run(hub: Hub
 
 
 def _start_shared_prometheus(_: int) -> tuple[int, str]:
-    """In a pool worker, as ``benchmarks/faults.py --jobs N`` does for the verify flows."""
+    """In a pool worker, as ``benchmarks/faults.py --jobs N`` does for the verify flows. Its
+    workers start with no server (the parent never starts one); here the parent may be a pytest
+    worker that did (the verify flows), so what the fork copied is dropped first."""
     import os
 
-    from tests.verify_setup import shared_prometheus
+    from tests import verify_setup
 
-    return os.getpid(), shared_prometheus().log.parent.name
+    verify_setup._SERVER.clear()
+    return os.getpid(), verify_setup.shared_prometheus().log.parent.name
 
 
 def test_a_pool_worker_s_prometheus_stops_when_the_worker_exits() -> None:
