@@ -13,19 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, git
+from tests.helpers.git import commit_all, edit, git
 
 DEV = "environments/dev/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
 POLICY = "environments/promotion.yaml"
 ARTIFACT = "environments/artifacts/fraud-detector/1.5.0/model.onnx"
-
-
-def edit(repo: Path, path: str, old: str, new: str) -> None:
-    file = repo / path
-    text = file.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    file.write_text(text.replace(old, new, 1))
 
 
 def gate(data: dict[str, object], name: str) -> dict[str, str]:

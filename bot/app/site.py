@@ -265,7 +265,7 @@ def build(
     ``previous`` (page → key of the last run) are not built (``Site.reused``). Also the commits
     whose verification it read and what they said (part of the site's key)."""
     found = _details(ctx, tip, over.names)  # before status: its cache write keeps these too
-    report = statuses.status(ctx)
+    report = statuses.status(ctx, (tip, over))
     status = report.to_json()
     manifests = {}  # only manifests status loaded: the first environment that has a version
     for model, row in report.models.items():

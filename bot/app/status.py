@@ -220,9 +220,14 @@ def pr_summaries(ctx: Context, prs: list[PullRequest]) -> list[PrSummary]:
     return out
 
 
-def status(ctx: Context) -> StatusReport:
-    sha = ctx.tip()
-    over = overview(ctx, sha)
+def status(ctx: Context, at: tuple[str, Overview] | None = None) -> StatusReport:
+    """The status of the default branch's tip; ``at`` is that tip and its overview when the
+    caller read them already (``site``: one tip for the whole site, read once)."""
+    if at is None:
+        sha = ctx.tip()
+        over = overview(ctx, sha)
+    else:
+        sha, over = at
     names = over.names
     models, errors = table(ctx, sha, names)
     if ctx.cache:

@@ -15,7 +15,7 @@ from datetime import date, time
 from typing import TYPE_CHECKING, Literal
 
 from bot.core.model import Permission
-from bot.core.promql import PrometheusGate
+from bot.core.promql import PrometheusGate, bounds_label
 from bot.core.providers import Providers
 
 if TYPE_CHECKING:
@@ -35,13 +35,8 @@ class MetricGate:
 
     @property
     def label(self) -> str:
-        bounds = []
-        if self.min is not None:
-            bounds.append(f"≥ {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"≤ {self.max:g}")
         via = " (mlflow)" if self.source == "mlflow" else ""
-        return f"metric {self.name}{via} {' and '.join(bounds)}"
+        return f"metric {self.name}{via} {bounds_label(self.min, self.max)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,12 +68,17 @@ class PrometheusGate:
 
     @property
     def label(self) -> str:
-        bounds = []
-        if self.min is not None:
-            bounds.append(f"≥ {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"≤ {self.max:g}")
-        return f"prometheus {self.name} {' and '.join(bounds)}"
+        return f"prometheus {self.name} {bounds_label(self.min, self.max)}"
+
+
+def bounds_label(low: float | None, high: float | None) -> str:
+    """A gate's bounds as its label says them: ``≥ 0.9 and ≤ 0.95`` (either may be absent)."""
+    bounds = []
+    if low is not None:
+        bounds.append(f"≥ {low:g}")
+    if high is not None:
+        bounds.append(f"≤ {high:g}")
+    return " and ".join(bounds)
 
 
 @dataclass(frozen=True, slots=True)

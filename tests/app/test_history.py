@@ -3,14 +3,12 @@ whether its version is rejected now — called directly on real repositories."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.app.history import history, history_rows
 from bot.errors import UsageError
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, git
+from tests.helpers.git import commit_all, edit, git
 from tests.helpers.local import local_context
 
 ROW_KEYS = {
@@ -31,13 +29,6 @@ ROW_KEYS = {
     "verification",
     "caused_by_verification",
 }
-
-
-def edit(repo: Path, path: str, old: str, new: str) -> None:
-    target = repo / path
-    text = target.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    target.write_text(text.replace(old, new, 1))
 
 
 def test_a_rollback_row_links_the_commit_it_reverts_and_the_rejected_version_is_flagged(people: Cli) -> None:

@@ -3,7 +3,6 @@ re-evaluates the pull requests whose inputs moved — called directly, on real g
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,20 +13,13 @@ from bot.app.batch import Outcome
 from bot.app.push import on_push
 from bot.core.events import PushEvent
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, commit_to, git
+from tests.helpers.git import commit_all, commit_to, edit, git
 from tests.helpers.local import local_context
 
 POLICY = "environments/promotion.yaml"
 REJECTED = "environments/rejected.yaml"
 DEV_SPAM = "environments/dev/spam-filter.yaml"
 STAGING_FRAUD = "environments/staging/fraud-detector.yaml"
-
-
-def edit(repo: Path, path: str, old: str, new: str) -> None:
-    target = repo / path
-    text = target.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    target.write_text(text.replace(old, new, 1))
 
 
 def push(

@@ -15,20 +15,13 @@ from bot.core.rejected import load_rejected
 from bot.core.trailers import parse_trailers
 from bot.errors import NotApplicable, UsageError
 from tests.conftest import Cli
-from tests.helpers.git import commit_all, git
+from tests.helpers.git import commit_all, edit, git
 from tests.helpers.local import local_context
 
 PROD = "environments/prod/fraud-detector.yaml"
 STAGING = "environments/staging/fraud-detector.yaml"
 POLICY = "environments/promotion.yaml"
 REJECTED = "environments/rejected.yaml"
-
-
-def edit(repo: Path, path: str, old: str, new: str) -> None:
-    target = repo / path
-    text = target.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    target.write_text(text.replace(old, new, 1))
 
 
 def bad_release(repo: Path) -> tuple[str, str]:

@@ -111,6 +111,14 @@ def init_repo(path: Path) -> Path:
     return path
 
 
+def edit(repo: Path, path: str, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``repo``'s file ``path`` with ``new`` (``old`` must be there)."""
+    target = repo / path
+    text = target.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    target.write_text(text.replace(old, new, 1))
+
+
 def commit_all(repo: Path, message: str, *, author: str = "alice", date: str | None = None) -> str:
     """Commit everything in ``repo`` as ``author <author@example.com>``; returns the new HEAD."""
     git(repo, "add", "-A")
